@@ -1,0 +1,37 @@
+"""Shared CLI plumbing: one console, one way to turn errors into exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from typing import Any, Callable, TypeVar
+
+import typer
+from rich.console import Console
+
+from blocsim.errors import BlocsimError
+
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(func: F) -> F:
+    """Run a CLI command; a :class:`BlocsimError` becomes a one-line message and exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except BlocsimError as error:
+            err_console.print(f"[bold red]error:[/bold red] {error}", markup=True, highlight=False)
+            raise typer.Exit(code=1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def print_json(payload: Any) -> None:
+    """Write ``payload`` as JSON to stdout (no Rich markup), for scripts."""
+    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")

@@ -1,0 +1,15 @@
+"""Equilibrium models: one-sector GE, multi-sector GE with tariffs, tariff-line PE."""
+
+from blocsim._lazy import lazy_exports
+
+_PUBLIC = {
+    "solve_ge": "blocsim.equilibrium.onesector",
+    "GEResult": "blocsim.equilibrium.results",
+    "SolverOptions": "blocsim.equilibrium.options",
+    "solve_multisector": "blocsim.equilibrium.multisector",
+    "MultiSectorResult": "blocsim.equilibrium.multisector",
+    "DutyPool": "blocsim.equilibrium.duty_pool",
+    "solve_pe": "blocsim.equilibrium.pe",
+}
+__all__ = list(_PUBLIC)
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

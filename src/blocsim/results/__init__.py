@@ -1,0 +1,14 @@
+"""Result tables, run directories, decompositions and uncertainty bands."""
+
+from blocsim._lazy import lazy_exports
+
+_PUBLIC = {
+    "write_run": "blocsim.results.rundir",
+    "read_run": "blocsim.results.rundir",
+    "provenance": "blocsim.results.rundir",
+    "frame_hash": "blocsim.results.rundir",
+    "file_hash": "blocsim.results.rundir",
+    "monte_carlo": "blocsim.results.uncertainty",
+}
+__all__ = list(_PUBLIC)
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

@@ -1,9 +1,59 @@
-"""CLI commands: placeholder module, filled by the issue that owns it."""
+"""``blocsim report RUN_DIR``: write the HTML report (and PNG charts) of a run directory."""
 
 from __future__ import annotations
 
+import webbrowser
+from pathlib import Path
+
 import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from blocsim.cli._common import console, err_console, handle_errors, print_json
+
+
+def build_report(run_dir: Path, *, png: bool = False, quiet: bool = False) -> dict[str, object]:
+    """Write ``report.html`` (and ``figures/*.png`` if ``png``) with a Rich progress display.
+
+    Returns
+    -------
+    dict
+        ``{"report": str, "figures": [str, ...]}`` (absolute paths).
+    """
+    from blocsim.report import write_pngs, write_report
+
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=err_console, transient=True, disable=quiet,
+    ) as progress:
+        task = progress.add_task(f"writing {run_dir / 'report.html'}", total=2 if png else 1)
+        report = write_report(run_dir)
+        progress.advance(task)
+        figures: list[Path] = []
+        if png:
+            progress.update(task, description="rendering PNG charts in headless chromium")
+            figures = write_pngs(run_dir)
+            progress.advance(task)
+    return {"report": str(report), "figures": [str(p) for p in figures]}
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the top-level app."""
+    """Add ``blocsim report`` to the top-level app."""
+
+    @app.command("report")
+    @handle_errors
+    def report(
+        run_dir: Path = typer.Argument(..., help="Run directory written by `blocsim run` or `blocsim scenarios run`."),
+        png: bool = typer.Option(False, "--png", help="Also write one PNG per chart to RUN_DIR/figures/ (needs chromium)."),
+        open_: bool = typer.Option(False, "--open", help="Open the report in the default web browser."),
+        as_json: bool = typer.Option(False, "--json", help="Print the written paths as JSON (for scripts)."),
+    ) -> None:
+        """Write RUN_DIR/report.html: one self-contained page that works offline (charts, map, tables, sources)."""
+        written = build_report(run_dir, png=png, quiet=as_json)
+        if as_json:
+            print_json(written)
+        else:
+            console.print(f"[green]wrote[/green] {written['report']}")
+            for figure in written["figures"]:  # type: ignore[union-attr]
+                console.print(f"[green]wrote[/green] {figure}")
+        if open_:
+            webbrowser.open(Path(str(written["report"])).resolve().as_uri())

@@ -1,9 +1,90 @@
-"""CLI commands: placeholder module, filled by the issue that owns it."""
+"""``blocsim run SCENARIO.toml --out DIR``: run a scenario file with the multi-sector GE."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import typer
+from rich.table import Table
+
+from blocsim.cli._common import console, err_console, handle_errors, print_json
+
+SUMMARY_COLUMNS = ("welfare_pct", "real_gdp_pct", "exports_pct", "imports_pct", "tariff_revenue_change")
+
+
+def execute(reference: str, out: Path, *, as_json: bool) -> Any:
+    """Run a scenario (file path or built-in name), write ``out`` and print a summary.
+
+    Shared by ``blocsim run`` and ``blocsim scenarios run``; returns the ScenarioResult.
+    """
+    from blocsim.scenario import load_scenario, run_scenario
+
+    scenario = load_scenario(reference)
+    if as_json:
+        result = run_scenario(scenario, out)
+    else:
+        with console.status(f"running {scenario.scenario.name} (multi-sector GE)..."):
+            result = run_scenario(scenario, out)
+    if as_json:
+        print_json(summary(result))
+    else:
+        print_summary(result)
+    return result
+
+
+def summary(result: Any) -> dict[str, Any]:
+    """JSON-ready summary of a scenario run: run directory, scenario, diagnostics, focus countries."""
+    focus = result.meta["focus_countries"]
+    rows = result.countries[result.countries["country"].isin(focus)]
+    return {
+        "run_dir": str(result.run_dir) if result.run_dir else None,
+        "scenario": result.meta["scenario"],
+        "policy_changes": result.meta["policy_changes"],
+        "rule_violations": result.meta["rule_violations"],
+        "diagnostics": result.meta["diagnostics"],
+        "countries": rows[["country", *SUMMARY_COLUMNS]].to_dict(orient="records"),
+    }
+
+
+def print_summary(result: Any) -> None:
+    """Rich summary: policy changes, rule violations, focus-country table, where the files are."""
+    meta = result.meta
+    console.print(f"[bold]{meta['scenario']['title']}[/bold]")
+    console.print(f"[dim]{meta['scenario']['event']}[/dim]")
+    for change in meta["policy_changes"]:
+        console.print(f"  - {change}", highlight=False)
+    for violation in meta["rule_violations"]:
+        err_console.print(f"[yellow]rule violation (allowed by the scenario):[/yellow] {violation['message']}",
+                          highlight=False)
+    table = Table(title="Changes in the focus countries (percent; revenue change in USD millions)")
+    table.add_column("country")
+    for column in SUMMARY_COLUMNS:
+        table.add_column(column, justify="right")
+    focus = meta["focus_countries"]
+    rows = result.countries.set_index("country").reindex(focus)
+    for country, row in rows.iterrows():
+        table.add_row(str(country), *(f"{row[c]:.3f}" if c in row and row[c] == row[c] else "-" for c in SUMMARY_COLUMNS))
+    console.print(table)
+    diag = meta["diagnostics"]
+    console.print(
+        f"converged={diag.get('converged')} iterations={diag.get('iterations')} "
+        f"max_residual={diag.get('max_residual'):.2e} method={diag.get('method')}",
+        highlight=False,
+    )
+    if result.run_dir is not None:
+        console.print(f"wrote {result.run_dir}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the top-level app."""
+    """Add ``blocsim run`` to the top-level app."""
+
+    @app.command("run")
+    @handle_errors
+    def run_command(
+        scenario: str = typer.Argument(..., help="Scenario TOML file (or the name of a built-in scenario)."),
+        out: Path = typer.Option(..., "--out", "-o", help="Run directory to write (replaced atomically)."),
+        as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of tables."),
+    ) -> None:
+        """Run a scenario file with the multi-sector GE and write countries.csv, flows.csv, run.json."""
+        execute(scenario, out, as_json=as_json)

@@ -1,9 +1,77 @@
-"""CLI commands: placeholder module, filled by the issue that owns it."""
+"""``blocsim scenarios list|show|run``: the built-in scenario library."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+from rich.syntax import Syntax
+from rich.table import Table
+
+from blocsim.cli._common import console, err_console, handle_errors, print_json
+from blocsim.cli.run import execute
+
+scenarios_app = typer.Typer(help="The built-in scenario library: events of the EAEU modelled as scenarios.",
+                            no_args_is_help=True)
+
+
+@scenarios_app.command("list")
+@handle_errors
+def list_command(as_json: bool = typer.Option(False, "--json", help="Print [{name, title, event, sources}] as JSON.")) -> None:
+    """List the built-in scenarios with the event each one models."""
+    from blocsim.scenario import library_entries
+
+    entries = library_entries()
+    if as_json:
+        print_json(entries)
+        return
+    table = Table(title="Built-in scenarios (blocsim scenarios run NAME --out DIR)")
+    table.add_column("name", style="bold", no_wrap=True)
+    table.add_column("title")
+    table.add_column("sources", justify="right")
+    for entry in entries:
+        table.add_row(entry["name"], entry["title"], str(len(entry["sources"])))
+    console.print(table)
+
+
+@scenarios_app.command("show")
+@handle_errors
+def show_command(name: str = typer.Argument(..., help="Name of a built-in scenario (see `blocsim scenarios list`).")) -> None:
+    """Show a scenario: event, sources, the policy changes it makes, rule violations, and its TOML."""
+    from blocsim.data import load_dataset
+    from blocsim.policy import check_rules
+    from blocsim.scenario import build_states, load_scenario
+    from blocsim.scenario.build import describe_changes
+    from blocsim.scenario.loader import scenario_source
+
+    scenario = load_scenario(name)
+    meta = scenario.scenario
+    console.print(f"[bold]{meta.title}[/bold]  ({meta.name})")
+    console.print(f"event: {meta.event}", highlight=False)
+    console.print("sources:")
+    for source in meta.sources:
+        console.print(f"  - {source}", highlight=False)
+    before, after, _ = build_states(scenario, load_dataset(scenario.data.dataset))
+    console.print("policy changes:")
+    for change in describe_changes(scenario, before, after):
+        console.print(f"  - {change}", highlight=False)
+    for violation in check_rules(after):
+        allowed = "allowed by the scenario" if scenario.policy.allow_rule_violations else "the run will stop"
+        err_console.print(f"[yellow]rule violation ({allowed}):[/yellow] {violation.message}", highlight=False)
+    console.print(Syntax(scenario_source(scenario)[2], "toml", word_wrap=True))
+
+
+@scenarios_app.command("run")
+@handle_errors
+def run_command(
+    name: str = typer.Argument(..., help="Name of a built-in scenario (or a scenario TOML file)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run directory to write (replaced atomically)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of tables."),
+) -> None:
+    """Run a built-in scenario and write countries.csv, flows.csv, bloc_effects.csv and run.json to DIR."""
+    execute(name, out, as_json=as_json)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the top-level app."""
+    """Add the ``scenarios`` command group to the top-level app."""
+    app.add_typer(scenarios_app, name="scenarios")

@@ -1,1 +1,18 @@
-"""blocsim.report"""
+"""HTML report (one offline, self-contained file) and PNG charts of a run directory.
+
+- :func:`write_report` -- ``RUN_DIR/report.html``
+- :func:`write_pngs` -- one PNG per chart, rendered by a headless chromium
+- :func:`report_figures` -- the Plotly figures, for notebooks
+"""
+
+from blocsim._lazy import lazy_exports
+
+_PUBLIC = {
+    "write_report": "blocsim.report.html",
+    "render_report": "blocsim.report.html",
+    "load_run": "blocsim.report.tables",
+    "report_figures": "blocsim.report.figures",
+    "write_pngs": "blocsim.report.png",
+}
+__all__ = list(_PUBLIC)
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

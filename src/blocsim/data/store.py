@@ -1,0 +1,469 @@
+"""The blocsim store: imported datasets and scenario runs, as Parquet files under a DuckDB catalog.
+
+Layout under ``$BLOCSIM_HOME`` (default ``~/.blocsim``)::
+
+    store/catalog.duckdb        tables ``datasets`` and ``runs`` (one row each)
+    store/tables/<name>-<hash>.parquet
+    store/runs/<run_id>/         copies of run directories (countries.csv, flows.csv, run.json)
+    store/.lock                  advisory lock file
+
+Guarantees
+----------
+- **Idempotent imports.** A dataset is keyed by the SHA-256 of the source file's bytes, the
+  loader name and its options (or of the DataFrame, for :meth:`Store.import_table`).
+  Importing the same content under the same name again changes nothing.
+- **All-or-nothing imports.** The loader runs and validates first; the Parquet file is
+  written to a temporary name and renamed into place; the catalog row is written in one
+  DuckDB transaction. If any step fails, the new file is removed and the catalog is as it
+  was, so the store looks exactly as before.
+- **Concurrency.** Every catalog access takes an advisory ``flock`` on ``store/.lock``
+  (shared for reads, exclusive for writes; a fresh file descriptor per access, so threads
+  of one process exclude each other too) and opens a short-lived DuckDB connection
+  (read-only for reads). Parquet files are immutable, named by content hash, and deleted
+  only under the exclusive lock. Several threads or processes (e.g. web-server workers)
+  can use one store at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+import duckdb
+import pandas as pd
+
+from blocsim.errors import BlocsimError, StoreError
+from blocsim.results.rundir import file_hash, frame_hash, read_run
+
+try:  # POSIX advisory locks; elsewhere fall back to a per-process lock
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS datasets (name VARCHAR PRIMARY KEY, source VARCHAR, origin VARCHAR, "
+    "content_hash VARCHAR, file VARCHAR, n_rows BIGINT, columns VARCHAR, imported_utc VARCHAR, "
+    "options VARCHAR, meta VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS runs (run_id VARCHAR PRIMARY KEY, scenario VARCHAR, title VARCHAR, "
+    "model VARCHAR, dataset VARCHAR, year INTEGER, converged BOOLEAN, created_utc VARCHAR, "
+    "added_utc VARCHAR, origin VARCHAR, meta VARCHAR)",
+)
+_FALLBACK_LOCK = threading.RLock()
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """Outcome of an import.
+
+    Attributes
+    ----------
+    name : str
+        Dataset name in the store.
+    rows : int
+        Rows stored.
+    content_hash : str
+        SHA-256 identifying the imported content.
+    changed : bool
+        False when the same content was already stored under ``name`` (nothing written).
+    """
+
+    name: str
+    rows: int
+    content_hash: str
+    changed: bool
+
+
+def default_home() -> Path:
+    """``$BLOCSIM_HOME`` or ``~/.blocsim``."""
+    return Path(os.environ.get("BLOCSIM_HOME") or Path.home() / ".blocsim")
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class Store:
+    """DuckDB-over-Parquet store of datasets and runs.
+
+    Parameters
+    ----------
+    home
+        Root folder; default :func:`default_home`. The store lives in ``home/store``.
+    """
+
+    def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
+        self.home = Path(home) if home is not None else default_home()
+        self.root = self.home / "store"
+        self.catalog = self.root / "catalog.duckdb"
+        self.tables_dir = self.root / "tables"
+        self.runs_dir = self.root / "runs"
+        try:
+            for folder in (self.tables_dir, self.runs_dir):
+                folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(f"{self.root}: cannot create the store ({error}); set BLOCSIM_HOME to a writable folder")
+        with self._lock(exclusive=True), self._connect(read_only=False) as con:
+            for statement in _SCHEMA:
+                con.execute(statement)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.home)!r})"
+
+    # -- locking and connections --------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _lock(self, *, exclusive: bool) -> Iterator[None]:
+        if fcntl is None:  # pragma: no cover - Windows
+            with _FALLBACK_LOCK:
+                yield
+            return
+        with open(self.root / ".lock", "a+") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def _connect(self, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        try:
+            con = duckdb.connect(str(self.catalog), read_only=read_only)
+        except duckdb.Error as error:
+            raise StoreError(f"{self.catalog}: cannot open the store catalog ({error})") from None
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def _fetch(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        with self._lock(exclusive=False), self._connect(read_only=True) as con:
+            return con.execute(sql, params or []).df()
+
+    # -- datasets -----------------------------------------------------------------------
+
+    def import_file(
+        self,
+        name: str,
+        path: str | os.PathLike[str],
+        *,
+        loader: str | Callable[..., pd.DataFrame],
+        options: Mapping[str, Any] | None = None,
+        replace: bool = False,
+        meta: Mapping[str, Any] | None = None,
+    ) -> ImportResult:
+        """Load ``path`` with ``loader`` and store the table as ``name``.
+
+        Parameters
+        ----------
+        name
+            Dataset name: lower-case letters, digits, ``_``; starts with a letter.
+        path
+            Source file.
+        loader
+            A source name of :data:`blocsim.data.loaders.LOADERS` (e.g. ``"baci"``) or a
+            function ``(path, **options) -> DataFrame``.
+        options
+            Keyword options for the loader (part of the content key).
+        replace
+            Allow replacing a dataset of the same name with different content.
+        meta
+            Extra JSON metadata stored with the dataset.
+
+        Returns
+        -------
+        ImportResult
+            ``changed=False`` if this exact content was already stored under ``name``.
+
+        Raises
+        ------
+        DataValidationError
+            From the loader (bad file); nothing is written.
+        StoreError
+            Bad name, existing name with other content and ``replace=False``, or an I/O
+            failure (the store is left as it was).
+        """
+        from blocsim.data.loaders import LOADERS
+
+        source = Path(path)
+        if not source.is_file():
+            raise StoreError(f"{source}: no such file; pass the path of the file to import")
+        if isinstance(loader, str):
+            if loader not in LOADERS:
+                raise StoreError(f"loader {loader!r}: unknown source; allowed are {', '.join(LOADERS)}")
+            function, loader_name = LOADERS[loader].function, loader
+        else:
+            function, loader_name = loader, getattr(loader, "__name__", "custom")
+        opts = dict(options or {})
+        digest = hashlib.sha256(
+            f"{file_hash(source)}|{loader_name}|{json.dumps(opts, sort_keys=True, default=str)}".encode()
+        ).hexdigest()
+        unchanged = self._unchanged(name, digest, replace)
+        if unchanged is not None:
+            return unchanged
+        frame = function(source, **opts)
+        return self._store(name, frame, digest, loader_name, str(source.resolve()), opts, meta, replace)
+
+    def import_table(
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        *,
+        source: str = "table",
+        replace: bool = False,
+        meta: Mapping[str, Any] | None = None,
+    ) -> ImportResult:
+        """Store a DataFrame as ``name`` (keyed by :func:`~blocsim.results.rundir.frame_hash`)."""
+        if not isinstance(frame, pd.DataFrame):
+            raise StoreError(f"import_table({name!r}): frame must be a pandas DataFrame, got {type(frame).__name__}")
+        digest = frame_hash(frame)
+        unchanged = self._unchanged(name, digest, replace)
+        if unchanged is not None:
+            return unchanged
+        return self._store(name, frame, digest, source, "", {}, meta, replace)
+
+    def _unchanged(self, name: str, digest: str, replace: bool) -> ImportResult | None:
+        if not NAME_PATTERN.fullmatch(name or ""):
+            raise StoreError(
+                f"name {name!r}: not a valid dataset name; use lower-case letters, digits and '_', "
+                "starting with a letter (e.g. baci_2012)"
+            )
+        current = self._fetch("SELECT content_hash, n_rows FROM datasets WHERE name = ?", [name])
+        if current.empty:
+            return None
+        if current.loc[0, "content_hash"] == digest:
+            return ImportResult(name, int(current.loc[0, "n_rows"]), digest, changed=False)
+        if not replace:
+            raise StoreError(
+                f"dataset {name!r} already exists with different content; pass replace=True "
+                "(CLI: --replace) or choose another --name"
+            )
+        return None
+
+    def _store(
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        digest: str,
+        source: str,
+        origin: str,
+        options: Mapping[str, Any],
+        meta: Mapping[str, Any] | None,
+        replace: bool,
+    ) -> ImportResult:
+        target = self.tables_dir / f"{name}-{digest[:16]}.parquet"
+        with self._lock(exclusive=True):
+            current = self._current_row(name)
+            if current is not None and current["content_hash"] == digest:
+                return ImportResult(name, int(current["n_rows"]), digest, changed=False)
+            if current is not None and not replace:
+                raise StoreError(f"dataset {name!r} already exists with different content; pass replace=True")
+            staging = self.tables_dir / f".tmp-{uuid.uuid4().hex}.parquet"
+            try:
+                frame.to_parquet(staging, index=False)
+                with open(staging, "rb") as handle:
+                    os.fsync(handle.fileno())
+                os.replace(staging, target)
+                self._write_catalog(name, frame, digest, source, origin, options, meta, target)
+            except BaseException as error:
+                staging.unlink(missing_ok=True)
+                if current is None or Path(current["file"]).name != target.name:
+                    target.unlink(missing_ok=True)
+                if isinstance(error, (BlocsimError, KeyboardInterrupt)):
+                    raise
+                raise StoreError(f"import of {name!r} failed, store unchanged: {error}") from error
+            if current is not None and Path(current["file"]).name != target.name:
+                (self.tables_dir / Path(current["file"]).name).unlink(missing_ok=True)
+        return ImportResult(name, len(frame), digest, changed=True)
+
+    def _current_row(self, name: str) -> dict[str, Any] | None:
+        with self._connect(read_only=True) as con:
+            rows = con.execute("SELECT * FROM datasets WHERE name = ?", [name]).df()
+        return None if rows.empty else rows.iloc[0].to_dict()
+
+    def _write_catalog(
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        digest: str,
+        source: str,
+        origin: str,
+        options: Mapping[str, Any],
+        meta: Mapping[str, Any] | None,
+        target: Path,
+    ) -> None:
+        columns = json.dumps([[str(c), str(frame[c].dtype)] for c in frame.columns])
+        row = [
+            name, source, origin, digest, target.name, len(frame), columns, _now(),
+            json.dumps(dict(options), default=str), json.dumps(dict(meta or {}), default=str),
+        ]
+        with self._connect(read_only=False) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute("DELETE FROM datasets WHERE name = ?", [name])
+                con.execute("INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    def list(self) -> pd.DataFrame:
+        """Datasets in the store: ``name, source, rows, columns, imported_utc, origin, content_hash``."""
+        frame = self._fetch(
+            "SELECT name, source, n_rows AS rows, columns, imported_utc, origin, content_hash FROM datasets ORDER BY name"
+        )
+        frame["columns"] = [len(json.loads(c)) for c in frame["columns"]]
+        return frame
+
+    def show(self, name: str) -> dict[str, Any]:
+        """Catalog entry of ``name``: source, origin, rows, columns (name, dtype), hash, time, options, meta."""
+        rows = self._fetch("SELECT * FROM datasets WHERE name = ?", [name])
+        if rows.empty:
+            raise StoreError(self._unknown(name))
+        row = rows.iloc[0].to_dict()
+        return {
+            "name": row["name"],
+            "source": row["source"],
+            "origin": row["origin"],
+            "rows": int(row["n_rows"]),
+            "columns": [tuple(c) for c in json.loads(row["columns"])],
+            "content_hash": row["content_hash"],
+            "imported_utc": row["imported_utc"],
+            "file": str(self.tables_dir / row["file"]),
+            "options": json.loads(row["options"]),
+            "meta": json.loads(row["meta"]),
+        }
+
+    def _unknown(self, name: str) -> str:
+        names = self._fetch("SELECT name FROM datasets ORDER BY name")["name"].tolist()
+        return f"dataset {name!r} is not in the store at {self.root}; stored: {', '.join(names) or 'none'} (see blocsim data list)"
+
+    def table(self, name: str, *, columns: list[str] | None = None) -> pd.DataFrame:
+        """Read dataset ``name`` (optionally only ``columns``) as a DataFrame."""
+        with self._lock(exclusive=False):
+            with self._connect(read_only=True) as con:
+                hit = con.execute("SELECT file FROM datasets WHERE name = ?", [name]).fetchone()
+            if hit is None:
+                raise StoreError(self._unknown(name))
+            return pd.read_parquet(self.tables_dir / hit[0], columns=columns)
+
+    def remove(self, name: str) -> None:
+        """Delete dataset ``name`` (catalog row, then its Parquet file)."""
+        with self._lock(exclusive=True):
+            current = self._current_row(name)
+            if current is None:
+                raise StoreError(f"dataset {name!r} is not in the store; nothing removed")
+            with self._connect(read_only=False) as con:
+                con.execute("DELETE FROM datasets WHERE name = ?", [name])
+            (self.tables_dir / current["file"]).unlink(missing_ok=True)
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run SQL over the stored datasets (each is a view named after the dataset).
+
+        Raises
+        ------
+        StoreError
+            If DuckDB rejects the query (the message includes DuckDB's).
+        """
+        with self._lock(exclusive=False):
+            with self._connect(read_only=True) as con:
+                entries = con.execute("SELECT name, file FROM datasets").fetchall()
+            mem = duckdb.connect()
+            try:
+                for name, file in entries:
+                    path = str(self.tables_dir / file).replace("'", "''")
+                    mem.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{path}')")
+                return mem.execute(sql).df()
+            except duckdb.Error as error:
+                raise StoreError(f"query failed: {error}; datasets available: {[n for n, _ in entries]}") from None
+            finally:
+                mem.close()
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def add_run(self, run_dir: str | os.PathLike[str]) -> str:
+        """Copy a run directory (from :func:`blocsim.results.write_run`) into the store.
+
+        Returns
+        -------
+        str
+            The run id: the first 12 hex digits of the SHA-256 over the run's file names and
+            contents. Adding the same run again returns the same id and writes nothing.
+        """
+        source = Path(run_dir)
+        _, meta = read_run(source)
+        files = sorted(p for p in source.iterdir() if p.is_file())
+        digest = hashlib.sha256("".join(f"{p.name}:{file_hash(p)};" for p in files).encode()).hexdigest()
+        run_id = digest[:12]
+        scenario = meta.get("scenario") or {}
+        model = meta.get("model") or {}
+        dataset = meta.get("dataset") or {}
+        diagnostics = meta.get("diagnostics") or {}
+        year = dataset.get("year") if isinstance(dataset, dict) else None
+        row = [
+            run_id,
+            str(scenario.get("name", "")) if isinstance(scenario, dict) else str(scenario),
+            str(scenario.get("title", "")) if isinstance(scenario, dict) else "",
+            str(model.get("name", "")) if isinstance(model, dict) else str(model),
+            str(dataset.get("name", "")) if isinstance(dataset, dict) else str(dataset),
+            int(year) if isinstance(year, (int, float)) else None,
+            bool(diagnostics.get("converged")) if isinstance(diagnostics, dict) and "converged" in diagnostics else None,
+            str(meta.get("created_utc", "")),
+            _now(),
+            str(source.resolve()),
+            json.dumps(meta, default=str),
+        ]
+        with self._lock(exclusive=True):
+            with self._connect(read_only=True) as con:
+                if con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone():
+                    return run_id
+            target = self.runs_dir / run_id
+            staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.runs_dir))
+            try:
+                for path in files:
+                    shutil.copy2(path, staging / path.name)
+                shutil.rmtree(target, ignore_errors=True)
+                os.replace(staging, target)
+                with self._connect(read_only=False) as con:
+                    con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            except BaseException as error:
+                shutil.rmtree(staging, ignore_errors=True)
+                shutil.rmtree(target, ignore_errors=True)
+                if isinstance(error, (BlocsimError, KeyboardInterrupt)):
+                    raise
+                raise StoreError(f"adding run {source} failed, store unchanged: {error}") from error
+        return run_id
+
+    def runs(self) -> pd.DataFrame:
+        """Stored runs, newest first: ``run_id, scenario, title, model, dataset, year,
+        converged, created_utc, added_utc, path``."""
+        frame = self._fetch(
+            "SELECT run_id, scenario, title, model, dataset, year, converged, created_utc, added_utc "
+            "FROM runs ORDER BY added_utc DESC, run_id"
+        )
+        frame["path"] = [str(self.runs_dir / run_id) for run_id in frame["run_id"]]
+        return frame
+
+    def run_path(self, run_id: str) -> Path:
+        """Directory of a stored run (a unique prefix of the id is enough)."""
+        ids = self._fetch("SELECT run_id FROM runs WHERE starts_with(run_id, ?)", [run_id or "-"])["run_id"].tolist()
+        if len(ids) != 1:
+            what = "matches several runs" if ids else "is not a stored run"
+            raise StoreError(f"run id {run_id!r} {what}; list them with Store().runs() or `blocsim data list`")
+        return self.runs_dir / ids[0]
+
+    def run_meta(self, run_id: str) -> dict[str, Any]:
+        """The ``run.json`` of a stored run."""
+        with open(self.run_path(run_id) / "run.json") as handle:
+            return json.load(handle)

@@ -1,0 +1,302 @@
+"""Validate the tidy inputs of :func:`blocsim.solve_multisector` and turn them into arrays.
+
+Everything the solver needs is packed into :class:`MultiSectorProblem`: dense arrays of
+shape (S, N, N) indexed ``[sector, exporter, importer]`` and (N, S) or (S, N) country-sector
+arrays, in the order of ``countries`` and ``sectors``. Bad input raises
+:class:`~blocsim.errors.DataValidationError` naming the argument, the column, the offending
+values, what is allowed and a fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from blocsim.equilibrium.duty_pool import DutyPool
+from blocsim.errors import DataValidationError
+
+FloatArray = NDArray[np.float64]
+PoolArrays = tuple[NDArray[np.bool_], FloatArray] | None
+
+
+@dataclass(frozen=True)
+class MultiSectorProblem:
+    """Arrays of one multi-sector counterfactual (all money in the baseline's unit).
+
+    Attributes
+    ----------
+    countries : tuple of str, length N
+    sectors : tuple of str, length S
+    flows : ndarray (S, N, N)
+        Baseline flows valued before tariffs, ``[sector, exporter, importer]``.
+    tariff_before, tariff_after : ndarray (S, N, N) or None
+        Ad valorem tariffs (fractions); None when all zero.
+    cost_factor : ndarray (S, N, N) or None
+        Factor on ``kappa^-theta`` (non-tariff costs); None when all one.
+    theta : ndarray (S,)
+        Trade elasticities.
+    productivity : ndarray (N, S) or None
+        Productivity factors (unit costs scale by ``1 / factor``); None when all one.
+    va_share : ndarray (N, S)
+        Value-added share of gross output (ones without input-output links).
+    input_share : ndarray (N, S, S) or None
+        ``[country, input sector k, using sector s]`` cost share of input k in sector s.
+    pool_before, pool_after : (member mask, shares) or None
+    """
+
+    countries: tuple[str, ...]
+    sectors: tuple[str, ...]
+    flows: FloatArray
+    tariff_before: FloatArray | None
+    tariff_after: FloatArray | None
+    cost_factor: FloatArray | None
+    theta: FloatArray
+    productivity: FloatArray | None
+    va_share: FloatArray
+    input_share: FloatArray | None
+    pool_before: PoolArrays
+    pool_after: PoolArrays
+
+
+def _require_columns(df: object, columns: Sequence[str], argument: str) -> pd.DataFrame:
+    if not isinstance(df, pd.DataFrame):
+        raise DataValidationError(
+            f"argument {argument!r}: expected a pandas DataFrame with columns {list(columns)!r}, "
+            f"got {type(df).__name__}."
+        )
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DataValidationError(
+            f"argument {argument!r}: missing column(s) {missing!r} (has {list(df.columns)!r}). "
+            f"Fix: rename your columns to {list(columns)!r}."
+        )
+    return df
+
+
+def _numeric(df: pd.DataFrame, column: str, argument: str, *, low: float, high: float = np.inf,
+             allowed: str) -> FloatArray:
+    values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values) | (values < low) | (values > high)
+    if bad.any():
+        rows = df.loc[bad].head(5)
+        raise DataValidationError(
+            f"argument {argument!r}, column {column!r}: {int(bad.sum())} value(s) not allowed "
+            f"(allowed: {allowed}); first rows:\n{rows.to_string()}\nFix: correct or drop these rows."
+        )
+    return values
+
+
+def _codes(values: pd.Series, labels: Sequence[str], argument: str, column: str) -> NDArray[np.intp]:
+    codes = pd.Categorical(values.astype(str), categories=list(labels)).codes.astype(np.intp)
+    if (codes < 0).any():
+        unknown = sorted(set(values.astype(str)[codes < 0]))[:10]
+        raise DataValidationError(
+            f"argument {argument!r}, column {column!r}: unknown value(s) {unknown!r}; allowed: the "
+            f"{len(labels)} labels of the baseline data (e.g. {list(labels)[:5]!r}). "
+            "Fix: use the baseline's codes or drop these rows."
+        )
+    return codes
+
+
+def _no_duplicates(df: pd.DataFrame, keys: Sequence[str], argument: str) -> None:
+    dup = df.duplicated(subset=list(keys), keep=False)
+    if dup.any():
+        raise DataValidationError(
+            f"argument {argument!r}: duplicate rows for keys {list(keys)!r}; first ones:\n"
+            f"{df.loc[dup, list(keys)].head(6).to_string()}\nFix: aggregate or drop duplicates."
+        )
+
+
+def parse_baseline(
+    baseline_df: pd.DataFrame, exporter: str, importer: str, sector: str, flow: str
+) -> tuple[tuple[str, ...], tuple[str, ...], FloatArray]:
+    """Countries, sectors and the (S, N, N) flow array of the baseline table.
+
+    Missing (exporter, importer, sector) rows are zero flows. Countries are the sorted union
+    of exporters and importers; every country needs positive output, positive absorption and
+    a positive domestic flow in some sector.
+    """
+    argument = "baseline_df"
+    df = _require_columns(baseline_df, [exporter, importer, sector, flow], argument)
+    if df.empty:
+        raise DataValidationError(f"argument {argument!r} has no rows. Fix: pass a flow table.")
+    values = _numeric(df, flow, argument, low=0.0, allowed="finite flows >= 0 (USD millions)")
+    _no_duplicates(df, [exporter, importer, sector], argument)
+    countries = tuple(sorted(set(df[exporter].astype(str)) | set(df[importer].astype(str))))
+    sectors = tuple(sorted(set(df[sector].astype(str))))
+    i = _codes(df[exporter], countries, argument, exporter)
+    j = _codes(df[importer], countries, argument, importer)
+    s = _codes(df[sector], sectors, argument, sector)
+    flows = np.zeros((len(sectors), len(countries), len(countries)))
+    flows[s, i, j] = values
+    output = flows.sum(axis=(0, 2))
+    absorption = flows.sum(axis=(0, 1))
+    domestic = np.einsum("sii->i", flows)
+    for name, vec in (("output (sum of its exports incl. domestic)", output),
+                      ("absorption (sum of its imports incl. domestic)", absorption),
+                      ("domestic flow (exporter == importer)", domestic)):
+        bad = [countries[k] for k in np.flatnonzero(vec <= 0)]
+        if bad:
+            raise DataValidationError(
+                f"argument {argument!r}: countries {bad[:10]!r} have zero {name}. General equilibrium "
+                "needs every country to produce, buy and sell at home. Fix: add their domestic "
+                f"flows (rows with {exporter} == {importer}) or drop the countries."
+            )
+    return countries, sectors, flows
+
+
+def parse_theta(theta: Mapping[str, float] | float, sectors: Sequence[str]) -> FloatArray:
+    """Trade elasticity per sector, shape (S,); a scalar applies to every sector."""
+    if isinstance(theta, (int, float)) and not isinstance(theta, bool):
+        out = np.full(len(sectors), float(theta))
+    elif isinstance(theta, Mapping):
+        missing = [s for s in sectors if s not in theta]
+        if missing:
+            raise DataValidationError(
+                f"argument 'theta': no elasticity for sector(s) {missing!r} (given for "
+                f"{sorted(map(str, theta))[:10]!r}). Fix: add them, e.g. from "
+                "blocsim.equilibrium.elasticities.get_elasticities('caliendo_parro_2015_eaeu')."
+            )
+        out = np.array([float(theta[s]) for s in sectors])
+    else:
+        raise DataValidationError(
+            f"argument 'theta': expected a mapping sector -> elasticity or a number, got "
+            f"{type(theta).__name__}."
+        )
+    bad = ~np.isfinite(out) | (out <= 0)
+    if bad.any():
+        raise DataValidationError(
+            f"argument 'theta': elasticities must be finite and > 0; got "
+            f"{dict(zip(np.asarray(sectors)[bad], out[bad]))!r}. Fix: use positive values (e.g. 4)."
+        )
+    return out
+
+
+def parse_pair_table(
+    table: pd.DataFrame | None,
+    columns: Sequence[str],
+    argument: str,
+    countries: Sequence[str],
+    sectors: Sequence[str],
+    names: tuple[str, str, str],
+    *,
+    fill: float,
+    low: float,
+    high: float,
+    allowed: str,
+) -> list[FloatArray | None]:
+    """Dense (S, N, N) arrays for each value column of an (exporter, importer, sector) table.
+
+    Rows not given take ``fill``. Returns None for a column that equals ``fill`` everywhere.
+    """
+    if table is None:
+        return [None] * len(columns)
+    exporter, importer, sector = names
+    df = _require_columns(table, [exporter, importer, sector, *columns], argument)
+    _no_duplicates(df, [exporter, importer, sector], argument)
+    i = _codes(df[exporter], countries, argument, exporter)
+    j = _codes(df[importer], countries, argument, importer)
+    s = _codes(df[sector], sectors, argument, sector)
+    out: list[FloatArray | None] = []
+    for column in columns:
+        values = _numeric(df, column, argument, low=low, high=high, allowed=allowed)
+        if np.all(values == fill):
+            out.append(None)
+            continue
+        dense = np.full((len(sectors), len(countries), len(countries)), fill)
+        dense[s, i, j] = values
+        out.append(dense)
+    return out
+
+
+def check_domestic_tariffs(tariffs: Iterable[FloatArray | None], countries: Sequence[str]) -> None:
+    """Tariffs on domestic flows (exporter == importer) must be zero."""
+    for arr in tariffs:
+        if arr is None:
+            continue
+        diag = np.einsum("sii->si", arr)
+        if np.any(diag != 0):
+            s, k = np.argwhere(diag != 0)[0]
+            raise DataValidationError(
+                f"argument 'tariffs': a tariff of {diag[s, k]!r} on the domestic flow of "
+                f"{countries[k]!r} (exporter == importer); allowed: 0. Fix: drop domestic rows."
+            )
+
+
+def parse_productivity(
+    table: pd.DataFrame | None, countries: Sequence[str], sectors: Sequence[str]
+) -> FloatArray | None:
+    """(N, S) productivity factors from ``country, [sector], factor``; None when absent."""
+    if table is None:
+        return None
+    argument = "productivity"
+    df = _require_columns(table, ["country", "factor"], argument)
+    values = _numeric(df, "factor", argument, low=0.0, allowed="finite factors > 0 (1 = no change)")
+    if np.any(values <= 0):
+        raise DataValidationError(
+            f"argument {argument!r}, column 'factor': zero factors; allowed: > 0 "
+            "(0.9 = unit costs rise by 1/0.9). Fix: use a positive factor."
+        )
+    c = _codes(df["country"], countries, argument, "country")
+    out = np.ones((len(countries), len(sectors)))
+    if "sector" in df.columns:
+        _no_duplicates(df, ["country", "sector"], argument)
+        s = _codes(df["sector"], sectors, argument, "sector")
+        out[c, s] = values
+    else:
+        _no_duplicates(df, ["country"], argument)
+        out[c, :] = values[:, None]
+    return None if np.all(out == 1.0) else out
+
+
+def parse_io(
+    io: pd.DataFrame | None, countries: Sequence[str], sectors: Sequence[str]
+) -> tuple[FloatArray, FloatArray | None]:
+    """Value-added shares (N, S) and input shares (N, S_input, S_using) from ``io``.
+
+    ``io`` has columns ``[country], sector, input_sector, share``: the cost share of
+    ``input_sector`` in the gross output of ``sector`` (gamma_iks). Without ``country`` the
+    same shares apply to every country. The value-added share is ``1 - sum_k share`` and must
+    be positive.
+    """
+    n, s_count = len(countries), len(sectors)
+    if io is None:
+        return np.ones((n, s_count)), None
+    argument = "io"
+    df = _require_columns(io, ["sector", "input_sector", "share"], argument)
+    values = _numeric(df, "share", argument, low=0.0, high=1.0, allowed="cost shares in [0, 1]")
+    s_use = _codes(df["sector"], sectors, argument, "sector")
+    s_in = _codes(df["input_sector"], sectors, argument, "input_sector")
+    shares = np.zeros((n, s_count, s_count))
+    if "country" in df.columns:
+        _no_duplicates(df, ["country", "sector", "input_sector"], argument)
+        c = _codes(df["country"], countries, argument, "country")
+        shares[c, s_in, s_use] = values
+    else:
+        _no_duplicates(df, ["sector", "input_sector"], argument)
+        shares[:, s_in, s_use] = values[None, :]
+    va = 1.0 - shares.sum(axis=1)
+    if np.any(va <= 1e-12):
+        k, s = np.argwhere(va <= 1e-12)[0]
+        raise DataValidationError(
+            f"argument {argument!r}: input shares of sector {sectors[s]!r} in {countries[k]!r} sum to "
+            f"{1 - va[k, s]!r}; allowed: < 1 (the value-added share 1 - sum must be positive). "
+            "Fix: rescale the input shares of that sector."
+        )
+    return va, shares
+
+
+def pool_arrays(pool: DutyPool | None, countries: Sequence[str], argument: str) -> PoolArrays:
+    """Membership mask and shares of a duty pool, or None."""
+    if pool is None:
+        return None
+    if not isinstance(pool, DutyPool):
+        raise DataValidationError(
+            f"argument {argument!r}: expected blocsim.equilibrium.DutyPool or None, got "
+            f"{type(pool).__name__}. Fix: wrap the shares, DutyPool(shares={{'RUS': 0.85, ...}})."
+        )
+    return pool.share_vector(countries, argument=argument)

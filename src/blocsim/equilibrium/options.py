@@ -1,0 +1,99 @@
+"""Solver settings for the equilibrium models (frozen, self-validating).
+
+:class:`SolverOptions` is shared by the one-sector GE engine and any other model that uses
+:func:`blocsim.equilibrium.solvers.solve_fixed_point`. String options are ``Literal``
+aliases; a bad value raises :class:`~blocsim.errors.DataValidationError` naming the field,
+the value received and the allowed values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+from blocsim.errors import DataValidationError
+
+SolverMethod = Literal["anderson", "iterate"]
+"""Fixed-point methods: Anderson-accelerated iteration (default) or plain damped iteration."""
+
+BaselineMethod = Literal["estimated", "observed"]
+"""How the baseline is calibrated: fitted flows from estimated trade costs, or observed flows."""
+
+Closure = Literal["ratio", "level"]
+"""Deficit closure: expenditure/output ratio fixed (Yotov et al.) or deficits fixed in levels (DEK)."""
+
+Compat = Literal["yotov", "gegravity"]
+"""Compatibility modes that reproduce a published implementation's full-endowment step."""
+
+
+def check_choice(value: object, allowed: tuple[str, ...], name: str, fix: str = "") -> None:
+    """Raise :class:`DataValidationError` unless ``value`` is one of ``allowed``.
+
+    Parameters
+    ----------
+    value : object
+        Value received.
+    allowed : tuple of str
+        Allowed values.
+    name : str
+        Argument name used in the message.
+    fix : str, optional
+        Extra hint appended to the message.
+    """
+    if value not in allowed:
+        hint = f" {fix}" if fix else ""
+        raise DataValidationError(
+            f"argument {name!r}: got {value!r}; allowed values are {', '.join(map(repr, allowed))}.{hint}"
+        )
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """Settings of the fixed-point solvers.
+
+    Parameters
+    ----------
+    tol : float
+        Convergence tolerance on the largest relative equilibrium residual (dimensionless;
+        e.g. ``|supply_i / (p_i Y_i) - 1|`` for market clearing). Default ``1e-12``.
+    max_iter : int
+        Maximum number of iterations of one fixed-point solve. Default 5000.
+    method : {"anderson", "iterate"}
+        ``"anderson"``: Anderson (type II) acceleration of the fixed-point map with a
+        safeguard that falls back to the plain step when the accelerated step does not
+        reduce the residual; ``"iterate"``: plain (optionally damped) iteration.
+    memory : int
+        Anderson memory (number of past differences used). Default 6.
+    damping : float
+        Weight of the new iterate in plain steps, in (0, 1]. Default 1 (no damping).
+    raise_on_failure : bool
+        Raise :class:`~blocsim.errors.ConvergenceError` when a solve does not converge
+        (default). When False the last iterate is returned with ``converged=False``.
+    """
+
+    tol: float = 1e-12
+    max_iter: int = 5000
+    method: SolverMethod = "anderson"
+    memory: int = 6
+    damping: float = 1.0
+    raise_on_failure: bool = True
+
+    def __post_init__(self) -> None:
+        check_choice(self.method, get_args(SolverMethod), "SolverOptions.method")
+        if not (isinstance(self.tol, (int, float)) and 0.0 < float(self.tol) < 1.0):
+            raise DataValidationError(
+                f"argument 'SolverOptions.tol': got {self.tol!r}; allowed: a float in (0, 1). "
+                "Fix: use e.g. tol=1e-12."
+            )
+        if not (isinstance(self.max_iter, int) and self.max_iter >= 1):
+            raise DataValidationError(
+                f"argument 'SolverOptions.max_iter': got {self.max_iter!r}; allowed: an int >= 1."
+            )
+        if not (isinstance(self.memory, int) and 1 <= self.memory <= 50):
+            raise DataValidationError(
+                f"argument 'SolverOptions.memory': got {self.memory!r}; allowed: an int in [1, 50]."
+            )
+        if not (isinstance(self.damping, (int, float)) and 0.0 < float(self.damping) <= 1.0):
+            raise DataValidationError(
+                f"argument 'SolverOptions.damping': got {self.damping!r}; allowed: a float in (0, 1]."
+            )

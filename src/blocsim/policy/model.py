@@ -1,0 +1,378 @@
+"""The union's rules as immutable data: blocs, memberships, CET, duty pool, preferences, measures.
+
+A :class:`PolicyState` is a snapshot of trade policy at one date: the blocs (free trade
+areas, customs unions, economic unions) with their dated memberships, common external
+tariff (CET), member exemptions and duty-pool shares; other preference regimes (e.g. the
+CIS free trade area); every country's MFN tariff; and the measures in force (tariff
+changes, bans, transit restrictions, origin enforcement, non-tariff measures, output
+shocks). Nothing here knows about solvers: :mod:`blocsim.shock` turns two states into
+model inputs.
+
+Units: tariffs and ad valorem equivalents are fractions (0.05 = 5 %); duty-pool shares are
+percent (they sum to 100, as printed in Annex 5 of the Treaty on the EAEU).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal, Mapping, Union
+
+BlocKind = Literal["fta", "customs_union", "economic_union"]
+BLOC_KINDS: tuple[str, ...] = ("fta", "customs_union", "economic_union")
+
+#: Pool shares may differ from 100 by this much (percentage points; rounding noise only);
+#: Annex 5 prints shares to two decimals.
+POOL_TOLERANCE_PP = 1e-6
+
+
+@dataclass(frozen=True)
+class Membership:
+    """A country's membership of a bloc or preference regime from ``joined`` up to (excluding) ``left``."""
+
+    country: str
+    joined: dt.date
+    left: dt.date | None = None
+
+    def active(self, date: dt.date) -> bool:
+        """True if the country is a member on ``date``."""
+        return self.joined <= date and (self.left is None or date < self.left)
+
+
+@dataclass(frozen=True)
+class Exemption:
+    """A member's exemption from the CET for one sector (a transition schedule step).
+
+    ``rate`` is the member's own rate while the exemption lasts (a fraction); ``None``
+    keeps the member's MFN rate. The exemption applies from ``start`` up to (excluding)
+    ``until``; ``until=None`` means open-ended.
+    """
+
+    country: str
+    sector: str
+    rate: float | None = None
+    start: dt.date = dt.date.min
+    until: dt.date | None = None
+    source: str = ""
+
+    def active(self, date: dt.date) -> bool:
+        """True if the exemption applies on ``date``."""
+        return self.start <= date and (self.until is None or date < self.until)
+
+
+@dataclass(frozen=True)
+class PoolPeriod:
+    """Duty-pool shares (percent, summing to 100) in force from ``start``."""
+
+    start: dt.date
+    shares: Mapping[str, float]
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Bloc:
+    """A free trade area, customs union or economic union.
+
+    Parameters
+    ----------
+    name
+        Short name, e.g. ``"EAEU"``.
+    kind
+        ``"fta"`` (internal zero only, members keep their own external tariffs),
+        ``"customs_union"`` or ``"economic_union"`` (internal zero plus a CET).
+    members
+        Dated memberships.
+    cet
+        Common external tariff by sector (fractions), applied by members from ``cet_start``.
+    exemptions
+        Member-specific exemption lists and transition schedules.
+    checks_removed
+        Date from which internal customs checks are abolished; ``None`` keeps them. Without
+        internal checks a member's ban leaks through the other members unless origin is
+        enforced (see :class:`OriginEnforcement`).
+    border_cost
+        Ad valorem equivalent (fraction) of the customs checks at the members' common
+        borders, saved once the checks are removed and paid again when a member leaves.
+    border_sectors
+        Sectors that pass customs (goods); empty means all.
+    duty_pool
+        Pool periods (the latest period starting on or before a date applies).
+    """
+
+    name: str
+    kind: BlocKind
+    members: tuple[Membership, ...]
+    cet: Mapping[str, float] = field(default_factory=dict)
+    cet_start: dt.date | None = None
+    exemptions: tuple[Exemption, ...] = ()
+    checks_removed: dt.date | None = None
+    border_cost: float = 0.0
+    border_sectors: tuple[str, ...] = ()
+    duty_pool: tuple[PoolPeriod, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    @property
+    def has_cet(self) -> bool:
+        """True for customs and economic unions."""
+        return self.kind in ("customs_union", "economic_union")
+
+    def members_at(self, date: dt.date) -> tuple[str, ...]:
+        """Members on ``date``, in the order of definition."""
+        return tuple(m.country for m in self.members if m.active(date))
+
+    def cet_in_force(self, date: dt.date) -> bool:
+        """True if the bloc applies a CET on ``date``."""
+        return self.has_cet and bool(self.cet) and (self.cet_start is None or self.cet_start <= date)
+
+    def internal_checks(self, date: dt.date) -> bool:
+        """True if customs checks still stand at the borders between members on ``date``."""
+        return self.checks_removed is None or date < self.checks_removed
+
+    def pool_at(self, date: dt.date) -> PoolPeriod | None:
+        """The duty-pool period in force on ``date`` (None before the first one)."""
+        current = [p for p in self.duty_pool if p.start <= date]
+        return max(current, key=lambda p: p.start) if current else None
+
+    def exemption(self, country: str, sector: str, date: dt.date) -> Exemption | None:
+        """The member's exemption for ``sector`` in force on ``date``, if any (latest start wins)."""
+        found = [e for e in self.exemptions if e.country == country and e.sector == sector and e.active(date)]
+        return max(found, key=lambda e: e.start) if found else None
+
+
+@dataclass(frozen=True)
+class Preference:
+    """A preference regime outside the blocs, e.g. the CIS free trade area or a bilateral FTA.
+
+    Trade between two members in force gets ``rate`` (default zero) on ``sectors`` (all
+    sectors when empty), unless the external rate is already lower.
+    """
+
+    name: str
+    members: tuple[Membership, ...]
+    rate: float = 0.0
+    sectors: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    def members_at(self, date: dt.date) -> tuple[str, ...]:
+        """Members on ``date``."""
+        return tuple(m.country for m in self.members if m.active(date))
+
+    def covers(self, sector: str) -> bool:
+        """True if the preference applies to ``sector``."""
+        return not self.sectors or sector in self.sectors
+
+
+# ---------------------------------------------------------------------------- measures
+
+
+@dataclass(frozen=True)
+class TariffChange:
+    """Set (``rate``) or raise/lower (``delta``) the tariff of ``importer`` on ``exporters``.
+
+    Empty ``exporters``/``sectors`` mean all. ``bloc_wide=True`` marks a change of the CET
+    decided by the union (applied by every member); a member's unilateral change on
+    non-members is a rule violation in a customs union.
+    """
+
+    importer: str
+    exporters: tuple[str, ...] = ()
+    sectors: tuple[str, ...] = ()
+    rate: float | None = None
+    delta: float | None = None
+    bloc_wide: bool = False
+    note: str = ""
+    kind: str = field(default="tariff", init=False)
+
+    def describe(self) -> str:
+        """One-line description for reports."""
+        what = f"to {self.rate:.1%}" if self.rate is not None else f"by {self.delta:+.1%}"
+        return (
+            f"{self.importer} changes its tariff on {_names(self.exporters, 'all partners')} "
+            f"({_names(self.sectors, 'all sectors')}) {what}"
+        )
+
+
+@dataclass(frozen=True)
+class ImportBan:
+    """An import ban or embargo: a prohibitive cost on the listed products and origins.
+
+    ``covered_share`` gives, per origin, the share (0-1] of the sector's baseline flow that
+    the banned products make up (1 = the whole sector); a sector-level model removes that
+    share of the flow. Without origin enforcement and with no internal customs checks, the
+    banned products can reach ``importer`` through a fellow bloc member ``leak_via`` at the
+    ad valorem ``reexport_cost``.
+    """
+
+    importer: str
+    origins: tuple[str, ...]
+    sectors: tuple[str, ...]
+    covered_share: Mapping[str, float] = field(default_factory=dict)
+    leak_via: tuple[str, ...] = ()
+    reexport_cost: float = 0.15
+    note: str = ""
+    kind: str = field(default="ban", init=False)
+
+    def share(self, origin: str) -> float:
+        """Covered share of ``origin``'s flow (1 if not listed)."""
+        return float(self.covered_share.get(origin, 1.0))
+
+    def describe(self) -> str:
+        """One-line description for reports."""
+        return f"{self.importer} bans imports of {_names(self.sectors, 'all sectors')} from {_names(self.origins, '')}"
+
+
+@dataclass(frozen=True)
+class TransitRestriction:
+    """Goods from ``origin`` to ``destinations`` may no longer cross ``transit``.
+
+    ``added_cost`` is the ad valorem cost of the detour or of the only alternative route
+    (a fraction of the goods' value); ``covered_share`` is the share of the flow that used
+    the closed route.
+    """
+
+    origin: str
+    transit: str
+    destinations: tuple[str, ...]
+    sectors: tuple[str, ...] = ()
+    added_cost: float = 0.0
+    covered_share: float = 1.0
+    note: str = ""
+    kind: str = field(default="transit", init=False)
+
+    def describe(self) -> str:
+        """One-line description for reports."""
+        return (
+            f"transit of {_names(self.sectors, 'all sectors')} from {self.origin} through {self.transit} to "
+            f"{_names(self.destinations, '')} closed: detour adds {self.added_cost:.0%} on "
+            f"{self.covered_share:.0%} of the flow"
+        )
+
+
+@dataclass(frozen=True)
+class OriginEnforcement:
+    """``importer`` checks the origin of goods re-exported to it by ``via`` members.
+
+    With enforcement a ban cannot leak through a fellow member; without it (the default
+    in a union without internal customs checks) it can.
+    """
+
+    importer: str
+    via: tuple[str, ...] = ()
+    note: str = ""
+    kind: str = field(default="origin_enforcement", init=False)
+
+    def covers(self, importer: str, via: str) -> bool:
+        """True if re-exports from ``via`` to ``importer`` are checked for origin."""
+        return importer == self.importer and (not self.via or via in self.via)
+
+    def describe(self) -> str:
+        """One-line description for reports."""
+        return f"{self.importer} enforces origin on re-exports from {_names(self.via, 'all fellow members')}"
+
+
+@dataclass(frozen=True)
+class NonTariffMeasure:
+    """A non-tariff measure as an ad valorem equivalent (AVE, fraction) on ``importer``'s imports.
+
+    ``reciprocal=True`` applies the same AVE in both directions (e.g. customs checks
+    restored at a border).
+    """
+
+    importer: str
+    exporters: tuple[str, ...] = ()
+    sectors: tuple[str, ...] = ()
+    ave: float = 0.0
+    reciprocal: bool = False
+    note: str = ""
+    kind: str = field(default="ntm", init=False)
+
+    def describe(self) -> str:
+        """One-line description for reports."""
+        both = " (both directions)" if self.reciprocal else ""
+        return (
+            f"non-tariff measure of {self.ave:.1%} AVE on {self.importer}'s imports from "
+            f"{_names(self.exporters, 'all partners')} ({_names(self.sectors, 'all sectors')}){both}"
+        )
+
+
+@dataclass(frozen=True)
+class ProductivityShock:
+    """A country-level output/productivity change: unit costs scale by ``1 / factor``.
+
+    ``change`` is the proportional change (e.g. -0.023 for a 2.3 % fall); empty
+    ``sectors`` means all sectors.
+    """
+
+    country: str
+    change: float
+    sectors: tuple[str, ...] = ()
+    note: str = ""
+    kind: str = field(default="productivity", init=False)
+
+    @property
+    def factor(self) -> float:
+        """Productivity factor ``1 + change``."""
+        return 1.0 + self.change
+
+    def describe(self) -> str:
+        """One-line description for reports."""
+        return f"productivity/output shock of {self.change:+.2%} to {self.country} ({_names(self.sectors, 'all sectors')})"
+
+
+Measure = Union[TariffChange, ImportBan, TransitRestriction, OriginEnforcement, NonTariffMeasure, ProductivityShock]
+
+
+@dataclass(frozen=True)
+class PolicyState:
+    """Trade policy on one date.
+
+    Parameters
+    ----------
+    date
+        The date the state describes.
+    blocs, preferences
+        Blocs and preference regimes (dated; their membership on ``date`` counts).
+    mfn
+        MFN tariff by (country, sector) (fractions).
+    measures
+        Measures in force.
+    allow_rule_violations
+        Let a state that breaks a bloc's rules run (the violations are still reported).
+    label
+        Name for reports, e.g. ``"before"``.
+    """
+
+    date: dt.date
+    blocs: tuple[Bloc, ...] = ()
+    preferences: tuple[Preference, ...] = ()
+    mfn: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    measures: tuple[Measure, ...] = ()
+    allow_rule_violations: bool = False
+    label: str = ""
+
+    def bloc(self, name: str) -> Bloc:
+        """The bloc called ``name``."""
+        for bloc in self.blocs:
+            if bloc.name == name:
+                return bloc
+        from blocsim.errors import PolicyRuleViolation
+
+        raise PolicyRuleViolation(
+            f"policy state {self.label or self.date}: no bloc named {name!r}; defined: {[b.name for b in self.blocs]}"
+        )
+
+    def measures_of(self, kind: str) -> tuple[Measure, ...]:
+        """Measures of one kind (``"tariff"``, ``"ban"``, ``"transit"``, ...)."""
+        return tuple(m for m in self.measures if m.kind == kind)
+
+    def customs_union_of(self, country: str, date: dt.date | None = None) -> Bloc | None:
+        """The customs/economic union ``country`` belongs to on ``date`` (None if none)."""
+        when = self.date if date is None else date
+        for bloc in self.blocs:
+            if bloc.has_cet and country in bloc.members_at(when):
+                return bloc
+        return None
+
+
+def _names(codes: tuple[str, ...], empty: str) -> str:
+    return ", ".join(codes) if codes else empty

@@ -1,0 +1,110 @@
+"""Pydantic schemas of policy definitions (blocs, preference regimes) as written in TOML.
+
+Used by the built-in policy library (``blocsim/policy/library/*.toml``) and by scenario
+files, which may define extra blocs or preference regimes inline. Every model forbids
+unknown fields so that a typo is an error, not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+ISO3 = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Fraction = Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)]
+Percent = Annotated[float, Field(ge=0.0, le=100.0, allow_inf_nan=False)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class MemberSpec(_Strict):
+    """A dated membership: ``country`` from ``joined`` up to (excluding) ``left``."""
+
+    country: ISO3
+    joined: dt.date
+    left: dt.date | None = None
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> "MemberSpec":
+        if self.left is not None and self.left <= self.joined:
+            raise ValueError(f"left ({self.left}) must come after joined ({self.joined})")
+        return self
+
+
+class ExemptionSpec(_Strict):
+    """A member's CET exemption for one sector.
+
+    ``rate``: a fraction; ``None`` keeps the member's own MFN rate; ``"applied"`` takes the
+    member's applied rate from the dataset's tariffs table (regime ``applied``).
+    """
+
+    country: ISO3
+    sector: Name
+    rate: Fraction | Literal["applied"] | None = None
+    start: dt.date = dt.date(1900, 1, 1)
+    until: dt.date | None = None
+    source: str = ""
+
+
+class PoolSpec(_Strict):
+    """Duty-pool shares (percent, must sum to 100) in force from ``start``."""
+
+    start: dt.date
+    shares: dict[ISO3, Percent]
+    source: str = ""
+
+
+class BlocSpec(_Strict):
+    """A bloc definition: kind, dated members, CET (``"dataset"`` or rates by sector), pool."""
+
+    name: Name
+    title: str = ""
+    kind: Literal["fta", "customs_union", "economic_union"]
+    members: list[MemberSpec] = Field(min_length=1)
+    cet: Literal["dataset"] | dict[Name, Fraction] = "dataset"
+    cet_start: dt.date | None = None
+    checks_removed: dt.date | None = None
+    border_cost: Fraction = 0.0
+    border_sectors: list[Name] = []
+    exemptions: list[ExemptionSpec] = []
+    duty_pool: list[PoolSpec] = []
+    sources: list[str] = []
+
+    @model_validator(mode="after")
+    def _unique_members(self) -> "BlocSpec":
+        seen: set[str] = set()
+        for member in self.members:
+            if member.country in seen:
+                raise ValueError(f"country {member.country} listed twice in members; give one membership per country")
+            seen.add(member.country)
+        return self
+
+
+class PreferenceSpec(_Strict):
+    """A preference regime (FTA outside the blocs): ``rate`` between members on ``sectors`` (all if empty)."""
+
+    name: Name
+    title: str = ""
+    rate: Fraction = 0.0
+    sectors: list[Name] = []
+    members: list[MemberSpec] = Field(min_length=2)
+    sources: list[str] = []
+
+
+class PolicyFile(_Strict):
+    """One policy-library file: a bloc or a preference regime."""
+
+    bloc: BlocSpec | None = None
+    preference: PreferenceSpec | None = None
+
+    @model_validator(mode="after")
+    def _one_thing(self) -> "PolicyFile":
+        if (self.bloc is None) == (self.preference is None):
+            raise ValueError("a policy file defines exactly one [bloc] or one [preference] table")
+        return self

@@ -1,0 +1,277 @@
+"""Plotly figures of a run: welfare bars, welfare map, creation/diversion, revenue, bilateral.
+
+Each function returns a new :class:`plotly.graph_objects.Figure` built from the tables of
+:mod:`blocsim.report.tables`. The map uses the region geometry shipped in
+``report/geometry/eurasia_regions.geo.json`` through a ``choropleth`` trace with
+``locationmode="geojson-id"`` and every base-map layer switched off, so plotly.js never
+fetches its own topojson and the figure renders offline.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from blocsim.report.tables import RunTables, bilateral_changes, bloc_trade_effects, revenue_table
+
+POSITIVE = "#2b6a99"
+NEGATIVE = "#c0504d"
+NEUTRAL = "#d5d9de"
+ACCENT = "#e0a526"
+FONT = "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+#: Topology plotly.js expects for a ``world`` scope at 1:110m, with every layer empty.
+TOPOJSON_NAME = "world_110m"
+_EMPTY_LAYERS = ("coastlines", "land", "ocean", "lakes", "rivers", "countries", "subunits")
+#: JavaScript to run after plotly.js loads and before any map is drawn. plotly.js 4 fetches
+#: its base-map topojson from cdn.plot.ly for every geo subplot whose trace has a
+#: ``locationmode`` (geojson choropleths included) unless the topology is already cached in
+#: ``window.PlotlyGeoAssets``; caching an empty one keeps the page offline. Our regions come
+#: from the ``geojson`` of the traces, so nothing of the base map is lost.
+OFFLINE_GEO_JS = (
+    "window.PlotlyGeoAssets = window.PlotlyGeoAssets || {topojson: {}};"
+    f"window.PlotlyGeoAssets.topojson[{json.dumps(TOPOJSON_NAME)}] = "
+    + json.dumps({"type": "Topology", "arcs": [],
+                  "objects": {name: {"type": "GeometryCollection", "geometries": []} for name in _EMPTY_LAYERS}})
+    + ";"
+)
+#: Diverging scale, red (loss) through white to blue (gain).
+DIVERGING = [[0.0, "#b2182b"], [0.25, "#ef8a62"], [0.5, "#f7f7f7"], [0.75, "#67a9cf"], [1.0, "#2166ac"]]
+
+
+@functools.lru_cache(maxsize=1)
+def region_geometry() -> dict[str, Any]:
+    """The shipped region GeoJSON FeatureCollection (features keyed by region ``id``)."""
+    path = resources.files("blocsim.report") / "geometry" / "eurasia_regions.geo.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=1)
+def region_names() -> dict[str, str]:
+    """Region code -> display name, from the shipped geometry."""
+    return {f["id"]: f["properties"]["name"] for f in region_geometry()["features"]}
+
+
+def signed_pct(value: float) -> str:
+    """A percent change for display: two decimals from 0.1, else three; ``0.000`` without a sign."""
+    if not np.isfinite(value):
+        return ""
+    decimals = 2 if abs(value) >= 0.1 else 3
+    rounded = round(float(value), decimals)
+    return f"{0.0:.{decimals}f}" if rounded == 0 else f"{rounded:+.{decimals}f}"
+
+
+def _name(code: str) -> str:
+    return region_names().get(code, code)
+
+
+def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    fig.update_layout(
+        template="plotly_white",
+        title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 16}},
+        font={"family": FONT, "size": 12, "color": "#1f2933"},
+        height=height,
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        hoverlabel={"font": {"family": FONT}},
+    )
+    return fig
+
+
+def welfare_bar(run: RunTables) -> go.Figure:
+    """Bar chart of the welfare change (percent) of every country, largest gain first.
+
+    Bloc members have a darker outline; values are printed on the bars.
+    """
+    frame = run.countries.sort_values("welfare_pct", ascending=False)
+    values = frame["welfare_pct"].to_numpy(dtype=float)
+    members = set(run.members)
+    fig = go.Figure(
+        go.Bar(
+            x=frame["country"],
+            y=values,
+            marker={
+                "color": np.where(values >= 0, POSITIVE, NEGATIVE).tolist(),
+                "line": {"color": ["#1f2933" if c in members else "rgba(0,0,0,0)" for c in frame["country"]], "width": 1.5},
+            },
+            text=[signed_pct(v) for v in values],
+            textposition="outside",
+            cliponaxis=False,
+            customdata=[_name(c) for c in frame["country"]],
+            hovertemplate="%{customdata} (%{x})<br>welfare %{y:+.3f} %<extra></extra>",
+            name="welfare",
+        )
+    )
+    fig.update_yaxes(title="change in real income, %", zeroline=True, zerolinecolor="#7b8794")
+    fig.update_xaxes(title=None, tickangle=0)
+    return _layout(fig, "Welfare change by country (outlined: bloc members)", 420)
+
+
+def welfare_map(run: RunTables) -> go.Figure:
+    """Choropleth of welfare changes (percent) over the shipped region geometry.
+
+    ``ROW`` (rest of world) is drawn in grey; its value is in the headline table. The
+    colour scale is symmetric around zero.
+    """
+    frame = run.countries[run.countries["country"] != "ROW"]
+    known = set(region_names())
+    frame = frame[frame["country"].isin(known)]
+    values = frame["welfare_pct"].to_numpy(dtype=float)
+    bound = float(np.nanmax(np.abs(values))) if values.size else 0.0
+    bound = bound if bound > 0 else 1.0
+    geometry = region_geometry()
+    fig = go.Figure()
+    fig.add_trace(
+        go.Choropleth(
+            geojson=geometry,
+            featureidkey="id",
+            locationmode="geojson-id",
+            locations=["ROW"],
+            z=[0.0],
+            colorscale=[[0, NEUTRAL], [1, NEUTRAL]],
+            showscale=False,
+            marker={"line": {"color": "#ffffff", "width": 0.4}},
+            hovertemplate="Rest of world (see table)<extra></extra>",
+            name="ROW",
+        )
+    )
+    fig.add_trace(
+        go.Choropleth(
+            geojson=geometry,
+            featureidkey="id",
+            locationmode="geojson-id",
+            locations=frame["country"],
+            z=values,
+            zmin=-bound,
+            zmax=bound,
+            colorscale=DIVERGING,
+            marker={"line": {"color": "#4a5560", "width": 0.5}},
+            colorbar={"title": {"text": "welfare, %"}, "thickness": 12, "len": 0.8},
+            customdata=[_name(c) for c in frame["country"]],
+            hovertemplate="%{customdata} (%{location})<br>welfare %{z:+.3f} %<extra></extra>",
+            name="welfare",
+        )
+    )
+    fig.update_geos(
+        visible=False,
+        scope="world",
+        resolution=110,
+        projection={"type": "miller"},
+        lataxis={"range": [12, 78]},
+        lonaxis={"range": [-12, 180]},
+        bgcolor="rgba(0,0,0,0)",
+    )
+    fig = _layout(fig, "Welfare change across Eurasia (grey: rest of world)", 520)
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return fig
+
+
+def bloc_effects_figure(effects: pd.DataFrame) -> go.Figure:
+    """Grouped bars per bloc member: income effect, trade creation, trade diversion (USD m)."""
+    series = [
+        ("trade_creation", "trade creation (imports replacing home production)", POSITIVE),
+        ("trade_diversion", "trade diversion (away from non-members)", ACCENT),
+        ("income_effect", "income effect", "#9fb3c8"),
+    ]
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=effects["country"], y=effects[column], name=label, marker_color=colour,
+                hovertemplate="%{x}: %{y:+,.1f} USD m<extra>" + column.replace("_", " ") + "</extra>",
+            )
+            for column, label, colour in series
+        ]
+    )
+    fig.update_layout(barmode="group", legend={"orientation": "h", "y": -0.18})
+    fig.update_yaxes(title="USD million", zeroline=True, zerolinecolor="#7b8794")
+    return _layout(fig, "Trade creation vs trade diversion for bloc members", 400)
+
+
+def revenue_figure(revenue: pd.DataFrame) -> go.Figure:
+    """Grouped bars: tariff revenue collected vs received, before and after (USD millions).
+
+    Shows the duty-pool members (countries whose received revenue differs from what they
+    collect, before or after); if there are none, the ten largest collectors.
+    """
+    pooled = (
+        (revenue["tariff_revenue_received_before"] - revenue["tariff_revenue_collected_before"]).abs()
+        + (revenue["tariff_revenue_received_after"] - revenue["tariff_revenue_collected_after"]).abs()
+    ) > 1e-6
+    shown = revenue[pooled] if pooled.any() else revenue.head(10)
+    series = [
+        ("tariff_revenue_collected_before", "collected, before", "#9fb3c8"),
+        ("tariff_revenue_collected_after", "collected, after", POSITIVE),
+        ("tariff_revenue_received_before", "received from pool, before", "#f0cf8a"),
+        ("tariff_revenue_received_after", "received from pool, after", ACCENT),
+    ]
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=shown["country"], y=shown[column], name=label, marker_color=colour,
+                hovertemplate="%{x}: %{y:,.1f} USD m<extra>" + label + "</extra>",
+            )
+            for column, label, colour in series
+        ]
+    )
+    fig.update_layout(barmode="group", legend={"orientation": "h", "y": -0.18})
+    fig.update_yaxes(title="USD million")
+    title = "Duty pool members: revenue collected at the border vs received from the pool" if pooled.any() else (
+        "Tariff revenue collected and received (largest collectors)")
+    return _layout(fig, title, 420)
+
+
+def bilateral_figure(bilateral: pd.DataFrame) -> go.Figure:
+    """Heatmap of bilateral trade changes (percent) of each focus country with each partner.
+
+    Rows are ``<country> imports from`` and ``<country> exports to``; columns partners.
+    """
+    table = bilateral.copy()
+    table["row"] = np.where(table["direction"] == "imports", table["country"] + " imports from", table["country"] + " exports to")
+    rows = list(dict.fromkeys(table["row"]))
+    partners = sorted(table["partner"].unique())
+    grid = table.pivot(index="row", columns="partner", values="change_pct").reindex(index=rows, columns=partners)
+    usd = table.pivot(index="row", columns="partner", values="change").reindex(index=rows, columns=partners)
+    z = grid.to_numpy(dtype=float)
+    finite = np.abs(z[np.isfinite(z)])
+    bound = float(np.percentile(finite, 95)) if finite.size else 1.0
+    bound = bound if bound > 0 else 1.0
+    text = np.where(np.isfinite(z), np.char.mod("%+.1f", np.nan_to_num(z)), "")
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=partners,
+            y=rows,
+            zmin=-bound,
+            zmax=bound,
+            colorscale=DIVERGING,
+            text=text,
+            texttemplate="%{text}",
+            textfont={"size": 10},
+            customdata=usd.to_numpy(dtype=float),
+            hovertemplate="%{y} %{x}: %{z:+.2f} %<br>%{customdata:+,.1f} USD m<extra></extra>",
+            colorbar={"title": {"text": "%"}, "thickness": 12},
+            xgap=2,
+            ygap=2,
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, "Bilateral trade changes of the focus countries, %", 140 + 38 * len(rows))
+
+
+def report_figures(run: RunTables) -> dict[str, go.Figure]:
+    """All figures a run supports, keyed ``welfare``, ``map``, ``bloc``, ``revenue``, ``bilateral``."""
+    figures: dict[str, go.Figure] = {"welfare": welfare_bar(run), "map": welfare_map(run)}
+    effects = bloc_trade_effects(run)
+    if effects is not None:
+        figures["bloc"] = bloc_effects_figure(effects)
+    revenue = revenue_table(run)
+    if revenue is not None and not revenue.empty:
+        figures["revenue"] = revenue_figure(revenue)
+    bilateral = bilateral_changes(run)
+    if bilateral is not None and not bilateral.empty:
+        figures["bilateral"] = bilateral_figure(bilateral)
+    return figures

@@ -1,0 +1,294 @@
+"""Tables for the report: tidy DataFrames derived from a run directory's CSV files.
+
+Every function takes the run's tables (as written by :func:`blocsim.results.write_run`)
+and returns a new DataFrame; nothing here draws or formats HTML. Money is in USD millions
+(as in the run directory), changes in percent are ``(counterfactual - baseline) /
+baseline * 100``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from blocsim.errors import BlocsimError
+from blocsim.results import read_run
+
+#: Members of the Eurasian Economic Union in the bundled dataset; the default bloc when a
+#: run names none (``run.json`` key ``bloc.members`` or ``bloc_members``).
+EAEU_MEMBERS: tuple[str, ...] = ("RUS", "KAZ", "BLR", "ARM", "KGZ")
+
+#: Headline columns of ``countries.csv`` in display order, with their labels.
+HEADLINE_COLUMNS: dict[str, str] = {
+    "welfare_pct": "Welfare (real income), %",
+    "real_wage_pct": "Real wage, %",
+    "price_index_pct": "Consumer price index, %",
+    "exports_pct": "Exports, %",
+    "imports_pct": "Imports, %",
+    "tariff_revenue_change": "Tariff revenue received, change (USD m)",
+}
+
+REVENUE_COLUMNS: tuple[str, ...] = (
+    "tariff_revenue_collected_before",
+    "tariff_revenue_collected_after",
+    "tariff_revenue_received_before",
+    "tariff_revenue_received_after",
+)
+
+
+@dataclass(frozen=True)
+class RunTables:
+    """A run directory read into memory.
+
+    Attributes
+    ----------
+    path : Path
+        The run directory.
+    countries : pandas.DataFrame
+        ``countries.csv``: one row per country (column ``country``, ISO3).
+    flows : pandas.DataFrame or None
+        ``flows.csv``: ``exporter, importer, sector, trade_baseline, trade_counterfactual,
+        trade_pct`` (USD millions), if the run wrote it.
+    bloc_effects : pandas.DataFrame or None
+        ``bloc_effects.csv`` as written by the model, if any.
+    meta : dict
+        ``run.json``.
+    """
+
+    path: Path
+    countries: pd.DataFrame
+    flows: pd.DataFrame | None
+    bloc_effects: pd.DataFrame | None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def focus(self) -> list[str]:
+        """Focus countries of the run (``run.json`` ``focus_countries``) present in ``countries``."""
+        present = set(self.countries["country"])
+        return [c for c in self.meta.get("focus_countries") or [] if c in present]
+
+    @property
+    def members(self) -> list[str]:
+        """Bloc members for trade creation/diversion: those of ``bloc_effects.csv``, else
+        ``run.json`` ``bloc.members`` or ``bloc_members``, else the EAEU members."""
+        named: list[str] | None = None
+        if self.bloc_effects is not None and "country" in self.bloc_effects:
+            named = list(dict.fromkeys(self.bloc_effects["country"].astype(str)))
+        bloc = self.meta.get("bloc")
+        named = named or (bloc.get("members") if isinstance(bloc, dict) else None) or self.meta.get("bloc_members")
+        present = set(self.countries["country"])
+        return [c for c in (named or EAEU_MEMBERS) if c in present]
+
+
+def load_run(run_dir: str | os.PathLike[str]) -> RunTables:
+    """Read a run directory for reporting.
+
+    Parameters
+    ----------
+    run_dir
+        Directory written by :func:`blocsim.results.write_run` (``run.json`` plus CSVs).
+
+    Raises
+    ------
+    BlocsimError
+        If ``run.json`` or ``countries.csv`` is missing, or ``countries.csv`` lacks the
+        ``country`` or ``welfare_pct`` column.
+    """
+    path = Path(run_dir)
+    tables, meta = read_run(path)
+    countries = tables.get("countries")
+    if countries is None:
+        raise BlocsimError(
+            f"{path}: run directory has no countries.csv (found {sorted(tables)}); "
+            "re-run the scenario so that it writes the country results"
+        )
+    missing = [c for c in ("country", "welfare_pct") if c not in countries.columns]
+    if missing:
+        raise BlocsimError(
+            f"{path / 'countries.csv'}: missing column(s) {missing}; have {list(countries.columns)}; "
+            "the report needs at least `country` and `welfare_pct` (see docs/architecture.md)"
+        )
+    return RunTables(
+        path=path,
+        countries=countries,
+        flows=tables.get("flows"),
+        bloc_effects=tables.get("bloc_effects"),
+        meta=meta,
+    )
+
+
+def headline_table(run: RunTables) -> pd.DataFrame:
+    """Headline results per country: focus countries first, then by welfare change.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``country`` and whichever of :data:`HEADLINE_COLUMNS` the run has.
+    """
+    frame = run.countries
+    columns = ["country", *[c for c in HEADLINE_COLUMNS if c in frame.columns]]
+    table = frame[columns].copy()
+    rank = {c: i for i, c in enumerate(run.focus)}
+    table["_focus"] = table["country"].map(rank).fillna(len(rank))
+    table = table.sort_values(["_focus", "welfare_pct"], ascending=[True, False], kind="stable")
+    return table.drop(columns="_focus").reset_index(drop=True)
+
+
+def _expenditure_parts(flows: pd.DataFrame, column: str, members: list[str]) -> pd.DataFrame:
+    """Spending of each member by sector on bloc partners, non-members and itself, USD m.
+
+    Returns a frame indexed by (importer, sector) with columns ``intra, extra, domestic``.
+    """
+    mine = flows[flows["importer"].isin(members)]
+    source = np.where(
+        mine["exporter"] == mine["importer"], "domestic", np.where(mine["exporter"].isin(members), "intra", "extra")
+    )
+    parts = mine.assign(source=source).pivot_table(
+        index=["importer", "sector"], columns="source", values=column, aggfunc="sum", fill_value=0.0
+    )
+    return parts.reindex(columns=["intra", "extra", "domestic"], fill_value=0.0)
+
+
+def bloc_trade_effects(run: RunTables) -> pd.DataFrame | None:
+    """Trade creation versus trade diversion for each bloc member (all sectors), USD millions.
+
+    Uses the model's ``bloc_effects.csv`` (rows with ``sector == "all"``) when the run has
+    it; otherwise computes the same decomposition from ``flows.csv``. For member *j* and
+    sector *s* with spending ``E`` on itself, on bloc partners and on non-members, domestic
+    share ``sd`` and non-member share ``sn`` (0 = baseline, 1 = counterfactual)::
+
+        income effect   = (E1 - E0) (1 - sd0)
+        trade creation  = -E1 (sd1 - sd0)     (imports replacing home production)
+        trade diversion = -E1 (sn1 - sn0)     (positive: imports diverted away from non-members)
+
+    so that the change in imports = income effect + trade creation. Summed over sectors.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        Columns ``country, intra_before, intra_after, extra_before, extra_after,
+        income_effect, trade_creation, trade_diversion``; ``None`` without flows or members.
+    """
+    columns = {
+        "intra_baseline": "intra_before", "intra_counterfactual": "intra_after",
+        "extra_baseline": "extra_before", "extra_counterfactual": "extra_after",
+    }
+    model = run.bloc_effects
+    if model is not None and {"country", "sector", *columns, "income_effect", "trade_creation", "trade_diversion"} <= set(model):
+        table = model[model["sector"] == "all"].rename(columns=columns)
+        return table[["country", *columns.values(), "income_effect", "trade_creation", "trade_diversion"]].reset_index(drop=True)
+    if run.flows is None or not run.members:
+        return None
+    old = _expenditure_parts(run.flows, "trade_baseline", run.members)
+    new = _expenditure_parts(run.flows, "trade_counterfactual", run.members).reindex(old.index, fill_value=0.0)
+    e0, e1 = old.sum(axis=1), new.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sd0 = (old["domestic"] / e0).where(e0 > 0, 0.0)
+        sn0 = (old["extra"] / e0).where(e0 > 0, 0.0)
+        sd1 = (new["domestic"] / e1).where(e1 > 0, sd0)
+        sn1 = (new["extra"] / e1).where(e1 > 0, sn0)
+    sectoral = pd.DataFrame(
+        {
+            "intra_before": old["intra"], "intra_after": new["intra"],
+            "extra_before": old["extra"], "extra_after": new["extra"],
+            "income_effect": (e1 - e0) * (1.0 - sd0),
+            "trade_creation": -e1 * (sd1 - sd0),
+            "trade_diversion": -e1 * (sn1 - sn0),
+        }
+    )
+    total = sectoral.groupby(level="importer").sum().reindex(run.members, fill_value=0.0)
+    return total.rename_axis("country").reset_index()
+
+
+def revenue_table(run: RunTables) -> pd.DataFrame | None:
+    """Tariff revenue collected at the border versus received after duty-pool sharing.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        ``country`` plus the four revenue columns (USD millions) and
+        ``pool_transfer_after`` (= received - collected after the change), for countries
+        with any revenue; ``None`` if the run has no revenue columns.
+    """
+    frame = run.countries
+    if not all(c in frame.columns for c in REVENUE_COLUMNS):
+        return None
+    table = frame[["country", *REVENUE_COLUMNS]].copy()
+    table["pool_transfer_after"] = table["tariff_revenue_received_after"] - table["tariff_revenue_collected_after"]
+    values = table[list(REVENUE_COLUMNS)].to_numpy(dtype=float)
+    table = table[np.abs(values).sum(axis=1) > 1e-9]
+    return table.sort_values("tariff_revenue_collected_after", ascending=False).reset_index(drop=True)
+
+
+def bilateral_changes(run: RunTables) -> pd.DataFrame | None:
+    """Bilateral trade of each focus country with each partner, before and after.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        Columns ``country, partner, direction`` (``"imports"``: ``partner -> country``,
+        ``"exports"``: ``country -> partner``), ``trade_baseline, trade_counterfactual``
+        (USD millions, summed over sectors), ``change`` (USD millions) and ``change_pct``
+        (NaN where the baseline is zero). ``None`` without flows or focus countries.
+    """
+    if run.flows is None or not run.focus:
+        return None
+    flows = run.flows[run.flows["exporter"] != run.flows["importer"]]
+    values = ["trade_baseline", "trade_counterfactual"]
+    imports = flows[flows["importer"].isin(run.focus)].groupby(["importer", "exporter"])[values].sum()
+    imports = imports.rename_axis(["country", "partner"]).reset_index().assign(direction="imports")
+    exports = flows[flows["exporter"].isin(run.focus)].groupby(["exporter", "importer"])[values].sum()
+    exports = exports.rename_axis(["country", "partner"]).reset_index().assign(direction="exports")
+    table = pd.concat([imports, exports], ignore_index=True)
+    table["change"] = table["trade_counterfactual"] - table["trade_baseline"]
+    base = table["trade_baseline"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["change_pct"] = np.where(base > 0, table["change"].to_numpy(dtype=float) / base * 100.0, np.nan)
+    order = {c: i for i, c in enumerate(run.focus)}
+    table["_order"] = table["country"].map(order)
+    table = table.sort_values(["_order", "direction", "change"], ascending=[True, False, True], kind="stable")
+    return table[["country", "partner", "direction", *values, "change", "change_pct"]].reset_index(drop=True)
+
+
+def _flatten(prefix: str, value: Any) -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        rows: list[tuple[str, str]] = []
+        for key, inner in value.items():
+            rows.extend(_flatten(f"{prefix}.{key}" if prefix else str(key), inner))
+        return rows
+    if isinstance(value, (list, tuple)):
+        return [(prefix, ", ".join(map(str, value)))]
+    return [(prefix, str(value))]
+
+
+def policy_state_rows(meta: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The run's policy states as (field, before, after) rows (``run.json`` key ``policy``)."""
+    policy = meta.get("policy")
+    if not isinstance(policy, dict):
+        return []
+    before = dict(_flatten("", policy.get("before", {})))
+    after = dict(_flatten("", policy.get("after", {})))
+    keys = list(dict.fromkeys([*before, *after]))
+    return [(key, before.get(key, ""), after.get(key, "")) for key in keys]
+
+
+def provenance_rows(meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """The run's provenance as (key, value) rows: package, version, time, dataset, model, solver.
+
+    The scenario, policy changes, policy states, shock notes and rule violations are shown
+    in the report's policy section and left out here.
+    """
+    skip = {"scenario", "policy_changes", "focus_countries", "shock_notes", "rule_violations", "policy"}
+    rows: list[tuple[str, str]] = []
+    for key in ("package", "version", "created_utc", "dataset", "model", "diagnostics"):
+        if key in meta:
+            rows.extend(_flatten(key, meta[key]))
+    for key, value in meta.items():
+        if key not in skip and key not in {"package", "version", "created_utc", "dataset", "model", "diagnostics"}:
+            rows.extend(_flatten(key, value))
+    return rows

@@ -1,0 +1,170 @@
+"""Scenario -> (before, after) policy states, using the dataset's tariff tables for CET and MFN rates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from blocsim.errors import ScenarioError
+from blocsim.policy.build import (
+    RateTables,
+    bloc_from_spec,
+    load_policy_file,
+    preference_from_spec,
+    rates_from_tariffs,
+    state_at,
+)
+from blocsim.policy.model import (
+    ImportBan,
+    Measure,
+    NonTariffMeasure,
+    OriginEnforcement,
+    PolicyState,
+    ProductivityShock,
+    TariffChange,
+    TransitRestriction,
+)
+from blocsim.policy.spec import BlocSpec, ExemptionSpec, MemberSpec, PoolSpec, PreferenceSpec
+from blocsim.scenario.loader import Loc, Problem, format_problems, scenario_source
+from blocsim.scenario.schema import (
+    BanMeasure,
+    MeasureSpec,
+    NtmMeasure,
+    OriginMeasure,
+    ProductivityMeasure,
+    Scenario,
+    TariffMeasure,
+    TransitMeasure,
+)
+
+
+def to_measure(spec: MeasureSpec) -> Measure:
+    """Turn a validated measure table of a scenario file into a policy measure."""
+    if isinstance(spec, TariffMeasure):
+        return TariffChange(spec.importer, tuple(spec.exporters), tuple(spec.sectors), spec.rate, spec.delta,
+                            spec.bloc_wide, spec.note)
+    if isinstance(spec, BanMeasure):
+        shares = (
+            dict(spec.covered_share) if isinstance(spec.covered_share, dict)
+            else {origin: float(spec.covered_share) for origin in spec.origins}
+        )
+        return ImportBan(spec.importer, tuple(spec.origins), tuple(spec.sectors), shares, tuple(spec.leak_via),
+                         spec.reexport_cost, spec.note)
+    if isinstance(spec, TransitMeasure):
+        return TransitRestriction(spec.origin, spec.transit, tuple(spec.destinations), tuple(spec.sectors),
+                                  spec.added_cost, spec.covered_share, spec.note)
+    if isinstance(spec, OriginMeasure):
+        return OriginEnforcement(spec.importer, tuple(spec.via), spec.note)
+    if isinstance(spec, NtmMeasure):
+        return NonTariffMeasure(spec.importer, tuple(spec.exporters), tuple(spec.sectors), spec.ave, spec.reciprocal,
+                                spec.note)
+    assert isinstance(spec, ProductivityMeasure)
+    return ProductivityShock(spec.country, spec.change, tuple(spec.sectors), spec.note)
+
+
+def _fail(scenario: Scenario, loc: Loc, value: Any, message: str) -> ScenarioError:
+    source, lines, _ = scenario_source(scenario)
+    return ScenarioError(format_problems(source, lines, [Problem(loc, value, message)]))
+
+
+def _bloc_index(scenario: Scenario, specs: list[BlocSpec], name: str, loc: Loc) -> int:
+    for k, spec in enumerate(specs):
+        if spec.name == name:
+            return k
+    raise _fail(scenario, loc, name, f"no bloc of this name in the included policies; blocs: {[s.name for s in specs]}")
+
+
+def _after_blocs(scenario: Scenario, specs: list[BlocSpec], when: dt.date) -> list[BlocSpec]:
+    """Apply the scenario's joins, leaves and new pool shares to the bloc definitions."""
+    out = list(specs)
+    for k, leave in enumerate(scenario.after.leave):
+        b = _bloc_index(scenario, out, leave.bloc, ("after", "leave", k, "bloc"))
+        members = list(out[b].members)
+        active = [i for i, m in enumerate(members) if m.country == leave.country and m.joined <= when
+                  and (m.left is None or when < m.left)]
+        if not active:
+            raise _fail(scenario, ("after", "leave", k, "country"), leave.country,
+                        f"not a member of {leave.bloc} on {when}; members then: "
+                        f"{[m.country for m in members if m.joined <= when and (m.left is None or when < m.left)]}")
+        members[active[0]] = members[active[0]].model_copy(update={"left": when})
+        out[b] = out[b].model_copy(update={"members": members})
+    for k, join in enumerate(scenario.after.join):
+        b = _bloc_index(scenario, out, join.bloc, ("after", "join", k, "bloc"))
+        members = list(out[b].members)
+        if any(m.country == join.country and (m.left is None or when < m.left) for m in members):
+            raise _fail(scenario, ("after", "join", k, "country"), join.country,
+                        f"already a member of {join.bloc} (or due to join) on {when}: remove this join")
+        members.append(MemberSpec(country=join.country, joined=when, source=f"scenario {scenario.scenario.name}"))
+        exemptions = list(out[b].exemptions) + [
+            e if e.start > dt.date(1900, 1, 1) else ExemptionSpec(**{**e.model_dump(), "start": when})
+            for e in join.exemptions
+        ]
+        out[b] = out[b].model_copy(update={"members": members, "exemptions": exemptions})
+    if scenario.after.duty_pool is not None:
+        b = _bloc_index(scenario, out, scenario.after.duty_pool_bloc, ("after", "duty_pool_bloc"))
+        pool = PoolSpec(start=when, shares=dict(scenario.after.duty_pool), source=f"scenario {scenario.scenario.name}")
+        out[b] = out[b].model_copy(update={"duty_pool": list(out[b].duty_pool) + [pool]})
+    return out
+
+
+def build_states(scenario: Scenario, dataset: Any) -> tuple[PolicyState, PolicyState, RateTables]:
+    """The (before, after) policy states of ``scenario`` and the tariff tables they use.
+
+    Both states use the rates of the scenario's tariff year (``data.tariff_year``, else
+    ``data.year``), so that the counterfactual isolates the policy change from changes
+    in the CET or MFN schedules over time.
+    """
+    bloc_specs: list[BlocSpec] = []
+    pref_specs: list[PreferenceSpec] = []
+    for name in scenario.policy.include:
+        policy = load_policy_file(name)
+        if policy.bloc is not None:
+            bloc_specs.append(policy.bloc)
+        if policy.preference is not None:
+            pref_specs.append(policy.preference)
+    year = scenario.data.tariff_year or scenario.data.year
+    founders = [m.country for m in bloc_specs[0].members] if bloc_specs else []
+    rates = rates_from_tariffs(dataset.tariffs, year, cet_members=founders)
+    when_after = scenario.after_date
+    after_specs = _after_blocs(scenario, bloc_specs, when_after)
+    measures_before = [to_measure(m) for m in scenario.before.measures]
+    measures_after = measures_before + [to_measure(m) for m in scenario.after.measures]
+    allow = scenario.policy.allow_rule_violations
+    before = state_at(
+        scenario.before.date,
+        blocs=[bloc_from_spec(s, rates) for s in bloc_specs],
+        preferences=[preference_from_spec(p) for p in pref_specs],
+        rates=rates, measures=measures_before, allow_rule_violations=allow, label="before",
+    )
+    after = state_at(
+        when_after,
+        blocs=[bloc_from_spec(s, rates) for s in after_specs],
+        preferences=[preference_from_spec(p) for p in [*pref_specs, *scenario.after.preferences]],
+        rates=rates, measures=measures_after, allow_rule_violations=allow, label="after",
+    )
+    return before, after, rates
+
+
+def describe_changes(scenario: Scenario, before: PolicyState, after: PolicyState) -> list[str]:
+    """Plain-language list of the policy changes between the two states (for run.json and reports)."""
+    out: list[str] = []
+    if before.date != after.date:
+        out.append(f"policy date {before.date} -> {after.date} (dated rules of the included policies apply)")
+    for b_before, b_after in zip(before.blocs, after.blocs):
+        old, new = set(b_before.members_at(before.date)), set(b_after.members_at(after.date))
+        if old != new:
+            out.append(f"{b_after.name} members {sorted(old)} -> {sorted(new)}")
+        if b_before.internal_checks(before.date) != b_after.internal_checks(after.date):
+            state = "removed" if not b_after.internal_checks(after.date) else "restored"
+            out.append(f"{b_after.name} internal customs checks {state} (border cost {b_after.border_cost:.0%} AVE)")
+        pool_old, pool_new = b_before.pool_at(before.date), b_after.pool_at(after.date)
+        if (pool_old and dict(pool_old.shares)) != (pool_new and dict(pool_new.shares)):
+            out.append(
+                f"{b_after.name} duty pool {dict(pool_old.shares) if pool_old else 'none'} -> "
+                f"{dict(pool_new.shares) if pool_new else 'none'} (percent)"
+            )
+    for preference in after.preferences:
+        if preference not in before.preferences:
+            out.append(f"new preference regime {preference.name}: {list(preference.members_at(after.date))}")
+    out.extend(f"measure: {m.describe()}" for m in after.measures if m not in before.measures)
+    return out

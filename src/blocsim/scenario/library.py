@@ -1,0 +1,23 @@
+"""The built-in scenario library: names, titles, events and sources of every scenario."""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+from blocsim.errors import ScenarioError
+from blocsim.scenario.loader import library_dir, library_names
+
+
+def library_entries() -> list[dict[str, Any]]:
+    """``[{name, title, event, sources}]`` of every built-in scenario (read without loading datasets)."""
+    out = []
+    for name in library_names():
+        text = (library_dir() / f"{name}.toml").read_text(encoding="utf-8")
+        try:
+            meta = tomllib.loads(text)["scenario"]
+        except (tomllib.TOMLDecodeError, KeyError) as error:
+            raise ScenarioError(f"built-in scenario library/{name}.toml: no readable [scenario] table ({error})") from None
+        out.append({"name": name, "title": meta.get("title", ""), "event": meta.get("event", ""),
+                    "sources": list(meta.get("sources", []))})
+    return out

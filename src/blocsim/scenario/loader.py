@@ -1,0 +1,382 @@
+"""Read and validate scenario files: TOML -> :class:`~blocsim.scenario.schema.Scenario`.
+
+Errors are :class:`~blocsim.errors.ScenarioError` whose message lists every problem as
+``FILE:LINE: field 'a.b[0].c': what is wrong (got VALUE); what is allowed / did you mean``.
+TOML itself carries no line numbers for values, so :func:`key_lines` scans the text for
+table headers and keys to map a field path to its line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import functools
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from pydantic import BaseModel, ValidationError
+
+from blocsim.errors import BlocsimError, ScenarioError
+from blocsim.scenario.schema import MEASURE_KINDS, Scenario
+
+Loc = tuple[str | int, ...]
+MAX_LISTED_ERRORS = 12
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What a dataset offers a scenario: country codes (and names), sectors, years."""
+
+    name: str
+    countries: tuple[str, ...]
+    country_names: Mapping[str, str]
+    sectors: tuple[str, ...]
+    years: tuple[int, ...]
+
+    @property
+    def first_date(self) -> dt.date:
+        """First day of the first data year."""
+        return dt.date(min(self.years), 1, 1)
+
+    @property
+    def last_date(self) -> dt.date:
+        """Last day of the last data year."""
+        return dt.date(max(self.years), 12, 31)
+
+    @classmethod
+    def from_dataset(cls, dataset: Any) -> "Catalog":
+        """Catalog of a loaded dataset (``.countries`` with iso3/name, ``.sectors``, ``.flows`` with year)."""
+        countries = dataset.countries
+        names = dict(zip(countries["iso3"].astype(str), countries.get("name", countries["iso3"]).astype(str)))
+        return cls(
+            name=str(getattr(dataset, "name", "dataset")),
+            countries=tuple(countries["iso3"].astype(str)),
+            country_names=names,
+            sectors=tuple(dataset.sectors["sector"].astype(str)),
+            years=tuple(sorted(int(y) for y in dataset.flows["year"].unique())),
+        )
+
+
+@functools.lru_cache(maxsize=8)
+def dataset_catalog(name: str) -> Catalog:
+    """Catalog of a dataset by name (loaded once per process)."""
+    from blocsim.data import load_dataset
+
+    return Catalog.from_dataset(load_dataset(name))
+
+
+# ------------------------------------------------------------------------------ lines
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\[\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"^\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*=")
+_INLINE_KEY = re.compile(r"[{,]\s*([A-Za-z0-9_-]+)\s*=")
+
+
+def _split_key(text: str) -> tuple[str, ...]:
+    return tuple(part.strip().strip("\"'") for part in re.split(r"\.(?=(?:[^\"']*[\"'][^\"']*[\"'])*[^\"']*$)", text))
+
+
+def key_lines(text: str) -> dict[Loc, int]:
+    """Map field paths (tuples of keys and array indices) to 1-based line numbers in TOML ``text``."""
+    lines: dict[Loc, int] = {}
+    table: Loc = ()
+    counters: dict[Loc, int] = {}
+    array_key: Loc | None = None
+    array_index = -1
+    in_string = False
+    for number, line in enumerate(text.splitlines(), 1):
+        if in_string:
+            in_string = line.count('"""') % 2 == 0 and line.count("'''") % 2 == 0
+            continue
+        if array_key is not None:
+            stripped = line.strip()
+            if stripped.startswith("{"):
+                array_index += 1
+                lines.setdefault(array_key + (array_index,), number)
+                for sub in _INLINE_KEY.finditer(line):
+                    lines.setdefault(array_key + (array_index, sub.group(1)), number)
+            if stripped.startswith("]") or stripped.endswith("]"):
+                array_key = None
+            continue
+        header = _HEADER.match(line)
+        if header:
+            parts = _split_key(header.group(2))
+            if header.group(1) == "[[":
+                index = counters.get(parts, -1) + 1
+                counters[parts] = index
+                table = parts + (index,)
+            else:
+                table = parts
+            lines.setdefault(table, number)
+            continue
+        key = _KEY.match(line)
+        if key:
+            path = table + _split_key(key.group(1))
+            lines.setdefault(path, number)
+            rest = line[key.end():]
+            for sub in _INLINE_KEY.finditer(rest):
+                lines.setdefault(path + (sub.group(1),), number)
+            if rest.count('"""') % 2 == 1 or rest.count("'''") % 2 == 1:
+                in_string = True
+            elif rest.strip().startswith("[") and rest.count("[") > rest.count("]"):
+                array_key, array_index = path, -1
+    return lines
+
+
+def _line_of(lines: Mapping[Loc, int], loc: Loc) -> int | None:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+# ------------------------------------------------------------------------------ errors
+
+
+def _is_tag(part: Any) -> bool:
+    return isinstance(part, str) and (
+        any(ch in part for ch in "[]()") or part in {"str", "int", "float", "bool", "date", "list", "dict", "none"}
+    )
+
+
+def clean_loc(raw: Any, loc: Iterable[Any]) -> tuple[Loc, Any]:
+    """Drop pydantic's union/discriminator tags from ``loc``; return (path, raw value there or None)."""
+    out: list[str | int] = []
+    current: Any = raw
+    for part in loc:
+        if isinstance(current, dict) and isinstance(part, str) and part in current:
+            out.append(part)
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            out.append(part)
+            current = current[part]
+        elif isinstance(current, dict) and part == current.get("kind"):
+            continue
+        elif _is_tag(part) or not isinstance(current, (dict, list)):
+            continue
+        else:
+            out.append(part)
+            current = None
+    return tuple(out), current
+
+
+def dotted(loc: Loc) -> str:
+    """``('after', 'measures', 0, 'origins')`` -> ``after.measures[0].origins``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def suggest(value: Any, allowed: Sequence[str], names: Mapping[str, str] | None = None) -> str:
+    """``did you mean ...?`` text: close matches of ``value`` among ``allowed`` (and their names)."""
+    text = str(value)
+    close = difflib.get_close_matches(text.upper() if len(text) == 3 else text, list(allowed), n=3, cutoff=0.5)
+    if names:
+        by_name = {v.lower(): k for k, v in names.items()}
+        close += [by_name[n] for n in difflib.get_close_matches(text.lower(), list(by_name), n=2, cutoff=0.6)]
+    close = list(dict.fromkeys(close))
+    return f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+
+
+def _allowed_fields(raw: Any, loc: Loc) -> list[str]:
+    """Field names allowed in the table at ``loc`` (for unknown-field errors)."""
+    annotation: Any = Scenario
+    current: Any = raw
+    for part in loc:
+        annotation = _pick_model(annotation, current)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(str(part))
+            if field is None:
+                return sorted(annotation.model_fields)
+            annotation = field.annotation
+        else:
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = args[-1] if args else None
+        current = current[part] if isinstance(current, (dict, list)) and _has(current, part) else None
+    annotation = _pick_model(annotation, current)
+    return sorted(annotation.model_fields) if isinstance(annotation, type) and issubclass(annotation, BaseModel) else []
+
+
+def _has(container: Any, part: Any) -> bool:
+    if isinstance(container, dict):
+        return part in container
+    return isinstance(part, int) and 0 <= part < len(container)
+
+
+def _pick_model(annotation: Any, raw: Any) -> Any:
+    """Unwrap Annotated/Optional/Union to the model that fits ``raw`` (by its ``kind`` if any)."""
+    for _ in range(6):
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            models = [a for a in typing.get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+            kind = raw.get("kind") if isinstance(raw, dict) else None
+            for model in models:
+                field = model.model_fields.get("kind")
+                if field is not None and kind in typing.get_args(field.annotation):
+                    return model
+            if models:
+                return models[0]
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = args[0] if args else None
+        else:
+            return annotation
+    return annotation
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a scenario file: where, what value, what is wrong and how to fix it."""
+
+    loc: Loc
+    value: Any
+    message: str
+
+
+def format_problems(source: str, lines: Mapping[Loc, int], problems: Sequence[Problem]) -> str:
+    """One message listing ``problems`` as ``FILE:LINE: field ...`` lines."""
+    out = [f"scenario {source}: {len(problems)} problem(s)"]
+    for problem in problems[:MAX_LISTED_ERRORS]:
+        line = _line_of(lines, problem.loc)
+        where = f"{source}:{line}" if line is not None else source
+        got = "" if problem.value is None else f" (got {_short(problem.value)})"
+        out.append(f"  {where}: field '{dotted(problem.loc)}': {problem.message}{got}")
+    if len(problems) > MAX_LISTED_ERRORS:
+        out.append(f"  ... and {len(problems) - MAX_LISTED_ERRORS} more")
+    return "\n".join(out)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _pydantic_problems(raw: Any, error: ValidationError, catalog: Catalog | None) -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        loc, value = clean_loc(raw, item["loc"])
+        message = str(item["msg"]).replace("Value error, ", "")
+        if item["type"] == "union_tag_invalid":
+            field = str(item.get("ctx", {}).get("discriminator", "kind")).strip("'")
+            loc = (*loc, field)
+            value = item.get("ctx", {}).get("tag")
+            message = f"unknown {field}; {suggest(value, MEASURE_KINDS)}allowed: {', '.join(MEASURE_KINDS)}"
+        elif item["type"] == "extra_forbidden":
+            allowed = _allowed_fields(raw, loc[:-1])
+            hint = suggest(loc[-1] if loc else "", allowed)
+            message = f"unknown field; {hint}allowed here: {', '.join(allowed)}"
+            value = None
+        elif item["type"] == "missing":
+            message = f"required field missing: add '{loc[-1] if loc else ''} = ...'"
+            value = None
+        elif item["type"] == "string_pattern_mismatch" and "A-Z" in str(item.get("ctx", {}).get("pattern", "")):
+            hint = suggest(value, catalog.countries, catalog.country_names) if catalog is not None else ""
+            message = f"not an ISO 3166-1 alpha-3 code (three upper-case letters, e.g. 'KAZ'); {hint}".rstrip("; ")
+        elif item["type"] == "string_pattern_mismatch":
+            message = "not a valid name: use lower-case letters, digits and '-' (e.g. 'kazakhstan-leaves')"
+        problems.append(Problem(loc, value, message))
+    return problems
+
+
+# ------------------------------------------------------------------------------ parsing
+
+
+def parse_scenario(text: str, *, source: str = "<string>", catalog: Catalog | None = None) -> Scenario:
+    """Parse and validate scenario TOML ``text``.
+
+    Parameters
+    ----------
+    text
+        The TOML document.
+    source
+        Name used in error messages (a file path or ``<string>``).
+    catalog
+        Countries, sectors and years to check codes against; default: the catalog of the
+        dataset the scenario names (loaded once per process).
+
+    Raises
+    ------
+    ScenarioError
+        Anything wrong, each problem with its line, field, value and a fix.
+    """
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError(f"scenario {source}: not valid TOML: {error}; fix the syntax at that line") from None
+    except (TypeError, ValueError) as error:
+        raise ScenarioError(f"scenario {source}: cannot be read as TOML text: {error}") from None
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as error:
+        hints = catalog if catalog is not None else _catalog_for_hints(raw)
+        raise ScenarioError(format_problems(source, key_lines(text), _pydantic_problems(raw, error, hints))) from None
+    if catalog is None:
+        try:
+            catalog = dataset_catalog(scenario.data.dataset)
+        except BlocsimError as error:
+            problem = Problem(("data", "dataset"), scenario.data.dataset, f"cannot load this dataset ({error})")
+            raise ScenarioError(format_problems(source, key_lines(text), [problem])) from None
+    from blocsim.scenario.checks import semantic_problems
+
+    problems = semantic_problems(scenario, raw, catalog)
+    if problems:
+        raise ScenarioError(format_problems(source, key_lines(text), problems))
+    scenario._source = (source, text)
+    return scenario
+
+
+def _catalog_for_hints(raw: dict[str, Any]) -> Catalog | None:
+    """The catalog of the dataset a (possibly invalid) scenario names, if it can be loaded; for suggestions."""
+    data = raw.get("data")
+    name = data.get("dataset", "eaeu") if isinstance(data, dict) else "eaeu"
+    if not isinstance(name, str):
+        return None
+    try:
+        return dataset_catalog(name)
+    except BlocsimError:
+        return None
+
+
+def scenario_source(scenario: Scenario) -> tuple[str, dict[Loc, int], str]:
+    """(source name, line map, text) of a parsed scenario (``("<object>", {}, "")`` if built in code)."""
+    source, text = scenario._source
+    return source, key_lines(text), text
+
+
+def library_dir() -> Any:
+    """The built-in scenario library folder (``blocsim/scenario/library``)."""
+    return resources.files("blocsim.scenario") / "library"
+
+
+def library_names() -> list[str]:
+    """Names of the built-in scenarios."""
+    return sorted(p.name[:-5] for p in library_dir().iterdir() if p.name.endswith(".toml"))
+
+
+def load_scenario(path_or_name: str | Path, *, catalog: Catalog | None = None) -> Scenario:
+    """Load a scenario from a TOML file path or a built-in library name (e.g. ``"kazakhstan-leaves"``)."""
+    name = str(path_or_name)
+    path = Path(name)
+    if path.suffix == ".toml" or path.is_file():
+        if not path.is_file():
+            raise ScenarioError(f"scenario file {path}: not found; give an existing .toml file or a built-in name")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ScenarioError(f"scenario file {path}: cannot be read ({error})") from None
+        return parse_scenario(text, source=str(path), catalog=catalog)
+    entry = library_dir() / f"{name}.toml"
+    if not entry.is_file():
+        raise ScenarioError(
+            f"scenario {name!r}: neither a .toml file nor a built-in scenario; {suggest(name, library_names())}"
+            f"built-in: {', '.join(library_names())}"
+        )
+    return parse_scenario(entry.read_text(encoding="utf-8"), source=f"library/{name}.toml", catalog=catalog)

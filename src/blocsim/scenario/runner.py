@@ -1,0 +1,241 @@
+"""Run a scenario end to end: policy states -> shock -> multi-sector GE -> run directory.
+
+This is the one place that joins the stages (scenario -> policy -> shock -> equilibrium ->
+results); each stage stays ignorant of the ones after it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from blocsim.errors import ScenarioError
+from blocsim.policy.model import PolicyState
+from blocsim.policy.rules import RuleViolation, check_rules, validate_state
+from blocsim.scenario.build import build_states, describe_changes
+from blocsim.scenario.loader import load_scenario, scenario_source
+from blocsim.scenario.schema import Scenario
+from blocsim.shock.compile import Shock, compile_shock
+from blocsim.shock.leakage import record_reroutes
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    """Everything a scenario run produced.
+
+    Attributes
+    ----------
+    scenario : Scenario
+    before, after : PolicyState
+    shock : Shock
+    model : object
+        The multi-sector GE result (``.countries``, ``.flows``, ``.diagnostics``, ...).
+    tables : dict of DataFrame
+        The tables written to the run directory (``countries``, ``flows``, ...).
+    meta : dict
+        The ``run.json`` content (without provenance).
+    violations : list of RuleViolation
+        Rule violations of the after state (non-empty only with ``allow_rule_violations``).
+    run_dir : Path or None
+    """
+
+    scenario: Scenario
+    before: PolicyState
+    after: PolicyState
+    shock: Shock
+    model: Any
+    tables: dict[str, pd.DataFrame]
+    meta: dict[str, Any]
+    violations: list[RuleViolation] = field(default_factory=list)
+    run_dir: Path | None = None
+
+    @property
+    def countries(self) -> pd.DataFrame:
+        """Per-country results (percent changes; revenue in USD millions)."""
+        return self.tables["countries"]
+
+    @property
+    def flows(self) -> pd.DataFrame:
+        """Per (exporter, importer, sector) flows, model and as recorded (with re-exports)."""
+        return self.tables["flows"]
+
+
+def resolve_theta(scenario: Scenario) -> dict[str, float]:
+    """Trade elasticities of the scenario (a named table or the file's own)."""
+    if isinstance(scenario.model.theta, dict):
+        return dict(scenario.model.theta)
+    from blocsim.equilibrium.elasticities import get_elasticities
+
+    return get_elasticities(scenario.model.theta)
+
+
+def baseline_flows(dataset: Any, year: int) -> pd.DataFrame:
+    """The dataset's flows of ``year`` as ``exporter, importer, sector, trade`` (USD millions)."""
+    flows = dataset.flows
+    frame = flows.loc[flows["year"] == year, ["exporter", "importer", "sector", "trade"]].reset_index(drop=True)
+    if frame.empty:
+        raise ScenarioError(
+            f"data.year = {year}: dataset {getattr(dataset, 'name', '')!r} has no flows for that year; years: "
+            f"{sorted(flows['year'].unique().tolist())}"
+        )
+    return frame
+
+
+def _focus(scenario: Scenario, shock: Shock) -> list[str]:
+    if scenario.scenario.focus_countries:
+        return list(scenario.scenario.focus_countries)
+    return sorted(set(shock.bloc_members_before) | set(shock.bloc_members_after))
+
+
+def run_scenario(
+    scenario: Scenario | str | os.PathLike[str],
+    out_dir: str | os.PathLike[str] | None = None,
+    *,
+    draws: int | None = None,
+    dataset: Any = None,
+) -> ScenarioResult:
+    """Run a scenario with the multi-sector GE and (optionally) write a run directory.
+
+    Parameters
+    ----------
+    scenario
+        A :class:`Scenario`, a scenario file path or a built-in name (``"kazakhstan-leaves"``).
+    out_dir
+        If given, write ``countries.csv``, ``flows.csv``, ``bloc_effects.csv``, ... and
+        ``run.json`` there (atomically, via :func:`blocsim.results.write_run`).
+    draws
+        Reserved for Monte Carlo bands over the trade elasticities; must be None until
+        :func:`blocsim.results.monte_carlo` supports scenarios.
+    dataset
+        An already loaded dataset (default: ``blocsim.load_dataset(scenario.data.dataset)``).
+
+    Returns
+    -------
+    ScenarioResult
+
+    Raises
+    ------
+    ScenarioError
+        Bad scenario (with file, line and field).
+    PolicyRuleViolation
+        The counterfactual breaks the union's rules and the scenario does not set
+        ``policy.allow_rule_violations = true``.
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    if draws is not None:
+        raise ScenarioError(
+            f"draws = {draws}: Monte Carlo draws are not available in run_scenario yet; run without draws"
+        )
+    if dataset is None:
+        from blocsim.data import load_dataset
+
+        dataset = load_dataset(scenario.data.dataset)
+    source = scenario_source(scenario)[0]
+    before, after, rates = build_states(scenario, dataset)
+    before_violations = check_rules(before)
+    if before_violations:
+        validate_state(before, source=f"scenario {source}, [before]")
+    violations = validate_state(after, source=f"scenario {source}, [after]")
+    theta = resolve_theta(scenario)
+    year = scenario.data.year
+    shock = compile_shock(before, after, dataset, year, theta=theta)
+    baseline = baseline_flows(dataset, year)
+    model = _solve(scenario, dataset, baseline, shock, theta)
+    flows, reexports = record_reroutes(model.flows, shock.reroutes)
+    tables = _tables(scenario, model, flows, reexports, shock)
+    meta = _meta(scenario, dataset, baseline, before, after, shock, model, violations, rates, theta)
+    run_dir = None
+    if out_dir is not None:
+        from blocsim.results import write_run
+
+        _, _, text = scenario_source(scenario)
+        extra = {"scenario.toml": text} if text else None
+        run_dir = write_run(out_dir, tables, meta, extra_files=extra)
+    return ScenarioResult(scenario, before, after, shock, model, tables, meta, violations, run_dir)
+
+
+def _solve(scenario: Scenario, dataset: Any, baseline: pd.DataFrame, shock: Shock, theta: Mapping[str, float]) -> Any:
+    from blocsim.equilibrium import DutyPool, solve_multisector
+
+    members = sorted(set(shock.bloc_members_before) | set(shock.bloc_members_after))
+    groups = None
+    if "group" in dataset.countries.columns:
+        groups = dict(zip(dataset.countries["iso3"].astype(str), dataset.countries["group"].astype(str)))
+    pool_before = DutyPool(shares=shock.duty_pool_before) if shock.duty_pool_before else None
+    pool_after = DutyPool(shares=shock.duty_pool_after) if shock.duty_pool_after else None
+    return solve_multisector(
+        baseline,
+        theta=dict(theta),
+        shock=shock.cost_factor if not shock.cost_factor.empty else None,
+        tariffs=shock.tariffs,
+        closure=scenario.model.closure,
+        duty_pool=pool_before,
+        duty_pool_after=pool_after,
+        productivity=shock.productivity if not shock.productivity.empty else None,
+        bloc=members or None,
+        partner_groups=groups,
+    )
+
+
+def _tables(
+    scenario: Scenario, model: Any, flows: pd.DataFrame, reexports: pd.DataFrame, shock: Shock
+) -> dict[str, pd.DataFrame]:
+    wanted = set(scenario.outputs.tables) | {"countries", "flows"}
+    available: dict[str, pd.DataFrame | None] = {
+        "countries": model.countries,
+        "flows": flows,
+        "bloc_effects": getattr(model, "bloc_effects", None),
+        "partner_groups": getattr(model, "partner_groups", None),
+        "tariffs": shock.tariffs,
+        "reexports": reexports if not reexports.empty else None,
+        "shock": shock.cost_factor if not shock.cost_factor.empty else None,
+    }
+    order = ["countries", "flows", "bloc_effects", "partner_groups", "tariffs", "reexports", "shock"]
+    return {name: available[name] for name in order if name in wanted and isinstance(available[name], pd.DataFrame)}
+
+
+def _state_summary(state: PolicyState) -> dict[str, Any]:
+    blocs = {}
+    for bloc in state.blocs:
+        pool = bloc.pool_at(state.date)
+        blocs[bloc.name] = {
+            "members": list(bloc.members_at(state.date)),
+            "cet_in_force": bloc.cet_in_force(state.date),
+            "internal_checks": bloc.internal_checks(state.date),
+            "duty_pool_percent": dict(pool.shares) if pool else None,
+        }
+    return {"date": state.date.isoformat(), "blocs": blocs, "measures": [m.describe() for m in state.measures]}
+
+
+def _meta(
+    scenario: Scenario, dataset: Any, baseline: pd.DataFrame, before: PolicyState, after: PolicyState, shock: Shock,
+    model: Any, violations: list[RuleViolation], rates: Any, theta: Mapping[str, float],
+) -> dict[str, Any]:
+    from blocsim.results import frame_hash
+
+    meta_s = scenario.scenario
+    diagnostics = model.diagnostics
+    if not isinstance(diagnostics, dict):
+        diagnostics = {k: getattr(diagnostics, k) for k in ("converged", "iterations", "max_residual", "method")}
+    return {
+        "scenario": {
+            "name": meta_s.name, "title": meta_s.title, "event": meta_s.event,
+            "sources": list(meta_s.sources), "description": meta_s.description,
+            "file": scenario_source(scenario)[0],
+        },
+        "policy_changes": describe_changes(scenario, before, after),
+        "shock_notes": list(shock.notes),
+        "rule_violations": [{"bloc": v.bloc, "rule": v.rule, "message": v.message} for v in violations],
+        "policy": {"before": _state_summary(before), "after": _state_summary(after),
+                   "tariff_year": rates.year, "cet_year": rates.cet_year},
+        "model": {"name": scenario.model.name,
+                  "parameters": {"theta": dict(theta), "closure": scenario.model.closure}},
+        "dataset": {"name": scenario.data.dataset, "year": scenario.data.year, "hash": frame_hash(baseline)},
+        "diagnostics": diagnostics,
+        "focus_countries": _focus(scenario, shock),
+    }

@@ -1,0 +1,202 @@
+"""Pydantic schema of a scenario file (TOML). Every field is documented in docs/scenarios.md.
+
+A scenario names a dataset and baseline year, the policy state before (the built-in policy
+definitions plus measures in force) and the changes that make the state after (dates,
+members joining or leaving, new duty-pool shares, new preference regimes, measures), the
+model and its parameters, and the outputs. Unknown fields are errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator, model_validator
+
+from blocsim.policy.spec import ISO3, ExemptionSpec, Fraction, Name, Percent, PreferenceSpec
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Cost = Annotated[float, Field(ge=0.0, le=100.0, allow_inf_nan=False)]
+Change = Annotated[float, Field(gt=-1.0, le=10.0, allow_inf_nan=False)]
+Theta = Annotated[float, Field(gt=0.0, le=1000.0, allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class ScenarioMeta(_Strict):
+    """``[scenario]``: name, title, the event it models and its sources."""
+
+    name: Slug
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    event: Annotated[str, StringConstraints(min_length=1)]
+    description: str = ""
+    sources: list[Annotated[str, StringConstraints(min_length=1)]] = Field(min_length=1)
+    focus_countries: list[ISO3] = []
+
+
+class DataSpec(_Strict):
+    """``[data]``: dataset name, baseline year, tariff year (defaults to the baseline year)."""
+
+    dataset: Name = "eaeu"
+    year: int
+    tariff_year: int | None = None
+
+
+class PolicySpec(_Strict):
+    """``[policy]``: policy definitions to include and whether rule violations may run."""
+
+    include: list[Name] = ["eaeu", "cis_fta"]
+    allow_rule_violations: bool = False
+
+
+class _Measure(_Strict):
+    note: str = ""
+
+
+class TariffMeasure(_Measure):
+    kind: Literal["tariff"]
+    importer: ISO3
+    exporters: list[ISO3] = []
+    sectors: list[Name] = []
+    rate: Fraction | None = None
+    delta: Annotated[float, Field(ge=-1.0, le=10.0, allow_inf_nan=False)] | None = None
+    bloc_wide: bool = False
+
+    @model_validator(mode="after")
+    def _rate_or_delta(self) -> "TariffMeasure":
+        if (self.rate is None) == (self.delta is None):
+            raise ValueError("give exactly one of 'rate' (new tariff, a fraction) or 'delta' (change, a fraction)")
+        return self
+
+
+class BanMeasure(_Measure):
+    kind: Literal["ban"]
+    importer: ISO3
+    origins: list[ISO3] = Field(min_length=1)
+    sectors: list[Name] = Field(min_length=1)
+    covered_share: Share | dict[ISO3, Share] = 1.0
+    leak_via: list[ISO3] = []
+    reexport_cost: Cost = 0.15
+
+
+class TransitMeasure(_Measure):
+    kind: Literal["transit"]
+    origin: ISO3
+    transit: ISO3
+    destinations: list[ISO3] = Field(min_length=1)
+    sectors: list[Name] = []
+    added_cost: Cost
+    covered_share: Share = 1.0
+
+
+class OriginMeasure(_Measure):
+    kind: Literal["origin_enforcement"]
+    importer: ISO3
+    via: list[ISO3] = []
+
+
+class NtmMeasure(_Measure):
+    kind: Literal["ntm"]
+    importer: ISO3
+    exporters: list[ISO3] = []
+    sectors: list[Name] = []
+    ave: Annotated[float, Field(ge=-0.9, le=100.0, allow_inf_nan=False)]
+    reciprocal: bool = False
+
+
+class ProductivityMeasure(_Measure):
+    kind: Literal["productivity"]
+    country: ISO3
+    change: Change
+    sectors: list[Name] = []
+
+
+MeasureSpec = Annotated[
+    Union[TariffMeasure, BanMeasure, TransitMeasure, OriginMeasure, NtmMeasure, ProductivityMeasure],
+    Field(discriminator="kind"),
+]
+MEASURE_KINDS: tuple[str, ...] = ("tariff", "ban", "transit", "origin_enforcement", "ntm", "productivity")
+
+
+class JoinSpec(_Strict):
+    """A country joins ``bloc`` on the after date, with optional CET exemptions."""
+
+    country: ISO3
+    bloc: Name = "EAEU"
+    exemptions: list[ExemptionSpec] = []
+
+
+class LeaveSpec(_Strict):
+    """A member leaves ``bloc`` on the after date (its MFN tariff applies again)."""
+
+    country: ISO3
+    bloc: Name = "EAEU"
+
+
+def _check_pool(shares: dict[str, float] | None) -> dict[str, float] | None:
+    if shares is not None:
+        total = sum(shares.values())
+        if abs(total - 100.0) > 1e-6:
+            raise ValueError(f"duty-pool shares sum to {total:.6g} %, not 100 %; adjust the shares so they sum to 100")
+    return shares
+
+
+class BeforeSpec(_Strict):
+    """``[before]``: the baseline policy date and measures already in force."""
+
+    date: dt.date
+    measures: list[MeasureSpec] = []
+
+
+class AfterSpec(_Strict):
+    """``[after]``: the counterfactual (changes relative to ``[before]``)."""
+
+    date: dt.date | None = None
+    join: list[JoinSpec] = []
+    leave: list[LeaveSpec] = []
+    duty_pool: dict[ISO3, Percent] | None = None
+    duty_pool_bloc: Name = "EAEU"
+    preferences: list[PreferenceSpec] = []
+    measures: list[MeasureSpec] = []
+
+    @field_validator("duty_pool")
+    @classmethod
+    def _pool_sums_to_100(cls, shares: dict[str, float] | None) -> dict[str, float] | None:
+        return _check_pool(shares)
+
+
+class ModelSpec(_Strict):
+    """``[model]``: the model and its parameters."""
+
+    name: Literal["multisector"] = "multisector"
+    theta: Name | dict[Name, Theta] = "caliendo_parro_2015_eaeu"
+    closure: Literal["ratio", "level"] = "ratio"
+
+
+class OutputSpec(_Strict):
+    """``[outputs]``: which tables to write."""
+
+    tables: list[Literal["countries", "flows", "bloc_effects", "tariffs", "reexports", "partner_groups", "shock"]] = [
+        "countries", "flows", "bloc_effects", "tariffs", "reexports", "partner_groups",
+    ]
+
+
+class Scenario(_Strict):
+    """A whole scenario file."""
+
+    scenario: ScenarioMeta
+    data: DataSpec
+    policy: PolicySpec = PolicySpec()
+    before: BeforeSpec
+    after: AfterSpec
+    model: ModelSpec = ModelSpec()
+    outputs: OutputSpec = OutputSpec()
+    _source: tuple[str, str] = PrivateAttr(default=("<object>", ""))
+
+    @property
+    def after_date(self) -> dt.date:
+        """The counterfactual policy date (``after.date``, else ``before.date``)."""
+        return self.after.date or self.before.date

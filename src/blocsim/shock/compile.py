@@ -1,0 +1,397 @@
+"""Compile two policy states into model inputs: the :class:`Shock`.
+
+``compile_shock(before, after, dataset, year, theta=...)`` resolves the applied tariff of
+every (exporter, importer, sector) in both states, turns every non-tariff measure into a
+change of the flow-cost term ``kappa^(-theta)``, reads the duty pool in force in each
+state, and collects output/productivity changes. The GE and PE models consume the result;
+they never see a policy state.
+
+Non-tariff measures as factors on ``kappa^(-theta_s)`` (``F_after / F_before``; a factor
+of 0 is prohibitive):
+
+- import ban on a covered share ``b`` of a sector's flow: ``F = 1 - b`` (the banned
+  products drop out of the sector's CES aggregate; exact when products share the sector's
+  elasticity). With leakage through a fellow member at re-export cost ``r`` (see below):
+  ``F = 1 - b + b (1 + r)^(-theta)``;
+- transit restriction on a share ``q`` of the flow with detour cost ``c``:
+  ``F = 1 - q + q (1 + c)^(-theta)``;
+- non-tariff measure with ad valorem equivalent ``a``: ``F = (1 + a)^(-theta)``;
+- customs checks between members: ``F = (1 + border_cost)^(-theta)`` while they stand,
+  1 once a bloc has removed them.
+
+Re-export leakage (the stated assumption). A bloc member that bans imports from an origin
+cannot stop them at its internal borders once a bloc has abolished internal customs checks
+(EAEU: mid-2011) unless it enforces origin on re-exports. blocsim then lets the banned
+products reach the banning country through the fellow member(s) named in the ban's
+``leak_via`` at an extra ad valorem re-export cost ``r`` (relabelling, repacking, the
+detour); the products keep their origin's cost, so in the model they remain part of the
+origin -> importer flow, priced ``(1 + r)`` higher. The rerouted part of that flow is
+recorded in :attr:`Shock.reroutes` (share of the counterfactual origin -> importer flow per
+route), and :func:`blocsim.shock.leakage.record_reroutes` books it in the trade statistics
+as imports of the transit member from the origin and exports of the transit member to the
+banning country. Nothing leaks if the transit member bans the origin too, if internal
+checks still stand, or if the importer enforces origin on that member's re-exports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from blocsim.errors import ScenarioError
+from blocsim.policy.model import (
+    ImportBan,
+    NonTariffMeasure,
+    OriginEnforcement,
+    PolicyState,
+    ProductivityShock,
+    TransitRestriction,
+)
+from blocsim.policy.rules import RuleViolation, check_rules
+from blocsim.policy.tariffs import applied_tariff_array
+
+
+@dataclass(frozen=True)
+class Shock:
+    """Model inputs for one counterfactual: before and after policy, as tables.
+
+    Attributes
+    ----------
+    tariffs : DataFrame
+        ``exporter, importer, sector, tariff_before, tariff_after`` (fractions), every
+        non-domestic triple.
+    cost_factor : DataFrame
+        ``exporter, importer, sector, factor``: multiplies ``kappa^(-theta)``; rows with
+        factor 1 are omitted; 0 is prohibitive.
+    duty_pool_before, duty_pool_after : dict or None
+        Pool shares as fractions summing to 1 (``{iso3: fraction}``) in each state; wrap in
+        ``blocsim.equilibrium.DutyPool(shares=...)`` for the multi-sector GE.
+    productivity : DataFrame
+        ``country, sector, factor`` (after/before; unit costs scale by 1/factor).
+    reroutes : DataFrame
+        ``origin, via, destination, sector, share, reexport_cost``: share of the
+        counterfactual origin -> destination flow that travels through ``via``.
+    notes : tuple of str
+        What each measure did, for the report.
+    violations : tuple of RuleViolation
+        Rule violations of the after state (only non-empty if it allows them).
+    """
+
+    countries: tuple[str, ...]
+    sectors: tuple[str, ...]
+    year: int
+    tariffs: pd.DataFrame
+    cost_factor: pd.DataFrame
+    duty_pool_before: dict[str, float] | None
+    duty_pool_after: dict[str, float] | None
+    productivity: pd.DataFrame
+    reroutes: pd.DataFrame
+    notes: tuple[str, ...] = ()
+    violations: tuple[RuleViolation, ...] = ()
+    bloc_members_before: tuple[str, ...] = ()
+    bloc_members_after: tuple[str, ...] = ()
+    theta: Mapping[str, float] = field(default_factory=dict)
+
+
+def _theta_vector(theta: Mapping[str, float] | float, sectors: Sequence[str]) -> np.ndarray:
+    if isinstance(theta, Mapping):
+        missing = [s for s in sectors if s not in theta]
+        if missing:
+            raise ScenarioError(
+                f"theta: no trade elasticity for sector(s) {missing}; give theta for every sector of the dataset "
+                f"{list(sectors)}"
+            )
+        values = np.array([float(theta[s]) for s in sectors])
+    else:
+        values = np.full(len(sectors), float(theta))
+    if not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise ScenarioError(f"theta: trade elasticities must be positive and finite, got {values.tolist()}")
+    return values
+
+
+class _Grid:
+    """Index helper: countries and sectors to array positions."""
+
+    def __init__(self, countries: Sequence[str], sectors: Sequence[str]) -> None:
+        self.countries = tuple(countries)
+        self.sectors = tuple(sectors)
+        self.c = {c: k for k, c in enumerate(self.countries)}
+        self.s = {x: k for k, x in enumerate(self.sectors)}
+
+    def cmask(self, codes: Sequence[str], *, empty_all: bool = False) -> np.ndarray:
+        out = np.zeros(len(self.countries), dtype=bool)
+        if not codes and empty_all:
+            out[:] = True
+        out[[self.c[x] for x in codes if x in self.c]] = True
+        return out
+
+    def smask(self, codes: Sequence[str]) -> np.ndarray:
+        out = np.zeros(len(self.sectors), dtype=bool)
+        if not codes:
+            out[:] = True
+        out[[self.s[x] for x in codes if x in self.s]] = True
+        return out
+
+
+def _border_open(state: PolicyState, grid: _Grid) -> list[tuple[float, np.ndarray]]:
+    """Per bloc with a border cost: (border_cost, (N, N) mask of member pairs without internal checks)."""
+    out = []
+    for bloc in state.blocs:
+        if bloc.border_cost > 0:
+            members = grid.cmask(bloc.members_at(state.date)) if not bloc.internal_checks(state.date) else grid.cmask(())
+            out.append((bloc.border_cost, members[:, None] & members[None, :] & ~np.eye(len(members), dtype=bool)))
+    return out
+
+
+def _leak_routes(state: PolicyState, ban: ImportBan, origin: str, sector: str) -> list[str]:
+    """Fellow members through which banned goods reach ``ban.importer`` (see module notes)."""
+    union = state.customs_union_of(ban.importer)
+    if union is None or union.internal_checks(state.date):
+        return []
+    members = union.members_at(state.date)
+    routes = []
+    for via in ban.leak_via:
+        if via not in members or via == ban.importer:
+            continue
+        enforced = any(
+            isinstance(m, OriginEnforcement) and m.covers(ban.importer, via) for m in state.measures_of("origin_enforcement")
+        )
+        via_bans = any(
+            isinstance(m, ImportBan) and m.importer == via and origin in m.origins and (not m.sectors or sector in m.sectors)
+            for m in state.measures_of("ban")
+        )
+        if not enforced and not via_bans:
+            routes.append(via)
+    return routes
+
+
+def _nontariff_term(
+    state: PolicyState, grid: _Grid, theta: np.ndarray, *, known: Sequence[Any] = ()
+) -> tuple[np.ndarray, list[dict[str, Any]], list[str]]:
+    """Product of the non-tariff factors of ``state``: (N, N, S) array, reroute rows, notes.
+
+    Notes are written for measures not in ``known`` (the other state's measures).
+    """
+    n, s = len(grid.countries), len(grid.sectors)
+    term = np.ones((n, n, s))
+    reroutes: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for measure in state.measures:
+        note = notes.append if measure not in known else (lambda _text: None)
+        if isinstance(measure, ImportBan):
+            j = grid.c[measure.importer]
+            for origin in measure.origins:
+                i = grid.c[origin]
+                b = measure.share(origin)
+                for k in np.flatnonzero(grid.smask(measure.sectors)):
+                    sector = grid.sectors[k]
+                    routes = _leak_routes(state, measure, origin, sector)
+                    reach = (1.0 + measure.reexport_cost) ** (-theta[k])
+                    factor = 1.0 - b + (b * reach if routes else 0.0)
+                    term[i, j, k] *= factor
+                    for via in routes:
+                        reroutes.append(
+                            {"origin": origin, "via": via, "destination": measure.importer, "sector": sector,
+                             "share": b * reach / len(routes) / factor if factor > 0 else 0.0,
+                             "reexport_cost": measure.reexport_cost}
+                        )
+                    how = (
+                        f"leaks through {', '.join(routes)} at {measure.reexport_cost:.0%} re-export cost"
+                        if routes else "no leakage (origin enforced, internal checks, or no route)"
+                    )
+                    note(
+                        f"ban {origin}->{measure.importer} {sector}: covered share {b:.3f}, "
+                        f"flow-cost factor {factor:.4f}; {how}"
+                    )
+        elif isinstance(measure, TransitRestriction):
+            i = grid.c[measure.origin]
+            dest = grid.cmask(measure.destinations)
+            sect = grid.smask(measure.sectors)
+            factor = 1.0 - measure.covered_share + measure.covered_share * (1.0 + measure.added_cost) ** (-theta)
+            term[i] *= np.where(dest[:, None] & sect[None, :], factor[None, :], 1.0)
+            note(f"{measure.describe()}: flow-cost factor {np.round(factor[sect], 4).tolist()}")
+        elif isinstance(measure, NonTariffMeasure):
+            exporters = grid.cmask(measure.exporters, empty_all=True)
+            importer = grid.cmask((measure.importer,))
+            pairs = exporters[:, None] & importer[None, :]
+            if measure.reciprocal:
+                pairs = pairs | pairs.T
+            pairs &= ~np.eye(n, dtype=bool)
+            factor = (1.0 + measure.ave) ** (-theta)
+            term *= np.where(pairs[:, :, None] & grid.smask(measure.sectors)[None, None, :], factor[None, None, :], 1.0)
+            note(f"{measure.describe()}: flow-cost factor {np.round(factor, 4).tolist()}")
+    return term, reroutes, notes
+
+
+def _border_change(before: PolicyState, after: PolicyState, grid: _Grid, theta: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Factor (N, N, S) from customs checks removed or restored between the states, and notes.
+
+    A pair pays ``(1 + border_cost)^(-theta)`` on ``kappa^(-theta)`` while checks stand at
+    its border and nothing once a bloc has removed them; only changes between the states
+    matter. Blocs are matched by name.
+    """
+    n = len(grid.countries)
+    factor = np.ones((n, n, len(grid.sectors)))
+    notes: list[str] = []
+    open_before = {b.name: (b.border_cost, p) for b, (_, p) in zip(
+        [b for b in before.blocs if b.border_cost > 0], _border_open(before, grid))}
+    for bloc, (cost, pairs_after) in zip([b for b in after.blocs if b.border_cost > 0], _border_open(after, grid)):
+        pairs_before = open_before.get(bloc.name, (cost, np.zeros((n, n), dtype=bool)))[1]
+        change = pairs_after.astype(int) - pairs_before.astype(int)
+        if not change.any():
+            continue
+        goods = grid.smask(bloc.border_sectors)
+        factor *= np.where(goods, (1.0 + cost) ** theta, 1.0)[None, None, :] ** change[:, :, None]
+        for sign, word in ((1, "removed"), (-1, "restored")):
+            rows, cols = np.nonzero(np.triu(change == sign))
+            if rows.size:
+                pairs = ", ".join(f"{grid.countries[i]}-{grid.countries[j]}" for i, j in zip(rows, cols))
+                notes.append(f"{bloc.name} customs checks {word} ({cost:.0%} ad valorem equivalent) between {pairs}")
+    return factor, notes
+
+
+def _productivity(state: PolicyState, grid: _Grid) -> np.ndarray:
+    out = np.ones((len(grid.countries), len(grid.sectors)))
+    for measure in state.measures_of("productivity"):
+        assert isinstance(measure, ProductivityShock)
+        out[grid.c[measure.country]] *= np.where(grid.smask(measure.sectors), measure.factor, 1.0)
+    return out
+
+
+def _pool(state: PolicyState) -> tuple[dict[str, float] | None, tuple[str, ...]]:
+    """Pool shares (fractions) of the first bloc with a pool in force, and that bloc's members."""
+    for bloc in state.blocs:
+        period = bloc.pool_at(state.date)
+        members = bloc.members_at(state.date)
+        if period is not None and members:
+            return {c: float(v) / 100.0 for c, v in period.shares.items()}, members
+    for bloc in state.blocs:
+        if bloc.has_cet and bloc.members_at(state.date):
+            return None, bloc.members_at(state.date)
+    return None, ()
+
+
+def _check_codes(state: PolicyState, grid: _Grid) -> None:
+    """Every country and sector a measure names must be in the dataset."""
+    for measure in state.measures:
+        names = [getattr(measure, a, None) for a in ("importer", "origin", "transit", "country")]
+        lists = [getattr(measure, a, ()) for a in ("exporters", "origins", "destinations", "via", "leak_via")]
+        codes = [c for c in names if c] + [c for group in lists for c in group]
+        unknown = [c for c in codes if c not in grid.c]
+        bad_sectors = [x for x in getattr(measure, "sectors", ()) if x not in grid.s]
+        if unknown or bad_sectors:
+            raise ScenarioError(
+                f"measure '{measure.describe()}' ({state.label}): unknown country code(s) {unknown} / sector(s) "
+                f"{bad_sectors}; the dataset has countries {list(grid.countries)} and sectors {list(grid.sectors)}"
+            )
+
+
+def compile_shock(
+    before: PolicyState,
+    after: PolicyState,
+    dataset: Any,
+    year: int,
+    *,
+    theta: Mapping[str, float] | float,
+    countries: Sequence[str] | None = None,
+    sectors: Sequence[str] | None = None,
+) -> Shock:
+    """Turn two policy states into the :class:`Shock` the models consume.
+
+    Parameters
+    ----------
+    before, after
+        Policy states (the baseline and the counterfactual policy).
+    dataset
+        A dataset with ``.countries`` (column ``iso3``) and ``.sectors`` (column
+        ``sector``), e.g. ``blocsim.load_dataset("eaeu")``; used for the country and
+        sector lists unless ``countries``/``sectors`` are given.
+    year
+        Baseline data year (recorded in the shock).
+    theta
+        Trade elasticity by sector (or one number), converting ad valorem costs into
+        factors on ``kappa^(-theta)``.
+    countries, sectors
+        Override the dataset's lists (and their order).
+
+    Returns
+    -------
+    Shock
+    """
+    codes = tuple(countries) if countries is not None else tuple(dataset.countries["iso3"].astype(str))
+    names = tuple(sectors) if sectors is not None else tuple(dataset.sectors["sector"].astype(str))
+    grid = _Grid(codes, names)
+    theta_s = _theta_vector(theta, names)
+    for state in (before, after):
+        _check_codes(state, grid)
+    violations = tuple(check_rules(after))
+    rates_before, _ = applied_tariff_array(before, codes, names)
+    rates_after, _ = applied_tariff_array(after, codes, names)
+    term_before, _, _ = _nontariff_term(before, grid, theta_s)
+    term_after, reroutes, notes = _nontariff_term(after, grid, theta_s, known=before.measures)
+    border, border_notes = _border_change(before, after, grid, theta_s)
+    notes.extend(border_notes)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = border * np.where(term_before > 0, term_after / np.where(term_before > 0, term_before, 1.0), 1.0)
+    notes.extend(f"removed: {m.describe()}" for m in before.measures if m not in after.measures)
+    if np.any((term_before == 0) & (term_after > 0)):
+        notes.append(
+            "a barrier that is prohibitive in the before state is lifted: the baseline flow is zero and stays zero "
+            "in an exact-hat-algebra model (factor set to 1)"
+        )
+    n, s = len(codes), len(names)
+    exporter, importer, sector = np.meshgrid(np.arange(n), np.arange(n), np.arange(s), indexing="ij")
+    off = (exporter != importer).ravel()
+    code_arr, sector_arr = np.asarray(codes, dtype=object), np.asarray(names, dtype=object)
+    tariffs = pd.DataFrame(
+        {
+            "exporter": code_arr[exporter.ravel()][off],
+            "importer": code_arr[importer.ravel()][off],
+            "sector": sector_arr[sector.ravel()][off],
+            "tariff_before": rates_before.ravel()[off],
+            "tariff_after": rates_after.ravel()[off],
+        }
+    ).reset_index(drop=True)
+    changed = ~np.isclose(factor.ravel(), 1.0, rtol=0.0, atol=1e-14)
+    cost_factor = pd.DataFrame(
+        {
+            "exporter": code_arr[exporter.ravel()][changed],
+            "importer": code_arr[importer.ravel()][changed],
+            "sector": sector_arr[sector.ravel()][changed],
+            "factor": factor.ravel()[changed],
+        }
+    ).reset_index(drop=True)
+    prod = _productivity(after, grid) / _productivity(before, grid)
+    country_idx, sector_idx = np.nonzero(~np.isclose(prod, 1.0, rtol=0.0, atol=1e-14))
+    productivity = pd.DataFrame(
+        {"country": code_arr[country_idx], "sector": sector_arr[sector_idx], "factor": prod[country_idx, sector_idx]}
+    )
+    pool_before, members_before = _pool(before)
+    pool_after, members_after = _pool(after)
+    moved = int(np.sum(~np.isclose(rates_before, rates_after)))
+    notes.insert(0, f"{moved} (exporter, importer, sector) tariffs change between {before.date} and {after.date}")
+    if pool_before != pool_after:
+        def pct(pool: dict[str, float] | None) -> str:
+            return "none" if pool is None else ", ".join(f"{c} {100 * v:.2f}" for c, v in pool.items())
+
+        notes.append(f"duty pool (percent): {pct(pool_before)} -> {pct(pool_after)}")
+    return Shock(
+        countries=codes,
+        sectors=names,
+        year=int(year),
+        tariffs=tariffs,
+        cost_factor=cost_factor,
+        duty_pool_before=pool_before,
+        duty_pool_after=pool_after,
+        productivity=productivity,
+        reroutes=pd.DataFrame(reroutes, columns=["origin", "via", "destination", "sector", "share", "reexport_cost"]),
+        notes=tuple(notes),
+        violations=violations,
+        bloc_members_before=members_before,
+        bloc_members_after=members_after,
+        theta=dict(zip(names, theta_s.tolist())),
+    )

@@ -1,0 +1,240 @@
+"""The dashboard's work, independent of HTTP: scenarios, validation, jobs, stored runs.
+
+Views call a :class:`Dashboard`; it calls only blocsim's public API (scenario loader,
+:func:`blocsim.run_scenario`, :func:`blocsim.report.write_report`, the run store). The
+browser never names a file: scenarios are addressed by library name or sent as content,
+runs by the store's run id, and every output directory is chosen here under
+``$BLOCSIM_HOME``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from blocsim.errors import BlocsimError, ScenarioError
+from blocsim.web import tomlio
+from blocsim.web.jobs import Job, JobManager
+
+#: Library scenario names and store run ids: the only identifiers the browser sends.
+NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+RUN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+#: Result tables the API serves (file stems of a run directory).
+TABLES: tuple[str, ...] = ("countries", "flows", "bloc_effects", "partner_groups", "tariffs", "reexports", "revenue", "bands")
+
+
+class NotFound(BlocsimError, LookupError):
+    """A scenario, job or run id that does not exist (HTTP 404)."""
+
+
+def default_home() -> Path:
+    """``$BLOCSIM_HOME``, else ``~/.blocsim``."""
+    return Path(os.environ.get("BLOCSIM_HOME") or Path.home() / ".blocsim").expanduser()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Server settings.
+
+    Attributes
+    ----------
+    home
+        Root for the run store and job output (``$BLOCSIM_HOME``, default ``~/.blocsim``).
+    workers
+        Scenario runs solved at the same time (thread pool size); others queue.
+    """
+
+    home: Path
+    workers: int = 2
+
+    @classmethod
+    def from_env(cls, home: str | os.PathLike[str] | None = None, workers: int | None = None) -> "Settings":
+        """Settings from arguments, else ``$BLOCSIM_HOME`` and ``$BLOCSIM_WEB_WORKERS``."""
+        count = workers if workers is not None else int(os.environ.get("BLOCSIM_WEB_WORKERS", "2"))
+        if count < 1:
+            raise BlocsimError(f"workers: {count} is not allowed; give at least 1 concurrent run")
+        return cls(home=Path(home).expanduser() if home is not None else default_home(), workers=count)
+
+
+def jsonable(value: Any) -> Any:
+    """Replace NaN/inf by ``None`` and pandas/NumPy scalars by Python ones, recursively."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, TypeError):
+            return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (pd.Timestamp,)):
+        return value.isoformat()
+    if value is pd.NaT:
+        return None
+    return value
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A DataFrame as JSON-safe records (NaN -> ``None``)."""
+    return [jsonable(row) for row in frame.to_dict(orient="records")]
+
+
+class Dashboard:
+    """Scenarios, background runs and stored results for the web app.
+
+    Parameters
+    ----------
+    settings
+        Where to store runs and how many to solve at once.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        from blocsim.data.store import Store
+
+        self.settings = settings
+        settings.home.mkdir(parents=True, exist_ok=True)
+        self._store = Store(settings.home)
+        self.jobs = JobManager(settings.home / "web" / "runs", _solve, self._finish, workers=settings.workers)
+
+    # -------------------------------------------------------------- scenarios
+    def scenarios(self) -> list[dict[str, Any]]:
+        """Built-in scenarios: ``name, title, event, sources``."""
+        from blocsim.scenario import library_entries
+
+        return [jsonable(dict(entry)) for entry in library_entries()]
+
+    def _library_text(self, name: str) -> str:
+        from blocsim.scenario import library_names
+        from blocsim.scenario.loader import library_dir
+
+        if not re.match(NAME_PATTERN, name) or name not in library_names():
+            raise NotFound(f"scenario {name!r}: not a built-in scenario; see GET /api/scenarios for the names")
+        return (library_dir() / f"{name}.toml").read_text(encoding="utf-8")
+
+    def scenario(self, name: str) -> dict[str, Any]:
+        """One built-in scenario: its summary, its fields as a JSON ``document`` and its TOML text."""
+        text = self._library_text(name)
+        document = tomlio.to_jsonable(tomllib.loads(text))
+        meta = document.get("scenario", {})
+        summary = {key: meta.get(key) for key in ("title", "event", "description", "sources", "focus_countries")}
+        return {"name": name, **summary, "document": document, "toml": text}
+
+    def parse(self, *, name: str | None, document: Mapping[str, Any] | None, toml: str | None) -> tuple[Any, str]:
+        """Validate a run request with the scenario loader; return (scenario, label).
+
+        Exactly one source: a library ``name`` alone, an edited ``document`` (JSON form of
+        the TOML fields) or ``toml`` text.
+
+        Raises
+        ------
+        ScenarioError
+            Invalid scenario (the loader's message: field, value, what is allowed).
+        NotFound
+            Unknown library name.
+        """
+        from blocsim.scenario import parse_scenario
+
+        given = [x is not None for x in (document, toml)]
+        if sum(given) > 1 or (name is None and not any(given)):
+            raise ScenarioError(
+                "run request: give exactly one of 'scenario' (a built-in name), 'document' (edited fields) "
+                "or 'toml' (scenario text); 'scenario' may accompany 'document' as its base name"
+            )
+        if document is not None:
+            text, source = tomlio.dumps(document), "<edited scenario>"
+        elif toml is not None:
+            text, source = toml, "<submitted scenario>"
+        else:
+            text, source = self._library_text(str(name)), f"library/{name}.toml"
+        scenario = parse_scenario(text, source=source)
+        return scenario, str(scenario.scenario.name)
+
+    def submit(self, *, name: str | None, document: Mapping[str, Any] | None, toml: str | None) -> Job:
+        """Validate and queue a run; returns the queued job."""
+        scenario, label = self.parse(name=name, document=document, toml=toml)
+        return self.jobs.submit(scenario, label)
+
+    def job(self, job_id: str) -> Job:
+        """A job's current status."""
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise NotFound(f"job {job_id!r}: unknown (jobs live as long as the server process); see GET /api/jobs")
+        return job
+
+    # -------------------------------------------------------------- runs
+    def _finish(self, out_dir: Path, stage: Any) -> str:
+        from blocsim.report import write_report
+
+        stage("writing report")
+        write_report(out_dir)
+        stage("storing")
+        run_id = str(self._store.add_run(out_dir))  # the store locks its catalog itself
+        shutil.rmtree(out_dir, ignore_errors=True)  # the store keeps its own copy
+        return run_id
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Stored runs (newest first), as JSON-safe records."""
+        frame = self._store.runs()
+        return records(frame.drop(columns=["path"], errors="ignore"))
+
+    def run_dir(self, run_id: str) -> Path:
+        """Directory of a stored run; :class:`NotFound` for ids the store does not know."""
+        if not re.match(RUN_ID_PATTERN, run_id):
+            raise NotFound(f"run {run_id!r}: not a run id; see GET /api/runs for the ids")
+        try:
+            path = Path(self._store.run_path(run_id))
+        except BlocsimError as error:
+            raise NotFound(f"run {run_id!r}: not in the store ({error}); see GET /api/runs") from None
+        if not (path / "run.json").is_file():
+            raise NotFound(f"run {run_id!r}: its directory {path.name} is gone; re-run the scenario")
+        return path
+
+    def results(self, run_id: str) -> dict[str, Any]:
+        """A run's metadata and country results."""
+        from blocsim.results import read_run
+
+        tables, meta = read_run(self.run_dir(run_id))
+        return {
+            "run_id": run_id,
+            "meta": jsonable(meta),
+            "tables": sorted(name for name in tables if name in TABLES),
+            "countries": records(tables["countries"]) if "countries" in tables else [],
+        }
+
+    def table(self, run_id: str, name: str) -> list[dict[str, Any]]:
+        """One result table of a run (``name`` from :data:`TABLES`)."""
+        if name not in TABLES:
+            raise NotFound(f"table {name!r}: not a result table; allowed: {', '.join(TABLES)}")
+        path = self.run_dir(run_id) / f"{name}.csv"
+        if not path.is_file():
+            raise NotFound(f"run {run_id!r} has no {name} table")
+        return records(pd.read_csv(path))
+
+    def report(self, run_id: str) -> Path:
+        """The run's ``report.html`` (written now if missing)."""
+        from blocsim.report import write_report
+
+        path = self.run_dir(run_id)
+        report = path / "report.html"
+        return report if report.is_file() else write_report(path)
+
+    def close(self) -> None:
+        """Let running jobs finish and stop the pool."""
+        self.jobs.shutdown(wait=True)
+
+
+def _solve(scenario: Any, out_dir: Path) -> None:
+    """Run a validated scenario into the server-chosen ``out_dir``."""
+    from blocsim import run_scenario
+
+    run_scenario(scenario, out_dir)

@@ -1,0 +1,160 @@
+"""JSON API (``/api``): list and show scenarios, submit runs, poll jobs, read stored runs.
+
+Every identifier is a library name, a job id or a store run id, checked against a pattern
+before use; no request field is ever used as a file path.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from blocsim.web.service import NAME_PATTERN, RUN_ID_PATTERN, TABLES, Dashboard
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
+ScenarioName = Annotated[str, Path(pattern=NAME_PATTERN, max_length=64, description="Built-in scenario name.")]
+RunId = Annotated[str, Path(pattern=RUN_ID_PATTERN, max_length=128, description="Run id from GET /api/runs.")]
+JobId = Annotated[str, Path(pattern=JOB_ID_PATTERN, description="Job id returned by POST /api/runs.")]
+TableName = Annotated[Literal[TABLES], Path(description="Result table.")]  # type: ignore[valid-type]
+
+
+class ScenarioSummary(BaseModel):
+    """A built-in scenario."""
+
+    name: str
+    title: str
+    event: str
+    sources: list[str]
+
+
+class ScenarioDetail(ScenarioSummary):
+    """A built-in scenario with its fields and TOML text."""
+
+    description: str | None = None
+    focus_countries: list[str] | None = None
+    document: dict[str, Any] = Field(description="The scenario's TOML fields as JSON (dates as YYYY-MM-DD strings).")
+    toml: str
+
+
+class RunRequest(BaseModel):
+    """What to run: a built-in scenario, or an edited one (fields or TOML text)."""
+
+    model_config = ConfigDict(extra="forbid")
+    scenario: str | None = Field(None, pattern=NAME_PATTERN, max_length=64, description="Built-in scenario name.")
+    document: dict[str, Any] | None = Field(None, description="Edited scenario fields (JSON form of the TOML file).")
+    toml: str | None = Field(None, max_length=100_000, description="Complete scenario TOML text.")
+
+
+class JobStatus(BaseModel):
+    """Status of a background run."""
+
+    id: str
+    scenario: str
+    state: Literal["queued", "running", "succeeded", "failed"]
+    stage: str
+    progress: float = Field(ge=0.0, le=1.0)
+    created_utc: str
+    started_utc: str | None = None
+    finished_utc: str | None = None
+    run_id: str | None = None
+    error: str | None = None
+
+
+class ValidationResult(BaseModel):
+    """Outcome of validating a scenario without running it."""
+
+    valid: bool
+    name: str
+
+
+class RunResults(BaseModel):
+    """A stored run's metadata and country results."""
+
+    run_id: str
+    meta: dict[str, Any]
+    tables: list[str]
+    countries: list[dict[str, Any]]
+
+
+class ErrorBody(BaseModel):
+    """Error response."""
+
+    detail: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}, 422: {"model": ErrorBody}}
+
+
+def _dashboard(request: Request) -> Dashboard:
+    return request.app.state.dashboard
+
+
+@router.get("/scenarios", response_model=list[ScenarioSummary], summary="List built-in scenarios")
+def list_scenarios(request: Request) -> list[dict[str, Any]]:
+    """The built-in scenario library: name, title, the event modelled and its sources."""
+    return _dashboard(request).scenarios()
+
+
+@router.get("/scenarios/{name}", response_model=ScenarioDetail, responses=ERRORS, summary="Show a scenario")
+def show_scenario(name: ScenarioName, request: Request) -> dict[str, Any]:
+    """One built-in scenario with its fields (for editing) and TOML text."""
+    return _dashboard(request).scenario(name)
+
+
+@router.post("/scenarios/validate", response_model=ValidationResult, responses=ERRORS, summary="Validate a scenario")
+def validate_scenario(body: RunRequest, request: Request) -> dict[str, Any]:
+    """Check a scenario with the loader without running it (422 with the problems if invalid)."""
+    _, label = _dashboard(request).parse(name=body.scenario, document=body.document, toml=body.toml)
+    return {"valid": True, "name": label}
+
+
+@router.post("/runs", response_model=JobStatus, status_code=202, responses=ERRORS, summary="Submit a run")
+def submit_run(body: RunRequest, request: Request) -> dict[str, Any]:
+    """Validate the scenario and queue it; poll ``GET /api/jobs/{id}`` for progress."""
+    return _dashboard(request).submit(name=body.scenario, document=body.document, toml=body.toml).to_dict()
+
+
+@router.get("/jobs", response_model=list[JobStatus], summary="List jobs")
+def list_jobs(request: Request) -> list[dict[str, Any]]:
+    """Jobs of this server process, newest first."""
+    return [job.to_dict() for job in _dashboard(request).jobs.all()]
+
+
+@router.get("/jobs/{job_id}", response_model=JobStatus, responses=ERRORS, summary="Job status")
+def job_status(job_id: JobId, request: Request) -> dict[str, Any]:
+    """State, stage and progress (0-1) of a job; ``run_id`` once it has succeeded."""
+    return _dashboard(request).job(job_id).to_dict()
+
+
+@router.get("/runs", response_model=list[dict[str, Any]], summary="List stored runs")
+def list_runs(request: Request) -> list[dict[str, Any]]:
+    """Runs in the DuckDB store (``run_id`` and the store's summary columns)."""
+    return _dashboard(request).runs()
+
+
+@router.get("/runs/{run_id}", response_model=RunResults, responses=ERRORS, summary="Run results")
+def run_results(run_id: RunId, request: Request) -> dict[str, Any]:
+    """Metadata (run.json) and per-country results of a stored run."""
+    return _dashboard(request).results(run_id)
+
+
+@router.get("/runs/{run_id}/tables/{table}", response_model=list[dict[str, Any]], responses=ERRORS, summary="Result table")
+def run_table(run_id: RunId, table: TableName, request: Request) -> list[dict[str, Any]]:
+    """One result table of a run as records."""
+    return _dashboard(request).table(run_id, table)
+
+
+@router.get(
+    "/runs/{run_id}/report",
+    response_class=FileResponse,
+    responses={200: {"content": {"text/html": {}}}, **ERRORS},
+    summary="Run report (HTML)",
+)
+def run_report(run_id: RunId, request: Request) -> FileResponse:
+    """The run's self-contained HTML report."""
+    return FileResponse(_dashboard(request).report(run_id), media_type="text/html")

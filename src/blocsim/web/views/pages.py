@@ -1,0 +1,58 @@
+"""HTML pages of the dashboard: library and runs, scenario editor, job progress, run view.
+
+Pages are thin: they render templates with data from the :class:`Dashboard`; the browser
+then talks to the JSON API (``static/app.js``) to validate, submit and poll.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path as FilePath
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from blocsim._version import __version__
+from blocsim.web.service import NAME_PATTERN, RUN_ID_PATTERN, Dashboard
+from blocsim.web.views.api import JOB_ID_PATTERN
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(FilePath(__file__).resolve().parents[1] / "templates"))
+templates.env.globals["version"] = __version__
+
+
+def _dashboard(request: Request) -> Dashboard:
+    return request.app.state.dashboard
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request) -> HTMLResponse:
+    """Library of scenarios, recent jobs and stored runs."""
+    dashboard = _dashboard(request)
+    context = {
+        "scenarios": dashboard.scenarios(),
+        "jobs": [job.to_dict() for job in dashboard.jobs.all()],
+        "runs": dashboard.runs(),
+    }
+    return templates.TemplateResponse(request, "index.html", context)
+
+
+@router.get("/scenarios/{name}", response_class=HTMLResponse)
+def edit_scenario(request: Request, name: Annotated[str, Path(pattern=NAME_PATTERN)]) -> HTMLResponse:
+    """Form editing a built-in scenario's fields, plus its TOML text."""
+    return templates.TemplateResponse(request, "scenario.html", {"scenario": _dashboard(request).scenario(name)})
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, job_id: Annotated[str, Path(pattern=JOB_ID_PATTERN)]) -> HTMLResponse:
+    """Progress of a job (polls the API; opens the run when done)."""
+    return templates.TemplateResponse(request, "job.html", {"job": _dashboard(request).job(job_id).to_dict()})
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run_page(request: Request, run_id: Annotated[str, Path(pattern=RUN_ID_PATTERN)]) -> HTMLResponse:
+    """A stored run: key figures and its report."""
+    results = _dashboard(request).results(run_id)
+    countries = sorted(results["countries"], key=lambda row: -(row.get("welfare_pct") or 0.0))
+    return templates.TemplateResponse(request, "run.html", {"run": results, "countries": countries})

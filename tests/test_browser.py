@@ -1,0 +1,121 @@
+"""The dashboard in a real browser: Playwright driving Debian's chromium (no browser download).
+
+A uvicorn server runs the app on a free 127.0.0.1 port in a thread; the browser may talk
+to that server only (any other request is aborted and fails the test).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from blocsim.report.png import CHROMIUM_ARGS
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian's chromium is not installed (apt-get install chromium)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import uvicorn
+
+    from blocsim.web.app import create_app
+
+    port = _free_port()
+    app = create_app(tmp_path_factory.mktemp("home"), workers=2)
+    instance = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not instance.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture()
+def browser_page(server: str) -> Iterator[tuple[Any, list[str], list[str]]]:
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    foreign: list[str] = []
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+
+        def guard(route: Any) -> None:
+            if route.request.url.startswith(server):
+                route.continue_()
+            else:
+                foreign.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", guard)
+        page = context.new_page()
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        try:
+            yield page, errors, foreign
+        finally:
+            browser.close()
+
+
+def test_run_kazakhstan_leaves_and_see_the_charts(server: str, browser_page: Any, tmp_path: Path) -> None:
+    page, errors, foreign = browser_page
+    page.goto(server + "/")
+    page.click('button[data-run="kazakhstan-leaves"]')
+    page.wait_for_url("**/jobs/*", timeout=15_000)
+    page.wait_for_url("**/runs/*", timeout=120_000)
+    report = page.frame_locator("iframe#report")
+    report.locator("#fig-welfare svg.main-svg").first.wait_for(state="attached", timeout=30_000)
+    report.locator("#fig-map path.choroplethlocation").first.wait_for(state="attached", timeout=30_000)
+    assert report.locator("#fig-welfare g.point").count() == 18  # one bar per region
+    assert report.locator("#fig-map path.choroplethlocation").count() == 18  # 17 regions + ROW
+    assert "Kazakhstan leaves the EAEU" in page.locator("h1").inner_text()
+    assert page.locator(".chip").count() == 18
+    page.screenshot(path=str(tmp_path / "dashboard-run.png"), full_page=False)
+    page.goto(server + "/")
+    assert page.locator("#runs tbody tr").count() >= 1
+    page.screenshot(path=str(tmp_path / "dashboard-index.png"), full_page=True)
+    assert errors == []
+    assert foreign == []
+
+
+def test_edit_form_validates_and_runs(server: str, browser_page: Any, tmp_path: Path) -> None:
+    page, errors, foreign = browser_page
+    page.goto(server + "/scenarios/kazakhstan-leaves")
+    pool = page.locator('fieldset[data-key="duty_pool"] label[data-key="RUS"] input')
+    pool.fill("50")
+    page.click("#validate-form")
+    message = page.locator("#message")
+    message.wait_for(state="visible")
+    page.wait_for_function("document.getElementById('message').textContent.includes('sum to 100')")
+    page.screenshot(path=str(tmp_path / "dashboard-edit-error.png"), full_page=False)
+    pool.fill("91.85")
+    page.click("#validate-form")
+    page.wait_for_function("document.getElementById('message').textContent.includes('is valid')")
+    page.click("#run-form")
+    page.wait_for_url("**/runs/*", timeout=120_000)
+    page.frame_locator("iframe#report").locator("#fig-map path.choroplethlocation").first.wait_for(
+        state="attached", timeout=30_000
+    )
+    page.screenshot(path=str(tmp_path / "dashboard-edited-run.png"), full_page=False)
+    assert errors == []
+    assert foreign == []

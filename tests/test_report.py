@@ -1,0 +1,271 @@
+"""The HTML report: every section, offline rendering in headless chromium, tables, PNGs, CLI.
+
+Reference checks: the report's trade creation / diversion, computed from ``flows.csv``
+with pandas, must equal the multi-sector model's own ``bloc_effects.csv`` (an independent
+NumPy implementation) on a real scenario run; bilateral and revenue tables are checked
+against direct sums and the duty-pool identity.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from blocsim.errors import BlocsimError
+from blocsim.report import load_run, report_figures, write_report
+from blocsim.report.figures import region_geometry, signed_pct, welfare_map
+from blocsim.report.html import SECTIONS
+from blocsim.report.png import CHROMIUM_ARGS
+from blocsim.report.tables import bilateral_changes, bloc_trade_effects, headline_table, revenue_table
+from blocsim.results import write_run
+
+REGIONS = "RUS KAZ BLR ARM KGZ UKR UZB TJK CHN EUN USA TUR JPN KOR CAN AUS NOR ROW".split()
+SECTORS = ["agri_food", "mining_energy", "manufacturing", "other"]
+CHROMIUM = Path("/usr/bin/chromium")
+needs_chromium = pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian's chromium is not installed")
+CHARTS = ("welfare", "map", "bloc", "revenue", "bilateral")
+
+
+def synthetic_run(out_dir: Path, *, seed: int = 0, description: str = "A test run.") -> Path:
+    """A run directory with the contract's columns and random (but consistent) numbers."""
+    rng = np.random.default_rng(seed)
+    flows = pd.MultiIndex.from_product([REGIONS, REGIONS, SECTORS], names=["exporter", "importer", "sector"]).to_frame(index=False)
+    flows["trade_baseline"] = rng.lognormal(5.0, 1.5, len(flows))
+    flows["trade_counterfactual"] = flows["trade_baseline"] * rng.uniform(0.8, 1.2, len(flows))
+    flows["trade_pct"] = (flows["trade_counterfactual"] / flows["trade_baseline"] - 1.0) * 100.0
+    countries = pd.DataFrame({"country": REGIONS})
+    for column in ("welfare_pct", "real_wage_pct", "price_index_pct", "exports_pct", "imports_pct"):
+        countries[column] = rng.normal(0.0, 1.0, len(REGIONS))
+    pool = {"RUS": 0.8532, "KAZ": 0.0711, "BLR": 0.0456, "KGZ": 0.0190, "ARM": 0.0111}
+    for when in ("before", "after"):
+        collected = rng.uniform(100.0, 5000.0, len(REGIONS))
+        total = sum(collected[REGIONS.index(c)] for c in pool)
+        countries[f"tariff_revenue_collected_{when}"] = collected
+        countries[f"tariff_revenue_received_{when}"] = [total * pool[c] if c in pool else collected[i] for i, c in enumerate(REGIONS)]
+    countries["tariff_revenue_change"] = countries["tariff_revenue_received_after"] - countries["tariff_revenue_received_before"]
+    meta = {
+        "scenario": {
+            "name": "synthetic", "title": "Synthetic <test> run", "event": "none",
+            "sources": ["Source one", {"title": "Source two", "url": "https://example.org/two"}],
+            "description": description,
+        },
+        "policy_changes": ["KAZ leaves EAEU"],
+        "model": {"name": "multisector", "parameters": {"theta": {"agri_food": 4.0}}},
+        "dataset": {"name": "eaeu", "year": 2016, "hash": "abc123"},
+        "diagnostics": {"converged": True, "iterations": 3, "max_residual": 1e-12, "method": "test"},
+        "focus_countries": ["KAZ", "RUS"],
+    }
+    return write_run(out_dir, {"countries": countries, "flows": flows}, meta)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = synthetic_run(tmp_path_factory.mktemp("report") / "run")
+    write_report(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def scenario_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real run of the built-in ``kazakhstan-leaves`` scenario."""
+    from blocsim import run_scenario
+
+    out = tmp_path_factory.mktemp("scenario") / "kazakhstan-leaves"
+    run_scenario("kazakhstan-leaves", out)
+    return out
+
+
+def test_report_has_every_section_and_is_self_contained(run_dir: Path) -> None:
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    for anchor, heading in SECTIONS:
+        assert f'<section id="{anchor}">' in html, anchor
+        assert heading in html
+    for chart in CHARTS:
+        assert f'id="fig-{chart}"' in html, chart
+    # plotly.js inlined, nothing loaded from elsewhere (links to cited sources are fine)
+    assert "Plotly" in html and len(html) > 3_000_000
+    assert not re.search(r"<script[^>]+src=", html)
+    assert not re.search(r"<link[^>]+href=", html)
+    assert "cdn.plot.ly/plotly" not in html
+    assert "Synthetic &lt;test&gt; run" in html  # escaped
+    assert 'href="https://example.org/two"' in html
+    assert "abc123" in html  # provenance: dataset hash
+    assert "KAZ leaves EAEU" in html
+
+
+def test_report_escapes_scenario_text(tmp_path: Path) -> None:
+    path = synthetic_run(tmp_path / "run", description="<script>alert('x')</script>")
+    html = write_report(path).read_text(encoding="utf-8")
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert" in html
+
+
+def test_headline_puts_focus_countries_first(run_dir: Path) -> None:
+    table = headline_table(load_run(run_dir))
+    assert list(table["country"][:2]) == ["KAZ", "RUS"]
+    rest = table["welfare_pct"].to_numpy()[2:]
+    assert np.all(np.diff(rest) <= 0)
+    assert len(table) == len(REGIONS)
+
+
+def test_bilateral_changes_match_direct_sums(run_dir: Path) -> None:
+    run = load_run(run_dir)
+    table = bilateral_changes(run)
+    flows = run.flows
+    for country, partner in (("KAZ", "CHN"), ("RUS", "EUN")):
+        pair = flows[(flows["exporter"] == partner) & (flows["importer"] == country)]
+        row = table[(table["country"] == country) & (table["partner"] == partner) & (table["direction"] == "imports")]
+        before, after = pair["trade_baseline"].sum(), pair["trade_counterfactual"].sum()
+        assert row["trade_baseline"].item() == pytest.approx(before, rel=1e-12)
+        assert row["change_pct"].item() == pytest.approx((after / before - 1) * 100, rel=1e-9)
+    assert set(table["country"]) == {"KAZ", "RUS"}
+    assert not ((table["country"] == table["partner"]).any())
+
+
+def test_revenue_table_transfers(run_dir: Path) -> None:
+    table = revenue_table(load_run(run_dir))
+    transfer = table["tariff_revenue_received_after"] - table["tariff_revenue_collected_after"]
+    np.testing.assert_allclose(table["pool_transfer_after"], transfer)
+    pool = table[table["country"].isin(["RUS", "KAZ", "BLR", "KGZ", "ARM"])]
+    # pooled revenue is redistributed, not created: transfers within the pool sum to zero
+    assert pool["pool_transfer_after"].sum() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_bloc_effects_from_flows_match_the_model(scenario_run: Path) -> None:
+    """The report's pandas decomposition equals the GE model's own bloc_effects.csv."""
+    run = load_run(scenario_run)
+    assert run.bloc_effects is not None
+    model = run.bloc_effects[run.bloc_effects["sector"] == "all"].set_index("country")
+    flows_only = load_run(scenario_run)
+    object.__setattr__(flows_only, "bloc_effects", None)
+    ours = bloc_trade_effects(flows_only).set_index("country").loc[model.index]
+    for column, theirs in (
+        ("trade_creation", "trade_creation"),
+        ("trade_diversion", "trade_diversion"),
+        ("income_effect", "income_effect"),
+        ("intra_before", "intra_baseline"),
+        ("extra_after", "extra_counterfactual"),
+    ):
+        np.testing.assert_allclose(ours[column], model[theirs], rtol=1e-9, atol=1e-6, err_msg=column)
+    # identity: change in imports = income effect + trade creation
+    imports_change = ours["intra_after"] + ours["extra_after"] - ours["intra_before"] - ours["extra_before"]
+    np.testing.assert_allclose(imports_change, ours["income_effect"] + ours["trade_creation"], rtol=1e-9, atol=1e-6)
+
+
+def test_map_colours_every_region_with_its_welfare(run_dir: Path) -> None:
+    run = load_run(run_dir)
+    fig = welfare_map(run)
+    welfare = dict(zip(run.countries["country"], run.countries["welfare_pct"]))
+    trace = fig.data[1]
+    assert set(trace.locations) == set(REGIONS) - {"ROW"}
+    for code, value in zip(trace.locations, trace.z):
+        assert value == pytest.approx(welfare[code])
+    assert trace.zmin == -trace.zmax  # symmetric around zero
+    assert fig.layout.geo.visible is False and trace.locationmode == "geojson-id"
+
+
+def test_geometry_is_small_and_covers_the_dataset_regions() -> None:
+    from blocsim import load_dataset
+
+    path = Path(__file__).resolve().parents[1] / "src/blocsim/report/geometry/eurasia_regions.geo.json"
+    assert path.stat().st_size < 1_000_000
+    ids = {feature["id"] for feature in region_geometry()["features"]}
+    assert set(load_dataset("eaeu").countries["iso3"]) <= ids
+    for feature in region_geometry()["features"]:
+        assert feature["geometry"]["type"] == "MultiPolygon" and feature["geometry"]["coordinates"], feature["id"]
+
+
+def test_percent_formatting() -> None:
+    assert signed_pct(0.3456) == "+0.35"
+    assert signed_pct(-0.01234) == "-0.012"
+    assert signed_pct(-0.0001) == "0.000"
+    assert signed_pct(float("nan")) == ""
+
+
+def test_missing_inputs_give_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(BlocsimError, match="no run.json"):
+        write_report(tmp_path)
+    bad = write_run(tmp_path / "bad", {"countries": pd.DataFrame({"country": ["KAZ"]})}, {})
+    with pytest.raises(BlocsimError, match=r"countries.csv.*welfare_pct"):
+        write_report(bad)
+
+
+def test_runs_without_flows_still_render(tmp_path: Path) -> None:
+    countries = pd.DataFrame({"country": ["KAZ", "RUS"], "welfare_pct": [0.1, -0.2]})
+    path = write_run(tmp_path / "small", {"countries": countries}, {"scenario": {"name": "x"}})
+    html = write_report(path).read_text(encoding="utf-8")
+    assert "Not available: this run wrote no bilateral flows" in html
+    assert set(report_figures(load_run(path))) == {"welfare", "map"}
+
+
+def test_cli_report_json(run_dir: Path, tmp_path: Path) -> None:
+    from blocsim.cli.main import app
+
+    copy = shutil.copytree(run_dir, tmp_path / "copy")
+    (copy / "report.html").unlink()
+    result = CliRunner().invoke(app, ["report", str(copy), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["report"] == str(copy / "report.html")
+    assert (copy / "report.html").is_file()
+    missing = CliRunner().invoke(app, ["report", str(tmp_path / "nope")])
+    assert missing.exit_code == 1 and "no run.json" in missing.output
+
+
+@needs_chromium
+@pytest.mark.browser
+def test_report_renders_offline_in_chromium(run_dir: Path, tmp_path: Path) -> None:
+    """All charts draw (SVG present) with networking disabled; no request leaves the page."""
+    from playwright.sync_api import sync_playwright
+
+    requests: list[str] = []
+    errors: list[str] = []
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        try:
+            context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
+
+            def guard(route) -> None:  # type: ignore[no-untyped-def]
+                requests.append(route.request.url)
+                if route.request.url.startswith("file://"):
+                    route.continue_()
+                else:
+                    route.abort()
+
+            context.route("**/*", guard)
+            page = context.new_page()
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto((run_dir / "report.html").as_uri())
+            for chart in CHARTS:
+                page.wait_for_selector(f"#fig-{chart} svg.main-svg", state="attached", timeout=20_000)
+            page.wait_for_selector("#fig-map path.choroplethlocation", state="attached")
+            regions = page.locator("#fig-map path.choroplethlocation").count()
+            bars = page.locator("#fig-welfare g.point").count()
+            page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        finally:
+            browser.close()
+    assert [url for url in requests if not url.startswith("file://")] == []
+    assert errors == []
+    assert regions == len(REGIONS)  # 17 coloured regions + ROW in grey
+    assert bars == len(REGIONS)
+
+
+@needs_chromium
+@pytest.mark.browser
+def test_png_export(run_dir: Path, tmp_path: Path) -> None:
+    from blocsim.report import write_pngs
+
+    written = write_pngs(run_dir, tmp_path / "png")
+    assert [p.stem for p in written] == list(CHARTS)
+    for path in written:
+        data = path.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        assert width == 2200 and height > 400, (path.name, width, height)

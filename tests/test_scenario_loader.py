@@ -1,0 +1,135 @@
+"""Scenario files: parsing, and errors that name the file, line, field and value and suggest a fix."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from blocsim.errors import ScenarioError
+from blocsim.scenario import load_scenario, parse_scenario
+from blocsim.scenario.loader import Catalog, key_lines
+
+CATALOG = Catalog(
+    name="eaeu",
+    countries=("RUS", "KAZ", "BLR", "ARM", "KGZ", "UKR", "UZB", "TJK", "CHN", "EUN", "USA", "NOR", "ROW"),
+    country_names={"RUS": "Russian Federation", "KAZ": "Kazakhstan", "BLR": "Belarus", "CHN": "China"},
+    sectors=("agri_food", "mining_energy", "manufacturing", "other"),
+    years=(2008, 2012, 2016),
+)
+
+VALID = """\
+[scenario]
+name = "test-ban"
+title = "A test ban"
+event = "a test event"
+sources = ["a source"]
+
+[data]
+dataset = "eaeu"
+year = 2012
+
+[before]
+date = 2014-08-06
+
+[after]
+date = 2014-08-07
+duty_pool = { RUS = 87.97, KAZ = 7.33, BLR = 4.70 }
+
+[[after.measures]]
+kind = "ban"
+importer = "RUS"
+origins = ["EUN", "USA"]
+sectors = ["agri_food"]
+covered_share = { EUN = 0.462, USA = 0.383 }
+"""
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, source="test.toml", catalog=CATALOG)
+    return str(info.value)
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_valid_scenario_parses_with_defaults() -> None:
+    scenario = parse_scenario(VALID, source="test.toml", catalog=CATALOG)
+    assert scenario.scenario.name == "test-ban"
+    assert scenario.after_date == dt.date(2014, 8, 7)
+    assert scenario.model.theta == "caliendo_parro_2015_eaeu" and scenario.model.closure == "ratio"
+    assert scenario.policy.include == ["eaeu", "cis_fta"]
+    assert scenario.after.measures[0].covered_share == {"EUN": 0.462, "USA": 0.383}
+
+
+@pytest.mark.parametrize(
+    "old,new,needle,expected",
+    [
+        ('origins = ["EUN", "USA"]', 'origins = ["EUN", "KAZZ"]', "origins", ["field 'after.measures[0].origins[1]'",
+                                                                             "not an ISO 3166-1 alpha-3 code", "'KAZZ'",
+                                                                             "did you mean 'KAZ'"]),
+        ('origins = ["EUN", "USA"]', 'origins = ["EUN", "KZA"]', "origins",
+         ["field 'after.measures[0].origins[1]'", "not a country/region of dataset 'eaeu'", "did you mean", "'KAZ'"]),
+        ('sectors = ["agri_food"]', 'sectors = ["agrifood"]', "sectors",
+         ["field 'after.measures[0].sectors[0]'", "not a sector", "did you mean 'agri_food'"]),
+        ("date = 2014-08-06", "date = 2021-01-01", "date = 2021", ["field 'before.date'", "date outside the data",
+                                                                   "2008-01-01 to 2016-12-31"]),
+        ("year = 2012", "year = 2010", "year = 2010", ["field 'data.year'", "valid: [2008, 2012, 2016]"]),
+        ("KAZ = 7.33", "KAZ = 7.30", "duty_pool", ["field 'after.duty_pool'", "sum to 99.97 %, not 100 %"]),
+        ('title = "A test ban"', 'titel = "A test ban"', "titel", ["field 'scenario.titel'", "unknown field",
+                                                                   "did you mean 'title'"]),
+        ('kind = "ban"', 'kind = "embargo"', "embargo", ["field 'after.measures[0].kind'", "unknown kind", "allowed: tariff, ban, transit"]),
+        ("covered_share = { EUN = 0.462, USA = 0.383 }", "covered_share = { EUN = 1.462 }", "covered_share",
+         ["field 'after.measures[0].covered_share", "less than or equal to 1"]),
+        ("date = 2014-08-07", "date = 2014-08-01", "date = 2014-08-01", ["field 'after.date'", "earlier than"]),
+        ('name = "test-ban"', 'name = "Test Ban"', "Test Ban", ["field 'scenario.name'", "lower-case"]),
+        ('importer = "RUS"', 'importer = "Kazakhstan"', "Kazakhstan", ["field 'after.measures[0].importer'",
+                                                                     "did you mean 'KAZ'"]),
+    ],
+)
+def test_errors_name_file_line_field_value_and_a_fix(old: str, new: str, needle: str, expected: list[str]) -> None:
+    text = VALID.replace(old, new)
+    assert text != VALID
+    message = error_of(text)
+    assert f"test.toml:{line_of(text, needle)}:" in message, message
+    for part in expected:
+        assert part in message, f"{part!r} not in:\n{message}"
+
+
+def test_missing_required_table_and_bad_toml() -> None:
+    message = error_of(VALID.replace('[data]\ndataset = "eaeu"\nyear = 2012\n', ""))
+    assert "field 'data'" in message and "required field missing" in message
+    message = error_of(VALID.replace('name = "test-ban"', 'name = "test-ban'))
+    assert message.startswith("scenario test.toml: not valid TOML") and "line 2" in message
+
+
+def test_several_problems_are_listed_together() -> None:
+    text = VALID.replace('importer = "RUS"', 'importer = "RUX"').replace('sectors = ["agri_food"]', 'sectors = ["x"]')
+    message = error_of(text)
+    assert "2 problem(s)" in message and "'RUX'" in message and "'x'" in message
+
+
+def test_key_lines_maps_tables_arrays_and_inline_keys() -> None:
+    lines = key_lines(VALID)
+    assert lines[("after", "measures", 0, "origins")] == line_of(VALID, "origins")
+    assert lines[("after", "duty_pool", "KAZ")] == line_of(VALID, "duty_pool")
+    text = 'a = [\n  { x = 1 },\n  { y = 2 },\n]\n[t]\nb = """\nnot = a key\n"""\nc = 1\n'
+    lines = key_lines(text)
+    assert lines[("a", 1, "y")] == 3 and lines[("t", "c")] == 9 and ("t", "not") not in lines
+
+
+def test_library_names_and_unknown_names() -> None:
+    with pytest.raises(ScenarioError, match=re.escape("did you mean 'kazakhstan-leaves'")):
+        load_scenario("kazakstan-leaves")
+    with pytest.raises(ScenarioError, match="not found"):
+        load_scenario("/nonexistent/file.toml")
+
+
+def test_bundled_catalog_checks_codes_against_the_dataset(shared_data) -> None:
+    """Without an explicit catalog the scenario's own dataset decides (the bundled EAEU one)."""
+    with pytest.raises(ScenarioError, match="did you mean 'BLR'"):
+        parse_scenario(VALID.replace('importer = "RUS"', 'importer = "BLX"'), source="x.toml")
+    assert parse_scenario(VALID, source="x.toml").data.year == 2012

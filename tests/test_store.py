@@ -1,0 +1,195 @@
+"""The DuckDB/Parquet store: idempotent, all-or-nothing imports, queries, runs, concurrency."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from blocsim.data.store import Store, default_home
+from blocsim.errors import BlocsimError, DataValidationError, StoreError
+from blocsim.results.rundir import write_run
+
+FIXTURES = Path(__file__).parent / "data" / "loaders"
+
+
+def snapshot(store: Store) -> dict[str, str]:
+    """Every file under the store with the SHA-256 of its bytes (the lock file excluded)."""
+    return {
+        str(p.relative_to(store.root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(store.root.rglob("*"))
+        if p.is_file() and p.name != ".lock"
+    }
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "home")
+
+
+def test_default_home_follows_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("BLOCSIM_HOME", str(tmp_path / "h"))
+    assert default_home() == tmp_path / "h"
+    assert Store().root == tmp_path / "h" / "store"
+
+
+def test_import_file_is_idempotent(store: Store) -> None:
+    first = store.import_file("geo", FIXTURES / "geo_cepii.csv", loader="cepii_geo")
+    assert first.changed and first.rows == 4
+    before = snapshot(store)
+    again = store.import_file("geo", FIXTURES / "geo_cepii.csv", loader="cepii_geo")
+    assert not again.changed and again.content_hash == first.content_hash
+    assert snapshot(store) == before
+    stored = store.table("geo")
+    from blocsim.data.loaders import load_geodist_geo
+
+    pd.testing.assert_frame_equal(stored, load_geodist_geo(FIXTURES / "geo_cepii.csv"))
+    info = store.show("geo")
+    assert info["rows"] == 4 and info["source"] == "cepii_geo" and ("iso3", "str") in info["columns"]
+    listing = store.list()
+    assert listing[["name", "source", "rows"]].values.tolist() == [["geo", "cepii_geo", 4]]
+
+
+def test_options_are_part_of_the_content_key(store: Store) -> None:
+    store.import_file("geo", FIXTURES / "geo_cepii.csv", loader="cepii_geo")
+    with pytest.raises(StoreError, match="already exists with different content"):
+        store.import_file("geo", FIXTURES / "geo_cepii.csv", loader="cepii_geo", options={"city": "all"})
+    result = store.import_file("geo", FIXTURES / "geo_cepii.csv", loader="cepii_geo", options={"city": "all"}, replace=True)
+    assert result.changed and result.rows == 5
+    assert len(list(store.tables_dir.glob("*.parquet"))) == 1  # the old version is gone
+
+
+def test_failed_import_leaves_the_store_unchanged(store: Store, tmp_path: Path) -> None:
+    store.import_file("eia", FIXTURES / "eia_long.csv", loader="eia")
+    before, listing = snapshot(store), store.list()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("year,origin,destination,eia\n2010,RUS,KAZ,Customs Union\n2010,RUS,KAZ,Customs Union\n")
+    with pytest.raises(DataValidationError, match=r"bad\.csv: row 3"):
+        store.import_file("eia2", bad, loader="eia")
+    with pytest.raises(DataValidationError):
+        store.import_file("eia", bad, loader="eia", replace=True)
+    assert snapshot(store) == before
+    pd.testing.assert_frame_equal(store.list(), listing)
+
+
+def test_failure_while_writing_rolls_back(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    store.import_table("kept", pd.DataFrame({"a": [1.0, 2.0]}))
+    before = snapshot(store)
+
+    def broken_catalog(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Store, "_write_catalog", broken_catalog)
+    with pytest.raises(StoreError, match="store unchanged: disk full"):
+        store.import_table("new", pd.DataFrame({"a": [3.0]}))
+    with pytest.raises(StoreError, match="store unchanged"):
+        store.import_table("kept", pd.DataFrame({"a": [9.0]}), replace=True)
+    monkeypatch.undo()
+
+    def broken_parquet(self: pd.DataFrame, path: Path, **kwargs: object) -> None:
+        Path(path).write_bytes(b"PAR1 half a file")
+        raise OSError("interrupted")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", broken_parquet)
+    with pytest.raises(StoreError, match="interrupted"):
+        store.import_table("other", pd.DataFrame({"a": [4.0]}))
+    monkeypatch.undo()
+    assert snapshot(store) == before
+    assert store.list()["name"].tolist() == ["kept"]
+    assert store.table("kept")["a"].tolist() == [1.0, 2.0]
+
+
+def test_query_joins_datasets_and_reports_bad_sql(store: Store) -> None:
+    store.import_file("dist", FIXTURES / "dist_cepii.csv", loader="cepii_dist")
+    store.import_file("eia", FIXTURES / "eia_long.csv", loader="eia")
+    joined = store.query(
+        "SELECT d.exporter, d.importer, d.distw, e.eia_level FROM dist d JOIN eia e "
+        "ON d.exporter = e.importer AND d.importer = e.exporter WHERE e.year = 2010"
+    )
+    assert joined.values.tolist() == [["KAZ", "RUS", 2152.753, 4]]
+    assert store.query("SELECT count(*) AS n FROM dist")["n"].item() == 5
+    with pytest.raises(StoreError, match="query failed"):
+        store.query("SELECT * FROM nowhere")
+    with pytest.raises(StoreError, match="not in the store"):
+        store.table("nowhere")
+    with pytest.raises(StoreError, match="not a valid dataset name"):
+        store.import_table("Bad Name", pd.DataFrame({"a": [1]}))
+    store.remove("eia")
+    assert store.list()["name"].tolist() == ["dist"]
+
+
+def make_run(folder: Path, welfare: float) -> Path:
+    countries = pd.DataFrame({"country": ["RUS", "KAZ"], "welfare_pct": [welfare, -welfare]})
+    flows = pd.DataFrame({"exporter": ["RUS"], "importer": ["KAZ"], "trade_baseline": [1.0], "trade_counterfactual": [1.1]})
+    meta = {
+        "scenario": {"name": "cet_2010", "title": "CET 2010", "event": "CU", "sources": [], "description": ""},
+        "model": {"name": "multisector", "parameters": {}},
+        "dataset": {"name": "eaeu", "year": 2012, "hash": "x"},
+        "diagnostics": {"converged": True, "iterations": 3, "max_residual": 1e-10, "method": "fp"},
+    }
+    return write_run(folder, {"countries": countries, "flows": flows}, meta)
+
+
+def test_runs_are_stored_listed_and_idempotent(store: Store, tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path / "run1", 0.5)
+    run_id = store.add_run(run_dir)
+    assert store.add_run(run_dir) == run_id and len(store.runs()) == 1
+    other = store.add_run(make_run(tmp_path / "run2", 0.7))
+    runs = store.runs()
+    assert set(runs["run_id"]) == {run_id, other}
+    row = runs.set_index("run_id").loc[run_id]
+    assert (row["scenario"], row["model"], row["dataset"], row["year"], bool(row["converged"])) == (
+        "cet_2010", "multisector", "eaeu", 2012, True,
+    )
+    path = store.run_path(run_id[:6])
+    assert (path / "countries.csv").read_bytes() == (run_dir / "countries.csv").read_bytes()
+    assert store.run_meta(run_id)["scenario"]["title"] == "CET 2010"
+    with pytest.raises(StoreError, match="is not a stored run"):
+        store.run_path("zzzz")
+    with pytest.raises(BlocsimError, match="not a blocsim run directory"):
+        store.add_run(tmp_path)
+
+
+def test_threads_share_one_store(store: Store) -> None:
+    errors: list[BaseException] = []
+
+    def work(k: int) -> None:
+        try:
+            mine = Store(store.home)
+            frame = pd.DataFrame({"k": np.full(50, k), "v": np.arange(50.0)})
+            mine.import_table(f"t{k}", frame)
+            assert mine.table(f"t{k}")["k"].eq(k).all()
+            mine.list()
+            mine.query(f"SELECT sum(v) FROM t{k}")
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert store.list()["name"].tolist() == [f"t{k}" for k in range(8)]
+
+
+def _process_worker(home: str, k: int) -> int:
+    store = Store(home)
+    for j in range(3):
+        store.import_table(f"p{k}_{j}", pd.DataFrame({"v": np.arange(20.0) * k}))
+        store.list()
+    return int(store.query(f"SELECT count(*) AS n FROM p{k}_0")["n"].item())
+
+
+def test_processes_share_one_store(store: Store) -> None:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+        counts = list(pool.map(_process_worker, [str(store.home)] * 2, range(1, 3)))
+    assert counts == [20, 20]
+    assert len(store.list()) == 6

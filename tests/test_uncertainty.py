@@ -1,0 +1,193 @@
+"""Monte Carlo bands (blocsim.monte_carlo): coverage of the point estimate, reproducibility
+serially and on a Dask LocalCluster, chunking independence, and the statistics of the draws
+from the PPML covariance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import blocsim
+from blocsim.errors import DataValidationError
+from blocsim.results.distributed import sweep
+from blocsim.results.uncertainty import _draw, _Problem, monte_carlo
+from blocsim.results.uncertainty_draws import Parameter, as_distribution, draw_rng
+
+COSTS = ["ln_DIST", "CNTG", "INTL_BRDR"]
+
+
+@pytest.fixture(scope="module")
+def yotov(shared_data: Path) -> pd.DataFrame:
+    return pd.read_csv(shared_data / "yotov2016" / "ch2_app1_trade_without_border_2006.csv")
+
+
+@pytest.fixture(scope="module")
+def gravity(yotov: pd.DataFrame):  # type: ignore[no-untyped-def]
+    """PPML on "trade without borders" (exporter and importer fixed effects, robust s.e.)."""
+    return blocsim.estimate_gravity(yotov, covariates=COSTS)
+
+
+def _kwargs(yotov: pd.DataFrame, gravity, **extra):  # type: ignore[no-untyped-def]
+    return {"sigma": ("normal", 7.0, 0.5), "cost_coefficients": gravity,
+            "counterfactual": yotov.assign(INTL_BRDR=0.0), "reference_importer": "ZZZ", **extra}
+
+
+def test_public_name_is_exported() -> None:
+    assert blocsim.monte_carlo is monte_carlo
+
+
+def test_bands_contain_point_estimate(yotov: pd.DataFrame, gravity) -> None:  # type: ignore[no-untyped-def]
+    res = monte_carlo(yotov, draws=200, seed=11, **_kwargs(yotov, gravity))
+    bands = res.bands
+    assert len(bands) == 69 * 5 and list(bands.columns[:5]) == ["country", "variable", "point", "mean", "std"]
+    assert ((bands["p05"] <= bands["point"]) & (bands["point"] <= bands["p95"])).all()
+    assert (bands["p05"] < bands["p95"]).all()  # the draws really move the results
+    # point = the model at beta_hat and sigma = 7: the textbook "trade without borders" numbers
+    point = res.point.set_index("country")
+    assert point.loc["CAN", "real_gdp_pct"] == pytest.approx(54.40, abs=0.01)
+    direct = blocsim.solve_ge(yotov, sigma=7.0, cost_coefficients=gravity, counterfactual=yotov.assign(INTL_BRDR=0.0),
+                              reference_importer="ZZZ").countries.set_index("country")
+    np.testing.assert_allclose(point["welfare_pct"], direct.loc[point.index, "welfare_pct"], atol=1e-9)
+
+
+def test_serial_and_dask_local_cluster_are_identical(yotov: pd.DataFrame, gravity) -> None:  # type: ignore[no-untyped-def]
+    kw = _kwargs(yotov, gravity, draws=24, seed=5, chunk_size=6)
+    serial = monte_carlo(yotov, **kw)
+    on_dask = monte_carlo(yotov, scheduler="local", **kw)
+    assert on_dask.diagnostics["scheduler"] == "local" and on_dask.diagnostics["chunks"] == 4
+    assert np.array_equal(serial.samples, on_dask.samples)  # bit for bit
+    pd.testing.assert_frame_equal(serial.bands, on_dask.bands, check_exact=True)
+    pd.testing.assert_frame_equal(serial.parameters, on_dask.parameters, check_exact=True)
+
+
+def test_draws_do_not_depend_on_chunking(yotov: pd.DataFrame, gravity) -> None:  # type: ignore[no-untyped-def]
+    a = monte_carlo(yotov, **_kwargs(yotov, gravity, draws=12, seed=2, chunk_size=12))
+    b = monte_carlo(yotov, **_kwargs(yotov, gravity, draws=12, seed=2, chunk_size=5))
+    pd.testing.assert_frame_equal(a.parameters, b.parameters, check_exact=True)
+    np.testing.assert_allclose(a.samples, b.samples, rtol=0, atol=1e-9)
+    c = monte_carlo(yotov, **_kwargs(yotov, gravity, draws=12, seed=3, chunk_size=12))
+    assert not np.allclose(a.parameters["sigma"], c.parameters["sigma"])
+
+
+def test_batched_solve_equals_per_draw_solve_ge(yotov: pd.DataFrame, gravity) -> None:  # type: ignore[no-untyped-def]
+    kw = _kwargs(yotov, gravity, draws=3, seed=9)
+    batched = monte_carlo(yotov, **kw)
+    loop = monte_carlo(yotov, method="loop", **kw)
+    np.testing.assert_allclose(batched.samples, loop.samples, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(batched.point.iloc[:, 1:], loop.point.iloc[:, 1:], rtol=0, atol=1e-8)
+
+
+def test_draw_generator_is_a_seed_sequence_child() -> None:
+    children = np.random.SeedSequence(42).spawn(5)
+    for k in range(5):
+        assert draw_rng(42, k).random() == np.random.default_rng(children[k]).random()
+
+
+def test_coefficient_draws_have_the_ppml_mean_and_covariance(gravity) -> None:  # type: ignore[no-untyped-def]
+    names = tuple(gravity.coefficients.index)
+    vcov = gravity.vcov.loc[list(names), list(names)].to_numpy()
+    values, vectors = np.linalg.eigh(vcov)
+    problem = _Problem(model="ge", countries=("A",), variables=(), seed=123,
+                       elasticities=(Parameter("sigma", 7.0, None, 1.0),), coef_names=names,
+                       coef_mean=gravity.coefficients.to_numpy(), coef_root=vectors * np.sqrt(values))
+    n = 20_000
+    _, coefs = _draw(problem, 0, n)
+    se = np.sqrt(np.diag(vcov))
+    z_mean = (coefs.mean(axis=0) - gravity.coefficients.to_numpy()) / (se / np.sqrt(n))
+    assert np.all(np.abs(z_mean) < 4.0)  # each mean within 4 standard errors of beta_hat
+    sample_cov = np.cov(coefs, rowvar=False)
+    np.testing.assert_allclose(np.sqrt(np.diag(sample_cov)), se, rtol=0.03)  # sd error ~ 1/sqrt(2n) = 0.5 %
+    corr = sample_cov / np.outer(np.sqrt(np.diag(sample_cov)), np.sqrt(np.diag(sample_cov)))
+    np.testing.assert_allclose(corr, vcov / np.outer(se, se), atol=0.03)
+    # the standardised draws are independent standard normals (Kolmogorov-Smirnov, fixed seed)
+    whitened = (coefs - gravity.coefficients.to_numpy()) @ vectors / np.sqrt(values)
+    for column in whitened.T:
+        assert stats.kstest(column, "norm").pvalue > 0.001
+
+
+def test_elasticity_specs_and_domain() -> None:
+    lognormal = as_distribution(("lognormal", 7.0, 0.2), "sigma")
+    assert lognormal.median() == pytest.approx(7.0)
+    assert as_distribution({"dist": "triangular", "low": 4, "mode": 6, "high": 9}, "sigma").support() == (4.0, 9.0)
+    param = Parameter("sigma", 1.2, as_distribution(("normal", 1.2, 0.5), "sigma"), 1.0)
+    values = [param.draw(draw_rng(0, k)) for k in range(300)]
+    assert min(values) > 1.0  # draws at or below the domain bound are redrawn
+    sample = np.array([Parameter("s", 7.0, lognormal, 1.0).draw(draw_rng(1, k)) for k in range(2000)])
+    assert stats.kstest(sample, lognormal.cdf).pvalue > 0.001
+    with pytest.raises(DataValidationError, match="'sigma'.*normal"):
+        as_distribution(("gamma", 2.0), "sigma")
+    with pytest.raises(DataValidationError, match="out of range"):
+        as_distribution(("uniform", 5.0, 3.0), "sigma")
+
+
+def test_bad_arguments_name_the_argument(yotov: pd.DataFrame) -> None:
+    with pytest.raises(DataValidationError, match="'draws'"):
+        monte_carlo(yotov, draws=1, sigma=7.0, baseline_method="observed")
+    with pytest.raises(DataValidationError, match="'sigma'"):
+        monte_carlo(yotov, draws=10, baseline_method="observed")
+    with pytest.raises(DataValidationError, match="'vcov'"):
+        monte_carlo(yotov, draws=10, sigma=7.0, cost_coefficients={"ln_DIST": -0.8}, vary_coefficients=True)
+    with pytest.raises(DataValidationError, match="'scheduler'"):
+        monte_carlo(yotov, draws=10, sigma=("normal", 7, 1), baseline_method="observed", scheduler="nowhere")
+    with pytest.raises(DataValidationError, match="'variables'"):
+        monte_carlo(yotov, draws=10, sigma=7.0, baseline_method="observed", variables=["gdp"])
+
+
+def _multisector_toy() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(0)
+    countries, sectors = ["AAA", "BBB", "CCC", "DDD"], ["s1", "s2"]
+    base = pd.DataFrame([(i, j, s, rng.uniform(10, 50) + (300.0 if i == j else 0.0))
+                         for i in countries for j in countries for s in sectors],
+                        columns=["exporter", "importer", "sector", "trade"])
+    tariffs = pd.DataFrame([(i, "AAA", s, 0.0, 0.2) for i in countries[1:] for s in sectors],
+                           columns=["exporter", "importer", "sector", "tariff_before", "tariff_after"])
+    pairs = pd.DataFrame([(i, j, float(i != j)) for i in countries for j in countries],
+                         columns=["exporter", "importer", "border"])
+    return base, tariffs, pairs
+
+
+def test_multisector_bands_over_theta_and_coefficients() -> None:
+    base, tariffs, pairs = _multisector_toy()
+    res = monte_carlo(base, model="multisector", draws=16, seed=4, chunk_size=5,
+                      theta={"s1": ("lognormal", 4.0, 0.2), "s2": ("uniform", 2.0, 8.0)}, tariffs=tariffs,
+                      cost_coefficients={"border": -1.0}, vcov=pd.DataFrame([[0.04]], ["border"], ["border"]),
+                      cost_table=pairs, counterfactual=pairs.assign(border=0.5 * pairs["border"]))
+    b = res.bands
+    assert ((b["p05"] <= b["point"]) & (b["point"] <= b["p95"])).all()
+    assert set(res.parameters.columns) == {"draw", "theta[s1]", "theta[s2]", "border"}
+    assert res.parameters["theta[s2]"].between(2.0, 8.0).all()
+    # point = solve_multisector at the medians (theta_s1 = 4, theta_s2 = 5) and beta_hat
+    shock = pairs.assign(factor=np.exp(-1.0 * (0.5 * pairs["border"] - pairs["border"]))).merge(
+        pd.DataFrame({"sector": ["s1", "s2"]}), how="cross")[["exporter", "importer", "sector", "factor"]]
+    direct = blocsim.solve_multisector(base, theta={"s1": 4.0, "s2": 5.0}, tariffs=tariffs, shock=shock)
+    ref = direct.countries.set_index("country").loc[list(res.countries), "welfare_pct"].to_numpy()
+    np.testing.assert_allclose(res.point["welfare_pct"], ref, atol=1e-9)
+
+
+def _square(x: float) -> float:
+    return x * x
+
+
+def test_sweep_runs_in_order_serially_and_on_dask() -> None:
+    items = [3.0, 1.0, 2.0]
+    assert sweep(_square, items) == [9.0, 1.0, 4.0]
+    assert sweep(_square, items, scheduler="local") == [9.0, 1.0, 4.0]
+
+
+def test_scenario_bands_point_is_the_scenario_result() -> None:
+    from blocsim.results.uncertainty import scenario_bands
+    from blocsim.scenario import run_scenario
+
+    run = run_scenario("russia-food-ban-2014")
+    mc = scenario_bands(run, draws=6, seed=1, chunk_size=3)
+    reference = run.countries.set_index("country").loc[list(mc.countries)]
+    for variable in mc.variables:
+        np.testing.assert_allclose(mc.point[variable], reference[variable], rtol=0, atol=1e-9)
+    thetas = mc.parameters.drop(columns="draw")
+    assert thetas.shape == (6, len(run.meta["model"]["parameters"]["theta"])) and thetas.std().min() > 0
+    rus = mc.bands[(mc.bands["country"] == "RUS") & (mc.bands["variable"] == "welfare_pct")].iloc[0]
+    assert rus["p05"] <= rus["point"] <= rus["p95"]

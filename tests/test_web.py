@@ -1,0 +1,192 @@
+"""The dashboard's JSON API and pages (FastAPI TestClient, real scenario runs, real store).
+
+Reference: results served by the API equal a direct :func:`blocsim.run_scenario` of the
+same scenario; twenty runs submitted at once (each with its own elasticities) come back
+with twenty distinct run ids, each equal to its own direct run.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from blocsim.web.app import create_app
+from blocsim.web.tomlio import dumps, to_jsonable
+
+SCENARIO = "kazakhstan-leaves"
+
+
+def wait(client: TestClient, job_id: str, timeout: float = 120.0) -> dict[str, Any]:
+    """Poll a job until it has finished; return its final status."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = client.get(f"/api/jobs/{job_id}").json()
+        if status["state"] in ("succeeded", "failed"):
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    app = create_app(tmp_path_factory.mktemp("home"), workers=2)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def finished(client: TestClient) -> dict[str, Any]:
+    response = client.post("/api/runs", json={"scenario": SCENARIO})
+    assert response.status_code == 202, response.text
+    status = wait(client, response.json()["id"])
+    assert status["state"] == "succeeded", status
+    return status
+
+
+def test_list_and_show_scenarios(client: TestClient) -> None:
+    from blocsim.scenario import library_entries
+
+    listed = client.get("/api/scenarios").json()
+    assert listed == library_entries()
+    assert SCENARIO in {s["name"] for s in listed}
+    shown = client.get(f"/api/scenarios/{SCENARIO}").json()
+    assert shown["document"] == to_jsonable(tomllib.loads(shown["toml"]))
+    # the editor's JSON -> TOML path loses nothing
+    assert tomllib.loads(dumps(shown["document"])) == tomllib.loads(shown["toml"])
+
+
+def test_run_status_and_results_match_a_direct_run(client: TestClient, finished: dict[str, Any]) -> None:
+    from blocsim import run_scenario
+
+    assert finished["progress"] == 1.0 and finished["stage"] == "done" and finished["error"] is None
+    run_id = finished["run_id"]
+    assert run_id in {r["run_id"] for r in client.get("/api/runs").json()}
+    results = client.get(f"/api/runs/{run_id}").json()
+    assert results["meta"]["scenario"]["name"] == SCENARIO
+    served = pd.DataFrame(results["countries"]).set_index("country")
+    direct = run_scenario(SCENARIO).countries.set_index("country")
+    np.testing.assert_allclose(served.loc[direct.index, "welfare_pct"], direct["welfare_pct"], rtol=1e-12, atol=1e-15)
+    flows = client.get(f"/api/runs/{run_id}/tables/flows").json()
+    assert {"exporter", "importer", "sector", "trade_baseline", "trade_counterfactual"} <= set(flows[0])
+    report = client.get(f"/api/runs/{run_id}/report")
+    assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
+    assert '<section id="map">' in report.text
+
+
+def test_pages_render(client: TestClient, finished: dict[str, Any]) -> None:
+    index = client.get("/")
+    assert index.status_code == 200 and f'data-run="{SCENARIO}"' in index.text and finished["run_id"] in index.text
+    editor = client.get(f"/scenarios/{SCENARIO}")
+    assert editor.status_code == 200
+    for field in ('data-key="duty_pool"', 'data-key="leave" data-kind="array"', 'data-key="date" data-type="date"'):
+        assert field in editor.text, field
+    assert client.get(f"/jobs/{finished['id']}").status_code == 200
+    run = client.get(f"/runs/{finished['run_id']}")
+    assert run.status_code == 200 and f"/api/runs/{finished['run_id']}/report" in run.text
+    missing = client.get("/runs/000000000000")
+    assert missing.status_code == 404 and "not in the store" in missing.text
+
+
+def test_edited_scenario_is_validated_and_run(client: TestClient) -> None:
+    document = client.get(f"/api/scenarios/{SCENARIO}").json()["document"]
+    bad = copy.deepcopy(document)
+    bad["after"]["leave"][0]["country"] = "KAZZ"
+    response = client.post("/api/runs", json={"scenario": SCENARIO, "document": bad})
+    assert response.status_code == 422
+    assert "after.leave[0].country" in response.json()["detail"] and "KAZZ" in response.json()["detail"]
+    pool = copy.deepcopy(document)
+    pool["after"]["duty_pool"]["RUS"] = 50.0
+    response = client.post("/api/scenarios/validate", json={"document": pool})
+    assert response.status_code == 422 and "sum to 100" in response.json()["detail"]
+    assert client.post("/api/runs", json={"toml": "[scenario"}).status_code == 422
+    assert client.post("/api/runs", json={}).status_code == 422
+    assert client.post("/api/runs", json={"scenario": "no-such-scenario"}).status_code == 404
+
+
+def test_unknown_ids(client: TestClient) -> None:
+    assert client.get("/api/jobs/" + "0" * 32).status_code == 404
+    assert client.get("/api/jobs/not-a-job").status_code == 422
+    assert client.get("/api/runs/ffffffffffff").status_code == 404
+    assert client.get("/api/runs/ffffffffffff/tables/countries").status_code == 404
+    assert client.get("/api/runs/ffffffffffff/tables/secrets").status_code == 422
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/runs/..%2F..%2F..%2Fetc%2Fpasswd",
+        "/api/runs/..%2F..%2F..%2Fetc%2Fpasswd/report",
+        "/api/runs/%2Fetc%2Fpasswd/report",
+        "/api/runs/..",
+        "/api/runs/.../report",
+        "/api/runs/%2e%2e%2f%2e%2e%2fpyproject.toml/report",
+        "/api/scenarios/..%2F..%2F..%2Fpyproject",
+        "/api/scenarios/%2Fetc%2Fpasswd",
+        "/runs/..%2F..%2Fetc%2Fpasswd",
+        "/scenarios/..%2Fsrc",
+        "/static/..%2Fapp.py",
+        "/static/../app.py",
+        "/static/%2e%2e/%2e%2e/web/app.py",
+    ],
+)
+def test_path_traversal_is_rejected(client: TestClient, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code in (404, 422), (url, response.status_code)
+    assert "root:" not in response.text and "create_app" not in response.text and "[project]" not in response.text
+
+
+def test_request_cannot_choose_files(client: TestClient) -> None:
+    """Extra fields (an output directory) and path-like names are refused, never used."""
+    response = client.post("/api/runs", json={"scenario": SCENARIO, "out_dir": "/tmp/evil"})
+    assert response.status_code == 422 and "out_dir" in response.json()["detail"]
+    document = client.get(f"/api/scenarios/{SCENARIO}").json()["document"]
+    for field, value in (("dataset", "../../../etc/passwd"), ("dataset", "/etc/passwd")):
+        evil = copy.deepcopy(document)
+        evil["data"][field] = value
+        response = client.post("/api/runs", json={"document": evil})
+        assert response.status_code == 422, response.text
+    evil = copy.deepcopy(document)
+    evil["policy"] = {"include": ["../../../etc/passwd"]}
+    assert client.post("/api/runs", json={"document": evil}).status_code == 422
+
+
+@pytest.mark.slow
+def test_twenty_concurrent_runs_are_correct_and_separate(tmp_path: Path) -> None:
+    """20 runs, each with its own trade elasticity, submitted at once and solved at once."""
+    from blocsim import run_scenario
+    from blocsim.scenario import parse_scenario
+
+    app = create_app(tmp_path / "home", workers=20)
+    with TestClient(app) as client:
+        base = client.get(f"/api/scenarios/{SCENARIO}").json()["document"]
+        variants = []
+        for k in range(20):
+            document = copy.deepcopy(base)
+            document["model"] = {"theta": {"agri_food": 3.0 + 0.25 * k, "mining_energy": 10.0, "manufacturing": 5.0, "other": 8.0}}
+            variants.append(document)
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            responses = list(pool.map(lambda d: client.post("/api/runs", json={"document": d}), variants))
+        assert [r.status_code for r in responses] == [202] * 20
+        statuses = [wait(client, r.json()["id"], timeout=170.0) for r in responses]
+        assert [s["state"] for s in statuses] == ["succeeded"] * 20, [s["error"] for s in statuses if s["error"]]
+        run_ids = [s["run_id"] for s in statuses]
+        assert len(set(run_ids)) == 20
+        served = [client.get(f"/api/runs/{run_id}").json() for run_id in run_ids]
+        assert len(client.get("/api/runs").json()) == 20
+    welfare = []
+    for document, result in zip(variants, served):
+        assert result["meta"]["model"]["parameters"]["theta"]["agri_food"] == document["model"]["theta"]["agri_food"]
+        direct = run_scenario(parse_scenario(dumps(document))).countries.set_index("country")["welfare_pct"]
+        got = pd.DataFrame(result["countries"]).set_index("country")["welfare_pct"].loc[direct.index]
+        np.testing.assert_allclose(got, direct, rtol=1e-12, atol=1e-15)
+        welfare.append(got["KAZ"])
+    assert len(set(np.round(welfare, 12))) == 20  # the elasticity matters: every result differs

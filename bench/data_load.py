@@ -5,7 +5,8 @@ with the matching ``country_codes_V202401.csv``; ``k`` without leading zeros as 
 releases; ``v`` in thousands of USD; ``q`` with ``NA`` for missing) to a temporary folder,
 then times, in one run:
 
-1. DuckDB engine: ``Store.import_file(..., loader="baci", options={"engine": "duckdb"})``
+1. DuckDB engine: ``Store.import_file(..., loader="baci", options={"engine": "duckdb",
+   "arrow": True})`` (DuckDB reads and checks, Arrow maps codes, Parquet written from Arrow)
    and the aggregation to HS sections as one DuckDB query over the stored Parquet;
 2. pandas engine: ``Store.import_file(..., loader="baci")`` and
    :func:`blocsim.data.aggregate.aggregate_products` on the stored table;
@@ -103,7 +104,7 @@ def main() -> None:
         store.import_table("hs_concordance", concordance)
 
         print("DuckDB engine")
-        timed("import (duckdb)", lambda: store.import_file("baci_duckdb", path, loader="baci", options={"engine": "duckdb"}), results)
+        timed("import (duckdb)", lambda: store.import_file("baci_duckdb", path, loader="baci", options={"engine": "duckdb", "arrow": True}), results)
         duck = timed(
             "aggregate to HS sections (duckdb)",
             lambda: store.query(

@@ -98,24 +98,39 @@ def test_run_kazakhstan_leaves_and_see_the_charts(server: str, browser_page: Any
     assert foreign == []
 
 
-def test_edit_form_validates_and_runs(server: str, browser_page: Any, tmp_path: Path) -> None:
+def test_edit_form_validates_adds_a_measure_and_runs(server: str, browser_page: Any, tmp_path: Path) -> None:
     page, errors, foreign = browser_page
     page.goto(server + "/scenarios/kazakhstan-leaves")
     pool = page.locator('fieldset[data-key="duty_pool"] label[data-key="RUS"] input')
     pool.fill("50")
     page.click("#validate-form")
-    message = page.locator("#message")
-    message.wait_for(state="visible")
     page.wait_for_function("document.getElementById('message').textContent.includes('sum to 100')")
     page.screenshot(path=str(tmp_path / "dashboard-edit-error.png"), full_page=False)
     pool.fill("91.85")
+    # add a measure from the schema-derived template: Russia bans EU agri-food imports
+    measures = page.locator('fieldset[data-key="after"] > fieldset[data-key="measures"]')
+    assert measures.locator(":scope > .item").count() == 0
+    measures.locator('[data-add-template="tpl-after-measures-ban"]').click()
+    ban = measures.locator(":scope > .item").last
+    ban.locator('label[data-key="importer"] input').fill("RUS")
+    ban.locator('label[data-key="origins"] input').fill("EUN, USA")
+    ban.locator('label[data-key="sectors"] input').fill("agri_food")
+    page.locator('fieldset[data-key="model"] label[data-key="agri_food"] input').fill("5.5")
     page.click("#validate-form")
     page.wait_for_function("document.getElementById('message').textContent.includes('is valid')")
+    page.screenshot(path=str(tmp_path / "dashboard-edit-valid.png"), full_page=True)
     page.click("#run-form")
     page.wait_for_url("**/runs/*", timeout=120_000)
     page.frame_locator("iframe#report").locator("#fig-map path.choroplethlocation").first.wait_for(
         state="attached", timeout=30_000
     )
     page.screenshot(path=str(tmp_path / "dashboard-edited-run.png"), full_page=False)
-    assert errors == []
+    run_id = page.url.rsplit("/", 1)[-1]
+    meta = page.request.get(f"{server}/api/runs/{run_id}").json()["meta"]
+    (measure,) = meta["policy"]["after"]["measures"]
+    assert "ban" in str(measure).lower() and "RUS" in str(measure) and "EUN" in str(measure)
+    assert meta["model"]["parameters"]["theta"]["agri_food"] == 5.5
+    # the one expected error: chromium logs the 422 answer to the invalid pool shares
+    assert [e for e in errors if "status of 422" not in e] == []
+    assert len(errors) == 1
     assert foreign == []

@@ -213,3 +213,63 @@ def test_bad_data_file_names_the_file_column_and_rows(tmp_path: Path) -> None:
 def test_missing_config_file(tmp_path: Path) -> None:
     code, text = run(str(tmp_path / "nope.toml"), "--out", str(tmp_path / "o"))
     assert code == 1 and "nope.toml: config file not found" in text
+
+
+def test_involving_selector_sets_pta_to_zero_for_every_gbr_pair(tmp_path: Path, shared_data: Path) -> None:
+    data = shared_data / "gegravity_sample" / "sample_data_set.csv"
+    config = write(tmp_path, f"""
+[data]
+path = "{data}"
+year_column = "year"
+
+[estimation]
+cost_variables = ["lndist", "contiguity", "common_language", "pta", "international"]
+
+[ge]
+sigma = 5
+reference_importer = "DEU"
+baseline_method = "observed"
+closure = "level"
+
+[[counterfactual.set]]
+column = "pta"
+value = 0
+involving = ["GBR"]
+""")
+    out = tmp_path / "brexit"
+    code, text = run(str(config), "--out", str(out))
+    assert code == 0, text
+    source = pd.read_csv(data)
+    gbr = ((source["exporter"] == "GBR") | (source["importer"] == "GBR")) & (source["exporter"] != source["importer"])
+    expected_changed = int((gbr & (source["pta"] == 1)).sum())
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["policy_changes"] == [
+        f"set pta = 0 for every pair involving GBR (58 pairs selected, {expected_changed} changed)"
+    ]
+    assert meta["model"]["parameters"]["baseline_method"] == "observed"
+    beta = meta["estimation"]["coefficients"]["pta"]
+    flows = pd.read_csv(out / "flows.csv").merge(source, on=["exporter", "importer"])
+    hit = (flows["pta"] == 1) & ((flows["exporter"] == "GBR") | (flows["importer"] == "GBR"))
+    np.testing.assert_allclose(flows.loc[hit, "cost_change"], np.exp(-beta), rtol=1e-12)
+    np.testing.assert_allclose(flows.loc[~hit, "cost_change"], 1.0)
+    countries = pd.read_csv(out / "countries.csv").set_index("country")
+    assert countries.loc["GBR", "real_gdp_pct"] < 0  # losing its agreements makes GBR poorer
+
+
+def test_pair_selectors() -> None:
+    from blocsim.cli.ge import CostChange
+
+    exporter = np.array(["A", "A", "A", "B", "B", "B", "C", "C", "C"])
+    importer = np.array(["A", "B", "C"] * 3)
+
+    def pairs(**selector: object) -> list[str]:
+        mask = CostChange(column="x", value=0, **selector).mask(exporter, importer)  # type: ignore[arg-type]
+        return [e + i for e, i in zip(exporter[mask], importer[mask], strict=True)]
+
+    assert pairs(pairs="all") == ["AB", "AC", "BA", "BC", "CA", "CB"]
+    assert pairs(pairs="all", include_domestic=True) == ["AA", "AB", "AC", "BA", "BB", "BC", "CA", "CB", "CC"]
+    assert pairs(involving=["A"]) == ["AB", "AC", "BA", "CA"]
+    assert pairs(between=["A", "B"]) == ["AB", "BA"]
+    assert pairs(exporters=["C"]) == ["CA", "CB"]
+    assert pairs(importers=["C"], include_domestic=True) == ["AC", "BC", "CC"]
+    assert pairs(exporters=["A", "B"], importers=["B", "C"]) == ["AB", "AC", "BC"]

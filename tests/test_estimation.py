@@ -167,9 +167,7 @@ def test_nafta_step2_pair_effects_on_gravity_variables(panel: pd.DataFrame, naft
     stage2 = frame[(frame["year"] == 1994) & (frame["exporter"] != frame["importer"]) & frame["tij"].notna()]
     result = estimate_gravity(stage2, flow="tij", covariates=list(ref.NAFTA_STEP2), cluster="pair_id")
     assert result.n_obs == ref.NAFTA_STEP2_N
-    for name, (coefficient, std_error) in ref.NAFTA_STEP2.items():
-        assert result.coefficients[name] == pytest.approx(coefficient, abs=ref.STEP2_ATOL), name
-        assert result.std_errors[name] == pytest.approx(std_error, abs=ref.LOG_ATOL), name
+    assert_estimates(result, ref.NAFTA_STEP2, ref.LOG_ATOL)
 
 
 # --- result object and fixed effects --------------------------------------------------------

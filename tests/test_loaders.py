@@ -175,6 +175,23 @@ def test_fetch_comtrade_needs_a_key_and_never_touches_the_network(monkeypatch: p
         loaders.fetch_comtrade(years=[2012])
 
 
+def test_fetch_comtrade_calls_the_api_package_and_normalises(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The network package is replaced by a stand-in returning an API-layout frame (no network)."""
+    import sys
+    import types
+
+    calls: list[dict[str, object]] = []
+
+    def get_final_data(key: str, **kwargs: object) -> pd.DataFrame:
+        calls.append({"key": key, **kwargs})
+        return pd.read_csv(FIXTURES / "comtrade_api.csv", dtype=str, keep_default_na=False)
+
+    monkeypatch.setitem(sys.modules, "comtradeapicall", types.SimpleNamespace(getFinalData=get_final_data))
+    frame = loaders.fetch_comtrade(years=[2012], reporters=[643], flow="M,X", key="secret")
+    assert calls[0]["period"] == "2012" and calls[0]["reporterCode"] == "643" and calls[0]["flowCode"] == "M,X"
+    pd.testing.assert_frame_equal(frame, load_comtrade(FIXTURES / "comtrade_api.csv"))
+
+
 def test_wits_rates_become_fractions() -> None:
     wits = load_wits_tariffs(FIXTURES / "wits_tariffs.csv")
     kaz = wits.loc[(wits["importer"] == "KAZ") & (wits["duty_type"] == "mfn")].iloc[0]
@@ -262,6 +279,17 @@ def test_eia_real_file_customs_union_from_2010(shared_data: Path) -> None:
         levels = eia.loc[(eia["exporter"] == a) & (eia["importer"] == b)].set_index("year")["eia_level"]
         assert levels.loc[2009] < 4 and (levels.loc[2010:2012] == 4).all()
     assert (eia.groupby("eia")["eia_level"].nunique() == 1).all()
+
+
+@pytest.mark.slow
+def test_eia_real_parquet_matches_the_cis_extract(shared_data: Path) -> None:
+    folder = shared_data / "nsf_kellogg_eia"
+    full = load_eia(folder / "eia_1950_2012.parquet")
+    assert len(full) == 2_383_290 and full["exporter"].nunique() == 195
+    cis = load_eia(folder / "eia_cis_pairs_1991_2012.csv")
+    merged = cis.merge(full, on=["exporter", "importer", "year"], suffixes=("_csv", "_parquet"))
+    assert len(merged) == len(cis)
+    assert (merged["eia_level_csv"] == merged["eia_level_parquet"]).all()
 
 
 def test_adb_mrio_fixture_and_identity() -> None:

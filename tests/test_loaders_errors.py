@@ -174,3 +174,14 @@ def test_missing_file_and_wdi_gap_inside_data(tmp_path: Path) -> None:
     with pytest.raises(DataValidationError) as info:
         load(case, path)
     expect(path, 3, "Country Code", "empty country code inside the data")(info.value)
+
+
+def test_baci_non_integer_code_is_located_by_both_engines(tmp_path: Path) -> None:
+    case = CASES[3]
+    path = rewrite(case, tmp_path, lambda rows: set_cell(rows, 1, "i", "abc"))
+    with pytest.raises(DataValidationError) as info:
+        loaders.load_baci(path)
+    expect(path, 3, "i", "'abc' is not a number")(info.value)
+    with pytest.raises(DataValidationError) as info:
+        loaders.load_baci(path, engine="duckdb")
+    assert str(path) in str(info.value) and "Line: 3" in str(info.value) and '"i"' in str(info.value)

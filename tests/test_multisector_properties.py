@@ -41,7 +41,7 @@ def random_case(seed: int, n: int, s: int) -> tuple[pd.DataFrame, pd.DataFrame, 
     return df, tar, io, theta
 
 
-cases = st.tuples(st.integers(0, 10_000), st.integers(2, 6), st.integers(1, 3))
+cases = st.tuples(st.integers(0, 10_000), st.integers(3, 6), st.integers(1, 3))
 closures = st.sampled_from(["ratio", "level"])
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import integrate
 
 import blocsim
@@ -276,3 +278,78 @@ def test_pe_matches_one_sector_ge_conditional_for_a_small_open_importer(h: float
     # first-order SMART totals (quantities at fixed world prices) track GE to O(h^2)
     assert abs(smart.by_product.loc[0, "trade_total_effect"] - res.by_product.loc[0, "trade_total_effect"]) \
         < 20 * h**2 * flows[:, 4].sum()
+
+
+def test_driven_by_a_real_policy_shock() -> None:
+    # The compiled shock of the built-in "Russia's 2014 food ban" scenario drives PE exactly as
+    # it drives the GE: sector-level tariffs and cost factors mapped onto HS6 lines.
+    from blocsim.scenario import run_scenario
+
+    shock = run_scenario("russia-food-ban-2014").shock
+    imports = pd.DataFrame({
+        "importer": "RUS", "exporter": ["EUN", "BLR", "CHN", "USA", "EUN", "BLR"],
+        "product": ["040690", "040690", "040690", "020714", "020714", "020714"],
+        "trade": [1300.0, 400.0, 50.0, 300.0, 100.0, 80.0],
+    })
+    conc = {"040690": "agri_food", "020714": "agri_food"}
+    res = solve_pe(imports, shock=shock, concordance=conc, import_demand=-1.5, substitution=3.0)
+    factors = shock.cost_factor.set_index(["exporter", "importer", "sector"])["factor"]
+    rates = shock.tariffs.set_index(["exporter", "importer", "sector"])
+    bp = res.by_partner.set_index(["exporter", "product"])
+    for exporter, product in bp.index:
+        key = (exporter, "RUS", "agri_food")
+        assert bp.loc[(exporter, product), "cost_factor"] == factors.get(key, 1.0)
+        assert bp.loc[(exporter, product), "tariff_before"] == rates.loc[key, "tariff_before"]
+    # banned origins lose, Belarus (a member with a zero tariff) gains in both lines
+    assert (bp.loc["EUN", "trade_pct"] < 0).all() and (bp.loc["BLR", "trade_pct"] > 0).all()
+    assert res.by_product["trade_diversion"].abs().max() < 1e-9
+
+
+def test_zero_trade_lines_and_markets_stay_zero() -> None:
+    imp = pd.concat([_market([50, 0], [0.1, 0.1], [0.0, 0.1], "p1"), _market([0, 0], [0.1, 0.1], [0.0, 0.2], "p2")])
+    for method in ("exact", "smart"):
+        res = solve_pe(imp, import_demand=-1.2, export_supply=4.0, method=method)
+        numbers = res.by_partner.select_dtypes("number").drop(columns="trade_pct")  # pct is NaN at zero
+        assert np.isfinite(numbers.to_numpy()).all()
+        p2 = res.by_product.set_index("product").loc["p2"]
+        assert p2["trade_after"] == 0.0 and p2["consumer_surplus_change"] == 0.0
+        zero_line = res.by_partner[(res.by_partner["product"] == "p1") & (res.by_partner["exporter"] == "RUS")]
+        assert zero_line["trade_after"].iloc[0] == 0.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    trade=st.lists(st.floats(0.5, 500.0), min_size=2, max_size=6),
+    seed=st.integers(0, 2**16),
+    eps=st.floats(-4.0, -0.2),
+    sigma=st.floats(1.1, 12.0),
+    eta=st.one_of(st.just(np.inf), st.floats(0.5, 50.0)),
+)
+def test_invariants_of_the_exact_solution(trade: list[float], seed: int, eps: float, sigma: float, eta: float) -> None:
+    rng = np.random.default_rng(seed)
+    n = len(trade)
+    t0 = rng.uniform(0.0, 0.3, n)
+    imp = pd.DataFrame({"importer": "KAZ", "exporter": [f"E{k}" for k in range(n)], "product": "p",
+                        "trade": trade, "tariff_before": t0, "tariff_after": t0})
+    still = solve_pe(imp, import_demand=eps, substitution=sigma, export_supply=eta)
+    assert np.allclose(still.by_partner[["trade_total_effect", "consumer_surplus_change"]], 0.0, atol=1e-9)
+    moved = solve_pe(imp.assign(tariff_after=rng.uniform(0.0, 0.5, n)), import_demand=eps, substitution=sigma,
+                     export_supply=eta)
+    bp, prod = moved.by_partner, moved.by_product.iloc[0]
+    scale = max(trade)
+    assert abs(bp["trade_diversion"].sum()) < 1e-8 * scale  # diversion nets out in the market
+    np.testing.assert_allclose(bp["trade_creation"] + bp["trade_diversion"] + bp["price_effect"],
+                               bp["trade_after"] - bp["trade_before"], atol=1e-9 * scale)
+    spend = float(((1 + t0) * np.array(trade)).sum())
+    p_hat = 1 + prod["price_index_pct"] / 100  # closed-form surplus from the price index
+    expected = -spend * np.log(p_hat) if abs(1 + eps) < 1e-12 else -spend * (p_hat ** (1 + eps) - 1) / (1 + eps)
+    assert prod["consumer_surplus_change"] == pytest.approx(expected, rel=1e-9, abs=1e-9 * scale)
+    assert (bp["trade_after"] >= 0).all()
+
+
+def test_concordance_must_cover_every_product() -> None:
+    tariffs = pd.DataFrame({"exporter": ["CHN"], "importer": ["KAZ"], "sector": ["manufacturing"],
+                            "tariff_before": [0.05], "tariff_after": [0.15]})
+    imp = _market([50, 50], [0, 0], [0, 0]).drop(columns=["tariff_before", "tariff_after"])
+    with pytest.raises(DataValidationError, match="without a sector: 870323"):
+        solve_pe(imp, tariffs=tariffs, concordance={"870324": "manufacturing"})

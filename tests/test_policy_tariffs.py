@@ -162,3 +162,24 @@ def test_bundled_dataset_rates_give_the_published_cet(shared_data) -> None:
     assert rates.mfn[("KAZ", "manufacturing")] == pytest.approx(0.051)  # COMCEC: KAZ MFN 2008 5.1 %
     assert rates.applied[("KAZ", "manufacturing")] == pytest.approx(0.078)  # COMCEC: KAZ 2012 7.8 %
     assert np.isfinite(list(rates.mfn.values())).all()
+
+
+def test_transition_schedule_steps_towards_the_cet() -> None:
+    """A member's transition schedule: own rate, then an intermediate step, then the CET."""
+    from blocsim.policy.spec import ExemptionSpec
+
+    spec = load_policy_file("eaeu").bloc
+    steps = [
+        ExemptionSpec(country="ARM", sector="manufacturing", start=dt.date(2015, 1, 2), until=dt.date(2018, 1, 1)),
+        ExemptionSpec(country="ARM", sector="manufacturing", rate=0.07, start=dt.date(2018, 1, 1),
+                      until=dt.date(2020, 1, 1)),
+    ]
+    bloc = bloc_from_spec(spec.model_copy(update={"exemptions": [*spec.exemptions, *steps]}), RATES)
+    expected = {dt.date(2016, 1, 1): (0.03, "exemption"), dt.date(2019, 1, 1): (0.07, "exemption"),
+                dt.date(2020, 1, 1): (0.095, "cet")}
+    for date, (rate, rule) in expected.items():
+        current = state_at(date, blocs=[bloc], preferences=[CIS], rates=RATES)
+        got = resolve_tariff(current, "ARM", "CHN", "manufacturing")
+        assert (got.rate, got.rule) == (pytest.approx(rate), rule), date
+        rates, _ = applied_tariff_array(current, COUNTRIES, SECTORS)
+        assert rates[COUNTRIES.index("CHN"), COUNTRIES.index("ARM"), SECTORS.index("manufacturing")] == pytest.approx(rate)

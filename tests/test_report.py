@@ -8,6 +8,7 @@ against direct sums and the duty-pool identity.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -107,6 +108,17 @@ def test_report_escapes_scenario_text(tmp_path: Path) -> None:
     assert "&lt;script&gt;alert" in html
 
 
+def test_rule_violations_are_flagged(tmp_path: Path) -> None:
+    path = synthetic_run(tmp_path / "run")
+    meta = json.loads((path / "run.json").read_text())
+    meta["rule_violations"] = [{"bloc": "EAEU", "rule": "own_fta", "message": "KAZ has its own FTA with CHN"}]
+    meta["shock_notes"] = ["KAZ: 3 tariffs change"]
+    (path / "run.json").write_text(json.dumps(meta))
+    html = write_report(path).read_text(encoding="utf-8")
+    assert "This scenario breaks the union's own rules (1)" in html
+    assert "<li>KAZ has its own FTA with CHN</li>" in html and "<li>KAZ: 3 tariffs change</li>" in html
+
+
 def test_headline_puts_focus_countries_first(run_dir: Path) -> None:
     table = headline_table(load_run(run_dir))
     assert list(table["country"][:2]) == ["KAZ", "RUS"]
@@ -143,9 +155,7 @@ def test_bloc_effects_from_flows_match_the_model(scenario_run: Path) -> None:
     run = load_run(scenario_run)
     assert run.bloc_effects is not None
     model = run.bloc_effects[run.bloc_effects["sector"] == "all"].set_index("country")
-    flows_only = load_run(scenario_run)
-    object.__setattr__(flows_only, "bloc_effects", None)
-    ours = bloc_trade_effects(flows_only).set_index("country").loc[model.index]
+    ours = bloc_trade_effects(dataclasses.replace(run, bloc_effects=None)).set_index("country").loc[model.index]
     for column, theirs in (
         ("trade_creation", "trade_creation"),
         ("trade_diversion", "trade_diversion"),
@@ -195,6 +205,21 @@ def test_missing_inputs_give_clear_errors(tmp_path: Path) -> None:
     bad = write_run(tmp_path / "bad", {"countries": pd.DataFrame({"country": ["KAZ"]})}, {})
     with pytest.raises(BlocsimError, match=r"countries.csv.*welfare_pct"):
         write_report(bad)
+
+
+def test_monte_carlo_bands_become_whiskers(tmp_path: Path) -> None:
+    path = synthetic_run(tmp_path / "run")
+    countries = pd.read_csv(path / "countries.csv")
+    point = countries["welfare_pct"].to_numpy()
+    bands = pd.DataFrame({
+        "country": countries["country"], "variable": "welfare_pct", "point": point, "mean": point, "std": 0.1,
+        "p05": point - 0.2, "p50": point, "p95": point + 0.3,
+    })
+    bands.to_csv(path / "bands.csv", index=False)
+    fig = report_figures(load_run(path))["welfare"]
+    np.testing.assert_allclose(fig.data[0].error_y.array, 0.3)
+    np.testing.assert_allclose(fig.data[0].error_y.arrayminus, 0.2)
+    assert "p05-p95" in fig.layout.title.text
 
 
 def test_runs_without_flows_still_render(tmp_path: Path) -> None:
@@ -259,6 +284,7 @@ def test_report_renders_offline_in_chromium(run_dir: Path, tmp_path: Path) -> No
 
 @needs_chromium
 @pytest.mark.browser
+@pytest.mark.slow
 def test_png_export(run_dir: Path, tmp_path: Path) -> None:
     from blocsim.report import write_pngs
 

@@ -10,6 +10,7 @@ naming the file, and nothing else. Files are rendered to strings and parsed in-p
 from __future__ import annotations
 
 import copy
+import os
 import datetime as dt
 import json
 from typing import Any
@@ -200,7 +201,7 @@ def malformed(draw: st.DrawFn) -> tuple[str, str]:
 
 
 @pytest.mark.slow
-@settings(max_examples=10_000, deadline=None, derandomize=True,
+@settings(max_examples=int(os.environ.get("BLOCSIM_FUZZ_EXAMPLES", "10000")), deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
 @given(case=malformed())
 def test_malformed_scenarios_give_a_clear_scenario_error(case: tuple[str, str]) -> None:

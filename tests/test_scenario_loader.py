@@ -133,3 +133,22 @@ def test_bundled_catalog_checks_codes_against_the_dataset(shared_data) -> None:
     with pytest.raises(ScenarioError, match="did you mean 'BLR'"):
         parse_scenario(VALID.replace('importer = "RUS"', 'importer = "BLX"'), source="x.toml")
     assert parse_scenario(VALID, source="x.toml").data.year == 2012
+
+
+@pytest.mark.parametrize(
+    "change,needle,expected",
+    [
+        ('[after]\nleave = [{ country = "ARM", bloc = "EAEU" }]\n', "leave", "not a member of EAEU on 2014-08-07"),
+        ('[after]\njoin = [{ country = "KAZ", bloc = "EAEU" }]\n', "join", "already a member of EAEU"),
+        ('[after]\njoin = [{ country = "TJK", bloc = "EEU" }]\n', "join", "no bloc of this name"),
+    ],
+)
+def test_membership_changes_are_checked_against_the_policy(change: str, needle: str, expected: str) -> None:
+    from blocsim.data import load_dataset
+    from blocsim.scenario import build_states
+
+    text = VALID.replace("[after]\n", change).replace('duty_pool = { RUS = 87.97, KAZ = 7.33, BLR = 4.70 }\n', "")
+    scenario = parse_scenario(text, source="member.toml")
+    with pytest.raises(ScenarioError) as info:
+        build_states(scenario, load_dataset("eaeu"))
+    assert f"member.toml:{line_of(text, needle)}:" in str(info.value) and expected in str(info.value)

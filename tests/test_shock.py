@@ -161,3 +161,31 @@ def test_record_reroutes_books_leaked_trade_as_transit_imports_and_reexports() -
     assert got[("EUN", "RUS")] + got[("BLR", "RUS")] - 21.0 == pytest.approx(60.0)
     unchanged, none = record_reroutes(flows, reroutes.iloc[0:0])
     assert none.empty and (unchanged["trade_recorded"] == flows["trade_counterfactual"]).all()
+
+
+def test_own_fta_deflects_the_partners_goods_through_the_member_without_internal_checks() -> None:
+    """Chinese goods bound for Russia enter at Kazakhstan's FTA rate (0) and move on at cost r when
+    (1 + 0)(1 + r) < 1 + CET; Russia's tariff paid falls to 0 and the flow bears (1 + r)^(-theta)."""
+    from blocsim.policy.model import Membership, Preference
+
+    fta = Preference("KAZ-CHN", (Membership("KAZ", D), Membership("CHN", D)), deflection_cost=0.05)
+    before = state_at(D, blocs=[EAEU], preferences=[CIS], rates=RATES)
+    after = state_at(D, blocs=[EAEU], preferences=[CIS, fta], rates=RATES)
+    shock = compile_shock(before, after, DATASET, 2012, theta=THETA)
+    tariffs = shock.tariffs.set_index(["exporter", "importer", "sector"])
+    assert tariffs.loc[("CHN", "RUS", "manufacturing"), ["tariff_before", "tariff_after"]].tolist() == pytest.approx(
+        [0.095, 0.0])
+    assert factors(shock)[("CHN", "RUS", "manufacturing")] == pytest.approx(1.05 ** -THETA["manufacturing"])
+    routes = shock.reroutes.query("destination == 'RUS'")
+    assert set(routes["via"]) == {"KAZ"} and (routes["share"] == 1.0).all()
+    assert ("CHN", "ARM", "manufacturing") not in factors(shock)  # ARM not yet a member in 2014
+    # origin enforcement by Russia on goods from Kazakhstan stops it; so do internal checks (2011)
+    enforced = state_at(D, blocs=[EAEU], preferences=[CIS, fta], rates=RATES,
+                        measures=(OriginEnforcement("RUS", ("KAZ",)),))
+    assert ("CHN", "RUS", "manufacturing") not in factors(compile_shock(before, enforced, DATASET, 2012, theta=THETA))
+    early = dt.date(2011, 1, 1)
+    fta_early = Preference("KAZ-CHN", (Membership("KAZ", early), Membership("CHN", early)))
+    shock = compile_shock(state_at(early, blocs=[EAEU], preferences=[CIS], rates=RATES),
+                          state_at(early, blocs=[EAEU], preferences=[CIS, fta_early], rates=RATES),
+                          DATASET, 2012, theta=THETA)
+    assert shock.reroutes.empty and ("CHN", "RUS", "manufacturing") not in factors(shock)

@@ -105,6 +105,17 @@ def test_failure_while_writing_rolls_back(store: Store, monkeypatch: pytest.Monk
     assert store.table("kept")["a"].tolist() == [1.0, 2.0]
 
 
+def test_leftovers_of_a_killed_import_are_swept(store: Store) -> None:
+    store.import_table("kept", pd.DataFrame({"a": [1.0]}))
+    before = snapshot(store)
+    (store.tables_dir / ".tmp-deadbeef.parquet").write_bytes(b"PAR1")
+    (store.tables_dir / "orphan-0123456789abcdef.parquet").write_bytes(b"PAR1")
+    (store.runs_dir / ".tmp-run").mkdir()
+    reopened = Store(store.home)
+    assert snapshot(reopened) == before
+    assert reopened.table("kept")["a"].tolist() == [1.0]
+
+
 def test_query_joins_datasets_and_reports_bad_sql(store: Store) -> None:
     store.import_file("dist", FIXTURES / "dist_cepii.csv", loader="cepii_dist")
     store.import_file("eia", FIXTURES / "eia_long.csv", loader="eia")

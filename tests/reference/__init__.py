@@ -1,0 +1,1 @@
+"""Published reference values (with sources and tolerances) that the tests reproduce."""

@@ -244,7 +244,8 @@ def load_config(path: Path) -> GEConfig:
             raise ScenarioError(f"{path}: field '{field}' is required; fix: add it") from None
         value = problem.get("input")
         shown = "" if isinstance(value, dict) else f" got {value!r};"
-        raise ScenarioError(f"{path}: field '{field}':{shown} {problem['msg']}") from None
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        raise ScenarioError(f"{path}: field '{field}':{shown} {message}") from None
 
 
 # --- running it ------------------------------------------------------------------------------
@@ -264,7 +265,7 @@ def _load_table(config: GEConfig, config_path: Path) -> tuple[pd.DataFrame, str,
             )
         path = sample_path(data.sample)
         return load_sample(data.sample), str(path), {"name": data.sample, "file_hash": file_hash(path)}
-    path = (config_path.parent / data.path).resolve() if data.path else config_path
+    path = (config_path.parent / str(data.path)).resolve()
     if not path.is_file():
         raise ScenarioError(
             f"{config_path}: field 'data.path': file {data.path!r} not found (looked at {path}); fix: give a "

@@ -54,6 +54,8 @@ def print_summary(result: Any) -> None:
     console.print(f"[dim]{meta['scenario']['event']}[/dim]")
     for change in meta["policy_changes"]:
         console.print(f"  - {change}", highlight=False)
+    for note in meta.get("shock_notes", []):
+        console.print(f"    [dim]{note}[/dim]", highlight=False)
     for violation in meta["rule_violations"]:
         err_console.print(f"[yellow]rule violation (allowed by the scenario):[/yellow] {violation['message']}",
                           highlight=False)

@@ -7,6 +7,7 @@ _PUBLIC = {
     "Dataset": "blocsim.data.datasets",
     "load_dataset": "blocsim.data.datasets",
     "list_datasets": "blocsim.data.datasets",
+    "Store": "blocsim.data.store",
 }
 __all__ = list(_PUBLIC)
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

@@ -2,19 +2,15 @@
 
 Broad sectors (blocsim's four-sector classification)
 ----------------------------------------------------
-================ ========================= ==================================================
-sector           HS                        content
-================ ========================= ==================================================
-``agri_food``    sections I-IV, ch. 01-24  live animals, vegetables, fats, food, beverages,
-                                           tobacco
-``mining_energy`` section V, ch. 25-27     salt, stone, ores, mineral fuels and oils
-                                           (crude and refined petroleum, gas, coal, power)
-``manufacturing`` sections VI-XX, ch. 28-96 chemicals ... miscellaneous manufactures,
-                                           including ch. 71 (pearls, precious stones and
-                                           metals, incl. unwrought gold 7108)
-``other``        section XXI (ch. 97),     works of art and antiques, special and national
-                 ch. 77, 98, 99; services  codes, unclassified products and services
-================ ========================= ==================================================
+- ``agri_food``: HS sections I-IV, chapters 01-24 (live animals, vegetables, fats and oils,
+  prepared food, beverages, tobacco).
+- ``mining_energy``: HS section V, chapters 25-27 (salt, stone, ores, mineral fuels and
+  oils: crude and refined petroleum, gas, coal, electricity).
+- ``manufacturing``: HS sections VI-XX, chapters 28-96 except the reserved chapter 77
+  (chemicals ... miscellaneous manufactures), including chapter 71 (pearls, precious stones
+  and metals, incl. unwrought gold 7108).
+- ``other``: section XXI (chapter 97, works of art and antiques), chapters 77, 98 and 99
+  (reserved, special and national codes), unclassified products and services.
 
 Caveat: the classification follows HS sections, so unwrought non-monetary gold (HS 7108),
 Kyrgyzstan's largest export, counts as manufacturing, not mining; refined petroleum (2710)

@@ -128,7 +128,7 @@ def iso3_table() -> pd.DataFrame:
 @functools.lru_cache(maxsize=1)
 def known_codes() -> frozenset[str]:
     """Every code :func:`normalize_codes` accepts after fixes (ISO3, historic, special, aggregate)."""
-    return frozenset(iso3_table()["iso3"]) | set(HISTORIC_CODES) | set(SPECIAL_CODES) | set(AGGREGATE_CODES)
+    return _current_codes() | set(HISTORIC_CODES) | set(SPECIAL_CODES) | set(AGGREGATE_CODES)
 
 
 def country_name(code: str) -> str:
@@ -143,9 +143,14 @@ def country_name(code: str) -> str:
     raise KeyError(code)
 
 
+@functools.lru_cache(maxsize=1)
+def _current_codes() -> frozenset[str]:
+    return frozenset(iso3_table()["iso3"])
+
+
 def code_kind(code: str) -> Literal["country", "historic", "special", "aggregate", "unknown"]:
     """Classify a (fixed) code: current country, historic entity, special category or aggregate."""
-    if code in set(iso3_table()["iso3"]):
+    if code in _current_codes():
         return "country"
     if code in HISTORIC_CODES:
         return "historic"

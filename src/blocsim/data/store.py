@@ -15,7 +15,8 @@ Guarantees
 - **All-or-nothing imports.** The loader runs and validates first; the Parquet file is
   written to a temporary name and renamed into place; the catalog row is written in one
   DuckDB transaction. If any step fails, the new file is removed and the catalog is as it
-  was, so the store looks exactly as before.
+  was, so the store looks exactly as before. Files left by a process killed mid-write are
+  not in the catalog, so they are invisible and are swept away when a store is next opened.
 - **Concurrency.** Every catalog access takes an advisory ``flock`` on ``store/.lock``
   (shared for reads, exclusive for writes; a fresh file descriptor per access, so threads
   of one process exclude each other too) and opens a short-lived DuckDB connection
@@ -38,10 +39,12 @@ import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from blocsim.errors import BlocsimError, StoreError
 from blocsim.results.rundir import file_hash, frame_hash, read_run
@@ -90,6 +93,10 @@ def default_home() -> Path:
     return Path(os.environ.get("BLOCSIM_HOME") or Path.home() / ".blocsim")
 
 
+def _n_rows(frame: pd.DataFrame | pa.Table) -> int:
+    return int(frame.num_rows if isinstance(frame, pa.Table) else len(frame))
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -114,9 +121,24 @@ class Store:
                 folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise StoreError(f"{self.root}: cannot create the store ({error}); set BLOCSIM_HOME to a writable folder")
-        with self._lock(exclusive=True), self._connect(read_only=False) as con:
-            for statement in _SCHEMA:
-                con.execute(statement)
+        with self._lock(exclusive=True):
+            with self._connect(read_only=False) as con:
+                for statement in _SCHEMA:
+                    con.execute(statement)
+                referenced = {row[0] for row in con.execute("SELECT file FROM datasets").fetchall()}
+                runs = {row[0] for row in con.execute("SELECT run_id FROM runs").fetchall()}
+            self._sweep(referenced, runs)
+
+    def _sweep(self, referenced: set[str], runs: set[str]) -> None:
+        """Delete leftovers of an interrupted write (a killed process): staging files and
+        Parquet files or run folders that the catalog does not reference. Runs under the
+        exclusive lock, so no write is in progress."""
+        for path in self.tables_dir.iterdir():
+            if path.name not in referenced:
+                path.unlink(missing_ok=True)
+        for path in self.runs_dir.iterdir():
+            if path.name not in runs:
+                shutil.rmtree(path, ignore_errors=True)
 
     def __repr__(self) -> str:
         return f"Store({str(self.home)!r})"
@@ -147,9 +169,9 @@ class Store:
         finally:
             con.close()
 
-    def _fetch(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+    def _fetch(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         with self._lock(exclusive=False), self._connect(read_only=True) as con:
-            return con.execute(sql, params or []).df()
+            return con.execute(sql, list(params or [])).df()
 
     # -- datasets -----------------------------------------------------------------------
 
@@ -173,7 +195,7 @@ class Store:
             Source file.
         loader
             A source name of :data:`blocsim.data.loaders.LOADERS` (e.g. ``"baci"``) or a
-            function ``(path, **options) -> DataFrame``.
+            function ``(path, **options) -> DataFrame | pyarrow.Table``.
         options
             Keyword options for the loader (part of the content key).
         replace
@@ -254,7 +276,7 @@ class Store:
     def _store(
         self,
         name: str,
-        frame: pd.DataFrame,
+        frame: pd.DataFrame | pa.Table,
         digest: str,
         source: str,
         origin: str,
@@ -271,7 +293,10 @@ class Store:
                 raise StoreError(f"dataset {name!r} already exists with different content; pass replace=True")
             staging = self.tables_dir / f".tmp-{uuid.uuid4().hex}.parquet"
             try:
-                frame.to_parquet(staging, index=False)
+                if isinstance(frame, pa.Table):
+                    pq.write_table(frame, staging)
+                else:
+                    frame.to_parquet(staging, index=False)
                 with open(staging, "rb") as handle:
                     os.fsync(handle.fileno())
                 os.replace(staging, target)
@@ -285,7 +310,7 @@ class Store:
                 raise StoreError(f"import of {name!r} failed, store unchanged: {error}") from error
             if current is not None and Path(current["file"]).name != target.name:
                 (self.tables_dir / Path(current["file"]).name).unlink(missing_ok=True)
-        return ImportResult(name, len(frame), digest, changed=True)
+        return ImportResult(name, _n_rows(frame), digest, changed=True)
 
     def _current_row(self, name: str) -> dict[str, Any] | None:
         with self._connect(read_only=True) as con:
@@ -295,7 +320,7 @@ class Store:
     def _write_catalog(
         self,
         name: str,
-        frame: pd.DataFrame,
+        frame: pd.DataFrame | pa.Table,
         digest: str,
         source: str,
         origin: str,
@@ -303,9 +328,12 @@ class Store:
         meta: Mapping[str, Any] | None,
         target: Path,
     ) -> None:
-        columns = json.dumps([[str(c), str(frame[c].dtype)] for c in frame.columns])
+        if isinstance(frame, pa.Table):
+            columns = json.dumps([[field.name, str(field.type)] for field in frame.schema])
+        else:
+            columns = json.dumps([[str(c), str(frame[c].dtype)] for c in frame.columns])
         row = [
-            name, source, origin, digest, target.name, len(frame), columns, _now(),
+            name, source, origin, digest, target.name, _n_rows(frame), columns, _now(),
             json.dumps(dict(options), default=str), json.dumps(dict(meta or {}), default=str),
         ]
         with self._connect(read_only=False) as con:
@@ -349,14 +377,14 @@ class Store:
         names = self._fetch("SELECT name FROM datasets ORDER BY name")["name"].tolist()
         return f"dataset {name!r} is not in the store at {self.root}; stored: {', '.join(names) or 'none'} (see blocsim data list)"
 
-    def table(self, name: str, *, columns: list[str] | None = None) -> pd.DataFrame:
+    def table(self, name: str, *, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """Read dataset ``name`` (optionally only ``columns``) as a DataFrame."""
         with self._lock(exclusive=False):
             with self._connect(read_only=True) as con:
                 hit = con.execute("SELECT file FROM datasets WHERE name = ?", [name]).fetchone()
             if hit is None:
                 raise StoreError(self._unknown(name))
-            return pd.read_parquet(self.tables_dir / hit[0], columns=columns)
+            return pd.read_parquet(self.tables_dir / hit[0], columns=list(columns) if columns is not None else None)
 
     def remove(self, name: str) -> None:
         """Delete dataset ``name`` (catalog row, then its Parquet file)."""

@@ -237,12 +237,20 @@ def fitted_flows(
 
 
 def check_flows(flows: np.ndarray, countries: Sequence[str], argument: str) -> None:
-    """Flows must be non-negative with positive output and expenditure for every country."""
+    """Flows must be non-negative, with positive output and expenditure and some foreign trade per country."""
     if np.any(flows < 0):
         a, b = np.nonzero(flows < 0)
         rows = [(countries[x], countries[y], float(flows[x, y])) for x, y in zip(a[:5], b[:5])]
         raise DataValidationError(
             f"argument {argument!r}: negative flows {rows}; allowed: values >= 0. Fix: correct or drop them."
+        )
+    foreign = flows * (1.0 - np.eye(flows.shape[0]))
+    isolated = np.nonzero((foreign.sum(axis=0) <= 0) & (foreign.sum(axis=1) <= 0))[0]
+    if isolated.size:
+        names = [countries[k] for k in isolated[:10]]
+        raise DataValidationError(
+            f"argument {argument!r}: countries {names} neither export nor import (only domestic flows); their "
+            "prices are not determined by the model. Fix: drop them from the table."
         )
     for axis, label in ((1, "output (row sum, as exporter)"), (0, "expenditure (column sum, as importer)")):
         zero = np.nonzero(np.sum(flows, axis=axis) <= 0)[0]

@@ -135,7 +135,7 @@ def _normalise_price(
     cost_change: np.ndarray,
     output: np.ndarray,
     expenditure: np.ndarray,
-    sigma: float,
+    sigma: float | np.ndarray,
     reference: int | None,
     closure: str,
 ) -> np.ndarray:
@@ -144,8 +144,8 @@ def _normalise_price(
         scale = np.sum(price * output, axis=-1) / np.sum(output, axis=-1)
         return price / scale[..., None]
     col = flows[..., :, reference] * cost_change[..., :, reference]
-    phi_r = np.sum(col * price ** (1.0 - sigma), axis=-1) / expenditure[..., reference]
-    return price / phi_r[..., None] ** (1.0 / (1.0 - sigma))  # sigma: float or (..., 1) per draw
+    phi_r = np.sum(col * price ** (1.0 - sigma), axis=-1, keepdims=True) / expenditure[..., reference : reference + 1]
+    return price / phi_r ** (1.0 / (1.0 - sigma))
 
 
 def full_flows(
@@ -154,7 +154,7 @@ def full_flows(
     cost_change: np.ndarray,
     output: np.ndarray,
     expenditure: np.ndarray,
-    sigma: float,
+    sigma: float | np.ndarray,
     closure: str,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Counterfactual flows for given price changes.
@@ -179,7 +179,7 @@ def solve_full_endowment(
     flows: np.ndarray,
     cost_change: np.ndarray,
     *,
-    sigma: float,
+    sigma: float | np.ndarray,
     reference: int | None,
     closure: str = "ratio",
     options: SolverOptions | None = None,
@@ -198,8 +198,9 @@ def solve_full_endowment(
         row and column sums.
     cost_change : numpy.ndarray
         :math:`a_{ij}=(t'_{ij}/t_{ij})^{1-\sigma}`, shape ``(..., N, N)``, positive.
-    sigma : float
-        Elasticity of substitution (> 1).
+    sigma : float or numpy.ndarray
+        Elasticity of substitution (> 1); an array of shape ``(..., 1)`` gives one value per
+        problem of the batch (e.g. Monte Carlo draws of sigma).
     reference : int or None
         Reference importer index (ratio closure only; see module notes).
     closure : {"ratio", "level"}
@@ -220,6 +221,8 @@ def solve_full_endowment(
     a = np.broadcast_to(cost_change, (*batch, n, n)).reshape(-1, n, n)
     y = np.sum(x, axis=-1)
     e = np.sum(x, axis=-2)
+    if np.ndim(sigma) > 0:  # one elasticity per problem: shape (..., 1)
+        sigma = np.broadcast_to(np.asarray(sigma, dtype=float), (*batch, 1)).reshape(-1, 1)
 
     def step(log_p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p = np.exp(log_p)
@@ -311,7 +314,7 @@ def solve_counterfactual(
     flows: np.ndarray,
     cost_change: np.ndarray,
     *,
-    sigma: float,
+    sigma: float | np.ndarray,
     reference: int | None,
     closure: str = "ratio",
     options: SolverOptions | None = None,
@@ -328,8 +331,9 @@ def solve_counterfactual(
         :func:`blocsim.equilibrium.baseline.fitted_flows`).
     cost_change : numpy.ndarray
         :math:`(t'/t)^{1-\\sigma}`, shape ``(..., N, N)``; broadcasts against ``flows``.
-    sigma : float
-        Elasticity of substitution (> 1).
+    sigma : float or numpy.ndarray
+        Elasticity of substitution (> 1), or an array of shape ``(..., 1)`` with one value per
+        problem of the batch.
     reference : int or None
         Index of the reference importer (its price index is the numeraire).
     closure : {"ratio", "level"}

@@ -218,7 +218,7 @@ def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: Float
     term = _rowvec_matmul(cm, cal.kernel)
     term = np.where(cal.spend_mask, term, 1.0)
     lp_new = np.where(cal.spend_mask, -(np.log(term) + shift) / theta, 0.0)
-    spend = xh * cal.spending
+    spend = np.maximum(xh, 0.0) * cal.spending  # accelerated iterates may overshoot below 0
     z = spend / term
     output = cm * _matmul_colvec(cal.kernel_pre, z)
     if cal.has_tariff_after:
@@ -232,15 +232,15 @@ def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: Float
     if cal.closure == "ratio":
         scaled = cal.deficit_other * wage
         d_new = scaled - va_new / va_new.sum() * scaled.sum()
-    else:
-        d_new = cal.deficit_other
+    else:  # fixed in units of the numeraire (world value added, or a country's CPI basket)
+        d_new = cal.deficit_other * np.exp(_log_reference_cpi(cal, lp_new))
     income = va_new + received + d_new
     spend_new = cal.alpha * income[None, :]
     if p.input_share is not None:
         spend_new = spend_new + np.einsum("jsk,kj->sj", p.input_share, output)
     xh_new = np.where(cal.spend_mask, spend_new / np.where(cal.spend_mask, cal.spending, 1.0), 0.0)
     demand = np.sum(cal.va_share * output, axis=0)
-    excess = np.log(demand / va_new)
+    excess = np.log(np.maximum(demand, 1e-300 * va_new) / va_new)
     return {
         "lc": lc, "cm": cm, "term": term, "lp_new": lp_new, "spend": spend, "output": output,
         "collected": collected, "received": received, "income": income, "deficit": d_new,
@@ -248,10 +248,15 @@ def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: Float
     }
 
 
-def _gauge(cal: Calibration, lw: FloatArray, lp: FloatArray) -> float:
-    """Log factor by which the nominal side must be scaled down to meet the numeraire."""
+def _log_world_va(cal: Calibration, lw: FloatArray) -> float:
+    """Log change of world value added (the internal numeraire is world value added)."""
+    return float(np.log(np.sum(cal.value_added * np.exp(lw)) / np.sum(cal.value_added)))
+
+
+def _log_reference_cpi(cal: Calibration, lp: FloatArray) -> float:
+    """Log change of the numeraire country's consumer price index (0 without one)."""
     if cal.numeraire is None:
-        return float(np.log(np.sum(cal.value_added * np.exp(lw)) / np.sum(cal.value_added)))
+        return 0.0
     r = cal.numeraire
     return float(np.sum(cal.alpha[:, r] * lp[:, r]) / np.sum(cal.alpha[:, r]))
 
@@ -265,7 +270,13 @@ def solve_changes(cal: Calibration, options: SolverOptions | None = None) -> Equ
         From :func:`calibrate`.
     options : SolverOptions, optional
         Tolerance (on the largest of: log value-added market-clearing error, change of
-        log P, change of X'/X, numeraire error), iteration cap, Anderson memory.
+        log P, change of X'/X, world value-added gauge error), iteration cap, Anderson memory.
+
+    Notes
+    -----
+    The iteration always uses world value added as its gauge (robust); with a country
+    numeraire, deficits under ``closure="level"`` are measured in that country's consumer
+    price index inside the map, and all nominal values are divided by that index at the end.
 
     Returns
     -------
@@ -290,14 +301,14 @@ def solve_changes(cal: Calibration, options: SolverOptions | None = None) -> Equ
         lw, lp, xh = unpack(xb[0])
         ev = _evaluate(cal, lw, lp, xh)
         lw_new = lw + cal.step * ev["excess"]
-        k = _gauge(cal, lw_new, ev["lp_new"])
+        k = _log_world_va(cal, lw_new)
         lp_new = np.where(cal.spend_mask, ev["lp_new"] - k, 0.0)
         xh_new = ev["xh_new"] * np.exp(-k)
         residual = max(
             float(np.max(np.abs(ev["excess"]))),
             float(np.max(np.abs(ev["xh_new"] - xh))),
             float(np.max(np.abs(ev["lp_new"] - lp))) if lp is not None else 0.0,
-            abs(_gauge(cal, lw, ev["lp_new"])),
+            abs(_log_world_va(cal, lw)),
         )
         parts = [lw_new - k, lp_new.ravel()] if io else [lw_new - k]
         return np.concatenate([*parts, xh_new.ravel()])[None, :], np.array([residual])
@@ -306,18 +317,22 @@ def solve_changes(cal: Calibration, options: SolverOptions | None = None) -> Equ
     record = solve_fixed_point(step, x0[None, :], options=options, name="multi-sector GE")
     lw, lp, xh = unpack(record.x[0])
     ev = _evaluate(cal, lw, lp, xh)
+    # express nominal values in the numeraire: divide by the reference CPI (exact, since the
+    # solution is homogeneous of degree one in nominal values once deficits are so measured)
+    shift = _log_reference_cpi(cal, ev["lp_new"])
+    scale = np.exp(-shift)
     return Equilibrium(
-        wage_hat=np.exp(lw),
-        log_price_hat=ev["lp_new"],
-        log_cost_hat=ev["lc"],
+        wage_hat=np.exp(lw) * scale,
+        log_price_hat=np.where(cal.spend_mask, ev["lp_new"] - shift, 0.0),
+        log_cost_hat=ev["lc"] - shift,
         scaled_cost=ev["cm"],
         price_term=ev["term"],
-        spending=ev["spend"],
-        output=ev["output"],
-        income=ev["income"],
-        revenue_collected=ev["collected"],
-        revenue_received=ev["received"],
-        deficit_other=ev["deficit"],
+        spending=ev["spend"] * scale,
+        output=ev["output"] * scale,
+        income=ev["income"] * scale,
+        revenue_collected=ev["collected"] * scale,
+        revenue_received=ev["received"] * scale,
+        deficit_other=ev["deficit"] * scale,
         record=record,
     )
 

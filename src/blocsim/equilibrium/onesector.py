@@ -246,6 +246,15 @@ def solve_ge(
                 f"argument 'closure': got {closure!r} with compat={compat!r}; allowed: 'ratio' (both published "
                 "implementations hold E/Y fixed). Fix: drop compat or use closure='ratio'."
             )
+    if options is not None and not isinstance(options, SolverOptions):
+        raise DataValidationError(
+            f"argument 'options': got {type(options).__name__}; allowed: blocsim.equilibrium.SolverOptions(...)."
+        )
+    if baseline_method == "observed" and (output or expenditure):
+        raise DataValidationError(
+            f"arguments 'output'/'expenditure': got {output!r}/{expenditure!r} with baseline_method='observed'; "
+            "the observed baseline takes output and expenditure from the flows. Fix: drop them or use 'estimated'."
+        )
     countries = country_index(baseline_df, exporter, importer, "baseline_df")
     codes = pair_codes(baseline_df, countries, exporter=exporter, importer=importer, argument="baseline_df")
     observed = pair_matrix(baseline_df, flow, codes, len(countries), argument="baseline_df")

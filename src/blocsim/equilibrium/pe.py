@@ -138,6 +138,7 @@ class _Solution:
 
 
 def _exact(lines: PELines, tol: float, max_iter: int) -> _Solution:
+    """Exact CES solution for all markets at once (module notes); damped Newton on world prices."""
     g, n = lines.group, lines.n_groups
     m0, sigma, eps, eta = lines.trade, lines.substitution, lines.import_demand, lines.export_supply
     spend0 = (1.0 + lines.tariff_before) * m0
@@ -153,7 +154,7 @@ def _exact(lines: PELines, tol: float, max_iter: int) -> _Solution:
 
     def evaluate(log_ps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         z = base_z * np.exp((1.0 - sigma) * log_ps)
-        agg = _gsum(w * z, g, n)  # P^(1-sigma) per market
+        agg = np.where(total0 > 0, _gsum(w * z, g, n), 1.0)  # P^(1-sigma) per market (1 if no trade)
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             m_hat = np.where(banned, 0.0, agg[g] ** ((eps + sigma) / (1.0 - sigma)) * z ** (sigma / (sigma - 1.0)))
         return z, agg, m_hat
@@ -192,6 +193,7 @@ def _first(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
 
 
 def _smart(lines: PELines) -> _Solution:
+    """SMART / Laird-Yeats first-order formulas (module notes)."""
     g, n = lines.group, lines.n_groups
     m0, sigma, eps, eta = lines.trade, lines.substitution, lines.import_demand, lines.export_supply
     if np.isinf(lines.tariff_after).any() or (lines.cost_factor == 0).any():

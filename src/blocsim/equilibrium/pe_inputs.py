@@ -228,6 +228,12 @@ def build_lines(
         raise _fail("imports", f"{importer}, {exporter}, {product}",
                     f"duplicate lines e.g. {keys[dup].head(3).to_dict('records')}", "one row per line",
                     "aggregate duplicates with groupby().sum()")
+    if conc is not None:
+        unmapped = ~keys["product"].isin(conc["product"])
+        if unmapped.any():
+            raise _fail("concordance", "product", f"imported products without a sector: "
+                        f"{_examples(keys.loc[unmapped, 'product'])}", "every imported product in the concordance",
+                        "add them (their tariffs would otherwise silently be zero)")
     keep = (keys["importer"] != keys["exporter"]).to_numpy() if domestic == "drop" else np.ones(len(keys), bool)
     keys, trade, src = keys[keep].reset_index(drop=True), trade[keep], imports[keep].reset_index(drop=True)
 

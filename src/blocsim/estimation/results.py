@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -70,9 +71,18 @@ class GravityResults:
     fixed_effects: str
     formula: str
     fitted: pd.Series = field(repr=False)
-    fixed_effect_values: Mapping[str, pd.Series] = field(repr=False)
-    row_effects: pd.DataFrame = field(repr=False)
+    _effects: Callable[[], tuple[Mapping[str, pd.Series], pd.DataFrame]] = field(repr=False)
     method: str = "ppml"
+
+    @cached_property
+    def fixed_effect_values(self) -> Mapping[str, pd.Series]:
+        """Estimated fixed effects per dimension (computed on first use)."""
+        return self._effects()[0]
+
+    @cached_property
+    def row_effects(self) -> pd.DataFrame:
+        """Estimated fixed effects per input row (computed on first use)."""
+        return self._effects()[1]
 
     def to_frame(self, alpha: float = 0.05) -> pd.DataFrame:
         """Tidy coefficient table.

@@ -208,7 +208,7 @@ def preference_from_spec(spec: PreferenceSpec) -> Preference:
     """Turn a preference definition into a :class:`~blocsim.policy.model.Preference`."""
     return Preference(
         name=spec.name, members=_members(spec.members), rate=spec.rate, sectors=tuple(spec.sectors),
-        sources=tuple(spec.sources),
+        sources=tuple(spec.sources), deflection_cost=spec.deflection_cost,
     )
 
 

@@ -18,6 +18,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal, Mapping, Union
 
+from blocsim.errors import PolicyRuleViolation
+
 BlocKind = Literal["fta", "customs_union", "economic_union"]
 BLOC_KINDS: tuple[str, ...] = ("fta", "customs_union", "economic_union")
 
@@ -144,7 +146,10 @@ class Preference:
     """A preference regime outside the blocs, e.g. the CIS free trade area or a bilateral FTA.
 
     Trade between two members in force gets ``rate`` (default zero) on ``sectors`` (all
-    sectors when empty), unless the external rate is already lower.
+    sectors when empty), unless the external rate is already lower. ``deflection_cost``
+    (ad valorem) is the cost of moving a partner's goods on from a customs-union member
+    that has this preference to fellow members that do not (trade deflection; used only
+    where that breaks the union's rules and no internal checks stop it).
     """
 
     name: str
@@ -152,6 +157,7 @@ class Preference:
     rate: float = 0.0
     sectors: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    deflection_cost: float = 0.05
 
     def members_at(self, date: dt.date) -> tuple[str, ...]:
         """Members on ``date``."""
@@ -355,8 +361,6 @@ class PolicyState:
         for bloc in self.blocs:
             if bloc.name == name:
                 return bloc
-        from blocsim.errors import PolicyRuleViolation
-
         raise PolicyRuleViolation(
             f"policy state {self.label or self.date}: no bloc named {name!r}; defined: {[b.name for b in self.blocs]}"
         )

@@ -95,6 +95,7 @@ class PreferenceSpec(_Strict):
     sectors: list[Name] = []
     members: list[MemberSpec] = Field(min_length=2)
     sources: list[str] = []
+    deflection_cost: Fraction = 0.05
 
 
 class PolicyFile(_Strict):

@@ -158,7 +158,12 @@ def applied_tariff_array(
     n, s = len(codes), len(sectors)
     index = {c: k for k, c in enumerate(codes)}
     sector_index = {c: k for k, c in enumerate(sectors)}
-    mfn = np.array([[mfn_rate(state, c, k) for k in sectors] for c in codes], dtype=float).reshape(n, s)
+    table = pd.Series(dict(state.mfn), dtype=float)
+    wanted = pd.MultiIndex.from_product([codes, list(sectors)])
+    mfn = table.reindex(wanted).to_numpy().reshape(n, s) if len(table) else np.full((n, s), np.nan)
+    if np.isnan(mfn).any():
+        j, k = np.argwhere(np.isnan(mfn))[0]
+        mfn_rate(state, codes[j], sectors[k])  # raises the data error naming the missing rate
 
     def mask(members: Sequence[str]) -> np.ndarray:
         out = np.zeros(n, dtype=bool)

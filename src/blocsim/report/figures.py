@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from blocsim.report.tables import RunTables, bilateral_changes, bloc_trade_effects, revenue_table
+from blocsim.report.tables import RunTables, bilateral_changes, bloc_trade_effects, revenue_table, welfare_band
 
 POSITIVE = "#2b6a99"
 NEGATIVE = "#c0504d"
@@ -85,11 +85,23 @@ def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
 def welfare_bar(run: RunTables) -> go.Figure:
     """Bar chart of the welfare change (percent) of every country, largest gain first.
 
-    Bloc members have a darker outline; values are printed on the bars.
+    Bloc members have a darker outline; values are printed on the bars. With Monte Carlo
+    bands (``bands.csv``) the whiskers span the lowest to the highest stored percentile.
     """
     frame = run.countries.sort_values("welfare_pct", ascending=False)
     values = frame["welfare_pct"].to_numpy(dtype=float)
     members = set(run.members)
+    band = welfare_band(run)
+    error_y = None
+    title = "Welfare change by country (outlined: bloc members)"
+    if band is not None:
+        limits = band[0].set_index("country").reindex(frame["country"])
+        error_y = {
+            "type": "data", "symmetric": False, "color": "#52606d", "thickness": 1.2, "width": 4,
+            "array": np.clip(limits["high"].to_numpy(dtype=float) - values, 0.0, None),
+            "arrayminus": np.clip(values - limits["low"].to_numpy(dtype=float), 0.0, None),
+        }
+        title += f"; whiskers: Monte Carlo {band[1]} band"
     fig = go.Figure(
         go.Bar(
             x=frame["country"],
@@ -104,11 +116,12 @@ def welfare_bar(run: RunTables) -> go.Figure:
             customdata=[_name(c) for c in frame["country"]],
             hovertemplate="%{customdata} (%{x})<br>welfare %{y:+.3f} %<extra></extra>",
             name="welfare",
+            error_y=error_y,
         )
     )
     fig.update_yaxes(title="change in real income, %", zeroline=True, zerolinecolor="#7b8794")
     fig.update_xaxes(title=None, tickangle=0)
-    return _layout(fig, "Welfare change by country (outlined: bloc members)", 420)
+    return _layout(fig, title, 420)
 
 
 def welfare_map(run: RunTables) -> go.Figure:

@@ -131,7 +131,7 @@ def render_report(run: RunTables) -> str:
         "provenance": provenance_rows(run.meta),
         "policy_states": policy_state_rows(run.meta),
         "shock_notes": [str(n) for n in run.meta.get("shock_notes") or []],
-        "violations": [str(v) for v in run.meta.get("rule_violations") or []],
+        "violations": [str(v.get("message", v)) if isinstance(v, dict) else str(v) for v in run.meta.get("rule_violations") or []],
         "figures": {key: figure_div(fig, f"fig-{key}") for key, fig in figures.items()},
         "plotly_js": Markup(get_plotlyjs()),
         "offline_geo_js": Markup(OFFLINE_GEO_JS),

@@ -9,6 +9,7 @@ baseline * 100``.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,8 @@ class RunTables:
         trade_pct`` (USD millions), if the run wrote it.
     bloc_effects : pandas.DataFrame or None
         ``bloc_effects.csv`` as written by the model, if any.
+    bands : pandas.DataFrame or None
+        ``bands.csv`` (Monte Carlo): ``country, variable, point, mean, std, p05, ..., p95``.
     meta : dict
         ``run.json``.
     """
@@ -65,6 +68,7 @@ class RunTables:
     flows: pd.DataFrame | None
     bloc_effects: pd.DataFrame | None
     meta: dict[str, Any] = field(default_factory=dict)
+    bands: pd.DataFrame | None = None
 
     @property
     def focus(self) -> list[str]:
@@ -119,7 +123,29 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunTables:
         flows=tables.get("flows"),
         bloc_effects=tables.get("bloc_effects"),
         meta=meta,
+        bands=tables.get("bands"),
     )
+
+
+def welfare_band(run: RunTables) -> tuple[pd.DataFrame, str] | None:
+    """The Monte Carlo band of ``welfare_pct`` per country, from ``bands.csv``.
+
+    Returns
+    -------
+    (pandas.DataFrame, str) or None
+        Columns ``country, low, high`` (percent; the lowest and highest percentile columns
+        ``pNN`` of the file) and a label such as ``"p05-p95"``; ``None`` without bands.
+    """
+    bands = run.bands
+    if bands is None or not {"country", "variable"} <= set(bands.columns):
+        return None
+    percentiles = sorted((c for c in bands.columns if re.fullmatch(r"p\d+(\.\d+)?", str(c))), key=lambda c: float(c[1:]))
+    rows = bands[bands["variable"] == "welfare_pct"]
+    if len(percentiles) < 2 or rows.empty:
+        return None
+    low, high = percentiles[0], percentiles[-1]
+    band = rows[["country", low, high]].rename(columns={low: "low", high: "high"}).reset_index(drop=True)
+    return band, f"{low}-{high}"
 
 
 def headline_table(run: RunTables) -> pd.DataFrame:

@@ -154,6 +154,14 @@ def describe_changes(scenario: Scenario, before: PolicyState, after: PolicyState
         old, new = set(b_before.members_at(before.date)), set(b_after.members_at(after.date))
         if old != new:
             out.append(f"{b_after.name} members {sorted(old)} -> {sorted(new)}")
+            if b_after.border_cost > 0 and not b_after.internal_checks(after.date):
+                cost = f"{b_after.border_cost:.0%} ad valorem equivalent"
+                if old - new:
+                    out.append(f"customs checks restored between {', '.join(sorted(old - new))} and the remaining "
+                               f"{b_after.name} members ({cost})")
+                if new - old:
+                    out.append(f"no customs checks between {', '.join(sorted(new - old))} and the other "
+                               f"{b_after.name} members (saves {cost})")
         if b_before.internal_checks(before.date) != b_after.internal_checks(after.date):
             state = "removed" if not b_after.internal_checks(after.date) else "restored"
             out.append(f"{b_after.name} internal customs checks {state} (border cost {b_after.border_cost:.0%} AVE)")

@@ -6,6 +6,7 @@ results); each stage stays ignorant of the ones after it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ import pandas as pd
 
 from blocsim.errors import ScenarioError
 from blocsim.policy.model import PolicyState
-from blocsim.policy.rules import RuleViolation, check_rules, validate_state
+from blocsim.policy.rules import RuleViolation, validate_state
 from blocsim.scenario.build import build_states, describe_changes
 from blocsim.scenario.loader import load_scenario, scenario_source
 from blocsim.scenario.schema import Scenario
@@ -108,8 +109,8 @@ def run_scenario(
         If given, write ``countries.csv``, ``flows.csv``, ``bloc_effects.csv``, ... and
         ``run.json`` there (atomically, via :func:`blocsim.results.write_run`).
     draws
-        Reserved for Monte Carlo bands over the trade elasticities; must be None until
-        :func:`blocsim.results.monte_carlo` supports scenarios.
+        If given, also compute Monte Carlo bands over the trade elasticities with this many
+        draws (:func:`blocsim.results.uncertainty.scenario_bands`) and write ``bands.csv``.
     dataset
         An already loaded dataset (default: ``blocsim.load_dataset(scenario.data.dataset)``).
 
@@ -127,19 +128,13 @@ def run_scenario(
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    if draws is not None:
-        raise ScenarioError(
-            f"draws = {draws}: Monte Carlo draws are not available in run_scenario yet; run without draws"
-        )
     if dataset is None:
         from blocsim.data import load_dataset
 
         dataset = load_dataset(scenario.data.dataset)
     source = scenario_source(scenario)[0]
     before, after, rates = build_states(scenario, dataset)
-    before_violations = check_rules(before)
-    if before_violations:
-        validate_state(before, source=f"scenario {source}, [before]")
+    validate_state(before, source=f"scenario {source}, [before]")
     violations = validate_state(after, source=f"scenario {source}, [after]")
     theta = resolve_theta(scenario)
     year = scenario.data.year
@@ -149,23 +144,31 @@ def run_scenario(
     flows, reexports = record_reroutes(model.flows, shock.reroutes)
     tables = _tables(scenario, model, flows, reexports, shock)
     meta = _meta(scenario, dataset, baseline, before, after, shock, model, violations, rates, theta)
-    run_dir = None
-    if out_dir is not None:
-        from blocsim.results import write_run
+    result = ScenarioResult(scenario, before, after, shock, model, tables, meta, violations)
+    if draws is not None:
+        from blocsim.results.uncertainty import scenario_bands
 
-        _, _, text = scenario_source(scenario)
-        extra = {"scenario.toml": text} if text else None
-        run_dir = write_run(out_dir, tables, meta, extra_files=extra)
-    return ScenarioResult(scenario, before, after, shock, model, tables, meta, violations, run_dir)
+        tables["bands"] = scenario_bands(result, draws=draws).bands
+        meta["uncertainty"] = {"draws": draws, "varied": "theta (lognormal, sd of log 0.2)"}
+    if out_dir is None:
+        return result
+    from blocsim.results import write_run
+
+    text = scenario_source(scenario)[2]
+    run_dir = write_run(out_dir, tables, meta, extra_files={"scenario.toml": text} if text else None)
+    return dataclasses.replace(result, run_dir=run_dir)
 
 
 def _solve(scenario: Scenario, dataset: Any, baseline: pd.DataFrame, shock: Shock, theta: Mapping[str, float]) -> Any:
     from blocsim.equilibrium import DutyPool, solve_multisector
 
     members = sorted(set(shock.bloc_members_before) | set(shock.bloc_members_after))
-    groups = None
-    if "group" in dataset.countries.columns:
-        groups = dict(zip(dataset.countries["iso3"].astype(str), dataset.countries["group"].astype(str)))
+    # partner groups: the union's members in either state, else the dataset's group (a dataset
+    # "member" that is not in the union on these dates counts as a partner)
+    codes = dataset.countries["iso3"].astype(str)
+    labels = dataset.countries["group"].astype(str) if "group" in dataset.countries.columns else codes.map(
+        lambda _c: "partner")
+    groups = {c: "bloc" if c in members else ("partner" if g == "member" else g) for c, g in zip(codes, labels)}
     pool_before = DutyPool(shares=shock.duty_pool_before) if shock.duty_pool_before else None
     pool_after = DutyPool(shares=shock.duty_pool_after) if shock.duty_pool_after else None
     return solve_multisector(

@@ -31,11 +31,13 @@ route), and :func:`blocsim.shock.leakage.record_reroutes` books it in the trade 
 as imports of the transit member from the origin and exports of the transit member to the
 banning country. Nothing leaks if the transit member bans the origin too, if internal
 checks still stand, or if the importer enforces origin on that member's re-exports.
+
+Trade deflection through a member with its own FTA is treated the same way; see
+:mod:`blocsim.shock.deflection`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -53,6 +55,7 @@ from blocsim.policy.model import (
 )
 from blocsim.policy.rules import RuleViolation, check_rules
 from blocsim.policy.tariffs import applied_tariff_array
+from blocsim.shock.deflection import deflect
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class Shock:
     ----------
     tariffs : DataFrame
         ``exporter, importer, sector, tariff_before, tariff_after`` (fractions), every
-        non-domestic triple.
+        non-domestic triple: the rates paid (after any trade deflection).
     cost_factor : DataFrame
         ``exporter, importer, sector, factor``: multiplies ``kappa^(-theta)``; rows with
         factor 1 are omitted; 0 is prohibitive.
@@ -254,6 +257,19 @@ def _border_change(before: PolicyState, after: PolicyState, grid: _Grid, theta: 
     return factor, notes
 
 
+def _tariff_notes(tariffs: pd.DataFrame) -> list[str]:
+    """One line per importer whose tariffs change: how many rates, and their mean before/after."""
+    moved = tariffs[~np.isclose(tariffs["tariff_before"], tariffs["tariff_after"], rtol=0.0, atol=1e-12)]
+    summary = moved.groupby("importer").agg(
+        n=("tariff_after", "size"), before=("tariff_before", "mean"), after=("tariff_after", "mean"),
+        partners=("exporter", lambda x: ", ".join(sorted(set(x)))),
+    )
+    return [
+        f"{importer}: {row.n} tariffs change (mean {row.before:.1%} -> {row.after:.1%}) on imports from {row.partners}"
+        for importer, row in summary.iterrows()
+    ]
+
+
 def _productivity(state: PolicyState, grid: _Grid) -> np.ndarray:
     out = np.ones((len(grid.countries), len(grid.sectors)))
     for measure in state.measures_of("productivity"):
@@ -329,10 +345,15 @@ def compile_shock(
     for state in (before, after):
         _check_codes(state, grid)
     violations = tuple(check_rules(after))
-    rates_before, _ = applied_tariff_array(before, codes, names)
-    rates_after, _ = applied_tariff_array(after, codes, names)
+    rates_before, deflected_before, _, _ = deflect(before, codes, names, applied_tariff_array(before, codes, names)[0],
+                                                   theta_s)
+    rates_after, deflected_after, deflected, deflect_notes = deflect(
+        after, codes, names, applied_tariff_array(after, codes, names)[0], theta_s)
     term_before, _, _ = _nontariff_term(before, grid, theta_s)
     term_after, reroutes, notes = _nontariff_term(after, grid, theta_s, known=before.measures)
+    term_before, term_after = term_before * deflected_before, term_after * deflected_after
+    reroutes.extend(deflected)
+    notes.extend(deflect_notes)
     border, border_notes = _border_change(before, after, grid, theta_s)
     notes.extend(border_notes)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -372,8 +393,7 @@ def compile_shock(
     )
     pool_before, members_before = _pool(before)
     pool_after, members_after = _pool(after)
-    moved = int(np.sum(~np.isclose(rates_before, rates_after)))
-    notes.insert(0, f"{moved} (exporter, importer, sector) tariffs change between {before.date} and {after.date}")
+    notes[:0] = _tariff_notes(tariffs)
     if pool_before != pool_after:
         def pct(pool: dict[str, float] | None) -> str:
             return "none" if pool is None else ", ".join(f"{c} {100 * v:.2f}" for c, v in pool.items())

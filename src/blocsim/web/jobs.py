@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -125,10 +126,12 @@ class JobManager:
             self._runner(scenario, out_dir)
             run_id = self._finisher(out_dir, lambda stage: self._stage(job_id, stage))
         except BlocsimError as error:
+            shutil.rmtree(out_dir, ignore_errors=True)
             self._update(job_id, state="failed", stage="failed", error=str(error), finished_utc=_now())
             return
         except Exception as error:  # noqa: BLE001 - a job must always end with a status
             log.exception("job %s failed", job_id)
+            shutil.rmtree(out_dir, ignore_errors=True)
             message = f"internal error ({type(error).__name__}: {error}); please report it with the scenario"
             self._update(job_id, state="failed", stage="failed", error=message, finished_utc=_now())
             return

@@ -58,7 +58,13 @@ class Settings:
     @classmethod
     def from_env(cls, home: str | os.PathLike[str] | None = None, workers: int | None = None) -> "Settings":
         """Settings from arguments, else ``$BLOCSIM_HOME`` and ``$BLOCSIM_WEB_WORKERS``."""
-        count = workers if workers is not None else int(os.environ.get("BLOCSIM_WEB_WORKERS", "2"))
+        if workers is not None:
+            count = workers
+        else:
+            raw = os.environ.get("BLOCSIM_WEB_WORKERS", "2")
+            if not raw.strip().isdigit():
+                raise BlocsimError(f"BLOCSIM_WEB_WORKERS={raw!r}: not a whole number; set it to e.g. 2 or unset it")
+            count = int(raw)
         if count < 1:
             raise BlocsimError(f"workers: {count} is not allowed; give at least 1 concurrent run")
         return cls(home=Path(home).expanduser() if home is not None else default_home(), workers=count)
@@ -99,7 +105,7 @@ class Dashboard:
     """
 
     def __init__(self, settings: Settings) -> None:
-        from blocsim.data.store import Store
+        from blocsim.data import Store
 
         self.settings = settings
         settings.home.mkdir(parents=True, exist_ok=True)
@@ -122,9 +128,21 @@ class Dashboard:
         return (library_dir() / f"{name}.toml").read_text(encoding="utf-8")
 
     def scenario(self, name: str) -> dict[str, Any]:
-        """One built-in scenario: its summary, its fields as a JSON ``document`` and its TOML text."""
+        """One built-in scenario: its summary, its fields as a JSON ``document`` and its TOML text.
+
+        The document spells out ``model.theta`` (trade elasticities by sector) even when the
+        file names a table or leaves it to the default, so that the form can edit them; the
+        numbers are those of the named table, so the scenario's results do not change.
+        """
         text = self._library_text(name)
         document = tomlio.to_jsonable(tomllib.loads(text))
+        model = document.setdefault("model", {})
+        if not isinstance(model.get("theta"), dict):
+            # show the elasticities of the named table (or the default one) as editable numbers
+            from blocsim.equilibrium.elasticities import get_elasticities
+            from blocsim.scenario.schema import ModelSpec
+
+            model["theta"] = get_elasticities(str(model.get("theta") or ModelSpec().theta))
         meta = document.get("scenario", {})
         summary = {key: meta.get(key) for key in ("title", "event", "description", "sources", "focus_countries")}
         return {"name": name, **summary, "document": document, "toml": text}
@@ -193,8 +211,8 @@ class Dashboard:
             raise NotFound(f"run {run_id!r}: not a run id; see GET /api/runs for the ids")
         try:
             path = Path(self._store.run_path(run_id))
-        except BlocsimError as error:
-            raise NotFound(f"run {run_id!r}: not in the store ({error}); see GET /api/runs") from None
+        except BlocsimError:
+            raise NotFound(f"run {run_id!r}: not in the store (or not a unique id prefix); see GET /api/runs") from None
         if not (path / "run.json").is_file():
             raise NotFound(f"run {run_id!r}: its directory {path.name} is gone; re-run the scenario")
         return path
@@ -220,13 +238,15 @@ class Dashboard:
             raise NotFound(f"run {run_id!r} has no {name} table")
         return records(pd.read_csv(path))
 
-    def report(self, run_id: str) -> Path:
-        """The run's ``report.html`` (written now if missing)."""
-        from blocsim.report import write_report
+    def report(self, run_id: str) -> str:
+        """The run's self-contained HTML report (rendered now if the run has none stored)."""
+        from blocsim.report import load_run, render_report
 
         path = self.run_dir(run_id)
         report = path / "report.html"
-        return report if report.is_file() else write_report(path)
+        if report.is_file():
+            return report.read_text(encoding="utf-8")
+        return render_report(load_run(path))  # stored runs stay as they were added
 
     def close(self) -> None:
         """Let running jobs finish and stop the pool."""

@@ -25,6 +25,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from blocsim.data.countries import iso3_table, known_codes, normalize_codes
 from blocsim.data.loaders._io import (
@@ -32,6 +34,7 @@ from blocsim.data.loaders._io import (
     SourceFile,
     check_unique,
     existing_file,
+    integer_column,
     numeric_column,
     read_delimited,
     sniff_header,
@@ -50,6 +53,10 @@ BACI_SPECIAL_CODES: dict[int, str] = {
     757: "CHE",
     842: "USA",
 }
+_CODE_FIX = (
+    "; allowed are the codes of the BACI country_codes file (pass country_codes=... with the file of "
+    "the same BACI version)"
+)
 #: BACI ``v`` is in thousands of USD; blocsim flows are USD millions.
 THOUSANDS_TO_MILLIONS = 1e-3
 
@@ -93,7 +100,8 @@ def load_baci(
     *,
     country_codes: PathLike | None | Literal["auto"] = "auto",
     engine: Literal["pandas", "duckdb"] = "pandas",
-) -> pd.DataFrame:
+    arrow: bool = False,
+) -> pd.DataFrame | pa.Table:
     """Load a BACI HS6 file into tidy flows.
 
     Parameters
@@ -106,10 +114,14 @@ def load_baci(
     engine
         ``"pandas"`` (``pandas.read_csv``) or ``"duckdb"`` (DuckDB's parallel CSV reader and
         SQL checks); both give the same table.
+    arrow
+        With ``engine="duckdb"``: return a :class:`pyarrow.Table` with the same columns
+        instead of a DataFrame (no pandas string objects; :class:`~blocsim.data.store.Store`
+        writes it to Parquet directly, which is much faster for large files).
 
     Returns
     -------
-    DataFrame
+    DataFrame or pyarrow.Table
         ``exporter, importer`` (ISO3), ``year`` (int), ``product`` (HS6, 6-character
         string with leading zeros), ``trade`` (USD millions = ``v`` / 1000), ``quantity``
         (metric tons, NaN when missing).
@@ -124,18 +136,31 @@ def load_baci(
     codes_path = _find_country_codes(file) if country_codes == "auto" else country_codes
     mapping = baci_country_codes(codes_path)
     if engine == "duckdb":
-        return _load_duckdb(file, mapping)
+        table = _load_duckdb(file, mapping)
+        return table if arrow else tidy(table.to_pandas()).astype({"year": "int64"})
     if engine != "pandas":
         raise DataValidationError(f"engine={engine!r}: allowed are 'pandas', 'duckdb'")
+    if arrow:
+        raise DataValidationError("arrow=True needs engine='duckdb'")
     source = SourceFile(file)
-    raw = read_delimited(
-        file,
-        sep=",",
-        required=BACI_COLUMNS,
-        what="CEPII BACI",
-        dtype={"t": "int64", "i": "int64", "j": "int64", "k": str, "v": "float64", "q": str},
-        na_values=("NA",),
-    )
+    try:
+        raw = read_delimited(
+            file,
+            sep=",",
+            required=BACI_COLUMNS,
+            what="CEPII BACI",
+            dtype={"t": "int64", "i": "int64", "j": "int64", "k": str, "v": "float64", "q": str},
+            na_values=("NA",),
+        )
+    except DataValidationError as error:
+        if "cannot be parsed" not in str(error):
+            raise
+        # locate the offending cell: re-read as text and check column by column
+        text = read_delimited(file, sep=",", required=BACI_COLUMNS, what="CEPII BACI", dtype=str, na_values=())
+        for column in ("t", "i", "j"):
+            integer_column(text, column, source)
+        numeric_column(text, "v", source, allow_missing=False)
+        raise
     value = numeric_column(raw, "v", source, allow_missing=False, non_negative=True)
     quantity = numeric_column(raw, "q", source, missing=("NA",), non_negative=True)
     out = pd.DataFrame(
@@ -178,8 +203,8 @@ def _check_products(products: pd.Series, source: SourceFile) -> None:
         raise source.error(pos, "k", f"product code {products.loc[pos]!r} is not an HS6 code (six digits)")
 
 
-def _load_duckdb(file: Path, mapping: dict[int, str]) -> pd.DataFrame:
-    """DuckDB engine: read, check and map in SQL; errors cite the file row (header = row 1)."""
+def _load_duckdb(file: Path, mapping: dict[int, str]) -> pa.Table:
+    """DuckDB engine: read and check in SQL, map codes in Arrow; errors cite the file row (header = row 1)."""
     import duckdb
 
     header = sniff_header(file)
@@ -195,59 +220,99 @@ def _load_duckdb(file: Path, mapping: dict[int, str]) -> pd.DataFrame:
             f"{file}: column {missing[0]!r}: missing column(s) {', '.join(missing)}; a CEPII BACI file needs "
             f"{', '.join(BACI_COLUMNS)}; found {', '.join(names)}"
         )
+    bad_codes = sorted(set(mapping.values()) - known_codes())
+    if bad_codes:
+        raise DataValidationError(f"{file}: country codes {bad_codes} in the code mapping are not known ISO3 codes")
     con = duckdb.connect()
     try:
         con.execute("SET preserve_insertion_order = true")
-        con.execute(
-            "CREATE TABLE raw AS SELECT * FROM read_csv(?, header = true, delim = ',', "
-            "columns = {'t': 'BIGINT', 'i': 'BIGINT', 'j': 'BIGINT', 'k': 'VARCHAR', 'v': 'VARCHAR', 'q': 'VARCHAR'})",
-            [str(file)],
-        )
-        con.execute(
-            "CREATE TABLE typed AS SELECT rowid AS pos, t, i, j, lpad(trim(k), 6, '0') AS k, "
-            "TRY_CAST(trim(v) AS DOUBLE) AS v, trim(v) AS v_raw, "
-            "TRY_CAST(NULLIF(trim(q), 'NA') AS DOUBLE) AS q, NULLIF(trim(q), 'NA') AS q_raw FROM raw"
-        )
+        con.execute("SET enable_progress_bar = false")
+        try:  # fast path: typed read; any unreadable number falls back to the text path below
+            con.execute(
+                "CREATE TABLE raw AS SELECT * FROM read_csv(?, header = true, delim = ',', nullstr = ['NA', ''], "
+                "columns = {'t': 'BIGINT', 'i': 'BIGINT', 'j': 'BIGINT', 'k': 'VARCHAR', 'v': 'DOUBLE', 'q': 'DOUBLE'})",
+                [str(file)],
+            )
+            con.execute(
+                "CREATE VIEW typed AS SELECT rowid AS pos, t, i, j, lpad(trim(k), 6, '0') AS k, v, "
+                "CAST(v AS VARCHAR) AS v_raw, q, CAST(q AS VARCHAR) AS q_raw FROM raw"
+            )
+        except duckdb.Error:
+            con.execute("DROP TABLE IF EXISTS raw")
+            try:
+                con.execute(
+                    "CREATE TABLE raw AS SELECT * FROM read_csv(?, header = true, delim = ',', columns = {'t': "
+                    "'BIGINT', 'i': 'BIGINT', 'j': 'BIGINT', 'k': 'VARCHAR', 'v': 'VARCHAR', 'q': 'VARCHAR'})",
+                    [str(file)],
+                )
+            except duckdb.Error as error:  # t, i or j not integers, or a ragged line
+                raise DataValidationError(
+                    f"{file}: cannot be read as CEPII BACI (t, i, j must be integers): {error}"
+                ) from None
+            con.execute(
+                "CREATE VIEW typed AS SELECT rowid AS pos, t, i, j, lpad(trim(k), 6, '0') AS k, "
+                "TRY_CAST(trim(v) AS DOUBLE) AS v, trim(v) AS v_raw, "
+                "TRY_CAST(NULLIF(trim(q), 'NA') AS DOUBLE) AS q, NULLIF(trim(q), 'NA') AS q_raw FROM raw"
+            )
         checks = (
             ("v", "v IS NULL", "value {!r} is not a number; v must be filled", "v_raw"),
             ("q", "q IS NULL AND q_raw IS NOT NULL AND q_raw <> ''", "value {!r} is not a number or NA", "q_raw"),
             ("v", "v < 0", "negative value {!r}; values must be >= 0 (fix the sign or drop the row)", "v"),
             ("q", "q < 0", "negative value {!r}; values must be >= 0 (fix the sign or drop the row)", "q"),
-            ("k", "NOT regexp_full_match(k, '[0-9]{6}')", "product code {!r} is not an HS6 code (six digits)", "k"),
         )
-        for column, condition, message, shown in checks:
-            hit = con.execute(f"SELECT pos, {shown} FROM typed WHERE {condition} ORDER BY pos LIMIT 1").fetchone()
-            if hit is not None:
-                raise DataValidationError(f"{file}: row {hit[0] + 2}, column {column!r}: {message.format(hit[1])}")
-        codes = pd.DataFrame({"code": list(mapping), "iso3": list(mapping.values())})
-        con.register("codes", codes)
-        for column in ("i", "j"):
-            hit = con.execute(
-                f"SELECT pos, {column} FROM typed ANTI JOIN codes ON typed.{column} = codes.code ORDER BY pos LIMIT 1"
-            ).fetchone()
-            if hit is not None:
-                raise DataValidationError(
-                    f"{file}: row {hit[0] + 2}, column {column!r}: unknown BACI country code {hit[1]}; allowed are "
-                    "the codes of the BACI country_codes file (pass country_codes=... of the same BACI version)"
-                )
-        dup = con.execute(
-            "SELECT pos, t, i, j, k, first_pos FROM (SELECT pos, t, i, j, k, "
-            "min(pos) OVER (PARTITION BY t, i, j, k) AS first_pos FROM typed) WHERE pos > first_pos "
-            "ORDER BY pos LIMIT 1"
+        firsts = con.execute(
+            "SELECT " + ", ".join(f"min(pos) FILTER (WHERE {condition})" for _, condition, _, _ in checks) + " FROM typed"
         ).fetchone()
-        if dup is not None:
+        for (column, _, message, shown), first in zip(checks, firsts or ()):
+            if first is not None:
+                value = con.execute(f"SELECT {shown} FROM typed WHERE pos = ?", [first]).fetchone()[0]
+                raise DataValidationError(f"{file}: row {first + 2}, column {column!r}: {message.format(value)}")
+        # codes and products: check the few distinct values, then locate the first bad one
+        distinct = {
+            column: [row[0] for row in con.execute(f"SELECT DISTINCT {column} FROM typed").fetchall()]
+            for column in ("i", "j", "k")
+        }
+        bad = {
+            "i": [code for code in distinct["i"] if code not in mapping],
+            "j": [code for code in distinct["j"] if code not in mapping],
+            "k": [code for code in distinct["k"] if not re.fullmatch(r"\d{6}", str(code))],
+        }
+        for column, message in (
+            ("i", "unknown BACI country code {!r}" + _CODE_FIX),
+            ("j", "unknown BACI country code {!r}" + _CODE_FIX),
+            ("k", "product code {!r} is not an HS6 code (six digits)"),
+        ):
+            if bad[column]:
+                first, value = con.execute(
+                    f"SELECT pos, {column} FROM typed WHERE list_contains(?, {column}) ORDER BY pos LIMIT 1",
+                    [bad[column]],
+                ).fetchone()
+                raise DataValidationError(f"{file}: row {first + 2}, column {column!r}: {message.format(value)}")
+        # k is six digits now, so its integer value identifies the product
+        repeated = con.execute(
+            "SELECT t, i, j, CAST(k AS INTEGER) FROM typed GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
+        ).fetchone()
+        if repeated is not None:
+            rows = con.execute(
+                "SELECT pos, k FROM typed WHERE t = ? AND i = ? AND j = ? AND CAST(k AS INTEGER) = ? ORDER BY pos LIMIT 2",
+                list(repeated),
+            ).fetchall()
             raise DataValidationError(
-                f"{file}: row {dup[0] + 2}, column 'k': duplicate key (t={dup[1]}, i={dup[2]}, j={dup[3]}, "
-                f"k={dup[4]!r}), first seen at row {dup[5] + 2}; each (t, i, j, k) must appear once"
+                f"{file}: row {rows[1][0] + 2}, column 'k': duplicate key (t={repeated[0]}, i={repeated[1]}, "
+                f"j={repeated[2]}, k={rows[1][1]!r}), first seen at row {rows[0][0] + 2}; each (t, i, j, k) must "
+                "appear once"
             )
-        frame = con.execute(
-            "SELECT e.iso3 AS exporter, m.iso3 AS importer, t AS year, k AS product, "
-            f"v * {THOUSANDS_TO_MILLIONS} AS trade, q AS quantity "
-            "FROM typed JOIN codes e ON typed.i = e.code JOIN codes m ON typed.j = m.code ORDER BY pos"
-        ).df()
+        table = con.sql(
+            f"SELECT i, j, t AS year, k AS product, v * {THOUSANDS_TO_MILLIONS} AS trade, q AS quantity FROM typed"
+        ).to_arrow_table()
     finally:
         con.close()
-    bad = sorted(set(frame["exporter"]).union(frame["importer"]) - known_codes())
-    if bad:
-        raise DataValidationError(f"{file}: country codes {bad} in the code mapping are not known ISO3 codes")
-    return tidy(frame.astype({"year": "int64"}))
+    numeric = pa.array([int(code) for code in mapping], type=pa.int64())
+    iso3 = pa.array(list(mapping.values()), type=pa.string())
+    columns = {
+        target: pc.take(iso3, pc.index_in(table.column(source), value_set=numeric))
+        for source, target in (("i", "exporter"), ("j", "importer"))
+    }
+    return pa.table(
+        {**columns, **{name: table.column(name) for name in ("year", "product", "trade", "quantity")}}
+    ).combine_chunks()

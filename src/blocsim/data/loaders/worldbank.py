@@ -36,7 +36,6 @@ from blocsim.data.loaders._io import (
     sniff_header,
     tidy,
 )
-from blocsim.errors import DataValidationError
 
 #: Long-format value columns of known meaning -> WDI series code.
 WDI_LONG_COLUMNS = {

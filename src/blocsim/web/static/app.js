@@ -52,7 +52,9 @@ function leafValue(label) {
   const input = label.querySelector("input, textarea");
   if (type === "bool") return input.checked;
   const raw = input.value;
-  if (type === "number") return raw.trim() === "" ? null : Number(raw);
+  // an empty number, date or text field is left out: the scenario's default applies
+  if ((type === "number" || type === "date" || type === "str") && raw.trim() === "") return undefined;
+  if (type === "number") return Number(raw);
   if (type === "date" || type === "str") return raw;
   const parts = raw.split(type === "list:str" && input.tagName === "TEXTAREA" ? /\n/ : /,/)
     .map((s) => s.trim()).filter((s) => s.length > 0);
@@ -65,7 +67,10 @@ function collect(container) {
     const key = child.dataset.key;
     if (child.dataset.kind === "table") out[key] = collect(child);
     else if (child.dataset.kind === "array") out[key] = Array.from(child.querySelectorAll(":scope > .item")).map(collect);
-    else out[key] = leafValue(child);
+    else {
+      const value = leafValue(child);
+      if (value !== undefined) out[key] = value;
+    }
   }
   return out;
 }
@@ -80,14 +85,22 @@ function wireForm() {
   if (!form) return;
   form.addEventListener("click", (event) => {
     const target = event.target;
-    if (target.matches("[data-add]")) {
+    if (target.matches("[data-add-template]")) {
+      const fieldset = target.closest("fieldset");
+      const template = document.getElementById(target.dataset.addTemplate);
+      fieldset.insertBefore(template.content.cloneNode(true), fieldset.querySelector(":scope > template"));
+    } else if (target.matches("[data-add]")) {
       const fieldset = target.closest("fieldset");
       const items = fieldset.querySelectorAll(":scope > .item");
       if (items.length) fieldset.appendChild(items[items.length - 1].cloneNode(true));
     } else if (target.matches("[data-remove]")) {
       const item = target.closest(".item");
-      if (item.parentElement.querySelectorAll(":scope > .item").length > 1) item.remove();
-      else showMessage("Keep at least one entry here, or remove the whole list in the TOML tab.");
+      const fieldset = item.parentElement;
+      if (fieldset.querySelector(":scope > legend [data-add]") && fieldset.querySelectorAll(":scope > .item").length < 2) {
+        showMessage("Keep at least one entry here, or remove the whole list in the TOML tab.");
+      } else {
+        item.remove();
+      }
     }
   });
   document.getElementById("validate-form").addEventListener("click", () => validate(formPayload()));
@@ -124,7 +137,8 @@ function pollJob() {
     const state = document.getElementById("state");
     state.textContent = job.state;
     state.className = "state " + job.state;
-    document.getElementById("stage").textContent = job.stage;
+    document.getElementById("stage").textContent = job.stage === job.state ? "" : job.stage;
+    document.getElementById("progress").className = "progress " + job.state;
     if (job.state === "succeeded") {
       window.location.assign("/runs/" + encodeURIComponent(job.run_id));
     } else if (job.state === "failed") {

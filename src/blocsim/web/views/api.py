@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from blocsim.web.service import NAME_PATTERN, RUN_ID_PATTERN, TABLES, Dashboard
@@ -88,6 +88,12 @@ class ErrorBody(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}, 422: {"model": ErrorBody}}
+#: Errors of the HTML route are JSON too (FastAPI would document them as text/html).
+_ERROR_JSON = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+HTML_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Not found", "content": _ERROR_JSON},
+    422: {"description": "Invalid request", "content": _ERROR_JSON},
+}
 
 
 def _dashboard(request: Request) -> Dashboard:
@@ -151,10 +157,10 @@ def run_table(run_id: RunId, table: TableName, request: Request) -> list[dict[st
 
 @router.get(
     "/runs/{run_id}/report",
-    response_class=FileResponse,
-    responses={200: {"content": {"text/html": {}}}, **ERRORS},
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}, **HTML_ERRORS},
     summary="Run report (HTML)",
 )
-def run_report(run_id: RunId, request: Request) -> FileResponse:
+def run_report(run_id: RunId, request: Request) -> HTMLResponse:
     """The run's self-contained HTML report."""
-    return FileResponse(_dashboard(request).report(run_id), media_type="text/html")
+    return HTMLResponse(_dashboard(request).report(run_id))

@@ -9,17 +9,22 @@ from __future__ import annotations
 from pathlib import Path as FilePath
 from typing import Annotated
 
+import copy
+
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from blocsim._version import __version__
+from blocsim.report.figures import signed_pct
+from blocsim.web.forms import EMPTY, list_templates
 from blocsim.web.service import NAME_PATTERN, RUN_ID_PATTERN, Dashboard
 from blocsim.web.views.api import JOB_ID_PATTERN
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(FilePath(__file__).resolve().parents[1] / "templates"))
 templates.env.globals["version"] = __version__
+templates.env.filters["pct"] = signed_pct
 
 
 def _dashboard(request: Request) -> Dashboard:
@@ -41,7 +46,15 @@ def index(request: Request) -> HTMLResponse:
 @router.get("/scenarios/{name}", response_class=HTMLResponse)
 def edit_scenario(request: Request, name: Annotated[str, Path(pattern=NAME_PATTERN)]) -> HTMLResponse:
     """Form editing a built-in scenario's fields, plus its TOML text."""
-    return templates.TemplateResponse(request, "scenario.html", {"scenario": _dashboard(request).scenario(name)})
+    scenario = _dashboard(request).scenario(name)
+    lists = list_templates()
+    document = copy.deepcopy(scenario["document"])
+    for path in lists:  # every list of tables is shown, empty or not, with its "+ add" buttons
+        section, key = path.split(".")
+        document.setdefault(section, {}).setdefault(key, [])
+    document.setdefault("after", {}).setdefault("date", {EMPTY: "date"})
+    context = {"scenario": scenario, "document": document, "templates": lists}
+    return templates.TemplateResponse(request, "scenario.html", context)
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)

@@ -154,6 +154,16 @@ def test_country_aggregation_preserves_totals_and_builds_region_domestic_flow() 
         aggregate_countries(flows, {keep[0]: keep[0]})
 
 
+def test_country_level_table_and_explicit_keys() -> None:
+    macro = pd.DataFrame(
+        {"country": ["DEU", "FRA", "RUS", "CHN"], "year": 2012, "flag": ["a", "b", "c", "d"], "gdp": [3.5, 2.7, 2.2, 8.5]}
+    )
+    mapping = countries.region_mapping(macro["country"], keep=["RUS"], year=2012)
+    out = aggregate_countries(macro, mapping, columns=("country",), keys=("year",))
+    assert out.set_index("country")["gdp"].to_dict() == pytest.approx({"EUN": 6.2, "ROW": 8.5, "RUS": 2.2})
+    assert list(out.columns) == ["country", "year", "gdp"]  # the text flag is neither key nor value
+
+
 def test_domestic_flows_output_minus_exports() -> None:
     flows = pd.DataFrame(
         {"exporter": ["RUS", "RUS", "KAZ"], "importer": ["KAZ", "BLR", "RUS"], "year": 2012, "trade": [14.0, 16.0, 7.0]}

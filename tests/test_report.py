@@ -145,6 +145,8 @@ def test_revenue_table_transfers(run_dir: Path) -> None:
     table = revenue_table(load_run(run_dir))
     transfer = table["tariff_revenue_received_after"] - table["tariff_revenue_collected_after"]
     np.testing.assert_allclose(table["pool_transfer_after"], transfer)
+    assert set(table["country"][:5]) == {"RUS", "KAZ", "BLR", "KGZ", "ARM"} and table["pooled"][:5].all()
+    assert not table["pooled"][5:].any()
     pool = table[table["country"].isin(["RUS", "KAZ", "BLR", "KGZ", "ARM"])]
     # pooled revenue is redistributed, not created: transfers within the pool sum to zero
     assert pool["pool_transfer_after"].sum() == pytest.approx(0.0, abs=1e-6)
@@ -285,11 +287,14 @@ def test_report_renders_offline_in_chromium(run_dir: Path, tmp_path: Path) -> No
 @needs_chromium
 @pytest.mark.browser
 @pytest.mark.slow
-def test_png_export(run_dir: Path, tmp_path: Path) -> None:
-    from blocsim.report import write_pngs
+def test_png_export_from_the_cli(run_dir: Path, tmp_path: Path) -> None:
+    from blocsim.cli.main import app
 
-    written = write_pngs(run_dir, tmp_path / "png")
-    assert [p.stem for p in written] == list(CHARTS)
+    copy = shutil.copytree(run_dir, tmp_path / "copy")
+    result = CliRunner().invoke(app, ["report", str(copy), "--png", "--json"])
+    assert result.exit_code == 0, result.output
+    written = [Path(p) for p in json.loads(result.stdout)["figures"]]
+    assert [p.stem for p in written] == list(CHARTS) and all(p.parent == copy / "figures" for p in written)
     for path in written:
         data = path.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n"

@@ -56,6 +56,22 @@ def test_import_file_is_idempotent(store: Store) -> None:
     assert listing[["name", "source", "rows"]].values.tolist() == [["geo", "cepii_geo", 4]]
 
 
+def test_custom_loader_function_and_arrow_tables(store: Store) -> None:
+    from blocsim.data.loaders import load_baci
+
+    def gdp_table(path: Path, scale: float = 1.0) -> pd.DataFrame:
+        frame = pd.read_csv(path)
+        return frame.assign(gdp_constant_2010_usd=frame["gdp_constant_2010_usd"] * scale)
+
+    result = store.import_file("gdp", FIXTURES / "wdi_long.csv", loader=gdp_table, options={"scale": 1e-6})
+    assert result.changed and store.show("gdp")["source"] == "gdp_table"
+    assert store.table("gdp").set_index("iso3").loc["RUS", "gdp_constant_2010_usd"] == pytest.approx(1690780.0)
+    baci = FIXTURES / "BACI_HS12_Y2012_V202401.csv"
+    store.import_file("baci", baci, loader="baci", options={"engine": "duckdb", "arrow": True})
+    pd.testing.assert_frame_equal(store.table("baci"), load_baci(baci))
+    assert ("product", "string") in store.show("baci")["columns"]
+
+
 def test_options_are_part_of_the_content_key(store: Store) -> None:
     store.import_file("geo", FIXTURES / "geo_cepii.csv", loader="cepii_geo")
     with pytest.raises(StoreError, match="already exists with different content"):

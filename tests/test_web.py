@@ -216,3 +216,13 @@ def test_twenty_concurrent_runs_are_correct_and_separate(tmp_path: Path) -> None
         np.testing.assert_allclose(got, direct, rtol=1e-12, atol=1e-15)
         welfare.append(got["KAZ"])
     assert len(set(np.round(welfare, 12))) == 20  # the elasticity matters: every result differs
+
+
+def test_serve_binds_localhost_by_default() -> None:
+    import typer.main
+
+    from blocsim.cli.main import app
+
+    serve = typer.main.get_command(app).commands["serve"]  # type: ignore[attr-defined]
+    defaults = {param.name: param.default for param in serve.params}
+    assert defaults["host"] == "127.0.0.1" and defaults["port"] == 8000

@@ -25,6 +25,24 @@ changes to cost variables. Example (``examples/trade_without_borders.toml``)::
     value = 0
     pairs = "all"              # or involving = [...], between = [...], exporters/importers = [...]
 
+Fields (all sections reject unknown keys):
+
+- ``[scenario]`` name, title, event, description, sources: copied to run.json.
+- ``[data]`` exactly one of ``path`` (CSV/Parquet, relative to the config file) or ``sample``;
+  column names ``exporter``, ``importer``, ``flow`` (defaults: exporter, importer, trade),
+  ``year_column`` and ``year`` (the GE year, required if the data has several years), optional
+  ``output``/``expenditure`` columns (default: row and column sums of the flows).
+- ``[estimation]`` ``cost_variables`` (the PPML covariates and the GE trade-cost terms),
+  ``fixed_effects``, ``pair``, ``domestic_pair``, ``domestic``, ``cluster``, ``years`` (as in
+  ``blocsim.estimate_gravity``; panels use all years), or ``coefficients = {var = value}`` to
+  skip estimation.
+- ``[ge]`` ``sigma`` (> 1), ``reference_importer``, ``baseline_method`` ("estimated" or
+  "observed"), ``closure`` ("ratio" or "level"), ``compat`` ("yotov", "gegravity" or absent).
+- ``[[counterfactual.set]]`` (one or more) ``column``, ``value`` and one pair selector:
+  ``pairs = "all"``, ``involving = [ISO3, ...]`` (exporter or importer listed),
+  ``between = [...]`` (both listed) or ``exporters``/``importers`` lists (both conditions);
+  domestic pairs change only with ``include_domestic = true``.
+
 Everything is validated before any work starts; an error names the file, the field, the value,
 what is allowed and a fix, and leaves no output directory behind.
 """

@@ -136,11 +136,14 @@ def welfare_map(run: RunTables) -> go.Figure:
     values = frame["welfare_pct"].to_numpy(dtype=float)
     bound = float(np.nanmax(np.abs(values))) if values.size else 0.0
     bound = bound if bound > 0 else 1.0
-    geometry = region_geometry()
+    features = region_geometry()["features"]
+    rest = {"type": "FeatureCollection", "features": [f for f in features if f["id"] == "ROW"]}
+    shown = set(frame["country"])
+    regions = {"type": "FeatureCollection", "features": [f for f in features if f["id"] in shown]}
     fig = go.Figure()
     fig.add_trace(
         go.Choropleth(
-            geojson=geometry,
+            geojson=rest,
             featureidkey="id",
             locationmode="geojson-id",
             locations=["ROW"],
@@ -154,7 +157,7 @@ def welfare_map(run: RunTables) -> go.Figure:
     )
     fig.add_trace(
         go.Choropleth(
-            geojson=geometry,
+            geojson=regions,
             featureidkey="id",
             locationmode="geojson-id",
             locations=frame["country"],
@@ -207,13 +210,10 @@ def bloc_effects_figure(effects: pd.DataFrame) -> go.Figure:
 def revenue_figure(revenue: pd.DataFrame) -> go.Figure:
     """Grouped bars: tariff revenue collected vs received, before and after (USD millions).
 
-    Shows the duty-pool members (countries whose received revenue differs from what they
-    collect, before or after); if there are none, the ten largest collectors.
+    Shows the duty-pool members (``pooled`` in :func:`~blocsim.report.tables.revenue_table`);
+    if there are none, the ten largest collectors.
     """
-    pooled = (
-        (revenue["tariff_revenue_received_before"] - revenue["tariff_revenue_collected_before"]).abs()
-        + (revenue["tariff_revenue_received_after"] - revenue["tariff_revenue_collected_after"]).abs()
-    ) > 1e-6
+    pooled = revenue["pooled"].to_numpy(dtype=bool)
     shown = revenue[pooled] if pooled.any() else revenue.head(10)
     series = [
         ("tariff_revenue_collected_before", "collected, before", "#9fb3c8"),
@@ -252,7 +252,8 @@ def bilateral_figure(bilateral: pd.DataFrame) -> go.Figure:
     finite = np.abs(z[np.isfinite(z)])
     bound = float(np.percentile(finite, 95)) if finite.size else 1.0
     bound = bound if bound > 0 else 1.0
-    text = np.where(np.isfinite(z), np.char.mod("%+.1f", np.nan_to_num(z)), "")
+    rounded = np.round(np.nan_to_num(z), 1)
+    text = np.where(~np.isfinite(z), "", np.where(rounded == 0, "0.0", np.char.mod("%+.1f", rounded)))
     fig = go.Figure(
         go.Heatmap(
             z=z,

@@ -237,9 +237,10 @@ def revenue_table(run: RunTables) -> pd.DataFrame | None:
     Returns
     -------
     pandas.DataFrame or None
-        ``country`` plus the four revenue columns (USD millions) and
-        ``pool_transfer_after`` (= received - collected after the change), for countries
-        with any revenue; ``None`` if the run has no revenue columns.
+        ``country`` plus the four revenue columns (USD millions),
+        ``pool_transfer_after`` (= received - collected after the change) and ``pooled``
+        (received differs from collected before or after: a duty-pool member), for
+        countries with any revenue, pool members first; ``None`` without revenue columns.
     """
     frame = run.countries
     if not all(c in frame.columns for c in REVENUE_COLUMNS):
@@ -248,7 +249,12 @@ def revenue_table(run: RunTables) -> pd.DataFrame | None:
     table["pool_transfer_after"] = table["tariff_revenue_received_after"] - table["tariff_revenue_collected_after"]
     values = table[list(REVENUE_COLUMNS)].to_numpy(dtype=float)
     table = table[np.abs(values).sum(axis=1) > 1e-9]
-    return table.sort_values("tariff_revenue_collected_after", ascending=False).reset_index(drop=True)
+    pooled = (
+        (table["tariff_revenue_received_before"] - table["tariff_revenue_collected_before"]).abs()
+        + (table["tariff_revenue_received_after"] - table["tariff_revenue_collected_after"]).abs()
+    ) > 1e-6
+    table = table.assign(pooled=pooled.to_numpy())
+    return table.sort_values(["pooled", "tariff_revenue_collected_after"], ascending=False).reset_index(drop=True)
 
 
 def bilateral_changes(run: RunTables) -> pd.DataFrame | None:

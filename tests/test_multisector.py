@@ -112,6 +112,14 @@ def test_acr_formula_one_sector() -> None:
         np.testing.assert_allclose(
             1 + res.countries.real_wage_pct / 100, lam_hat ** (-1 / theta), rtol=1e-11
         )
+    # with a productivity (recession) shock: w/P = A * lambda_jj^(-1/theta)
+    prod = pd.DataFrame({"country": ["RUS", "KAZ"], "factor": [0.9, 0.97]})
+    res = blocsim.solve_multisector(df, theta=theta, shock=shock, productivity=prod, options=TIGHT)
+    x0, x1 = res.flows_baseline[0], res.flows_counterfactual[0]
+    lam_hat = (np.diag(x1) / x1.sum(axis=0)) / (np.diag(x0) / x0.sum(axis=0))
+    a_hat = pd.Series(1.0, index=res.country_order)
+    a_hat[prod.country] = prod.factor.to_numpy()
+    np.testing.assert_allclose(1 + res.countries.real_wage_pct / 100, a_hat * lam_hat ** (-1 / theta), rtol=1e-11)
     balanced = make_flows(7, ["all"], seed=5, balanced=True)
     res = blocsim.solve_multisector(balanced, theta=theta, shock=shock, options=TIGHT)
     x0, x1 = res.flows_baseline[0], res.flows_counterfactual[0]
@@ -287,3 +295,16 @@ def test_elasticity_tables() -> None:
     assert weighted["x"] == pytest.approx(1 / (0.75 / 2.62 + 0.25 / 13.53))
     with pytest.raises(DataValidationError, match="unknown elasticity table"):
         get_elasticities("gtap")
+
+
+def test_eaeu_pool_shares_from_reference_data(shared_data) -> None:  # type: ignore[no-untyped-def]
+    """The published 2015 EAEU distribution norms form a valid pool that the model honours."""
+    table = pd.read_csv(shared_data / "eaeu_policy_reference" / "published_tariff_and_policy_figures.csv")
+    rows = table[table.indicator.str.contains("import-duty revenue share", case=False)]
+    pool = DutyPool(dict(zip(rows.country, rows.value / 100.0)))
+    assert pool.members == ("ARM", "BLR", "KAZ", "RUS") and pool.shares["RUS"] == pytest.approx(0.8697)
+    df, tar, io = tariff_case(51)
+    res = blocsim.solve_multisector(df, theta=dict(EAEU_THETA), tariffs=tar, io=io, duty_pool=pool)
+    c = res.countries.set_index("country")
+    pooled = c.loc[list(pool.members), "tariff_revenue_collected_after"].sum()
+    assert c.loc["KAZ", "tariff_revenue_received_after"] == pytest.approx(0.0725 * pooled, rel=1e-12)

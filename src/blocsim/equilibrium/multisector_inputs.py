@@ -91,7 +91,10 @@ def _numeric(df: pd.DataFrame, column: str, argument: str, *, low: float, high: 
 
 
 def _codes(values: pd.Series, labels: Sequence[str], argument: str, column: str) -> NDArray[np.intp]:
-    codes = pd.Categorical(values.astype(str), categories=list(labels)).codes.astype(np.intp)
+    """Positions of ``values`` in ``labels`` (vectorised through a categorical encoding)."""
+    cat = values.astype(str).astype("category")
+    lookup = pd.Index(list(labels)).get_indexer(cat.cat.categories.astype(str))
+    codes = np.where(cat.cat.codes.to_numpy() < 0, -1, lookup[cat.cat.codes.to_numpy()])
     if (codes < 0).any():
         unknown = sorted(set(values.astype(str)[codes < 0]))[:10]
         raise DataValidationError(
@@ -99,12 +102,24 @@ def _codes(values: pd.Series, labels: Sequence[str], argument: str, column: str)
             f"{len(labels)} labels of the baseline data (e.g. {list(labels)[:5]!r}). "
             "Fix: use the baseline's codes or drop these rows."
         )
-    return codes
+    return codes.astype(np.intp)
 
 
-def _no_duplicates(df: pd.DataFrame, keys: Sequence[str], argument: str) -> None:
-    dup = df.duplicated(subset=list(keys), keep=False)
-    if dup.any():
+def _labels(*columns: pd.Series) -> tuple[str, ...]:
+    """Sorted distinct labels of one or more columns."""
+    found: set[str] = set()
+    for col in columns:
+        found.update(map(str, pd.unique(col.astype(str))))
+    return tuple(sorted(found))
+
+
+def _no_duplicates(df: pd.DataFrame, keys: Sequence[str], argument: str,
+                   codes: Sequence[NDArray[np.intp]], sizes: Sequence[int]) -> None:
+    """Raise when two rows share the same key (checked on integer codes)."""
+    flat = np.ravel_multi_index(tuple(codes), tuple(sizes))
+    counts = np.bincount(flat, minlength=int(np.prod(sizes)))
+    if np.any(counts > 1):
+        dup = counts[flat] > 1
         raise DataValidationError(
             f"argument {argument!r}: duplicate rows for keys {list(keys)!r}; first ones:\n"
             f"{df.loc[dup, list(keys)].head(6).to_string()}\nFix: aggregate or drop duplicates."
@@ -125,12 +140,13 @@ def parse_baseline(
     if df.empty:
         raise DataValidationError(f"argument {argument!r} has no rows. Fix: pass a flow table.")
     values = _numeric(df, flow, argument, low=0.0, allowed="finite flows >= 0 (USD millions)")
-    _no_duplicates(df, [exporter, importer, sector], argument)
-    countries = tuple(sorted(set(df[exporter].astype(str)) | set(df[importer].astype(str))))
-    sectors = tuple(sorted(set(df[sector].astype(str))))
+    countries = _labels(df[exporter], df[importer])
+    sectors = _labels(df[sector])
     i = _codes(df[exporter], countries, argument, exporter)
     j = _codes(df[importer], countries, argument, importer)
     s = _codes(df[sector], sectors, argument, sector)
+    _no_duplicates(df, [exporter, importer, sector], argument, (s, i, j),
+                   (len(sectors), len(countries), len(countries)))
     flows = np.zeros((len(sectors), len(countries), len(countries)))
     flows[s, i, j] = values
     output = flows.sum(axis=(0, 2))
@@ -197,10 +213,11 @@ def parse_pair_table(
         return [None] * len(columns)
     exporter, importer, sector = names
     df = _require_columns(table, [exporter, importer, sector, *columns], argument)
-    _no_duplicates(df, [exporter, importer, sector], argument)
     i = _codes(df[exporter], countries, argument, exporter)
     j = _codes(df[importer], countries, argument, importer)
     s = _codes(df[sector], sectors, argument, sector)
+    _no_duplicates(df, [exporter, importer, sector], argument, (s, i, j),
+                   (len(sectors), len(countries), len(countries)))
     out: list[FloatArray | None] = []
     for column in columns:
         values = _numeric(df, column, argument, low=low, high=high, allowed=allowed)
@@ -244,11 +261,11 @@ def parse_productivity(
     c = _codes(df["country"], countries, argument, "country")
     out = np.ones((len(countries), len(sectors)))
     if "sector" in df.columns:
-        _no_duplicates(df, ["country", "sector"], argument)
         s = _codes(df["sector"], sectors, argument, "sector")
+        _no_duplicates(df, ["country", "sector"], argument, (c, s), (len(countries), len(sectors)))
         out[c, s] = values
     else:
-        _no_duplicates(df, ["country"], argument)
+        _no_duplicates(df, ["country"], argument, (c,), (len(countries),))
         out[c, :] = values[:, None]
     return None if np.all(out == 1.0) else out
 
@@ -273,11 +290,11 @@ def parse_io(
     s_in = _codes(df["input_sector"], sectors, argument, "input_sector")
     shares = np.zeros((n, s_count, s_count))
     if "country" in df.columns:
-        _no_duplicates(df, ["country", "sector", "input_sector"], argument)
         c = _codes(df["country"], countries, argument, "country")
+        _no_duplicates(df, ["country", "sector", "input_sector"], argument, (c, s_use, s_in), (n, s_count, s_count))
         shares[c, s_in, s_use] = values
     else:
-        _no_duplicates(df, ["sector", "input_sector"], argument)
+        _no_duplicates(df, ["sector", "input_sector"], argument, (s_use, s_in), (s_count, s_count))
         shares[:, s_in, s_use] = values[None, :]
     va = 1.0 - shares.sum(axis=1)
     if np.any(va <= 1e-12):

@@ -13,16 +13,23 @@ from blocsim.equilibrium.options import SolverOptions
 
 CODES = ["ARM", "BLR", "KAZ", "KGZ", "RUS", "CHN"]
 TIGHT = SolverOptions(tol=1e-13, max_iter=20000)
-PROPS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 
 def random_case(seed: int, n: int, s: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, float]]:
-    """Flows (with tiny shares), tariffs, IO shares and elasticities (up to 64.85)."""
+    """Flows (with a tiny and a zero cell), tariffs, IO shares and elasticities (up to 64.85).
+
+    Every country keeps at least two export markets: a country whose only export market is
+    closed while its trade surplus is held fixed has no (or an extreme) equilibrium, and a
+    nearly autarkic one converges slowly (see docs/methods-multisector.md).
+    """
     rng = np.random.default_rng(seed)
     codes, sectors = CODES[:n], [f"s{k}" for k in range(s)]
-    x = rng.lognormal(0.0, 2.0, size=(s, n, n)) * (rng.uniform(size=(s, n, n)) > 0.2)
+    x = rng.lognormal(0.0, 2.0, size=(s, n, n))
     x[:, np.arange(n), np.arange(n)] = rng.uniform(50, 200, size=(s, n))
     x[0, 0, 1] = 1e-9  # a near-zero share
+    if n > 3:
+        x[0, 1, 0] = 0.0  # and a zero flow (every country keeps at least two export markets)
     s_idx, i_idx, j_idx = np.meshgrid(range(s), range(n), range(n), indexing="ij")
     df = pd.DataFrame({"exporter": np.array(codes)[i_idx.ravel()], "importer": np.array(codes)[j_idx.ravel()],
                        "sector": np.array(sectors)[s_idx.ravel()], "trade": x.ravel()})
@@ -97,4 +104,9 @@ def test_prohibitive_tariff_kills_flow(case: tuple[int, int, int], rate: float, 
     f = res.flows.set_index(["exporter", "importer", "sector"]).loc[key]
     bound = ((1 + rate) / (1 + tar.loc[row, "tariff_before"])) ** (-theta[key[2]])
     assert f.trade_counterfactual <= max(bound * 1e3, 1e-12) * max(f.trade_baseline, 1e-300) + 1e-300
-    assert np.all(np.isfinite(res.countries.drop(columns="country").to_numpy()[:, :10]))
+    full = res.countries.drop(columns=["country", "exports_cond_pct", "imports_cond_pct"])
+    assert np.all(np.isfinite(full.to_numpy()))
+    # the conditional problem (output and purchases fixed) may have no solution under a near-ban;
+    # then it is reported as NaN, never as a wrong number
+    cond = res.countries[["exports_cond_pct", "imports_cond_pct"]].to_numpy()
+    assert np.all(np.isfinite(cond)) == res.diagnostics["conditional_converged"]

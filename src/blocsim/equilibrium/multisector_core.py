@@ -23,7 +23,7 @@ factors :math:`A_{is}`:
 ``X`` is spending including tariffs, ``Y`` gross output valued before tariffs, ``VA`` value
 added, :math:`\tilde R` duty revenue *received* (after pooling) and :math:`\tilde D` the part
 of the trade deficit not financed by pool transfers. The unknowns ``(log w, log P, X'/X)``
-are iterated jointly (one pass over the (S, N, N) arrays per evaluation) with Anderson
+are iterated jointly (three passes over the (S, N, N) arrays per evaluation) with Anderson
 acceleration (:func:`blocsim.equilibrium.solvers.solve_fixed_point`, shared with the
 one-sector engine). The wage update is the tatonnement
 :math:`\log w \mathrel{+}= \lambda_i \log(\text{VA demand}/\text{VA supply})` with
@@ -41,8 +41,8 @@ from numpy.typing import NDArray
 from blocsim.equilibrium.duty_pool import redistribute
 from blocsim.equilibrium.multisector_inputs import MultiSectorProblem, PoolArrays
 from blocsim.equilibrium.options import SolverOptions
-from blocsim.equilibrium.solvers import FixedPointResult, solve_fixed_point
-from blocsim.errors import DataValidationError
+from blocsim.equilibrium.solvers import FixedPointResult, StepFunction, solve_fixed_point
+from blocsim.errors import ConvergenceError, DataValidationError
 
 FloatArray = NDArray[np.float64]
 
@@ -119,7 +119,8 @@ def calibrate(problem: MultiSectorProblem, *, closure: str, numeraire: int | Non
         s, j = np.argwhere(lost)[0]
         raise DataValidationError(
             f"arguments 'shock'/'tariffs': importer {p.countries[j]!r} loses every supplier of "
-            f"sector {p.sectors[s]!r} (all cost factors 0), so its price index is infinite. "
+            f"sector {p.sectors[s]!r} (cost factors 0 or prohibitive tariffs on all of them), so its "
+            "price index is infinite. "
             "Fix: keep at least one source (usually the domestic flow) open."
         )
     va_share = p.va_share.T  # (S, N)
@@ -146,7 +147,11 @@ def calibrate(problem: MultiSectorProblem, *, closure: str, numeraire: int | Non
         )
     alpha = np.maximum(final, 0.0) / income[None, :]
     v = va_share * output / value_added[None, :]
-    step = 1.0 / (1.0 + np.sum(v * p.theta[:, None], axis=0))
+    # own-price elasticity of the demand for i's value added: theta_s times one minus i's
+    # sales-weighted share in its markets (a dominant supplier faces a less elastic demand)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own = np.where(output > 0, np.sum(x0 * pi, axis=2) / np.where(output > 0, output, 1.0), 0.0)
+    step = 0.5 / (1.0 + np.sum(v * p.theta[:, None] * (1.0 - own), axis=0))
     log_prod = np.zeros_like(spending) if p.productivity is None else np.log(p.productivity.T)
     return Calibration(
         problem=p,
@@ -211,7 +216,7 @@ def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: Float
     theta = p.theta[:, None]
     lc = cal.va_share * lw[None, :] - cal.log_prod
     if p.input_share is not None and lp is not None:
-        lc = lc + np.einsum("iks,ki->si", p.input_share, lp)
+        lc = lc + np.matmul(lp.T[:, None, :], p.input_share)[:, 0, :].T  # sum_k G[i,k,s] lp[k,i]
     u = -theta * lc
     shift = u.max(axis=1, keepdims=True)
     cm = np.exp(u - shift)
@@ -237,7 +242,7 @@ def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: Float
     income = va_new + received + d_new
     spend_new = cal.alpha * income[None, :]
     if p.input_share is not None:
-        spend_new = spend_new + np.einsum("jsk,kj->sj", p.input_share, output)
+        spend_new = spend_new + np.matmul(p.input_share, output.T[:, :, None])[:, :, 0].T  # G[j,s,k] Y[k,j]
     xh_new = np.where(cal.spend_mask, spend_new / np.where(cal.spend_mask, cal.spending, 1.0), 0.0)
     demand = np.sum(cal.va_share * output, axis=0)
     excess = np.log(np.maximum(demand, 1e-300 * va_new) / va_new)
@@ -259,6 +264,38 @@ def _log_reference_cpi(cal: Calibration, lp: FloatArray) -> float:
         return 0.0
     r = cal.numeraire
     return float(np.sum(cal.alpha[:, r] * lp[:, r]) / np.sum(cal.alpha[:, r]))
+
+
+def _solve_with_fallback(step: StepFunction, x0: FloatArray, options: SolverOptions | None) -> FixedPointResult:
+    """Anderson first; if it stalls, plain iteration from the start (the tatonnement is stable).
+
+    Anderson gets ``max(200, max_iter // 10)`` iterations (it needs ~50-150 when it works),
+    plain iteration the rest of ``max_iter``. The record counts both attempts; the error,
+    when both fail, carries the residual of the last one.
+    """
+    opts = options or SolverOptions()
+    if opts.method == "iterate":
+        return solve_fixed_point(step, x0[None, :], options=opts, name="multi-sector GE")
+    budget = min(opts.max_iter, max(200, opts.max_iter // 10))
+    first = solve_fixed_point(
+        step, x0[None, :], options=replace(opts, max_iter=budget, raise_on_failure=False), name="multi-sector GE"
+    )
+    remaining = opts.max_iter - first.iterations
+    if first.converged or remaining < 1:
+        last = first
+    else:
+        plain = replace(opts, method="iterate", max_iter=remaining, raise_on_failure=False)
+        second = solve_fixed_point(step, x0[None, :], options=plain, name="multi-sector GE")
+        last = replace(second, iterations=first.iterations + second.iterations, method="anderson+iterate")
+    if not last.converged and opts.raise_on_failure:
+        raise ConvergenceError(
+            f"multi-sector GE did not converge to tol={opts.tol:g} (Anderson, then plain iteration); "
+            "try SolverOptions(max_iter=...) larger, or check the data for countries that barely trade",
+            residual=last.max_residual,
+            iterations=last.iterations,
+            method=last.method,
+        )
+    return last
 
 
 def solve_changes(cal: Calibration, options: SolverOptions | None = None) -> Equilibrium:
@@ -314,7 +351,7 @@ def solve_changes(cal: Calibration, options: SolverOptions | None = None) -> Equ
         return np.concatenate([*parts, xh_new.ravel()])[None, :], np.array([residual])
 
     x0 = np.concatenate([np.zeros(n), np.zeros(n_lp), cal.spend_mask.astype(float).ravel()])
-    record = solve_fixed_point(step, x0[None, :], options=options, name="multi-sector GE")
+    record = _solve_with_fallback(step, x0, options)
     lw, lp, xh = unpack(record.x[0])
     ev = _evaluate(cal, lw, lp, xh)
     # express nominal values in the numeraire: divide by the reference CPI (exact, since the
@@ -392,10 +429,13 @@ def solve_conditional(cal: Calibration, options: SolverOptions | None = None) ->
         )
         return np.where(active, new - centre, 0.0).ravel()[None, :], np.array([float(np.max(np.abs(gap)))])
 
-    opts = replace(options or SolverOptions(), raise_on_failure=False)
-    record = solve_fixed_point(step, np.zeros((1, s_count * n)), options=opts, name="conditional GE")
-    lg = record.x[0].reshape(s_count, n)
-    _, z = sales(lg)
-    flows = (cal.kernel_pre * scaled(lg)[:, :, None] * z[:, None, :]).sum(axis=0)
+    base = options or SolverOptions()
+    # a by-product: cap its budget so that an unsolvable case (see above) stays cheap
+    opts = replace(base, raise_on_failure=False, max_iter=min(base.max_iter, max(2000, base.max_iter // 4)))
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # non-finite -> not converged
+        record = solve_fixed_point(step, np.zeros((1, s_count * n)), options=opts, name="conditional GE")
+        lg = record.x[0].reshape(s_count, n)
+        _, z = sales(lg)
+        flows = (cal.kernel_pre * scaled(lg)[:, :, None] * z[:, None, :]).sum(axis=0)
     np.fill_diagonal(flows, 0.0)  # international flows only, summed without cancellation
     return Conditional(exports=flows.sum(axis=1), imports=flows.sum(axis=0), record=record)

@@ -122,7 +122,7 @@ def _no_duplicates(df: pd.DataFrame, keys: Sequence[str], argument: str,
         dup = counts[flat] > 1
         raise DataValidationError(
             f"argument {argument!r}: duplicate rows for keys {list(keys)!r}; first ones:\n"
-            f"{df.loc[dup, list(keys)].head(6).to_string()}\nFix: aggregate or drop duplicates."
+            f"{df.loc[dup, list(keys)].head(6).to_string()}\nFix: aggregate or drop duplicates (a panel: select one year first)."
         )
 
 

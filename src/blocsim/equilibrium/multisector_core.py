@@ -147,11 +147,7 @@ def calibrate(problem: MultiSectorProblem, *, closure: str, numeraire: int | Non
         )
     alpha = np.maximum(final, 0.0) / income[None, :]
     v = va_share * output / value_added[None, :]
-    # own-price elasticity of the demand for i's value added: theta_s times one minus i's
-    # sales-weighted share in its markets (a dominant supplier faces a less elastic demand)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        own = np.where(output > 0, np.sum(x0 * pi, axis=2) / np.where(output > 0, output, 1.0), 0.0)
-    step = 0.5 / (1.0 + np.sum(v * p.theta[:, None] * (1.0 - own), axis=0))
+    step = 1.0 / (1.0 + np.sum(v * p.theta[:, None], axis=0))
     log_prod = np.zeros_like(spending) if p.productivity is None else np.log(p.productivity.T)
     return Calibration(
         problem=p,

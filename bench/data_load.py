@@ -5,11 +5,12 @@ with the matching ``country_codes_V202401.csv``; ``k`` without leading zeros as 
 releases; ``v`` in thousands of USD; ``q`` with ``NA`` for missing) to a temporary folder,
 then times, in one run:
 
-1. DuckDB engine: ``Store.import_file(..., loader="baci", options={"engine": "duckdb",
-   "arrow": True})`` (DuckDB reads and checks, Arrow maps codes, Parquet written from Arrow)
-   and the aggregation to HS sections as one DuckDB query over the stored Parquet;
-2. pandas engine: ``Store.import_file(..., loader="baci")`` and
-   :func:`blocsim.data.aggregate.aggregate_products` on the stored table;
+1. DuckDB engine: ``Store.import_file(..., loader="baci", options={"engine": "duckdb"})``
+   (CSV -> checks -> Parquet inside DuckDB: typed ``read_csv``, code mapping by a join,
+   validation queries, ``COPY ... TO`` Parquet; no table in Python) and the aggregation to
+   HS sections as one DuckDB query over the stored Parquet;
+2. pandas engine: ``Store.import_file(..., loader="baci", options={"engine": "pandas"})``
+   and :func:`blocsim.data.aggregate.aggregate_products` on the stored table;
 
 and prints both timings and their ratio (pandas / DuckDB). Both imports validate the same
 things (separator, columns, numbers, signs, codes, HS6 format, unique keys) and both
@@ -36,6 +37,7 @@ import pandas as pd
 from blocsim.data.aggregate import aggregate_products
 from blocsim.data.concordance import hs_concordance
 from blocsim.data.countries import iso3_table
+from blocsim.data.loaders.baci import baci_engine
 from blocsim.data.store import Store
 
 N_PRODUCTS = 5000
@@ -98,13 +100,13 @@ def main() -> None:
     try:
         print(f"writing {args.rows:,} BACI rows to {folder} ...", flush=True)
         path = timed("generate file (not compared)", lambda: write_baci(folder, args.rows), results)
-        print(f"  file size {path.stat().st_size / 1e6:,.0f} MB")
+        print(f"  file size {path.stat().st_size / 1e6:,.0f} MB; engine='auto' picks {baci_engine(path, 'auto')!r}")
         store = Store(folder / "home")
         concordance = hs_concordance()
         store.import_table("hs_concordance", concordance)
 
         print("DuckDB engine")
-        timed("import (duckdb)", lambda: store.import_file("baci_duckdb", path, loader="baci", options={"engine": "duckdb", "arrow": True}), results)
+        timed("import (duckdb)", lambda: store.import_file("baci_duckdb", path, loader="baci", options={"engine": "duckdb"}), results)
         duck = timed(
             "aggregate to HS sections (duckdb)",
             lambda: store.query(
@@ -116,7 +118,11 @@ def main() -> None:
         )
 
         print("pandas engine")
-        timed("import (pandas)", lambda: store.import_file("baci_pandas", path, loader="baci"), results)
+        timed(
+            "import (pandas)",
+            lambda: store.import_file("baci_pandas", path, loader="baci", options={"engine": "pandas"}),
+            results,
+        )
         panda = timed(
             "aggregate to HS sections (pandas)",
             lambda: aggregate_products(store.table("baci_pandas"), "section"),
@@ -127,10 +133,15 @@ def main() -> None:
         np.testing.assert_allclose(duck["trade"].sum(), panda["trade"].sum(), rtol=1e-9)
         stored = store.list().set_index("name")
         assert stored.loc["baci_duckdb", "rows"] == stored.loc["baci_pandas", "rows"] == args.rows
+        differing = store.query(  # row by row, in stored order: the two tables are identical
+            "SELECT count(*) AS n FROM baci_duckdb d POSITIONAL JOIN baci_pandas p WHERE "
+            + " OR ".join(f"d.{c} IS DISTINCT FROM p.{c}" for c in ("exporter", "importer", "year", "product", "trade", "quantity"))
+        )
+        assert differing.loc[0, "n"] == 0, differing
 
         duck_total = results["import (duckdb)"] + results["aggregate to HS sections (duckdb)"]
         pandas_total = results["import (pandas)"] + results["aggregate to HS sections (pandas)"]
-        print(f"\n{args.rows:,} rows, {len(duck):,} section cells; totals agree (rtol 1e-9)")
+        print(f"\n{args.rows:,} rows, {len(duck):,} section cells; stored tables identical, totals agree (rtol 1e-9)")
         print(f"  import     pandas/duckdb = {results['import (pandas)'] / results['import (duckdb)']:.2f}x")
         print(
             "  aggregate  pandas/duckdb = "

@@ -184,4 +184,46 @@ def test_baci_non_integer_code_is_located_by_both_engines(tmp_path: Path) -> Non
     expect(path, 3, "i", "'abc' is not a number")(info.value)
     with pytest.raises(DataValidationError) as info:
         loaders.load_baci(path, engine="duckdb")
-    assert str(path) in str(info.value) and "Line: 3" in str(info.value) and '"i"' in str(info.value)
+    expect(path, 3, "i", "'abc' is not a number")(info.value)
+
+
+BACI_EDITS = {  # edit of the BACI fixture -> (row, column, words) both engines must report
+    "fractional code": (lambda rows: set_cell(rows, 1, "i", "12.5"), 3, "i", "12.5 is not a whole number"),
+    "empty year": (lambda rows: set_cell(rows, 2, "t", ""), 4, "t", "missing value"),
+    "text value": (lambda rows: set_cell(rows, 0, "v", "1,5x"), 2, "v", "is not a number"),
+    "empty value": (lambda rows: set_cell(rows, 3, "v", ""), 5, "v", "missing value"),
+    "text quantity": (lambda rows: set_cell(rows, 4, "q", "abc"), 6, "q", "'abc' is not a number"),
+    "negative quantity": (lambda rows: set_cell(rows, 4, "q", "-1"), 6, "q", "negative value -1.0;"),
+    "non-HS6 product": (lambda rows: set_cell(rows, 2, "k", "12345A"), 4, "k", "'12345A' is not an HS6 code"),
+    "unknown importer": (lambda rows: set_cell(rows, 3, "j", "998"), 5, "j", "unknown BACI country code 998"),
+    # 10121 and 010121 are the same HS6 product
+    "duplicate after zero-padding": (
+        lambda rows: [*rows, ["2012", "643", "398", "10121", "1", "NA"]], 8, "k", "duplicate key .*first seen at row 2"
+    ),
+}
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+@pytest.mark.parametrize("edit", list(BACI_EDITS))
+def test_baci_engines_report_the_same_row_and_column(edit: str, engine: str, tmp_path: Path) -> None:
+    change, row, column, words = BACI_EDITS[edit]
+    path = rewrite(CASES[3], tmp_path, change)
+    with pytest.raises(DataValidationError) as info:
+        loaders.load_baci(path, engine=engine)
+    expect(path, row, column, words)(info.value)
+
+
+def test_baci_duckdb_ragged_line_and_padded_na(tmp_path: Path) -> None:
+    path = rewrite(CASES[3], tmp_path, lambda rows: [*rows[:3], [*rows[3], "7"], *rows[4:]])
+    with pytest.raises(DataValidationError) as info:
+        loaders.load_baci(path, engine="duckdb")
+    expect(path, 4, None, "Expected Number of Columns: 6 Found: 7")(info.value)
+    padded = rewrite(CASES[3], tmp_path, lambda rows: set_cell(rows, 0, "q", "  NA  "))
+    assert loaders.load_baci(padded, engine="duckdb")["quantity"].isna().sum() == 3
+
+
+def test_baci_engine_option_is_checked(tmp_path: Path) -> None:
+    with pytest.raises(DataValidationError, match="engine='polars': allowed are 'auto', 'pandas', 'duckdb'"):
+        loaders.load_baci(FIXTURES / CASES[3].fixture, engine="polars")  # type: ignore[arg-type]
+    with pytest.raises(DataValidationError, match="arrow=True needs engine='duckdb'"):
+        loaders.load_baci(FIXTURES / CASES[3].fixture, engine="pandas", arrow=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import multiprocessing
 import threading
@@ -90,6 +91,66 @@ def test_failed_import_leaves_the_store_unchanged(store: Store, tmp_path: Path) 
         store.import_file("eia2", bad, loader="eia")
     with pytest.raises(DataValidationError):
         store.import_file("eia", bad, loader="eia", replace=True)
+    assert snapshot(store) == before
+    pd.testing.assert_frame_equal(store.list(), listing)
+
+
+def _without_pandas_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the in-memory BACI loader fail, so a passing import proves the DuckDB writer ran."""
+    from blocsim.data import loaders
+
+    def in_memory(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the DuckDB import path must not load the table in Python")
+
+    monkeypatch.setitem(loaders.LOADERS, "baci", dataclasses.replace(loaders.LOADERS["baci"], function=in_memory))
+
+
+def test_duckdb_import_writes_the_pandas_table_straight_to_parquet(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    baci = FIXTURES / "BACI_HS12_Y2012_V202401.csv"
+    store.import_file("baci_pandas", baci, loader="baci", options={"engine": "pandas"})
+    _without_pandas_loader(monkeypatch)
+    result = store.import_file("baci_duckdb", baci, loader="baci", options={"engine": "duckdb"})
+    assert result.changed and result.rows == 6
+    pd.testing.assert_frame_equal(store.table("baci_duckdb"), store.table("baci_pandas"))
+    info = store.show("baci_duckdb")
+    assert info["rows"] == 6 and ("product", "string") in info["columns"] and ("year", "int64") in info["columns"]
+    before = snapshot(store)
+    again = store.import_file("baci_duckdb", baci, loader="baci", options={"engine": "duckdb"})
+    assert not again.changed and again.content_hash == result.content_hash and snapshot(store) == before
+    with pytest.raises(AssertionError, match="must not load"):  # the pandas engine does use the loader
+        store.import_file("baci_other", baci, loader="baci", options={"engine": "pandas"})
+
+
+def test_auto_engine_uses_duckdb_for_large_files(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from blocsim.data.loaders import baci as baci_module
+
+    baci = FIXTURES / "BACI_HS12_Y2012_V202401.csv"
+    assert baci_module.baci_parquet_writer(baci) is None  # a small file: pandas
+    monkeypatch.setattr(baci_module, "AUTO_DUCKDB_BYTES", baci.stat().st_size)
+    assert baci_module.baci_engine(baci, "auto") == "duckdb"
+    _without_pandas_loader(monkeypatch)
+    assert store.import_file("baci", baci, loader="baci").rows == 6
+
+
+def test_failed_duckdb_import_names_the_cell_and_leaves_the_store_unchanged(store: Store, tmp_path: Path) -> None:
+    good = FIXTURES / "BACI_HS12_Y2012_V202401.csv"
+    store.import_file("baci", good, loader="baci", options={"engine": "duckdb"})
+    before, listing = snapshot(store), store.list()
+    bad = tmp_path / good.name
+    (tmp_path / "country_codes_V202401.csv").write_bytes((FIXTURES / "country_codes_V202401.csv").read_bytes())
+    lines = good.read_text().splitlines()
+    lines[3] = lines[3].replace(",0.5,", ",-0.5,")  # file line 4
+    bad.write_text("\n".join(lines) + "\n")
+    for name, replace in (("baci", True), ("baci_new", False)):
+        with pytest.raises(DataValidationError) as info:
+            store.import_file(name, bad, loader="baci", options={"engine": "duckdb"}, replace=replace)
+        assert str(info.value).startswith(f"{bad}: row 4, column 'v': negative value -0.5")
+    lines[3] = lines[3].replace(",-0.5,", ",0.5x,")
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataValidationError, match=r"row 4, column 'v': value '0.5x' is not a number"):
+        store.import_file("baci", bad, loader="baci", options={"engine": "duckdb"}, replace=True)
     assert snapshot(store) == before
     pd.testing.assert_frame_equal(store.list(), listing)
 

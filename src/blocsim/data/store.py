@@ -13,7 +13,9 @@ Guarantees
   loader name and its options (or of the DataFrame, for :meth:`Store.import_table`).
   Importing the same content under the same name again changes nothing.
 - **All-or-nothing imports.** The loader runs and validates first; the Parquet file is
-  written to a temporary name and renamed into place; the catalog row is written in one
+  written to a temporary name and renamed into place (a loader with a ``parquet_writer``,
+  e.g. BACI with the DuckDB engine, validates and writes that temporary file itself, inside
+  DuckDB, so a large file never becomes a pandas table); the catalog row is written in one
   DuckDB transaction. If any step fails, the new file is removed and the catalog is as it
   was, so the store looks exactly as before. Files left by a process killed mid-write are
   not in the catalog, so they are invisible and are swept away when a store is next opened.
@@ -93,8 +95,38 @@ def default_home() -> Path:
     return Path(os.environ.get("BLOCSIM_HOME") or Path.home() / ".blocsim")
 
 
-def _n_rows(frame: pd.DataFrame | pa.Table) -> int:
-    return int(frame.num_rows if isinstance(frame, pa.Table) else len(frame))
+@dataclass(frozen=True)
+class _Entry:
+    """Catalog fields of a dataset being imported (see table ``datasets``)."""
+
+    name: str
+    digest: str
+    source: str
+    origin: str
+    options: Mapping[str, Any]
+    meta: Mapping[str, Any]
+
+
+#: ``write(staging) -> (rows, [[column, type], ...])``: writes the Parquet file ``staging``.
+_Writer = Callable[[Path], tuple[int, list[list[str]]]]
+
+
+def _table_writer(frame: pd.DataFrame | pa.Table) -> _Writer:
+    """Writer of an in-memory table (column types: pandas dtypes, or Arrow types for a Table)."""
+
+    def write(staging: Path) -> tuple[int, list[list[str]]]:
+        if isinstance(frame, pa.Table):
+            pq.write_table(frame, staging)
+            return frame.num_rows, [[field.name, str(field.type)] for field in frame.schema]
+        frame.to_parquet(staging, index=False)
+        return len(frame), [[str(c), str(frame[c].dtype)] for c in frame.columns]
+
+    return write
+
+
+def _parquet_shape(path: Path, rows: int) -> tuple[int, list[list[str]]]:
+    """``(rows, [[column, Arrow type], ...])`` of a Parquet file written by a loader."""
+    return rows, [[field.name, str(field.type)] for field in pq.read_schema(path)]
 
 
 def _now() -> str:
@@ -224,18 +256,22 @@ class Store:
         if isinstance(loader, str):
             if loader not in LOADERS:
                 raise StoreError(f"loader {loader!r}: unknown source; allowed are {', '.join(LOADERS)}")
-            function, loader_name = LOADERS[loader].function, loader
+            spec = LOADERS[loader]
+            function, parquet_writer, loader_name = spec.function, spec.parquet_writer, loader
         else:
-            function, loader_name = loader, getattr(loader, "__name__", "custom")
+            function, parquet_writer, loader_name = loader, None, getattr(loader, "__name__", "custom")
         opts = dict(options or {})
         digest = hashlib.sha256(
             f"{file_hash(source)}|{loader_name}|{json.dumps(opts, sort_keys=True, default=str)}".encode()
         ).hexdigest()
-        unchanged = self._unchanged(name, digest, replace)
+        entry = _Entry(name, digest, loader_name, str(source.resolve()), opts, dict(meta or {}))
+        unchanged = self._unchanged(entry, replace)
         if unchanged is not None:
             return unchanged
-        frame = function(source, **opts)
-        return self._store(name, frame, digest, loader_name, str(source.resolve()), opts, meta, replace)
+        writer = parquet_writer(source, **opts) if parquet_writer is not None else None
+        if writer is not None:
+            return self._store(entry, lambda staging: _parquet_shape(staging, writer(staging)), replace)
+        return self._store(entry, _table_writer(function(source, **opts)), replace)
 
     def import_table(
         self,
@@ -249,97 +285,79 @@ class Store:
         """Store a DataFrame as ``name`` (keyed by :func:`~blocsim.results.rundir.frame_hash`)."""
         if not isinstance(frame, pd.DataFrame):
             raise StoreError(f"import_table({name!r}): frame must be a pandas DataFrame, got {type(frame).__name__}")
-        digest = frame_hash(frame)
-        unchanged = self._unchanged(name, digest, replace)
+        entry = _Entry(name, frame_hash(frame), source, "", {}, dict(meta or {}))
+        unchanged = self._unchanged(entry, replace)
         if unchanged is not None:
             return unchanged
-        return self._store(name, frame, digest, source, "", {}, meta, replace)
+        return self._store(entry, _table_writer(frame), replace)
 
-    def _unchanged(self, name: str, digest: str, replace: bool) -> ImportResult | None:
-        if not NAME_PATTERN.fullmatch(name or ""):
+    def _unchanged(self, entry: _Entry, replace: bool) -> ImportResult | None:
+        """The result of a no-op import if ``entry`` is already stored, ``None`` if it must be
+        written; raises on a bad name or on other content under the name without ``replace``."""
+        if not NAME_PATTERN.fullmatch(entry.name or ""):
             raise StoreError(
-                f"name {name!r}: not a valid dataset name; use lower-case letters, digits and '_', "
+                f"name {entry.name!r}: not a valid dataset name; use lower-case letters, digits and '_', "
                 "starting with a letter (e.g. baci_2012)"
             )
-        current = self._fetch("SELECT content_hash, n_rows FROM datasets WHERE name = ?", [name])
-        if current.empty:
+        with self._lock(exclusive=False):
+            return self._existing(entry, replace)
+
+    def _existing(self, entry: _Entry, replace: bool) -> ImportResult | None:
+        """:meth:`_unchanged` without the name check and the lock (callers hold one)."""
+        current = self._current_row(entry.name)
+        if current is None:
             return None
-        if current.loc[0, "content_hash"] == digest:
-            return ImportResult(name, int(current.loc[0, "n_rows"]), digest, changed=False)
+        if current["content_hash"] == entry.digest:
+            return ImportResult(entry.name, int(current["n_rows"]), entry.digest, changed=False)
         if not replace:
             raise StoreError(
-                f"dataset {name!r} already exists with different content; pass replace=True "
+                f"dataset {entry.name!r} already exists with different content; pass replace=True "
                 "(CLI: --replace) or choose another --name"
             )
         return None
 
-    def _store(
-        self,
-        name: str,
-        frame: pd.DataFrame | pa.Table,
-        digest: str,
-        source: str,
-        origin: str,
-        options: Mapping[str, Any],
-        meta: Mapping[str, Any] | None,
-        replace: bool,
-    ) -> ImportResult:
-        target = self.tables_dir / f"{name}-{digest[:16]}.parquet"
+    def _store(self, entry: _Entry, write: _Writer, replace: bool) -> ImportResult:
+        """Write a dataset all-or-nothing: ``write(staging)`` makes the Parquet file (and may
+        raise, e.g. a loader's validation error), which is renamed into place and then
+        recorded in the catalog in one transaction; on any failure both are undone."""
+        target = self.tables_dir / f"{entry.name}-{entry.digest[:16]}.parquet"
         with self._lock(exclusive=True):
-            current = self._current_row(name)
-            if current is not None and current["content_hash"] == digest:
-                return ImportResult(name, int(current["n_rows"]), digest, changed=False)
-            if current is not None and not replace:
-                raise StoreError(f"dataset {name!r} already exists with different content; pass replace=True")
+            unchanged = self._existing(entry, replace)
+            if unchanged is not None:
+                return unchanged
+            current = self._current_row(entry.name)
             staging = self.tables_dir / f".tmp-{uuid.uuid4().hex}.parquet"
             try:
-                if isinstance(frame, pa.Table):
-                    pq.write_table(frame, staging)
-                else:
-                    frame.to_parquet(staging, index=False)
+                rows, columns = write(staging)
                 with open(staging, "rb") as handle:
                     os.fsync(handle.fileno())
                 os.replace(staging, target)
-                self._write_catalog(name, frame, digest, source, origin, options, meta, target)
+                self._write_catalog(entry, target, rows, columns)
             except BaseException as error:
                 staging.unlink(missing_ok=True)
                 if current is None or Path(current["file"]).name != target.name:
                     target.unlink(missing_ok=True)
                 if isinstance(error, (BlocsimError, KeyboardInterrupt)):
                     raise
-                raise StoreError(f"import of {name!r} failed, store unchanged: {error}") from error
+                raise StoreError(f"import of {entry.name!r} failed, store unchanged: {error}") from error
             if current is not None and Path(current["file"]).name != target.name:
                 (self.tables_dir / Path(current["file"]).name).unlink(missing_ok=True)
-        return ImportResult(name, _n_rows(frame), digest, changed=True)
+        return ImportResult(entry.name, rows, entry.digest, changed=True)
 
     def _current_row(self, name: str) -> dict[str, Any] | None:
         with self._connect(read_only=True) as con:
             rows = con.execute("SELECT * FROM datasets WHERE name = ?", [name]).df()
         return None if rows.empty else rows.iloc[0].to_dict()
 
-    def _write_catalog(
-        self,
-        name: str,
-        frame: pd.DataFrame | pa.Table,
-        digest: str,
-        source: str,
-        origin: str,
-        options: Mapping[str, Any],
-        meta: Mapping[str, Any] | None,
-        target: Path,
-    ) -> None:
-        if isinstance(frame, pa.Table):
-            columns = json.dumps([[field.name, str(field.type)] for field in frame.schema])
-        else:
-            columns = json.dumps([[str(c), str(frame[c].dtype)] for c in frame.columns])
+    def _write_catalog(self, entry: _Entry, target: Path, rows: int, columns: list[list[str]]) -> None:
         row = [
-            name, source, origin, digest, target.name, _n_rows(frame), columns, _now(),
-            json.dumps(dict(options), default=str), json.dumps(dict(meta or {}), default=str),
+            entry.name, entry.source, entry.origin, entry.digest, target.name, rows, json.dumps(columns), _now(),
+            json.dumps(dict(entry.options), default=str), json.dumps(dict(entry.meta), default=str),
         ]
         with self._connect(read_only=False) as con:
             con.execute("BEGIN TRANSACTION")
             try:
-                con.execute("DELETE FROM datasets WHERE name = ?", [name])
+                con.execute("DELETE FROM datasets WHERE name = ?", [entry.name])
                 con.execute("INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
                 con.execute("COMMIT")
             except BaseException:

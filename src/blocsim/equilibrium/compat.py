@@ -28,7 +28,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from blocsim.equilibrium.equations import CounterfactualArrays, solve_conditional, solve_resistances
+from blocsim.equilibrium.equations import (
+    CounterfactualArrays,
+    broadcast_problem,
+    solve_conditional,
+    solve_resistances,
+)
 from blocsim.equilibrium.options import SolverOptions
 from blocsim.equilibrium.solvers import FixedPointResult
 from blocsim.errors import ConvergenceError, DataValidationError
@@ -46,12 +51,7 @@ def solve_gegravity(
     options: SolverOptions | None = None,
 ) -> CounterfactualArrays:
     """One-step "full GE" of gegravity 0.3 (see module notes); shapes as in ``solve_counterfactual``."""
-    x = np.asarray(flows, dtype=float)
-    a = np.asarray(cost_change, dtype=float)
-    batch = np.broadcast_shapes(x.shape[:-2], a.shape[:-2])
-    n = x.shape[-1]
-    x = np.broadcast_to(x, (*batch, n, n))
-    a = np.broadcast_to(a, (*batch, n, n))
+    _, x, a = broadcast_problem(flows, cost_change)
     y = np.sum(x, axis=-1)
     e = np.sum(x, axis=-2)
     cond, omega, phi, record = solve_conditional(x, a, reference=reference, options=options)
@@ -110,12 +110,9 @@ def solve_yotov(
             "argument 'reference_importer': got None; compat='yotov' needs a reference importer "
             "(the authors use DEU). Fix: pass reference_importer='DEU' or another country."
         )
-    x = np.asarray(flows, dtype=float)
-    a = np.asarray(cost_change, dtype=float)
-    batch = np.broadcast_shapes(x.shape[:-2], a.shape[:-2])
+    batch, x, a = broadcast_problem(flows, cost_change, flatten=True)
     n = x.shape[-1]
-    x = np.broadcast_to(x, (*batch, n, n)).reshape(-1, n, n)
-    kernel = x * np.broadcast_to(a, (*batch, n, n)).reshape(-1, n, n)
+    kernel = x * a
     y0 = np.sum(x, axis=-1)
     e0 = np.sum(x, axis=-2)
     phi = e0 / y0

@@ -50,6 +50,36 @@ def _gauge_factor(imr: np.ndarray, reference: int | None) -> np.ndarray:
     return imr[..., reference]
 
 
+def broadcast_problem(
+    flows: np.ndarray, cost_change: np.ndarray, *, flatten: bool = False
+) -> tuple[tuple[int, ...], np.ndarray, np.ndarray]:
+    """Broadcast baseline flows and cost changes to their common batch shape.
+
+    Parameters
+    ----------
+    flows, cost_change : numpy.ndarray
+        Shapes ``(..., N, N)`` that broadcast against each other.
+    flatten : bool
+        Collapse the batch dimensions into one, shapes ``(B, N, N)``.
+
+    Returns
+    -------
+    batch : tuple of int
+        The common leading shape.
+    flows, cost_change : numpy.ndarray
+        Float arrays of shape ``(*batch, N, N)`` (read-only views), or ``(B, N, N)``.
+    """
+    x = np.asarray(flows, dtype=float)
+    a = np.asarray(cost_change, dtype=float)
+    batch = np.broadcast_shapes(x.shape[:-2], a.shape[:-2])
+    n = x.shape[-1]
+    x = np.broadcast_to(x, (*batch, n, n))
+    a = np.broadcast_to(a, (*batch, n, n))
+    if flatten:
+        x, a = x.reshape(-1, n, n), a.reshape(-1, n, n)
+    return batch, x, a
+
+
 def solve_resistances(
     kernel: np.ndarray,
     output: np.ndarray,
@@ -215,10 +245,8 @@ def solve_full_endowment(
     record : FixedPointResult
         Convergence record.
     """
-    batch = np.broadcast_shapes(flows.shape[:-2], cost_change.shape[:-2])
-    n = flows.shape[-1]
-    x = np.broadcast_to(flows, (*batch, n, n)).reshape(-1, n, n)
-    a = np.broadcast_to(cost_change, (*batch, n, n)).reshape(-1, n, n)
+    batch, x, a = broadcast_problem(flows, cost_change, flatten=True)
+    n = x.shape[-1]
     y = np.sum(x, axis=-1)
     e = np.sum(x, axis=-2)
     if np.ndim(sigma) > 0:  # one elasticity per problem: shape (..., 1)
@@ -345,12 +373,7 @@ def solve_counterfactual(
     -------
     CounterfactualArrays
     """
-    flows = np.asarray(flows, dtype=float)
-    cost_change = np.asarray(cost_change, dtype=float)
-    batch = np.broadcast_shapes(flows.shape[:-2], cost_change.shape[:-2])
-    n = flows.shape[-1]
-    x = np.broadcast_to(flows, (*batch, n, n))
-    a = np.broadcast_to(cost_change, (*batch, n, n))
+    _, x, a = broadcast_problem(flows, cost_change)
     y = np.sum(x, axis=-1)
     e = np.sum(x, axis=-2)
     cond, omega_c, phi_c, rec_c = solve_conditional(x, a, reference=reference, options=options)

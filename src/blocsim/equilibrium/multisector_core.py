@@ -101,18 +101,20 @@ def calibrate(problem: MultiSectorProblem, *, closure: str, numeraire: int | Non
     theta = p.theta[:, None, None]
     tau0 = p.tariff_before
     tau1 = p.tariff_after
-    gross = x0 if tau0 is None else x0 * (1.0 + tau0)
-    spending = gross.sum(axis=1)  # (S, N_j)
+    # (S, N, N) work in place: one temporary cube besides the two kernels
+    kernel = x0 * (1.0 + tau0) if tau0 is not None else x0.copy()  # spending incl. tariffs
+    spending = kernel.sum(axis=1)  # (S, N_j)
     output = x0.sum(axis=2)  # (S, N_i)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pi = np.where(spending[:, None, :] > 0, gross / spending[:, None, :], 0.0)
-    kfac = np.ones(1)
+    with np.errstate(divide="ignore"):
+        kernel *= np.where(spending > 0, 1.0 / spending, 0.0)[:, None, :]  # import shares pi
     if tau0 is not None or tau1 is not None:
-        ratio = (1.0 + (0.0 if tau1 is None else tau1)) / (1.0 + (0.0 if tau0 is None else tau0))
-        kfac = ratio ** (-theta)
-    kernel = pi * kfac
+        ratio = np.add(1.0, tau1) if tau1 is not None else np.ones_like(kernel)
+        if tau0 is not None:
+            ratio /= 1.0 + tau0
+        kernel *= np.power(ratio, -theta, out=ratio)
+        del ratio
     if p.cost_factor is not None:
-        kernel = kernel * p.cost_factor
+        kernel *= p.cost_factor
     kernel_pre = kernel if tau1 is None else kernel / (1.0 + tau1)
     lost = (spending > 0) & (kernel.sum(axis=1) <= 0)
     if lost.any():
@@ -125,7 +127,7 @@ def calibrate(problem: MultiSectorProblem, *, closure: str, numeraire: int | Non
         )
     va_share = p.va_share.T  # (S, N)
     value_added = np.sum(va_share * output, axis=0)
-    collected = np.zeros(len(p.countries)) if tau0 is None else np.sum(tau0 * x0, axis=(0, 1))
+    collected = np.zeros(len(p.countries)) if tau0 is None else np.einsum("sij,sij->j", tau0, x0)
     received = redistribute(collected, *_pool(p.pool_before))
     deficit = x0.sum(axis=(0, 1)) - x0.sum(axis=(0, 2))
     deficit_other = deficit - (received - collected)
@@ -415,22 +417,23 @@ def solve_conditional(cal: Calibration, options: SolverOptions | None = None) ->
         z = np.where(buy_mask & (term > 0), purchases / np.where(term > 0, term, 1.0), 0.0)
         return g * _matmul_colvec(cal.kernel_pre, z), z
 
-    def step(xb: FloatArray) -> tuple[FloatArray, FloatArray]:
-        lg = xb[0].reshape(s_count, n)
+    def step(lg: FloatArray) -> tuple[FloatArray, FloatArray]:
         sold, _ = sales(lg)
         gap = np.where(active, log_y - np.log(np.where(active, sold, 1.0)), 0.0)
         new = lg + gap
         centre = np.sum(np.where(active, new, 0.0), axis=1, keepdims=True) / np.maximum(
             active.sum(axis=1, keepdims=True), 1
         )
-        return np.where(active, new - centre, 0.0).ravel()[None, :], np.array([float(np.max(np.abs(gap)))])
+        return np.where(active, new - centre, 0.0), np.max(np.abs(gap), axis=1)
 
     base = options or SolverOptions()
     # a by-product: cap its budget so that an unsolvable case (see above) stays cheap
     opts = replace(base, raise_on_failure=False, max_iter=min(base.max_iter, max(2000, base.max_iter // 4)))
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # non-finite -> not converged
-        record = solve_fixed_point(step, np.zeros((1, s_count * n)), options=opts, name="conditional GE")
-        lg = record.x[0].reshape(s_count, n)
+        # one independent scaling problem per sector: a batch of S, each with its own
+        # Anderson mixing and stopping rule
+        record = solve_fixed_point(step, np.zeros((s_count, n)), options=opts, name="conditional GE")
+        lg = record.x
         _, z = sales(lg)
         flows = (cal.kernel_pre * scaled(lg)[:, :, None] * z[:, None, :]).sum(axis=0)
     np.fill_diagonal(flows, 0.0)  # international flows only, summed without cancellation

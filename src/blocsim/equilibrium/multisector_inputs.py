@@ -90,32 +90,49 @@ def _numeric(df: pd.DataFrame, column: str, argument: str, *, low: float, high: 
     return values
 
 
-def _codes(values: pd.Series, labels: Sequence[str], argument: str, column: str) -> NDArray[np.intp]:
-    """Positions of ``values`` in ``labels`` (vectorised through a categorical encoding)."""
-    cat = values.astype(str).astype("category")
-    lookup = pd.Index(list(labels)).get_indexer(cat.cat.categories.astype(str))
-    codes = np.where(cat.cat.codes.to_numpy() < 0, -1, lookup[cat.cat.codes.to_numpy()])
-    if (codes < 0).any():
-        unknown = sorted(set(values.astype(str)[codes < 0]))[:10]
+def _factorize(values: pd.Series) -> tuple[NDArray[np.intp], NDArray[np.str_]]:
+    """Integer codes and the distinct values (as strings) of a column, one hash pass.
+
+    Categorical columns reuse their codes; ``NaN`` is a value of its own (label ``"nan"``).
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy().astype(np.intp)
+        uniques = values.cat.categories.astype(str).to_numpy(dtype=str)
+        if (codes < 0).any():  # missing entries of a categorical: a value of their own
+            codes = np.where(codes < 0, len(uniques), codes)
+            uniques = np.append(uniques, "nan")
+        return codes, uniques
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return codes.astype(np.intp, copy=False), np.asarray(pd.Index(uniques).astype(str), dtype=str)
+
+
+def _codes(values: pd.Series, labels: Sequence[str], argument: str, column: str,
+           encoded: tuple[NDArray[np.intp], NDArray[np.str_]] | None = None) -> NDArray[np.intp]:
+    """Positions of ``values`` in ``labels`` (``encoded``: a precomputed :func:`_factorize`)."""
+    codes, uniques = _factorize(values) if encoded is None else encoded
+    lookup = pd.Index(list(labels)).get_indexer(uniques)
+    if (lookup < 0).any():
+        unknown = sorted(set(uniques[lookup < 0]))[:10]
         raise DataValidationError(
             f"argument {argument!r}, column {column!r}: unknown value(s) {unknown!r}; allowed: the "
             f"{len(labels)} labels of the baseline data (e.g. {list(labels)[:5]!r}). "
             "Fix: use the baseline's codes or drop these rows."
         )
-    return codes.astype(np.intp)
+    return lookup[codes]
 
 
-def _labels(*columns: pd.Series) -> tuple[str, ...]:
-    """Sorted distinct labels of one or more columns."""
+def _labels(*encoded: tuple[NDArray[np.intp], NDArray[np.str_]]) -> tuple[str, ...]:
+    """Sorted distinct labels of one or more :func:`_factorize` results."""
     found: set[str] = set()
-    for col in columns:
-        found.update(map(str, pd.unique(col.astype(str))))
+    for _, uniques in encoded:
+        found.update(uniques.tolist())
     return tuple(sorted(found))
 
 
 def _no_duplicates(df: pd.DataFrame, keys: Sequence[str], argument: str,
-                   codes: Sequence[NDArray[np.intp]], sizes: Sequence[int]) -> None:
-    """Raise when two rows share the same key (checked on integer codes)."""
+                   codes: Sequence[NDArray[np.intp]], sizes: Sequence[int]) -> NDArray[np.intp]:
+    """Raise when two rows share the same key (checked on integer codes); else return the
+    flat (C-order) positions of the rows in an array of shape ``sizes``."""
     flat = np.ravel_multi_index(tuple(codes), tuple(sizes))
     counts = np.bincount(flat, minlength=int(np.prod(sizes)))
     if np.any(counts > 1):
@@ -124,6 +141,7 @@ def _no_duplicates(df: pd.DataFrame, keys: Sequence[str], argument: str,
             f"argument {argument!r}: duplicate rows for keys {list(keys)!r}; first ones:\n"
             f"{df.loc[dup, list(keys)].head(6).to_string()}\nFix: aggregate or drop duplicates (a panel: select one year first)."
         )
+    return flat
 
 
 def parse_baseline(
@@ -140,15 +158,16 @@ def parse_baseline(
     if df.empty:
         raise DataValidationError(f"argument {argument!r} has no rows. Fix: pass a flow table.")
     values = _numeric(df, flow, argument, low=0.0, allowed="finite flows >= 0 (USD millions)")
-    countries = _labels(df[exporter], df[importer])
-    sectors = _labels(df[sector])
-    i = _codes(df[exporter], countries, argument, exporter)
-    j = _codes(df[importer], countries, argument, importer)
-    s = _codes(df[sector], sectors, argument, sector)
-    _no_duplicates(df, [exporter, importer, sector], argument, (s, i, j),
-                   (len(sectors), len(countries), len(countries)))
+    enc_i, enc_j, enc_s = (_factorize(df[c]) for c in (exporter, importer, sector))
+    countries = _labels(enc_i, enc_j)
+    sectors = _labels(enc_s)
+    i = _codes(df[exporter], countries, argument, exporter, enc_i)
+    j = _codes(df[importer], countries, argument, importer, enc_j)
+    s = _codes(df[sector], sectors, argument, sector, enc_s)
+    flat = _no_duplicates(df, [exporter, importer, sector], argument, (s, i, j),
+                          (len(sectors), len(countries), len(countries)))
     flows = np.zeros((len(sectors), len(countries), len(countries)))
-    flows[s, i, j] = values
+    flows.reshape(-1)[flat] = values
     output = flows.sum(axis=(0, 2))
     absorption = flows.sum(axis=(0, 1))
     domestic = np.einsum("sii->i", flows)
@@ -216,8 +235,8 @@ def parse_pair_table(
     i = _codes(df[exporter], countries, argument, exporter)
     j = _codes(df[importer], countries, argument, importer)
     s = _codes(df[sector], sectors, argument, sector)
-    _no_duplicates(df, [exporter, importer, sector], argument, (s, i, j),
-                   (len(sectors), len(countries), len(countries)))
+    flat = _no_duplicates(df, [exporter, importer, sector], argument, (s, i, j),
+                          (len(sectors), len(countries), len(countries)))
     out: list[FloatArray | None] = []
     for column in columns:
         values = _numeric(df, column, argument, low=low, high=high, allowed=allowed)
@@ -225,7 +244,7 @@ def parse_pair_table(
             out.append(None)
             continue
         dense = np.full((len(sectors), len(countries), len(countries)), fill)
-        dense[s, i, j] = values
+        dense.reshape(-1)[flat] = values
         out.append(dense)
     return out
 

@@ -58,19 +58,20 @@ class FixedPointResult:
 
 
 def _anderson_direction(dx: np.ndarray, df: np.ndarray, f: np.ndarray, beta: float) -> np.ndarray:
-    """Anderson type-II update ``beta*f - (dX + beta*dF) @ gamma`` for a batch.
+    """Anderson type-II update ``beta*f - gamma @ (dX + beta*dF)`` for a batch.
 
-    ``dx, df`` have shape ``(B, n, m)``, ``f`` has shape ``(B, n)``; gamma solves the
-    regularised normal equations ``(dF'dF + lam I) gamma = dF'f`` (zero history columns give
+    ``dx, df`` have shape ``(B, m, n)`` (history rows, C-contiguous so that every product
+    below is a BLAS matrix product), ``f`` has shape ``(B, n)``; gamma solves the
+    regularised normal equations ``(dF dF' + lam I) gamma = dF f`` (zero history rows give
     zero weights, which is how per-element restarts are encoded).
     """
-    gram = np.einsum("bnm,bnk->bmk", df, df)
-    rhs = np.einsum("bnm,bn->bm", df, f)
+    gram = np.matmul(df, df.transpose(0, 2, 1))
+    rhs = np.matmul(df, f[:, :, None])
     scale = np.max(np.abs(np.diagonal(gram, axis1=1, axis2=2)), axis=1)
-    lam = 1e-10 * scale + 1e-300
-    gram = gram + lam[:, None, None] * np.eye(gram.shape[-1])[None]
-    gamma = np.linalg.solve(gram, rhs[..., None])[..., 0]
-    return beta * f - np.einsum("bnm,bm->bn", dx + beta * df, gamma)
+    idx = np.arange(gram.shape[-1])
+    gram[:, idx, idx] += (1e-10 * scale + 1e-300)[:, None]
+    gamma = np.linalg.solve(gram, rhs).transpose(0, 2, 1)  # (B, 1, m)
+    return beta * (f - np.matmul(gamma, df)[:, 0, :]) - np.matmul(gamma, dx)[:, 0, :]
 
 
 def solve_fixed_point(
@@ -112,8 +113,8 @@ def solve_fixed_point(
     x = x0.reshape(-1, n).copy()
     nb = x.shape[0]
     m = opts.memory
-    dx_hist = np.zeros((nb, n, m))
-    df_hist = np.zeros((nb, n, m))
+    dx_hist = np.zeros((nb, m, n))
+    df_hist = np.zeros((nb, m, n))
     prev_x: np.ndarray | None = None
     prev_f: np.ndarray | None = None
     prev_res = np.full(nb, np.inf)
@@ -133,8 +134,8 @@ def solve_fixed_point(
         if opts.method == "iterate" or prev_x is None:
             new_x = x + opts.damping * f
         else:
-            dx_hist[:, :, slot] = x - prev_x
-            df_hist[:, :, slot] = f - prev_f
+            np.subtract(x, prev_x, out=dx_hist[:, slot, :])
+            np.subtract(f, prev_f, out=df_hist[:, slot, :])
             worse = res > prev_res
             dx_hist[worse] = 0.0
             df_hist[worse] = 0.0

@@ -26,13 +26,14 @@ source                     format                                       table
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
 
 from blocsim.data.loaders._io import PathLike
 from blocsim.data.loaders.adb_mrio import load_adb_mrio
-from blocsim.data.loaders.baci import load_baci
+from blocsim.data.loaders.baci import baci_parquet_writer, load_baci
 from blocsim.data.loaders.cepii import load_cepii_gravity, load_geodist_dist, load_geodist_geo
 from blocsim.data.loaders.comtrade import fetch_comtrade, load_comtrade
 from blocsim.data.loaders.eia import load_eia
@@ -44,12 +45,20 @@ from blocsim.errors import DataValidationError
 
 @dataclass(frozen=True)
 class LoaderSpec:
-    """A registered loader: source name, function, one-line description, table kind."""
+    """A registered loader: source name, function, one-line description, table kind.
+
+    ``parquet_writer``, when set, is ``(path, **options) -> writer | None``: ``writer(target)``
+    validates ``path`` and writes the loader's table straight to the Parquet file ``target``,
+    returning the row count; ``None`` means ``options`` choose an in-memory engine.
+    :meth:`~blocsim.data.store.Store.import_file` uses the writer when there is one, else
+    ``function``.
+    """
 
     name: str
     function: Callable[..., pd.DataFrame]
     description: str
     kind: str
+    parquet_writer: Callable[..., Callable[[Path], int] | None] | None = None
 
 
 LOADERS: dict[str, LoaderSpec] = {
@@ -58,7 +67,7 @@ LOADERS: dict[str, LoaderSpec] = {
         LoaderSpec("cepii_dist", load_geodist_dist, "CEPII GeoDist dist_cepii (distances, contiguity, language)", "gravity"),
         LoaderSpec("cepii_geo", load_geodist_geo, "CEPII GeoDist geo_cepii (country attributes)", "countries"),
         LoaderSpec("cepii_gravity", load_cepii_gravity, "CEPII Gravity V202211 panel", "gravity"),
-        LoaderSpec("baci", load_baci, "CEPII BACI HS6 bilateral trade", "flows"),
+        LoaderSpec("baci", load_baci, "CEPII BACI HS6 bilateral trade", "flows", parquet_writer=baci_parquet_writer),
         LoaderSpec("itpd", load_itpd, "USITC ITPD-E (with domestic trade)", "flows"),
         LoaderSpec("comtrade", load_comtrade, "UN Comtrade bulk/API CSV", "flows"),
         LoaderSpec("wits", load_wits_tariffs, "WITS/TRAINS tariff export", "tariffs"),

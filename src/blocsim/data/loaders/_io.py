@@ -202,7 +202,7 @@ def numeric_column(
     if non_negative and (values < 0).any():
         pos = _first(values < 0)
         raise source.error(
-            pos, column, f"negative value {values.loc[pos]!r}; values must be >= 0 (fix the sign or drop the row)"
+            pos, column, f"negative value {float(values.loc[pos])!r}; values must be >= 0 (fix the sign or drop the row)"
         )
     return values
 
@@ -232,7 +232,7 @@ def integer_column(frame: pd.DataFrame, column: str, source: SourceFile) -> pd.S
     fractional = values != np.round(values)
     if fractional.any():
         pos = _first(fractional)
-        raise source.error(pos, column, f"value {values.loc[pos]!r} is not a whole number")
+        raise source.error(pos, column, f"value {float(values.loc[pos])!r} is not a whole number")
     return values.astype("int64")
 
 

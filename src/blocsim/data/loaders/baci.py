@@ -19,16 +19,17 @@ Liechtenstein, 842 USA incl. Puerto Rico and the US Virgin Islands).
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Callable, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from blocsim.data.countries import iso3_table, known_codes, normalize_codes
+from blocsim.data.countries import iso3_table, normalize_codes
+from blocsim.data.loaders import _baci_duckdb
 from blocsim.data.loaders._io import (
     PathLike,
     SourceFile,
@@ -53,12 +54,11 @@ BACI_SPECIAL_CODES: dict[int, str] = {
     757: "CHE",
     842: "USA",
 }
-_CODE_FIX = (
-    "; allowed are the codes of the BACI country_codes file (pass country_codes=... with the file of "
-    "the same BACI version)"
-)
 #: BACI ``v`` is in thousands of USD; blocsim flows are USD millions.
 THOUSANDS_TO_MILLIONS = 1e-3
+#: ``engine="auto"`` uses DuckDB for files at least this large (bytes; about 1.5M BACI rows).
+AUTO_DUCKDB_BYTES = 50_000_000
+Engine = Literal["auto", "pandas", "duckdb"]
 
 
 def baci_country_codes(path: PathLike | None = None) -> dict[int, str]:
@@ -95,11 +95,21 @@ def _find_country_codes(path: Path) -> Path | None:
     return found[0] if len(found) == 1 else None
 
 
+def baci_engine(path: Path, engine: Engine) -> Literal["pandas", "duckdb"]:
+    """The engine ``engine`` stands for on ``path``: ``"auto"`` is ``"duckdb"`` for files of at
+    least :data:`AUTO_DUCKDB_BYTES`, else ``"pandas"``."""
+    if engine == "auto":
+        return "duckdb" if path.stat().st_size >= AUTO_DUCKDB_BYTES else "pandas"
+    if engine not in ("pandas", "duckdb"):
+        raise DataValidationError(f"engine={engine!r}: allowed are 'auto', 'pandas', 'duckdb'")
+    return engine
+
+
 def load_baci(
     path: PathLike,
     *,
     country_codes: PathLike | None | Literal["auto"] = "auto",
-    engine: Literal["pandas", "duckdb"] = "pandas",
+    engine: Engine = "auto",
     arrow: bool = False,
 ) -> pd.DataFrame | pa.Table:
     """Load a BACI HS6 file into tidy flows.
@@ -112,19 +122,20 @@ def load_baci(
         BACI ``country_codes_V*.csv``; ``"auto"`` looks for the one next to ``path`` with the
         same version, else uses ISO numeric codes (see :func:`baci_country_codes`).
     engine
-        ``"pandas"`` (``pandas.read_csv``) or ``"duckdb"`` (DuckDB's parallel CSV reader and
-        SQL checks); both give the same table.
+        ``"pandas"`` (``pandas.read_csv``), ``"duckdb"`` (DuckDB's parallel CSV reader, a join
+        against the code table and SQL checks; see :mod:`._baci_duckdb`) or ``"auto"`` (DuckDB
+        for files of at least :data:`AUTO_DUCKDB_BYTES`); all give the same table.
     arrow
-        With ``engine="duckdb"``: return a :class:`pyarrow.Table` with the same columns
-        instead of a DataFrame (no pandas string objects; :class:`~blocsim.data.store.Store`
-        writes it to Parquet directly, which is much faster for large files).
+        With the DuckDB engine: return a :class:`pyarrow.Table` with the same columns instead
+        of a DataFrame. To store a file, :meth:`~blocsim.data.store.Store.import_file` uses
+        :func:`baci_to_parquet` instead, which never builds the table in Python.
 
     Returns
     -------
     DataFrame or pyarrow.Table
         ``exporter, importer`` (ISO3), ``year`` (int), ``product`` (HS6, 6-character
         string with leading zeros), ``trade`` (USD millions = ``v`` / 1000), ``quantity``
-        (metric tons, NaN when missing).
+        (metric tons, NaN when missing), in file order.
 
     Raises
     ------
@@ -133,15 +144,13 @@ def load_baci(
         country code, or a repeated (t, i, j, k).
     """
     file = existing_file(path, what="CEPII BACI")
-    codes_path = _find_country_codes(file) if country_codes == "auto" else country_codes
-    mapping = baci_country_codes(codes_path)
-    if engine == "duckdb":
-        table = _load_duckdb(file, mapping)
+    chosen = baci_engine(file, engine)
+    if arrow and chosen != "duckdb":
+        raise DataValidationError(f"arrow=True needs engine='duckdb' (got engine={engine!r} on {file})")
+    mapping = baci_country_codes(_find_country_codes(file) if country_codes == "auto" else country_codes)
+    if chosen == "duckdb":
+        table = _baci_duckdb.read_arrow(file, mapping)
         return table if arrow else tidy(table.to_pandas()).astype({"year": "int64"})
-    if engine != "pandas":
-        raise DataValidationError(f"engine={engine!r}: allowed are 'pandas', 'duckdb'")
-    if arrow:
-        raise DataValidationError("arrow=True needs engine='duckdb'")
     source = SourceFile(file)
     try:
         raw = read_delimited(
@@ -203,116 +212,30 @@ def _check_products(products: pd.Series, source: SourceFile) -> None:
         raise source.error(pos, "k", f"product code {products.loc[pos]!r} is not an HS6 code (six digits)")
 
 
-def _load_duckdb(file: Path, mapping: dict[int, str]) -> pa.Table:
-    """DuckDB engine: read and check in SQL, map codes in Arrow; errors cite the file row (header = row 1)."""
-    import duckdb
+def baci_parquet_writer(
+    path: PathLike,
+    *,
+    country_codes: PathLike | None | Literal["auto"] = "auto",
+    engine: Engine = "auto",
+    arrow: bool = False,
+) -> Callable[[Path], int] | None:
+    """A function writing the tidy flows of a BACI file straight to Parquet, for the store.
 
-    header = sniff_header(file)
-    names = [name.strip() for name in header.split(",")]
-    if len(names) < 2:
-        raise DataValidationError(
-            f"{file}: row 1: wrong separator: a CEPII BACI file is comma-separated with columns "
-            f"{', '.join(BACI_COLUMNS)}; the header read {header[:60]!r}"
-        )
-    missing = [c for c in BACI_COLUMNS if c not in names]
-    if missing:
-        raise DataValidationError(
-            f"{file}: column {missing[0]!r}: missing column(s) {', '.join(missing)}; a CEPII BACI file needs "
-            f"{', '.join(BACI_COLUMNS)}; found {', '.join(names)}"
-        )
-    bad_codes = sorted(set(mapping.values()) - known_codes())
-    if bad_codes:
-        raise DataValidationError(f"{file}: country codes {bad_codes} in the code mapping are not known ISO3 codes")
-    con = duckdb.connect()
-    try:
-        con.execute("SET preserve_insertion_order = true")
-        con.execute("SET enable_progress_bar = false")
-        try:  # fast path: typed read; any unreadable number falls back to the text path below
-            con.execute(
-                "CREATE TABLE raw AS SELECT * FROM read_csv(?, header = true, delim = ',', nullstr = ['NA', ''], "
-                "columns = {'t': 'BIGINT', 'i': 'BIGINT', 'j': 'BIGINT', 'k': 'VARCHAR', 'v': 'DOUBLE', 'q': 'DOUBLE'})",
-                [str(file)],
-            )
-            con.execute(
-                "CREATE VIEW typed AS SELECT rowid AS pos, t, i, j, lpad(trim(k), 6, '0') AS k, v, "
-                "CAST(v AS VARCHAR) AS v_raw, q, CAST(q AS VARCHAR) AS q_raw FROM raw"
-            )
-        except duckdb.Error:
-            con.execute("DROP TABLE IF EXISTS raw")
-            try:
-                con.execute(
-                    "CREATE TABLE raw AS SELECT * FROM read_csv(?, header = true, delim = ',', columns = {'t': "
-                    "'BIGINT', 'i': 'BIGINT', 'j': 'BIGINT', 'k': 'VARCHAR', 'v': 'VARCHAR', 'q': 'VARCHAR'})",
-                    [str(file)],
-                )
-            except duckdb.Error as error:  # t, i or j not integers, or a ragged line
-                raise DataValidationError(
-                    f"{file}: cannot be read as CEPII BACI (t, i, j must be integers): {error}"
-                ) from None
-            con.execute(
-                "CREATE VIEW typed AS SELECT rowid AS pos, t, i, j, lpad(trim(k), 6, '0') AS k, "
-                "TRY_CAST(trim(v) AS DOUBLE) AS v, trim(v) AS v_raw, "
-                "TRY_CAST(NULLIF(trim(q), 'NA') AS DOUBLE) AS q, NULLIF(trim(q), 'NA') AS q_raw FROM raw"
-            )
-        checks = (
-            ("v", "v IS NULL", "value {!r} is not a number; v must be filled", "v_raw"),
-            ("q", "q IS NULL AND q_raw IS NOT NULL AND q_raw <> ''", "value {!r} is not a number or NA", "q_raw"),
-            ("v", "v < 0", "negative value {!r}; values must be >= 0 (fix the sign or drop the row)", "v"),
-            ("q", "q < 0", "negative value {!r}; values must be >= 0 (fix the sign or drop the row)", "q"),
-        )
-        firsts = con.execute(
-            "SELECT " + ", ".join(f"min(pos) FILTER (WHERE {condition})" for _, condition, _, _ in checks) + " FROM typed"
-        ).fetchone()
-        for (column, _, message, shown), first in zip(checks, firsts or ()):
-            if first is not None:
-                value = con.execute(f"SELECT {shown} FROM typed WHERE pos = ?", [first]).fetchone()[0]
-                raise DataValidationError(f"{file}: row {first + 2}, column {column!r}: {message.format(value)}")
-        # codes and products: check the few distinct values, then locate the first bad one
-        distinct = {
-            column: [row[0] for row in con.execute(f"SELECT DISTINCT {column} FROM typed").fetchall()]
-            for column in ("i", "j", "k")
-        }
-        bad = {
-            "i": [code for code in distinct["i"] if code not in mapping],
-            "j": [code for code in distinct["j"] if code not in mapping],
-            "k": [code for code in distinct["k"] if not re.fullmatch(r"\d{6}", str(code))],
-        }
-        for column, message in (
-            ("i", "unknown BACI country code {!r}" + _CODE_FIX),
-            ("j", "unknown BACI country code {!r}" + _CODE_FIX),
-            ("k", "product code {!r} is not an HS6 code (six digits)"),
-        ):
-            if bad[column]:
-                first, value = con.execute(
-                    f"SELECT pos, {column} FROM typed WHERE list_contains(?, {column}) ORDER BY pos LIMIT 1",
-                    [bad[column]],
-                ).fetchone()
-                raise DataValidationError(f"{file}: row {first + 2}, column {column!r}: {message.format(value)}")
-        # k is six digits now, so its integer value identifies the product
-        repeated = con.execute(
-            "SELECT t, i, j, CAST(k AS INTEGER) FROM typed GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
-        ).fetchone()
-        if repeated is not None:
-            rows = con.execute(
-                "SELECT pos, k FROM typed WHERE t = ? AND i = ? AND j = ? AND CAST(k AS INTEGER) = ? ORDER BY pos LIMIT 2",
-                list(repeated),
-            ).fetchall()
-            raise DataValidationError(
-                f"{file}: row {rows[1][0] + 2}, column 'k': duplicate key (t={repeated[0]}, i={repeated[1]}, "
-                f"j={repeated[2]}, k={rows[1][1]!r}), first seen at row {rows[0][0] + 2}; each (t, i, j, k) must "
-                "appear once"
-            )
-        table = con.sql(
-            f"SELECT i, j, t AS year, k AS product, v * {THOUSANDS_TO_MILLIONS} AS trade, q AS quantity FROM typed"
-        ).to_arrow_table()
-    finally:
-        con.close()
-    numeric = pa.array([int(code) for code in mapping], type=pa.int64())
-    iso3 = pa.array(list(mapping.values()), type=pa.string())
-    columns = {
-        target: pc.take(iso3, pc.index_in(table.column(source), value_set=numeric))
-        for source, target in (("i", "exporter"), ("j", "importer"))
-    }
-    return pa.table(
-        {**columns, **{name: table.column(name) for name in ("year", "product", "trade", "quantity")}}
-    ).combine_chunks()
+    The Parquet-writing counterpart of :func:`load_baci`: with the DuckDB engine the file goes
+    CSV -> checks -> Parquet inside DuckDB (``COPY ... TO``), with no pandas or Arrow copy of
+    the table in Python. Same options as :func:`load_baci` (``arrow`` only chooses
+    :func:`load_baci`'s return type, so it is accepted and ignored here).
+
+    Returns
+    -------
+    callable or None
+        ``writer(target: Path) -> int``: validates the file and writes ``target`` (nothing is
+        written when validation fails, raising :class:`DataValidationError` as
+        :func:`load_baci`), returning the rows written. ``None`` when the options choose the
+        pandas engine; the caller then loads the table with :func:`load_baci`.
+    """
+    file = existing_file(path, what="CEPII BACI")
+    if baci_engine(file, engine) != "duckdb":
+        return None
+    mapping = baci_country_codes(_find_country_codes(file) if country_codes == "auto" else country_codes)
+    return functools.partial(_baci_duckdb.write_parquet, file, mapping)

@@ -129,6 +129,35 @@ def test_baci_fixture_units_codes_and_padded_na(engine: str) -> None:
     assert pair(baci, "BLX", "KGZ")["trade"] == pytest.approx(0.001)
 
 
+def test_baci_engines_agree_on_a_large_generated_file(tmp_path: Path) -> None:
+    """300,000 random rows: the DuckDB engine gives exactly the pandas table, in file order
+    (codes, zero-padding, padded NA, units); bench/data_load.py checks the same at 2M-10M rows."""
+    rng = np.random.default_rng(5)
+    codes = pd.read_csv(FIXTURES / "country_codes_V202401.csv")["country_code"].to_numpy()
+    rows = 300_000
+    keys = rng.choice(len(codes) ** 2 * 4000, size=rows, replace=False)  # unique (i, j, k)
+    pair_index, product = np.divmod(keys, 4000)
+    quantity = np.round(rng.lognormal(1.0, 2.0, rows), 3).astype(str).astype(object)
+    quantity[rng.random(rows) < 0.1] = "          NA"
+    frame = pd.DataFrame(
+        {
+            "t": 2012,
+            "i": codes[pair_index // len(codes)],
+            "j": codes[pair_index % len(codes)],
+            "k": 10_000 + product * 22,  # 5 digits, as BACI writes chapters 01-09
+            "v": np.round(rng.lognormal(2.0, 2.5, rows), 3),
+            "q": quantity,
+        }
+    )
+    path = tmp_path / "BACI_HS12_Y2012_V202401.csv"
+    frame.to_csv(path, index=False)
+    (tmp_path / "country_codes_V202401.csv").write_bytes((FIXTURES / "country_codes_V202401.csv").read_bytes())
+    duck = load_baci(path, engine="duckdb")
+    pd.testing.assert_frame_equal(duck, load_baci(path, engine="pandas"))
+    assert duck["product"].str.startswith("0").all() and duck["quantity"].isna().sum() == (quantity == "          NA").sum()
+    np.testing.assert_allclose(duck["trade"].to_numpy(), frame["v"].to_numpy() / 1000, rtol=1e-15)
+
+
 def test_baci_engines_agree_and_iso_fallback(tmp_path: Path) -> None:
     pandas_frame = load_baci(FIXTURES / "BACI_HS12_Y2012_V202401.csv")
     duck_frame = load_baci(FIXTURES / "BACI_HS12_Y2012_V202401.csv", engine="duckdb")

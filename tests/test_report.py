@@ -300,3 +300,15 @@ def test_png_export_from_the_cli(run_dir: Path, tmp_path: Path) -> None:
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
         width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
         assert width == 2200 and height > 400, (path.name, width, height)
+
+
+@pytest.mark.parametrize("command", [["scenarios", "run"], ["run"]])
+def test_run_commands_write_the_report(command: list[str], tmp_path: Path) -> None:
+    from blocsim.cli.main import app
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, [*command, "kazakhstan-leaves", "--out", str(out), "--report", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["run_dir"] == str(out)  # stdout stays one JSON document
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert '<section id="map">' in html and "Kazakhstan leaves the EAEU" in html

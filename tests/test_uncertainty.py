@@ -191,3 +191,23 @@ def test_scenario_bands_point_is_the_scenario_result() -> None:
     assert thetas.shape == (6, len(run.meta["model"]["parameters"]["theta"])) and thetas.std().min() > 0
     rus = mc.bands[(mc.bands["country"] == "RUS") & (mc.bands["variable"] == "welfare_pct")].iloc[0]
     assert rus["p05"] <= rus["point"] <= rus["p95"]
+
+
+def test_cli_run_with_draws_writes_reproducible_bands(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from blocsim.cli.main import app
+
+    runner = CliRunner()
+    outputs = []
+    for name, seed in (("a", "7"), ("b", "7"), ("c", "8")):
+        res = runner.invoke(app, ["run", "kazakhstan-leaves", "--out", str(tmp_path / name), "--draws", "4",
+                                  "--seed", seed, "--json"])
+        assert res.exit_code == 0, res.output
+        outputs.append((tmp_path / name / "bands.csv").read_bytes())
+    assert outputs[0] == outputs[1] and outputs[0] != outputs[2]
+    bands = pd.read_csv(tmp_path / "a" / "bands.csv")
+    assert list(bands.columns) == ["country", "variable", "point", "mean", "std", "p05", "p50", "p95"]
+    countries = pd.read_csv(tmp_path / "a" / "countries.csv").set_index("country")
+    welfare = bands[bands["variable"] == "welfare_pct"].set_index("country")["point"]
+    np.testing.assert_allclose(welfare, countries.loc[welfare.index, "welfare_pct"], atol=1e-9)

@@ -36,6 +36,17 @@ def build_report(run_dir: Path, *, png: bool = False, quiet: bool = False) -> di
     return {"report": str(report), "figures": [str(p) for p in figures]}
 
 
+def report_after_run(run_dir: Path, *, as_json: bool) -> None:
+    """``--report`` of ``blocsim run`` / ``blocsim scenarios run``: write RUN_DIR/report.html.
+
+    With ``as_json`` nothing is printed (the run's JSON summary stays the only stdout); the
+    report is always ``RUN_DIR/report.html``.
+    """
+    written = build_report(run_dir, quiet=as_json)
+    if not as_json:
+        console.print(f"[green]wrote[/green] {written['report']}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``blocsim report`` to the top-level app."""
 

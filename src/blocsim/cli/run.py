@@ -13,7 +13,7 @@ from blocsim.cli._common import console, err_console, handle_errors, print_json
 SUMMARY_COLUMNS = ("welfare_pct", "real_gdp_pct", "exports_pct", "imports_pct", "tariff_revenue_change")
 
 
-def execute(reference: str, out: Path, *, as_json: bool) -> Any:
+def execute(reference: str, out: Path, *, as_json: bool, draws: int | None = None, seed: int = 0) -> Any:
     """Run a scenario (file path or built-in name), write ``out`` and print a summary.
 
     Shared by ``blocsim run`` and ``blocsim scenarios run``; returns the ScenarioResult.
@@ -22,10 +22,10 @@ def execute(reference: str, out: Path, *, as_json: bool) -> Any:
 
     scenario = load_scenario(reference)
     if as_json:
-        result = run_scenario(scenario, out)
+        result = run_scenario(scenario, out, draws=draws, seed=seed)
     else:
         with console.status(f"running {scenario.scenario.name} (multi-sector GE)..."):
-            result = run_scenario(scenario, out)
+            result = run_scenario(scenario, out, draws=draws, seed=seed)
     if as_json:
         print_json(summary(result))
     else:
@@ -87,6 +87,14 @@ def register(app: typer.Typer) -> None:
         scenario: str = typer.Argument(..., help="Scenario TOML file (or the name of a built-in scenario)."),
         out: Path = typer.Option(..., "--out", "-o", help="Run directory to write (replaced atomically)."),
         as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of tables."),
+        draws: int = typer.Option(0, "--draws", min=0, help="Monte Carlo draws over the trade elasticities "
+                                  "(0: none); writes DIR/bands.csv with p05/p50/p95 per country."),
+        seed: int = typer.Option(0, "--seed", help="Seed of the Monte Carlo draws (same seed, same bands)."),
+        with_report: bool = typer.Option(False, "--report", help="Also write DIR/report.html (charts, map; works offline)."),
     ) -> None:
         """Run a scenario file with the multi-sector GE and write countries.csv, flows.csv, run.json."""
-        execute(scenario, out, as_json=as_json)
+        execute(scenario, out, as_json=as_json, draws=draws or None, seed=seed)
+        if with_report:
+            from blocsim.cli.report import report_after_run
+
+            report_after_run(out, as_json=as_json)

@@ -67,9 +67,14 @@ def run_command(
     name: str = typer.Argument(..., help="Name of a built-in scenario (or a scenario TOML file)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory to write (replaced atomically)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of tables."),
+    with_report: bool = typer.Option(False, "--report", help="Also write DIR/report.html (charts, map; works offline)."),
 ) -> None:
     """Run a built-in scenario and write countries.csv, flows.csv, bloc_effects.csv and run.json to DIR."""
     execute(name, out, as_json=as_json)
+    if with_report:
+        from blocsim.cli.report import report_after_run
+
+        report_after_run(out, as_json=as_json)
 
 
 def register(app: typer.Typer) -> None:

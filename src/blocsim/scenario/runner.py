@@ -97,6 +97,7 @@ def run_scenario(
     out_dir: str | os.PathLike[str] | None = None,
     *,
     draws: int | None = None,
+    seed: int = 0,
     dataset: Any = None,
 ) -> ScenarioResult:
     """Run a scenario with the multi-sector GE and (optionally) write a run directory.
@@ -111,6 +112,8 @@ def run_scenario(
     draws
         If given, also compute Monte Carlo bands over the trade elasticities with this many
         draws (:func:`blocsim.results.uncertainty.scenario_bands`) and write ``bands.csv``.
+    seed
+        Seed of the Monte Carlo draws (the same seed gives the same bands).
     dataset
         An already loaded dataset (default: ``blocsim.load_dataset(scenario.data.dataset)``).
 
@@ -148,8 +151,8 @@ def run_scenario(
     if draws is not None:
         from blocsim.results.uncertainty import scenario_bands
 
-        tables["bands"] = scenario_bands(result, draws=draws).bands
-        meta["uncertainty"] = {"draws": draws, "varied": "theta (lognormal, sd of log 0.2)"}
+        tables["bands"] = scenario_bands(result, draws=draws, seed=seed).bands
+        meta["uncertainty"] = {"draws": draws, "seed": seed, "varied": "theta (lognormal, sd of log 0.2)"}
     if out_dir is None:
         return result
     from blocsim.results import write_run

@@ -103,7 +103,7 @@ def _raise_rejected(con: duckdb.DuckDBPyConnection, file: Path) -> None:
     )
 
 
-def _code_lookup(con: duckdb.DuckDBPyConnection, mapping: Mapping[int, str]) -> None:
+def _code_lookup(con: duckdb.DuckDBPyConnection, mapping: Mapping[int, str], file: Path) -> None:
     """Create the macro ``iso3(code)``: BACI numeric code (DOUBLE) -> ISO3, NULL if unknown.
 
     A lookup in a dense list indexed by code rather than a join: a join does not keep the
@@ -114,8 +114,8 @@ def _code_lookup(con: duckdb.DuckDBPyConnection, mapping: Mapping[int, str]) -> 
     if codes and not 0 <= codes[0] <= codes[-1] < _MAX_CODE:
         bad = codes[0] if codes[0] < 0 else codes[-1]
         raise DataValidationError(
-            f"BACI country code {bad} in the code mapping: allowed are 0 to {_MAX_CODE - 1} (BACI codes have "
-            "at most three digits); pass the country_codes file of the BACI release"
+            f"{file}: BACI country code {bad} in the code mapping: allowed are 0 to {_MAX_CODE - 1} (BACI codes "
+            "have at most three digits); pass the country_codes file of the same BACI release"
         )
     dense = [mapping.get(code) for code in range(codes[-1] + 1 if codes else 0)]
     items = ", ".join("NULL" if iso is None else "'" + iso.replace("'", "''") + "'" for iso in dense)
@@ -166,7 +166,7 @@ def validated_flows(con: duckdb.DuckDBPyConnection, file: Path, mapping: Mapping
     except duckdb.Error as error:
         raise DataValidationError(f"{file}: cannot be read as a CEPII BACI file: {error}") from None
     _raise_rejected(con, file)
-    _code_lookup(con, mapping)
+    _code_lookup(con, mapping, file)
     con.execute(
         "CREATE VIEW flows AS SELECT rowid AS pos, iso3(i) AS exporter, iso3(j) AS importer, "
         "TRY_CAST(t AS BIGINT) AS year, lpad(trim(k), 6, '0') AS product, v * CAST(0.001 AS DOUBLE) AS trade, "

@@ -191,16 +191,16 @@ def numeric_column(
         text = text.mask(text.isin(list(missing)) | (text == ""))
         values = pd.to_numeric(text, errors="coerce").astype("float64")
         bad_text = text.notna() & values.isna()
-    if bad_text.any():
-        pos = _first(bad_text)
+    pos = first_row(bad_text)
+    if pos is not None:
         raise source.error(
             pos, column, f"value {raw.loc[pos]!r} is not a number; write a number or leave the cell empty"
         )
-    if not allow_missing and values.isna().any():
-        pos = _first(values.isna())
+    pos = None if allow_missing else first_row(values.isna())
+    if pos is not None:
         raise source.error(pos, column, "missing value; this column must be filled")
-    if non_negative and (values < 0).any():
-        pos = _first(values < 0)
+    pos = first_row(values < 0) if non_negative else None
+    if pos is not None:
         raise source.error(
             pos, column, f"negative value {float(values.loc[pos])!r}; values must be >= 0 (fix the sign or drop the row)"
         )
@@ -229,18 +229,16 @@ def country_column(
 def integer_column(frame: pd.DataFrame, column: str, source: SourceFile) -> pd.Series:
     """Convert ``column`` to int64, reporting the first missing or non-integer cell."""
     values = numeric_column(frame, column, source, allow_missing=False)
-    fractional = values != np.round(values)
-    if fractional.any():
-        pos = _first(fractional)
+    pos = first_row(values != np.round(values))
+    if pos is not None:
         raise source.error(pos, column, f"value {float(values.loc[pos])!r} is not a whole number")
     return values.astype("int64")
 
 
 def check_unique(frame: pd.DataFrame, keys: Sequence[str], source: SourceFile) -> None:
     """Raise on the first row whose ``keys`` repeat an earlier row."""
-    duplicated = frame.duplicated(list(keys), keep="first")
-    if duplicated.any():
-        pos = _first(duplicated)
+    pos = first_row(frame.duplicated(list(keys), keep="first"))
+    if pos is not None:
         first = frame.loc[pos, list(keys)]
         earlier = frame.index[(frame[list(keys)] == first.to_numpy()).all(axis=1)][0]
         raise source.error(
@@ -252,9 +250,11 @@ def check_unique(frame: pd.DataFrame, keys: Sequence[str], source: SourceFile) -
         )
 
 
-def _first(mask: pd.Series) -> int:
-    """Index label (0-based data-row number in the file) of the first True in ``mask``."""
-    return int(mask.index[np.flatnonzero(mask.to_numpy())[0]])
+def first_row(mask: pd.Series) -> int | None:
+    """Index label (0-based data-row number in the file) of the first True in ``mask``, or
+    ``None`` when there is none; pass it to :meth:`SourceFile.error` to report that row."""
+    hits = np.flatnonzero(mask.to_numpy(dtype=bool, na_value=False))
+    return int(mask.index[hits[0]]) if len(hits) else None
 
 
 def tidy(frame: pd.DataFrame) -> pd.DataFrame:

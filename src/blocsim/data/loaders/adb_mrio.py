@@ -26,6 +26,7 @@ from blocsim.data.loaders._io import (
     check_unique,
     country_column,
     existing_file,
+    first_row,
     integer_column,
     numeric_column,
     read_delimited,
@@ -91,8 +92,8 @@ def load_adb_mrio(path: PathLike) -> pd.DataFrame:
         out[column] = numeric_column(raw, column, source, allow_missing=False, non_negative=column in _NON_NEGATIVE)
     gap = (out["gross_output"] - out["domestic_sales"] - out["exports_derived"]).abs()
     broken = gap > IDENTITY_ATOL + 1e-9 * out["gross_output"].abs()
-    if broken.any():
-        pos = int(out.index[np.flatnonzero(broken.to_numpy())[0]])
+    pos = first_row(broken)
+    if pos is not None:
         raise source.error(
             pos, "exports_derived", f"gross_output {out.loc[pos, 'gross_output']} != domestic_sales "
             f"{out.loc[pos, 'domestic_sales']} + exports_derived {out.loc[pos, 'exports_derived']}; "

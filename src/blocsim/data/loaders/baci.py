@@ -15,6 +15,15 @@ Without a country-code file, ISO 3166-1 numeric codes are used plus BACI's own
 (:data:`BACI_SPECIAL_CODES`: 58 Belgium-Luxembourg, 251 France incl. Monaco, 381 Italy incl.
 San Marino, 490 Other Asia n.e.s., 579 Norway, 699 India, 757 Switzerland incl.
 Liechtenstein, 842 USA incl. Puerto Rico and the US Virgin Islands).
+
+Engines
+-------
+``engine="pandas"`` reads with :func:`pandas.read_csv` and checks with the shared helpers of
+:mod:`._io`; ``engine="duckdb"`` does all of it in DuckDB (:mod:`._baci_duckdb`) and, through
+:func:`baci_parquet_writer`, lets the store write Parquet without a table in Python. Both
+give the same table and report the same file, row and column. ``engine="auto"`` (default)
+picks DuckDB for files of at least :data:`AUTO_DUCKDB_BYTES`: on a 10M-row file
+(``bench/data_load.py``) the DuckDB import is about three times faster.
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ from blocsim.data.loaders._io import (
     SourceFile,
     check_unique,
     existing_file,
+    first_row,
     integer_column,
     numeric_column,
     read_delimited,
@@ -192,9 +202,9 @@ def _map_codes(numeric: pd.Series, mapping: dict[int, str], source: SourceFile, 
     uniques, inverse = np.unique(numeric.to_numpy(), return_inverse=True)
     mapped = np.array([mapping.get(int(code), "") for code in uniques], dtype=object)
     unknown = mapped == ""
-    if unknown.any():
+    pos = first_row(numeric.isin(uniques[unknown]))
+    if pos is not None:
         bad = uniques[unknown]
-        pos = int(numeric.index[np.flatnonzero(np.isin(numeric.to_numpy(), bad))[0]])
         raise source.error(
             pos,
             column,
@@ -206,9 +216,8 @@ def _map_codes(numeric: pd.Series, mapping: dict[int, str], source: SourceFile, 
 
 
 def _check_products(products: pd.Series, source: SourceFile) -> None:
-    bad = ~products.str.fullmatch(r"\d{6}")
-    if bad.any():
-        pos = int(products.index[np.flatnonzero(bad.to_numpy())[0]])
+    pos = first_row(~products.str.fullmatch(r"\d{6}"))
+    if pos is not None:
         raise source.error(pos, "k", f"product code {products.loc[pos]!r} is not an HS6 code (six digits)")
 
 

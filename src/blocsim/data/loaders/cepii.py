@@ -28,6 +28,7 @@ from blocsim.data.loaders._io import (
     check_unique,
     country_column,
     existing_file,
+    first_row,
     integer_column,
     numeric_column,
     read_delimited,
@@ -42,13 +43,20 @@ DIST_KM = ("dist", "distcap", "distw", "distwces")
 _MISSING = (".", "")
 
 
-def _detect_separator(path: PathLike, required: tuple[str, ...], what: str) -> str:
-    """GeoDist files come ``;``-separated (CEPII original) or comma-separated (re-exports)."""
-    header = sniff_header(existing_file(path, what=what), encoding="latin-1")
+def _read_geodist(
+    path: PathLike, required: tuple[str, ...], what: str, *, encoding: str
+) -> tuple[SourceFile, pd.DataFrame]:
+    """Read a GeoDist file as text; they come ``;``-separated (CEPII original) or
+    comma-separated (re-exports), so the separator is taken from the header."""
+    source = SourceFile(existing_file(path, what=what))
+    header = sniff_header(source.path, encoding="latin-1")
     for sep in (";", ","):
         names = [name.strip().strip('"') for name in header.split(sep)]
         if all(col in names for col in required[:2]):
-            return sep
+            raw = read_delimited(
+                source.path, sep=sep, required=required, what=what, dtype=str, na_values=(), encoding=encoding
+            )
+            return source, raw
     raise DataValidationError(
         f"{path}: row 1: wrong separator or header: a {what} file is ';'- or ','-separated with "
         f"columns {', '.join(required)}; the header read {header[:80]!r}; re-export it from CEPII"
@@ -57,9 +65,8 @@ def _detect_separator(path: PathLike, required: tuple[str, ...], what: str) -> s
 
 def _dummy(frame: pd.DataFrame, column: str, source: SourceFile) -> pd.Series:
     values = numeric_column(frame, column, source, missing=_MISSING, allow_missing=False)
-    bad = ~values.isin([0.0, 1.0])
-    if bad.any():
-        pos = int(values.index[np.flatnonzero(bad.to_numpy())[0]])
+    pos = first_row(~values.isin([0.0, 1.0]))
+    if pos is not None:
         raise source.error(pos, column, f"value {values.loc[pos]!r} is not a 0/1 dummy; allowed are 0 and 1")
     return values.astype("int8")
 
@@ -88,11 +95,7 @@ def load_geodist_dist(path: PathLike) -> pd.DataFrame:
         distances, or a pair listed twice (also after old-code fixes).
     """
     required = ("iso_o", "iso_d", "contig", "comlang_off", "colony", "dist")
-    sep = _detect_separator(path, required, "CEPII dist_cepii")
-    source = SourceFile(existing_file(path, what="CEPII dist_cepii"))
-    raw = read_delimited(
-        source.path, sep=sep, required=required, what="CEPII dist_cepii", dtype=str, na_values=(), encoding="latin-1"
-    )
+    source, raw = _read_geodist(path, required, "CEPII dist_cepii", encoding="latin-1")
     out = pd.DataFrame(index=raw.index)
     out["exporter"] = country_column(raw, "iso_o", source, extra_fixes=GEODIST_FIXES)
     out["importer"] = country_column(raw, "iso_d", source, extra_fixes=GEODIST_FIXES)
@@ -127,11 +130,7 @@ def load_geodist_geo(path: PathLike, *, city: Literal["capital", "main", "all"] 
         (degrees), ``cap``, ``maincity``, ``langoff_1..3`` and ``colonizer1`` where present.
     """
     required = ("iso3", "cnum", "country", "lat", "lon")
-    sep = _detect_separator(path, required, "CEPII geo_cepii")
-    source = SourceFile(existing_file(path, what="CEPII geo_cepii"))
-    raw = read_delimited(
-        source.path, sep=sep, required=required, what="CEPII geo_cepii", dtype=str, na_values=(), encoding="utf-8-sig"
-    )
+    source, raw = _read_geodist(path, required, "CEPII geo_cepii", encoding="utf-8-sig")
     out = pd.DataFrame(index=raw.index)
     out["iso3"] = country_column(raw, "iso3", source, extra_fixes=GEODIST_FIXES)
     out["iso2"] = raw.get("iso2", pd.Series("", index=raw.index)).fillna("").astype(str)
@@ -147,9 +146,8 @@ def load_geodist_geo(path: PathLike, *, city: Literal["capital", "main", "all"] 
     out["city"] = raw.get("city_en", pd.Series("", index=raw.index)).fillna("").astype(str)
     for column, bound in (("lat", 90.0), ("lon", 180.0)):
         values = numeric_column(raw, column, source, missing=_MISSING, allow_missing=False)
-        outside = values.abs() > bound
-        if outside.any():
-            pos = int(values.index[np.flatnonzero(outside.to_numpy())[0]])
+        pos = first_row(values.abs() > bound)
+        if pos is not None:
             raise source.error(pos, column, f"value {values.loc[pos]!r} outside [-{bound:g}, {bound:g}] degrees")
         out[column] = values
     for column in ("cap", "maincity"):

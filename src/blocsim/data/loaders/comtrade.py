@@ -22,7 +22,6 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 import pandas as pd
 
 from blocsim.data.loaders._io import (
@@ -31,6 +30,7 @@ from blocsim.data.loaders._io import (
     check_unique,
     country_column,
     existing_file,
+    first_row,
     integer_column,
     numeric_column,
     read_delimited,
@@ -104,8 +104,8 @@ def _normalise(raw: pd.DataFrame, source: SourceFile, layout: str, *, drop_world
             raw = raw.loc[raw[column].fillna("").astype(str).str.strip().isin(totals)]
     flow_text = raw[names["flow"]].fillna("").astype(str).str.strip().str.upper()
     flow = flow_text.map(FLOWS)
-    if flow.isna().any():
-        pos = int(raw.index[np.flatnonzero(flow.isna().to_numpy())[0]])
+    pos = first_row(flow.isna())
+    if pos is not None:
         raise source.error(
             pos, names["flow"], f"unknown trade flow {flow_text.loc[pos]!r}; allowed are M, X, RM, RX "
             "(or Import, Export, Re-Import, Re-Export)"

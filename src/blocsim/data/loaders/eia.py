@@ -12,7 +12,6 @@ union, and -1 where a country did not exist ("No Country").
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from blocsim.data.loaders._io import (
@@ -21,6 +20,7 @@ from blocsim.data.loaders._io import (
     check_unique,
     country_column,
     existing_file,
+    first_row,
     integer_column,
     read_delimited,
     require_columns,
@@ -67,18 +67,16 @@ def load_eia(path: PathLike) -> pd.DataFrame:
         source = SourceFile(file)
         raw = read_delimited(file, sep=",", required=required, what=what, dtype=str, na_values=())
     labels = raw["eia"].fillna("").astype(str).str.strip()
-    known = labels.isin(list(EIA_LEVELS))
-    if not known.all():
-        pos = int(labels.index[np.flatnonzero(~known.to_numpy())[0]])
+    pos = first_row(~labels.isin(list(EIA_LEVELS)))
+    if pos is not None:
         raise source.error(
             pos, "eia", f"unknown agreement label {labels.loc[pos]!r}; allowed are {', '.join(EIA_LEVELS)}"
         )
     levels = labels.map(EIA_LEVELS).astype("int8")
     if "eia_level" in raw.columns:
         given = integer_column(raw, "eia_level", source)
-        mismatch = given.to_numpy() != levels.to_numpy()
-        if mismatch.any():
-            pos = int(raw.index[np.flatnonzero(mismatch)[0]])
+        pos = first_row(given.ne(levels))
+        if pos is not None:
             raise source.error(
                 pos, "eia_level", f"level {given.loc[pos]} does not match label {labels.loc[pos]!r} "
                 f"(expected {EIA_LEVELS[labels.loc[pos]]})"

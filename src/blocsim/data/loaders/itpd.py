@@ -17,7 +17,6 @@ split puts processed food (HS 16-24) in ``agri_food``.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from blocsim.data.loaders._io import (
@@ -26,6 +25,7 @@ from blocsim.data.loaders._io import (
     check_unique,
     country_column,
     existing_file,
+    first_row,
     integer_column,
     numeric_column,
     read_delimited,
@@ -70,8 +70,8 @@ def load_itpd(path: PathLike) -> pd.DataFrame:
     broad = raw.get("broad_sector", pd.Series("", index=raw.index)).fillna("").astype(str).str.strip()
     out["broad_sector"] = broad
     sector = broad.str.lower().map(ITPD_BROAD_TO_SECTOR)
-    if "broad_sector" in raw.columns and sector.isna().any():
-        pos = int(raw.index[np.flatnonzero(sector.isna().to_numpy())[0]])
+    pos = first_row(sector.isna()) if "broad_sector" in raw.columns else None
+    if pos is not None:
         raise source.error(
             pos, "broad_sector", f"unknown broad sector {broad.loc[pos]!r}; allowed are Agriculture, "
             "Mining and Energy, Manufacturing, Services"
@@ -82,9 +82,8 @@ def load_itpd(path: PathLike) -> pd.DataFrame:
         out["flag_mirror"] = numeric_column(raw, "flag_mirror", source).fillna(0).astype("int8")
     if "flag_zero" in raw.columns:
         zero = raw["flag_zero"].fillna("").astype(str).str.strip().str.lower()
-        bad = ~zero.isin(["p", "r", "u"])
-        if bad.any():
-            pos = int(raw.index[np.flatnonzero(bad.to_numpy())[0]])
+        pos = first_row(~zero.isin(["p", "r", "u"]))
+        if pos is not None:
             raise source.error(pos, "flag_zero", f"flag {zero.loc[pos]!r}; allowed are p, r, u")
         out["flag_zero"] = zero
     check_unique(out, ("exporter", "importer", "year", "industry_id"), source)

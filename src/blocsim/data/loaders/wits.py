@@ -13,7 +13,6 @@ applied, ``MFN``, ``BND`` bound, ``PRF`` preferential), ``Simple Average``,
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from blocsim.data.loaders._io import (
@@ -22,6 +21,7 @@ from blocsim.data.loaders._io import (
     check_unique,
     country_column,
     existing_file,
+    first_row,
     integer_column,
     numeric_column,
     read_delimited,
@@ -83,9 +83,8 @@ def load_wits_tariffs(path: PathLike) -> pd.DataFrame:
     out["year"] = integer_column(raw, required[3], source)
     if picked["duty_type"]:
         duty = raw[picked["duty_type"]].fillna("").astype(str).str.strip().str.upper()
-        bad = ~duty.isin(DUTY_TYPES)
-        if bad.any():
-            pos = int(raw.index[np.flatnonzero(bad.to_numpy())[0]])
+        pos = first_row(~duty.isin(DUTY_TYPES))
+        if pos is not None:
             raise source.error(
                 pos, picked["duty_type"], f"duty type {duty.loc[pos]!r}; allowed are {', '.join(DUTY_TYPES)}"
             )
@@ -99,11 +98,11 @@ def load_wits_tariffs(path: PathLike) -> pd.DataFrame:
         out["n_lines"] = numeric_column(raw, picked["n_lines"], source, non_negative=True).fillna(0).astype("int64")
     if picked["imports"]:
         out["imports"] = numeric_column(raw, picked["imports"], source, non_negative=True) * THOUSANDS_TO_MILLIONS
-    if "min_rate" in out and "max_rate" in out and (out["min_rate"] > out["max_rate"]).any():
-        pos = int(out.index[np.flatnonzero((out["min_rate"] > out["max_rate"]).to_numpy())[0]])
+    pos = first_row(out["min_rate"] > out["max_rate"]) if "min_rate" in out and "max_rate" in out else None
+    if pos is not None:
         raise source.error(pos, picked["min_rate"], "minimum rate exceeds maximum rate")
-    if out["product"].eq("").any():
-        pos = int(out.index[np.flatnonzero(out["product"].eq("").to_numpy())[0]])
+    pos = first_row(out["product"].eq(""))
+    if pos is not None:
         raise DataValidationError(f"{file}: row {source.row(pos)}, column {required[2]!r}: empty product code")
     check_unique(out, ("importer", "exporter", "product", "year", "duty_type"), source)
     return tidy(out)

@@ -29,6 +29,7 @@ from blocsim.data.loaders._io import (
     check_unique,
     country_column,
     existing_file,
+    first_row,
     integer_column,
     numeric_column,
     read_delimited,
@@ -153,9 +154,8 @@ def _wdi_long(path: Path, drop_aggregates: bool) -> pd.DataFrame:
 
 def _check_sign(values: pd.Series, indicator: pd.Series, source: SourceFile, column: str) -> None:
     """Reject negative values of series in :data:`NON_NEGATIVE_SERIES` (others may be negative)."""
-    bad = (values < 0) & indicator.isin(NON_NEGATIVE_SERIES)
-    if bad.any():
-        pos = int(values.index[np.flatnonzero(bad.to_numpy())[0]])
+    pos = first_row((values < 0) & indicator.isin(NON_NEGATIVE_SERIES))
+    if pos is not None:
         raise source.error(
             pos, column, f"negative value {values.loc[pos]!r} for {indicator.loc[pos]}; this series must be >= 0"
         )

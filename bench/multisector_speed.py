@@ -11,7 +11,7 @@ tariffs by a half, and one member bans one sector's imports from three countries
 
 Printed per case: seconds per counterfactual end to end (tidy DataFrames in, result tables
 out, conditional equilibrium included), seconds of the array solve alone (calibration + full
-equilibrium), iterations, peak traced memory (tracemalloc; numpy reports its buffers) and the
+equilibrium), iterations, iterations and seconds of the conditional equilibrium, peak traced memory (tracemalloc; numpy reports its buffers) and the
 memory-bandwidth floor: iterations x bytes of the (S, N, N) arrays one evaluation streams
 (3 passes: the kernel once, the pre-tariff kernel twice) / bandwidth measured with a large
 numpy copy on this machine.
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 import blocsim
-from blocsim.equilibrium.multisector_core import calibrate, solve_changes
+from blocsim.equilibrium.multisector_core import calibrate, solve_changes, solve_conditional
 from blocsim.equilibrium.multisector_inputs import MultiSectorProblem
 from blocsim.equilibrium.options import SolverOptions
 
@@ -112,13 +112,19 @@ def run_case(n: int, s: int, repeat: int, bw: float) -> None:
         t = time.perf_counter()
         eq = solve_changes(calibrate(captured["p"], closure="ratio", numeraire=None), SolverOptions())
         core.append(time.perf_counter() - t)
+    cal = calibrate(captured["p"], closure="ratio", numeraire=None)
+    cond = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        solve_conditional(cal, SolverOptions())
+        cond.append(time.perf_counter() - t)
     iters = eq.record.iterations
     cube = 8.0 * s * n * n
     floor = iters * 3 * cube / bw
     per_eval = (min(core)) / iters
     print(f"N={n:4d} S={s:3d}  end-to-end {min(times):6.3f} s  array solve {min(core):6.3f} s  "
           f"iterations {iters:4d}  ({res.diagnostics['iterations']} in the run; conditional "
-          f"{res.diagnostics['conditional_iterations']})  peak traced memory {peak / 2**20:7.1f} MiB "
+          f"{res.diagnostics['conditional_iterations']}, {min(cond):.3f} s)  peak traced memory {peak / 2**20:7.1f} MiB "
           f"(one (S,N,N) array = {cube / 2**20:.1f} MiB)")
     print(f"             bandwidth floor {floor:6.3f} s (= {iters} x 3 x {cube / 2**20:.1f} MiB / "
           f"{bw / 2**30:.1f} GiB/s); array solve is {min(core) / floor:4.1f} x the floor, "

@@ -417,23 +417,22 @@ def solve_conditional(cal: Calibration, options: SolverOptions | None = None) ->
         z = np.where(buy_mask & (term > 0), purchases / np.where(term > 0, term, 1.0), 0.0)
         return g * _matmul_colvec(cal.kernel_pre, z), z
 
-    def step(lg: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def step(xb: FloatArray) -> tuple[FloatArray, FloatArray]:
+        lg = xb[0].reshape(s_count, n)
         sold, _ = sales(lg)
         gap = np.where(active, log_y - np.log(np.where(active, sold, 1.0)), 0.0)
         new = lg + gap
         centre = np.sum(np.where(active, new, 0.0), axis=1, keepdims=True) / np.maximum(
             active.sum(axis=1, keepdims=True), 1
         )
-        return np.where(active, new - centre, 0.0), np.max(np.abs(gap), axis=1)
+        return np.where(active, new - centre, 0.0).ravel()[None, :], np.array([float(np.max(np.abs(gap)))])
 
     base = options or SolverOptions()
     # a by-product: cap its budget so that an unsolvable case (see above) stays cheap
     opts = replace(base, raise_on_failure=False, max_iter=min(base.max_iter, max(2000, base.max_iter // 4)))
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # non-finite -> not converged
-        # one independent scaling problem per sector: a batch of S, each with its own
-        # Anderson mixing and stopping rule
-        record = solve_fixed_point(step, np.zeros((s_count, n)), options=opts, name="conditional GE")
-        lg = record.x
+        record = solve_fixed_point(step, np.zeros((1, s_count * n)), options=opts, name="conditional GE")
+        lg = record.x[0].reshape(s_count, n)
         _, z = sales(lg)
         flows = (cal.kernel_pre * scaled(lg)[:, :, None] * z[:, None, :]).sum(axis=0)
     np.fill_diagonal(flows, 0.0)  # international flows only, summed without cancellation

@@ -24,7 +24,7 @@ browser:
 	  else echo "chromium not found: browser tests will be skipped (sudo apt-get install chromium)"; fi; }
 
 demo: setup
-	$(BIN)/blocsim ge examples/trade_without_borders.toml --out runs/trade-without-borders
+	$(BIN)/blocsim scenarios run kazakhstan-leaves --out runs/kazakhstan-leaves --report
 
 test: setup-test browser
 	$(BIN)/python -m pytest -n 2 -q

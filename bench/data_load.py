@@ -133,9 +133,10 @@ def main() -> None:
         np.testing.assert_allclose(duck["trade"].sum(), panda["trade"].sum(), rtol=1e-9)
         stored = store.list().set_index("name")
         assert stored.loc["baci_duckdb", "rows"] == stored.loc["baci_pandas", "rows"] == args.rows
+        duck_columns = ("exporter", "importer", "year", "product", "trade", "quantity")
         differing = store.query(  # row by row, in stored order: the two tables are identical
             "SELECT count(*) AS n FROM baci_duckdb d POSITIONAL JOIN baci_pandas p WHERE "
-            + " OR ".join(f"d.{c} IS DISTINCT FROM p.{c}" for c in ("exporter", "importer", "year", "product", "trade", "quantity"))
+            + " OR ".join(f"d.{c} IS DISTINCT FROM p.{c}" for c in duck_columns)
         )
         assert differing.loc[0, "n"] == 0, differing
 

@@ -130,11 +130,11 @@ def test_baci_fixture_units_codes_and_padded_na(engine: str) -> None:
 
 
 def test_baci_engines_agree_on_a_large_generated_file(tmp_path: Path) -> None:
-    """300,000 random rows: the DuckDB engine gives exactly the pandas table, in file order
+    """150,000 random rows: the DuckDB engine gives exactly the pandas table, in file order
     (codes, zero-padding, padded NA, units); bench/data_load.py checks the same at 2M-10M rows."""
     rng = np.random.default_rng(5)
     codes = pd.read_csv(FIXTURES / "country_codes_V202401.csv")["country_code"].to_numpy()
-    rows = 300_000
+    rows = 150_000
     keys = rng.choice(len(codes) ** 2 * 4000, size=rows, replace=False)  # unique (i, j, k)
     pair_index, product = np.divmod(keys, 4000)
     quantity = np.round(rng.lognormal(1.0, 2.0, rows), 3).astype(str).astype(object)
@@ -154,7 +154,8 @@ def test_baci_engines_agree_on_a_large_generated_file(tmp_path: Path) -> None:
     (tmp_path / "country_codes_V202401.csv").write_bytes((FIXTURES / "country_codes_V202401.csv").read_bytes())
     duck = load_baci(path, engine="duckdb")
     pd.testing.assert_frame_equal(duck, load_baci(path, engine="pandas"))
-    assert duck["product"].str.startswith("0").all() and duck["quantity"].isna().sum() == (quantity == "          NA").sum()
+    assert duck["product"].str.startswith("0").all()
+    assert duck["quantity"].isna().sum() == (quantity == "          NA").sum() > 0
     np.testing.assert_allclose(duck["trade"].to_numpy(), frame["v"].to_numpy() / 1000, rtol=1e-15)
 
 

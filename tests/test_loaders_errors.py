@@ -190,6 +190,7 @@ def test_baci_non_integer_code_is_located_by_both_engines(tmp_path: Path) -> Non
 BACI_EDITS = {  # edit of the BACI fixture -> (row, column, words) both engines must report
     "fractional code": (lambda rows: set_cell(rows, 1, "i", "12.5"), 3, "i", "12.5 is not a whole number"),
     "empty year": (lambda rows: set_cell(rows, 2, "t", ""), 4, "t", "missing value"),
+    "infinite code": (lambda rows: set_cell(rows, 0, "j", "inf"), 2, "j", "inf is not a whole number"),
     "text value": (lambda rows: set_cell(rows, 0, "v", "1,5x"), 2, "v", "is not a number"),
     "empty value": (lambda rows: set_cell(rows, 3, "v", ""), 5, "v", "missing value"),
     "text quantity": (lambda rows: set_cell(rows, 4, "q", "abc"), 6, "q", "'abc' is not a number"),
@@ -203,6 +204,7 @@ BACI_EDITS = {  # edit of the BACI fixture -> (row, column, words) both engines 
 }
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")  # pandas reading "inf"
 @pytest.mark.parametrize("engine", ["pandas", "duckdb"])
 @pytest.mark.parametrize("edit", list(BACI_EDITS))
 def test_baci_engines_report_the_same_row_and_column(edit: str, engine: str, tmp_path: Path) -> None:

@@ -264,8 +264,13 @@ def _log_reference_cpi(cal: Calibration, lp: FloatArray) -> float:
     return float(np.sum(cal.alpha[:, r] * lp[:, r]) / np.sum(cal.alpha[:, r]))
 
 
-def _solve_with_fallback(step: StepFunction, x0: FloatArray, options: SolverOptions | None) -> FixedPointResult:
-    """Anderson first; if it stalls, plain iteration from the start (the tatonnement is stable).
+def _solve_with_fallback(
+    step: StepFunction, x0: FloatArray, options: SolverOptions | None, name: str = "multi-sector GE"
+) -> FixedPointResult:
+    """Anderson first; if it stalls, plain iteration from the start.
+
+    Both maps solved this way are stable without acceleration: the wage tatonnement of the
+    full equilibrium and the matrix-scaling (Sinkhorn-type) update of the conditional one.
 
     Anderson gets ``max(200, max_iter // 10)`` iterations (it needs ~50-150 when it works),
     plain iteration the rest of ``max_iter``. The record counts both attempts; the error,
@@ -273,21 +278,21 @@ def _solve_with_fallback(step: StepFunction, x0: FloatArray, options: SolverOpti
     """
     opts = options or SolverOptions()
     if opts.method == "iterate":
-        return solve_fixed_point(step, x0[None, :], options=opts, name="multi-sector GE")
+        return solve_fixed_point(step, x0[None, :], options=opts, name=name)
     budget = min(opts.max_iter, max(200, opts.max_iter // 10))
     first = solve_fixed_point(
-        step, x0[None, :], options=replace(opts, max_iter=budget, raise_on_failure=False), name="multi-sector GE"
+        step, x0[None, :], options=replace(opts, max_iter=budget, raise_on_failure=False), name=name
     )
     remaining = opts.max_iter - first.iterations
     if first.converged or remaining < 1:
         last = first
     else:
         plain = replace(opts, method="iterate", max_iter=remaining, raise_on_failure=False)
-        second = solve_fixed_point(step, x0[None, :], options=plain, name="multi-sector GE")
+        second = solve_fixed_point(step, x0[None, :], options=plain, name=name)
         last = replace(second, iterations=first.iterations + second.iterations, method="anderson+iterate")
     if not last.converged and opts.raise_on_failure:
         raise ConvergenceError(
-            f"multi-sector GE did not converge to tol={opts.tol:g} (Anderson, then plain iteration); "
+            f"{name} did not converge to tol={opts.tol:g} (Anderson, then plain iteration); "
             "try SolverOptions(max_iter=...) larger, or check the data for countries that barely trade",
             residual=last.max_residual,
             iterations=last.iterations,
@@ -396,6 +401,8 @@ def solve_conditional(cal: Calibration, options: SolverOptions | None = None) ->
     ban this problem can have no solution (a market that must keep buying from sources that
     are closed); then the record says ``converged=False`` and the caller reports NaN instead
     of raising: the conditional effects are a by-product, the full equilibrium is the result.
+    Anderson mixing can stall on this map (near-zero shares); the plain iteration then takes
+    over, as in :func:`solve_changes`.
     """
     s_count, n = cal.output.shape
     y = cal.output
@@ -431,7 +438,7 @@ def solve_conditional(cal: Calibration, options: SolverOptions | None = None) ->
     # a by-product: cap its budget so that an unsolvable case (see above) stays cheap
     opts = replace(base, raise_on_failure=False, max_iter=min(base.max_iter, max(2000, base.max_iter // 4)))
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # non-finite -> not converged
-        record = solve_fixed_point(step, np.zeros((1, s_count * n)), options=opts, name="conditional GE")
+        record = _solve_with_fallback(step, np.zeros(s_count * n), opts, name="conditional GE")
         lg = record.x[0].reshape(s_count, n)
         _, z = sales(lg)
         flows = (cal.kernel_pre * scaled(lg)[:, :, None] * z[:, None, :]).sum(axis=0)

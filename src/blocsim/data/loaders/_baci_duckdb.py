@@ -38,24 +38,61 @@ CODE_FIX = (
 )
 _MAX_CODE = 10_000
 _NEGATIVE = "negative value {!r}; values must be >= 0 (fix the sign or drop the row)"
-#: (column, SQL condition on table ``flows``, message template, SQL of the value shown)
+#: (column, SQL condition on view ``flows``, message template, SQL of the value shown)
 _ROW_CHECKS = (
     *(
         check
         for column in ("t", "i", "j")
         for check in (
             (column, f"{column} IS NULL", "missing value; this column must be filled", column),
-            (column, f"{column} <> round({column})", "value {!r} is not a whole number", column),
+            (column, f"NOT isfinite({column}) OR {column} <> round({column})", "value {!r} is not a whole number",
+             column),
         )
     ),
     ("v", "v IS NULL", "missing value; this column must be filled", "v"),
     ("q", "quantity IS NULL AND q_raw IS NOT NULL", "value {!r} is not a number or NA", "q_raw"),
     ("v", "v < 0", _NEGATIVE, "v"),
     ("q", "quantity < 0", _NEGATIVE, "quantity"),
-    ("i", "exporter IS NULL", "unknown BACI country code {!r}", "TRY_CAST(i AS BIGINT)"),
-    ("j", "importer IS NULL", "unknown BACI country code {!r}", "TRY_CAST(j AS BIGINT)"),
-    ("k", "NOT regexp_full_match(product, '[0-9]{6}')", "product code {!r} is not an HS6 code (six digits)", "k"),
 )
+#: Checks on the few distinct values of a column: (column, SQL test of a bad value ``x``, message, shown)
+_VALUE_CHECKS = (
+    ("i", "iso3(x) IS NULL", "unknown BACI country code {!r}", "TRY_CAST(i AS BIGINT)"),
+    ("j", "iso3(x) IS NULL", "unknown BACI country code {!r}", "TRY_CAST(j AS BIGINT)"),
+    (
+        "k",
+        "NOT regexp_full_match(lpad(trim(x), 6, '0'), '[0-9]{6}')",
+        "product code {!r} is not an HS6 code (six digits)",
+        "k",
+    ),
+)
+
+
+def _sql_literal(value: float | str) -> str:
+    """A DOUBLE or VARCHAR value as an SQL literal (``inf`` and ``nan`` included)."""
+    if isinstance(value, float):
+        return f"CAST('{value!r}' AS DOUBLE)"
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _value_checks(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, str]]:
+    """Row checks for codes and products: the distinct values are tested (a few hundred
+    codes, a few thousand products instead of every row), and the row condition is
+    ``FALSE`` unless a bad value exists."""
+    checks: list[tuple[str, str, str, str]] = []
+    for column, test, message, shown in _VALUE_CHECKS:
+        bad = [
+            row[0]
+            for row in con.execute(
+                f"SELECT x FROM (SELECT DISTINCT {column} AS x FROM raw) WHERE x IS NULL OR {test}"
+            ).fetchall()
+        ]
+        condition = "FALSE"
+        if bad:
+            condition = f"{column} IN ({', '.join(_sql_literal(x) for x in bad if x is not None) or 'NULL'})"
+            if None in bad:
+                condition = f"({column} IS NULL OR {condition})"
+        checks.append((column, condition, message, shown))
+    return checks
 
 
 def _columns(file: Path) -> dict[str, str]:
@@ -173,12 +210,13 @@ def validated_flows(con: duckdb.DuckDBPyConnection, file: Path, mapping: Mapping
         "TRY_CAST(NULLIF(trim(q), 'NA') AS DOUBLE) AS quantity, "
         "t, i, j, v, k, NULLIF(NULLIF(trim(q), 'NA'), '') AS q_raw FROM raw"
     )
+    checks = [*_ROW_CHECKS, *_value_checks(con)]
     firsts = con.execute(
-        "SELECT " + ", ".join(f"min(pos) FILTER (WHERE {condition})" for _, condition, _, _ in _ROW_CHECKS)
+        "SELECT " + ", ".join(f"min(pos) FILTER (WHERE {condition})" for _, condition, _, _ in checks)
         + ", count(*) FROM flows"
     ).fetchone()
     assert firsts is not None
-    for (column, condition, message, shown), first in zip(_ROW_CHECKS, firsts[:-1]):
+    for (column, condition, message, shown), first in zip(checks, firsts[:-1]):
         if first is None:
             continue
         value = con.execute(f"SELECT {shown} FROM flows WHERE pos = ?", [first]).fetchone()[0]  # type: ignore[index]

@@ -202,7 +202,9 @@ def numeric_column(
     pos = first_row(values < 0) if non_negative else None
     if pos is not None:
         raise source.error(
-            pos, column, f"negative value {float(values.loc[pos])!r}; values must be >= 0 (fix the sign or drop the row)"
+            pos,
+            column,
+            f"negative value {float(values.loc[pos])!r}; values must be >= 0 (fix the sign or drop the row)",
         )
     return values
 
@@ -229,7 +231,7 @@ def country_column(
 def integer_column(frame: pd.DataFrame, column: str, source: SourceFile) -> pd.Series:
     """Convert ``column`` to int64, reporting the first missing or non-integer cell."""
     values = numeric_column(frame, column, source, allow_missing=False)
-    pos = first_row(values != np.round(values))
+    pos = first_row(~np.isfinite(values) | (values != np.round(values)))
     if pos is not None:
         raise source.error(pos, column, f"value {float(values.loc[pos])!r} is not a whole number")
     return values.astype("int64")

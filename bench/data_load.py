@@ -12,7 +12,8 @@ then times, in one run:
 2. pandas engine: ``Store.import_file(..., loader="baci", options={"engine": "pandas"})``
    and :func:`blocsim.data.aggregate.aggregate_products` on the stored table;
 
-and prints both timings and their ratio (pandas / DuckDB). Both imports validate the same
+and prints both timings (wall clock, and CPU seconds of the process, the steadier figure on a
+shared machine) and their ratio (pandas / DuckDB). Both imports validate the same
 things (separator, columns, numbers, signs, codes, HS6 format, unique keys) and both
 aggregates are checked against each other.
 
@@ -25,6 +26,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import tempfile
 import time
@@ -82,11 +84,20 @@ def write_baci(folder: Path, rows: int, seed: int = 2012) -> Path:
     return path
 
 
-def timed(label: str, func, results: dict[str, float]):  # type: ignore[no-untyped-def]
-    start = time.perf_counter()
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process (all threads), in seconds."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(label: str, func, results: dict[str, float], cpu: dict[str, float]):  # type: ignore[no-untyped-def]
+    """Run ``func``; record its wall time in ``results`` and its CPU time in ``cpu`` (the CPU
+    time is the steadier figure on a machine shared with other jobs)."""
+    start, start_cpu = time.perf_counter(), _cpu_seconds()
     value = func()
     results[label] = time.perf_counter() - start
-    print(f"  {label:<34s} {results[label]:8.2f} s", flush=True)
+    cpu[label] = _cpu_seconds() - start_cpu
+    print(f"  {label:<34s} {results[label]:8.2f} s wall {cpu[label]:8.2f} s CPU", flush=True)
     return value
 
 
@@ -97,16 +108,17 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="blocsim-bench-"))
     results: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     try:
         print(f"writing {args.rows:,} BACI rows to {folder} ...", flush=True)
-        path = timed("generate file (not compared)", lambda: write_baci(folder, args.rows), results)
+        path = timed("generate file (not compared)", lambda: write_baci(folder, args.rows), results, cpu)
         print(f"  file size {path.stat().st_size / 1e6:,.0f} MB; engine='auto' picks {baci_engine(path, 'auto')!r}")
         store = Store(folder / "home")
         concordance = hs_concordance()
         store.import_table("hs_concordance", concordance)
 
         print("DuckDB engine")
-        timed("import (duckdb)", lambda: store.import_file("baci_duckdb", path, loader="baci", options={"engine": "duckdb"}), results)
+        timed("import (duckdb)", lambda: store.import_file("baci_duckdb", path, loader="baci", options={"engine": "duckdb"}), results, cpu)
         duck = timed(
             "aggregate to HS sections (duckdb)",
             lambda: store.query(
@@ -115,6 +127,7 @@ def main() -> None:
                 "GROUP BY ALL ORDER BY ALL"
             ),
             results,
+            cpu,
         )
 
         print("pandas engine")
@@ -122,11 +135,13 @@ def main() -> None:
             "import (pandas)",
             lambda: store.import_file("baci_pandas", path, loader="baci", options={"engine": "pandas"}),
             results,
+            cpu,
         )
         panda = timed(
             "aggregate to HS sections (pandas)",
             lambda: aggregate_products(store.table("baci_pandas"), "section"),
             results,
+            cpu,
         )
 
         assert len(duck) == len(panda), (len(duck), len(panda))
@@ -140,15 +155,16 @@ def main() -> None:
         )
         assert differing.loc[0, "n"] == 0, differing
 
-        duck_total = results["import (duckdb)"] + results["aggregate to HS sections (duckdb)"]
-        pandas_total = results["import (pandas)"] + results["aggregate to HS sections (pandas)"]
         print(f"\n{args.rows:,} rows, {len(duck):,} section cells; stored tables identical, totals agree (rtol 1e-9)")
-        print(f"  import     pandas/duckdb = {results['import (pandas)'] / results['import (duckdb)']:.2f}x")
-        print(
-            "  aggregate  pandas/duckdb = "
-            f"{results['aggregate to HS sections (pandas)'] / results['aggregate to HS sections (duckdb)']:.2f}x"
-        )
-        print(f"  total      duckdb {duck_total:.2f} s, pandas {pandas_total:.2f} s, ratio {pandas_total / duck_total:.2f}x")
+        for name, figures in (("wall", results), ("CPU", cpu)):
+            duck_total = figures["import (duckdb)"] + figures["aggregate to HS sections (duckdb)"]
+            pandas_total = figures["import (pandas)"] + figures["aggregate to HS sections (pandas)"]
+            print(
+                f"  {name:<4s} import pandas/duckdb = {figures['import (pandas)'] / figures['import (duckdb)']:.2f}x, "
+                "aggregate pandas/duckdb = "
+                f"{figures['aggregate to HS sections (pandas)'] / figures['aggregate to HS sections (duckdb)']:.2f}x, "
+                f"total duckdb {duck_total:.2f} s, pandas {pandas_total:.2f} s, ratio {pandas_total / duck_total:.2f}x"
+            )
     finally:
         if args.keep:
             print(f"kept {folder}")

@@ -257,7 +257,7 @@ involving = ["GBR"]
 
 
 def test_pair_selectors() -> None:
-    from blocsim.cli.ge import CostChange
+    from blocsim.scenario.ge_config import CostChange
 
     exporter = np.array(["A", "A", "A", "B", "B", "B", "C", "C", "C"])
     importer = np.array(["A", "B", "C"] * 3)

@@ -1,0 +1,431 @@
+"""GE run files: PPML estimation + one-sector GE described by a small TOML file (``blocsim ge``).
+
+The file names the data (a CSV/Parquet path or a bundled sample), its columns, the cost
+variables and fixed effects of the gravity regression, the GE settings and the counterfactual
+changes to cost variables. Example (``examples/trade_without_borders.toml``)::
+
+    [scenario]
+    name = "trade-without-borders"
+
+    [data]
+    sample = "yotov2016_trade_without_borders_2006"   # or: path = "flows.csv"
+    output = "Y"
+    expenditure = "E"
+
+    [estimation]
+    cost_variables = ["ln_DIST", "CNTG", "INTL_BRDR"]
+    fixed_effects = "exporter-importer"
+
+    [ge]
+    sigma = 7
+    reference_importer = "DEU"
+
+    [[counterfactual.set]]
+    column = "INTL_BRDR"
+    value = 0
+    pairs = "all"              # or involving = [...], between = [...], exporters/importers = [...]
+
+Fields (all sections reject unknown keys):
+
+- ``[scenario]`` name, title, event, description, sources: copied to run.json.
+- ``[data]`` exactly one of ``path`` (CSV/Parquet, relative to the config file) or ``sample``;
+  column names ``exporter``, ``importer``, ``flow`` (defaults: exporter, importer, trade),
+  ``year_column`` and ``year`` (the GE year, required if the data has several years), optional
+  ``output``/``expenditure`` columns (default: row and column sums of the flows).
+- ``[estimation]`` ``cost_variables`` (the PPML covariates and the GE trade-cost terms),
+  ``fixed_effects``, ``pair``, ``domestic_pair``, ``domestic``, ``cluster``, ``years`` (as in
+  ``blocsim.estimate_gravity``; panels use all years), or ``coefficients = {var = value}`` to
+  skip estimation.
+- ``[ge]`` ``sigma`` (> 1), ``reference_importer``, ``baseline_method`` ("estimated" or
+  "observed"), ``closure`` ("ratio" or "level"), ``compat`` ("yotov", "gegravity" or absent).
+- ``[[counterfactual.set]]`` (one or more) ``column``, ``value`` and one pair selector:
+  ``pairs = "all"``, ``involving = [ISO3, ...]`` (exporter or importer listed),
+  ``between = [...]`` (both listed) or ``exporters``/``importers`` lists (both conditions);
+  domestic pairs change only with ``include_domestic = true``.
+
+Everything is validated before any work starts; an error names the file, the field, the value,
+what is allowed and a fix, and leaves no output directory behind.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from blocsim.errors import ScenarioError
+
+# --- the configuration file ------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScenarioSection(_Strict):
+    """What the run is: written to run.json for the report."""
+
+    name: str = "ge-run"
+    title: str = ""
+    event: str = ""
+    description: str = ""
+    sources: list[str] = []
+
+
+class DataSection(_Strict):
+    """Where the baseline table comes from and what its columns are called."""
+
+    path: str | None = None
+    sample: str | None = None
+    exporter: str = "exporter"
+    importer: str = "importer"
+    flow: str = "trade"
+    year_column: str | None = None
+    year: int | None = None
+    output: str | None = None
+    expenditure: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataSection:
+        if (self.path is None) == (self.sample is None):
+            raise ValueError("give exactly one of 'path' (a CSV or Parquet file) or 'sample' (a bundled dataset)")
+        if self.year is not None and self.year_column is None:
+            raise ValueError("'year' selects a year of 'year_column'; set year_column too")
+        return self
+
+
+class EstimationSection(_Strict):
+    """The PPML regression that supplies the cost coefficients (``blocsim.estimate_gravity``)."""
+
+    cost_variables: list[str] = Field(min_length=1)
+    fixed_effects: Literal[
+        "exporter-importer", "exporter_year-importer_year", "exporter_year-importer_year+pair"
+    ] = "exporter-importer"
+    pair: Literal["directed", "symmetric"] = "directed"
+    domestic_pair: Literal["separate", "shared"] = "separate"
+    domestic: Literal["keep", "drop"] = "keep"
+    cluster: str | None = None
+    years: list[int] | None = None
+    coefficients: dict[str, float] | None = None
+
+
+class GESection(_Strict):
+    """Settings passed to ``blocsim.solve_ge``."""
+
+    sigma: float = Field(gt=1.0, allow_inf_nan=False)
+    reference_importer: str | None = None
+    baseline_method: Literal["estimated", "observed"] = "estimated"
+    closure: Literal["ratio", "level"] = "ratio"
+    compat: Literal["yotov", "gegravity"] | None = None
+
+
+class CostChange(_Strict):
+    """Set ``column`` to ``value`` for the selected pairs (domestic pairs only if asked)."""
+
+    column: str
+    value: float = Field(allow_inf_nan=False)
+    pairs: Literal["all"] | None = None
+    involving: list[str] | None = None
+    between: list[str] | None = None
+    exporters: list[str] | None = None
+    importers: list[str] | None = None
+    include_domestic: bool = False
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> CostChange:
+        chosen = [
+            name
+            for name, value in (("pairs", self.pairs), ("involving", self.involving), ("between", self.between))
+            if value is not None
+        ]
+        if self.exporters is not None or self.importers is not None:
+            chosen.append("exporters/importers")
+        if len(chosen) != 1:
+            raise ValueError(
+                f"select pairs with exactly one of pairs = \"all\", involving = [...], between = [...] or "
+                f"exporters/importers = [...]; got {chosen or 'none'}"
+            )
+        return self
+
+    def countries(self) -> list[str]:
+        """Country codes this change names."""
+        lists = (self.involving, self.between, self.exporters, self.importers)
+        return [code for codes in lists if codes for code in codes]
+
+    def mask(self, exporter: np.ndarray, importer: np.ndarray) -> np.ndarray:
+        """Boolean mask of the selected pairs for arrays of exporter / importer codes."""
+        if self.pairs == "all":
+            selected = np.ones(len(exporter), dtype=bool)
+        elif self.involving is not None:
+            selected = np.isin(exporter, self.involving) | np.isin(importer, self.involving)
+        elif self.between is not None:
+            selected = np.isin(exporter, self.between) & np.isin(importer, self.between)
+        else:
+            selected = np.ones(len(exporter), dtype=bool)
+            if self.exporters is not None:
+                selected &= np.isin(exporter, self.exporters)
+            if self.importers is not None:
+                selected &= np.isin(importer, self.importers)
+        if not self.include_domestic:
+            selected &= exporter != importer
+        return selected
+
+    def describe(self) -> str:
+        """One line for run.json's ``policy_changes``."""
+        if self.pairs == "all":
+            where = "every pair"
+        elif self.involving is not None:
+            where = f"every pair involving {', '.join(self.involving)}"
+        elif self.between is not None:
+            where = f"every pair between {', '.join(self.between)}"
+        else:
+            where = "pairs with exporter in {} and importer in {}".format(
+                ", ".join(self.exporters) if self.exporters else "any", ", ".join(self.importers) if self.importers else "any"
+            )
+        domestic = " (domestic pairs included)" if self.include_domestic else ""
+        return f"set {self.column} = {self.value:g} for {where}{domestic}"
+
+
+class CounterfactualSection(_Strict):
+    """Changes to cost variables that define the counterfactual."""
+
+    set: list[CostChange] = Field(min_length=1)
+
+
+class GEConfig(_Strict):
+    """A ``blocsim ge`` configuration file."""
+
+    scenario: ScenarioSection = ScenarioSection()
+    data: DataSection
+    estimation: EstimationSection
+    ge: GESection
+    counterfactual: CounterfactualSection
+
+
+def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:
+    """Field names allowed at the parent of ``loc`` (for 'unknown field' messages)."""
+    model: Any = GEConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[part].annotation
+        args = getattr(annotation, "__args__", ())
+        model = next((a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if model is None:
+            return []
+    return list(model.model_fields)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def load_config(path: Path) -> GEConfig:
+    """Read and validate a ``blocsim ge`` TOML file.
+
+    Raises
+    ------
+    ScenarioError
+        Unreadable file, TOML syntax error, unknown field or bad value; the message names the
+        file, the field, the value and what is allowed.
+    """
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: config file not found; fix: pass the path of a .toml file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError(f"{path}: not valid TOML: {error}") from None
+    try:
+        return GEConfig.model_validate(raw)
+    except ValidationError as error:
+        # an unknown field usually explains a missing one (a misspelt name): report it first
+        problem = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
+        loc = tuple(problem["loc"])
+        field = _field_name(loc)
+        if problem["type"] == "extra_forbidden":
+            allowed = _allowed_fields(loc)
+            raise ScenarioError(
+                f"{path}: unknown field '{field}' (value {problem['input']!r}); allowed fields here: {allowed}; "
+                f"fix: correct the spelling or remove it"
+            ) from None
+        if problem["type"] == "missing":
+            raise ScenarioError(f"{path}: field '{field}' is required; fix: add it") from None
+        value = problem.get("input")
+        shown = "" if isinstance(value, dict) else f" got {value!r};"
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        raise ScenarioError(f"{path}: field '{field}':{shown} {message}") from None
+
+
+# --- running it ------------------------------------------------------------------------------
+
+
+def _load_table(config: GEConfig, config_path: Path) -> tuple[pd.DataFrame, str, dict[str, Any]]:
+    """Read the data source; returns the frame, its display name and dataset metadata."""
+    from blocsim.data.samples import list_samples, load_sample, sample_path
+    from blocsim.results import file_hash
+
+    data = config.data
+    if data.sample is not None:
+        if data.sample not in list_samples():
+            raise ScenarioError(
+                f"{config_path}: field 'data.sample': got {data.sample!r}; allowed: {sorted(list_samples())}; "
+                f"fix: use one of them or data.path = \"file.csv\""
+            )
+        path = sample_path(data.sample)
+        return load_sample(data.sample), str(path), {"name": data.sample, "file_hash": file_hash(path)}
+    path = (config_path.parent / str(data.path)).resolve()
+    if not path.is_file():
+        raise ScenarioError(
+            f"{config_path}: field 'data.path': file {data.path!r} not found (looked at {path}); fix: give a "
+            f"path relative to the config file"
+        )
+    if path.suffix.lower() == ".parquet":
+        frame = pd.read_parquet(path)
+    elif path.suffix.lower() in {".csv", ".txt", ".dlm"}:
+        frame = pd.read_csv(path)
+    else:
+        raise ScenarioError(
+            f"{config_path}: field 'data.path': {data.path!r} has suffix {path.suffix!r}; allowed: .csv, .parquet"
+        )
+    return frame, str(path), {"name": path.stem, "path": str(path), "file_hash": file_hash(path)}
+
+
+def _check_names(config: GEConfig, config_path: Path, countries: tuple[str, ...], cost_columns: set[str]) -> None:
+    """Countries and columns named in the config must exist in the data."""
+
+    def unknown_country(field: str, value: object) -> ScenarioError:
+        return ScenarioError(
+            f"{config_path}: field '{field}': country {value!r} is not in the data; allowed: "
+            f"{list(countries)[:15]}{' ...' if len(countries) > 15 else ''} ({len(countries)} countries); "
+            f"fix: use an ISO3 code of the data"
+        )
+
+    if config.ge.reference_importer is not None and config.ge.reference_importer not in countries:
+        raise unknown_country("ge.reference_importer", config.ge.reference_importer)
+    for k, change in enumerate(config.counterfactual.set):
+        for name in ("involving", "between", "exporters", "importers"):
+            for code in getattr(change, name) or []:
+                if code not in countries:
+                    raise unknown_country(f"counterfactual.set[{k}].{name}", code)
+        if change.column not in cost_columns:
+            raise ScenarioError(
+                f"{config_path}: field 'counterfactual.set[{k}].column': {change.column!r} is not a cost "
+                f"variable; allowed: {sorted(cost_columns)}; fix: add it to estimation.cost_variables"
+            )
+    if config.estimation.coefficients is not None:
+        missing = [v for v in config.estimation.cost_variables if v not in config.estimation.coefficients]
+        if missing:
+            raise ScenarioError(
+                f"{config_path}: field 'estimation.coefficients': no value for {missing}; fix: give a "
+                f"coefficient for every cost variable or remove estimation.coefficients to estimate them"
+            )
+    if config.estimation.fixed_effects.endswith("+pair") and config.ge.baseline_method == "estimated":
+        raise ScenarioError(
+            f"{config_path}: field 'ge.baseline_method': 'estimated' with estimation.fixed_effects = "
+            f"{config.estimation.fixed_effects!r}: the cost variables alone do not describe trade costs when "
+            f"pair effects absorb the rest; fix: use baseline_method = \"observed\""
+        )
+
+
+def run_config(config: GEConfig, config_path: Path) -> tuple[Any, dict[str, pd.DataFrame], dict[str, Any]]:
+    """Validate data against ``config``, estimate, solve; returns (GE result, tables, run.json meta)."""
+    import blocsim
+    from blocsim.data import GravityData
+    from blocsim.results import file_hash, frame_hash
+
+    data = config.data
+    raw, source, dataset = _load_table(config, config_path)
+    extra_columns = [c for c in (data.output, data.expenditure) if c is not None]
+    cost = list(config.estimation.cost_variables)
+    gravity = GravityData.from_frame(
+        raw, exporter=data.exporter, importer=data.importer, flow=data.flow, year=data.year_column,
+        covariates=list(dict.fromkeys([*cost, *extra_columns])), extra="drop", source=source,
+    )
+    frame = gravity.frame
+    _check_names(config, config_path, gravity.countries, set(cost))
+    year = data.year
+    if gravity.years:
+        if year is None and len(gravity.years) > 1:
+            raise ScenarioError(
+                f"{config_path}: field 'data.year' is required: the data has years {list(gravity.years)}; "
+                f"fix: set data.year to the baseline year of the GE"
+            )
+        year = gravity.years[0] if year is None else year
+        if year not in gravity.years:
+            raise ScenarioError(
+                f"{config_path}: field 'data.year': got {year}; allowed: {list(gravity.years)}"
+            )
+    baseline = frame[frame["year"] == year].reset_index(drop=True) if gravity.years else frame
+
+    estimation = config.estimation
+    if estimation.coefficients is not None:
+        coefficients = {name: float(estimation.coefficients[name]) for name in cost}
+        estimation_meta: dict[str, Any] = {"source": "config (estimation.coefficients)", "coefficients": coefficients}
+    else:
+        cross_section = estimation.fixed_effects == "exporter-importer"
+        fit = blocsim.estimate_gravity(
+            baseline if cross_section else frame,
+            covariates=cost,
+            year=None if cross_section or not gravity.years else "year",
+            fixed_effects=estimation.fixed_effects,
+            pair=estimation.pair,
+            domestic_pair=estimation.domestic_pair,
+            domestic=estimation.domestic,
+            cluster=estimation.cluster,
+            years=None if cross_section else estimation.years,
+        )
+        coefficients = fit.cost_coefficients(cost)
+        estimation_meta = {
+            "source": "blocsim.estimate_gravity (PPML)",
+            "formula": fit.formula,
+            "fixed_effects": fit.fixed_effects,
+            "vcov_type": fit.vcov_type,
+            "n_obs": fit.n_obs,
+            "converged": fit.converged,
+            "coefficients": coefficients,
+            "std_errors": {name: float(fit.std_errors[name]) for name in cost},
+        }
+
+    counterfactual = baseline.copy()
+    exporters = baseline["exporter"].to_numpy().astype(str)
+    importers = baseline["importer"].to_numpy().astype(str)
+    changes = []
+    for change in config.counterfactual.set:
+        selected = change.mask(exporters, importers)
+        counterfactual[change.column] = counterfactual[change.column].astype(float)
+        counterfactual.loc[selected, change.column] = change.value
+        changed = int((counterfactual[change.column] != baseline[change.column]).to_numpy()[selected].sum())
+        changes.append(f"{change.describe()} ({int(selected.sum())} pairs selected, {changed} changed)")
+
+    ge = config.ge
+    result = blocsim.solve_ge(
+        baseline,
+        sigma=ge.sigma,
+        cost_coefficients=coefficients,
+        counterfactual=counterfactual,
+        baseline_method=ge.baseline_method,
+        closure=ge.closure,
+        reference_importer=ge.reference_importer,
+        compat=ge.compat,
+        output=data.output,
+        expenditure=data.expenditure,
+    )
+    focus = list(dict.fromkeys(code for change in config.counterfactual.set for code in change.countries()))
+    meta = {
+        "scenario": config.scenario.model_dump(),
+        "policy_changes": changes,
+        "model": {"name": "blocsim.solve_ge (one-sector structural gravity)", "parameters": ge.model_dump()},
+        "dataset": {**dataset, "year": year, "countries": len(gravity.countries), "hash": frame_hash(baseline)},
+        "estimation": estimation_meta,
+        "diagnostics": dict(result.diagnostics),
+        "focus_countries": focus,
+        "config": {"path": str(config_path), "sha256": file_hash(config_path), "content": config.model_dump()},
+    }
+    return result, {"countries": result.countries, "flows": result.flows}, meta

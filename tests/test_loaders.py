@@ -168,6 +168,17 @@ def test_baci_engines_agree_and_iso_fallback(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(load_baci(lone), pandas_frame)
 
 
+def test_baci_parquet_writer_defers_arrow_requests_to_load_baci(tmp_path: Path) -> None:
+    from blocsim.data.loaders.baci import baci_parquet_writer
+
+    baci = FIXTURES / "BACI_HS12_Y2012_V202401.csv"
+    assert baci_parquet_writer(baci, engine="duckdb", arrow=True) is None  # caller uses load_baci(arrow=True)
+    writer = baci_parquet_writer(baci, engine="duckdb")
+    assert writer is not None and writer(tmp_path / "baci.parquet") == 6
+    written = pd.read_parquet(tmp_path / "baci.parquet")
+    assert written["trade"].sum() == pytest.approx(load_baci(baci)["trade"].sum(), rel=1e-12)
+
+
 # -- ITPD-E, Comtrade, WITS ---------------------------------------------------------------
 
 

@@ -116,6 +116,14 @@ def test_a_country_in_two_customs_unions_is_a_violation() -> None:
     assert "two_unions" in violations(current)
 
 
+def test_unknown_bloc_kind_is_refused_with_the_allowed_kinds() -> None:
+    members = (Membership("KAZ", dt.date(2016, 1, 1)),)
+    with pytest.raises(PolicyRuleViolation, match=r"bloc 'CU2': field 'kind' is 'customs-union'; allowed: "
+                                                  r"\['fta', 'customs_union', 'economic_union'\]"):
+        Bloc("CU2", "customs-union", members)  # type: ignore[arg-type]
+    assert Bloc("FTA", "fta", members).has_cet is False
+
+
 def test_validate_state_raises_unless_violations_are_allowed() -> None:
     measure = (TariffChange("KAZ", ("CHN",), rate=0.02),)
     with pytest.raises(PolicyRuleViolation, match="own_external_tariff"):

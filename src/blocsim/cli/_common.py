@@ -19,7 +19,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def handle_errors(func: F) -> F:
-    """Run a CLI command; a :class:`BlocsimError` becomes a one-line message and exit code 1."""
+    """Run a CLI command; a :class:`BlocsimError` or ``OSError`` becomes one line and exit code 1."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -27,6 +27,10 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except BlocsimError as error:
             err_console.print(f"[bold red]error:[/bold red] {error}", markup=True, highlight=False)
+            raise typer.Exit(code=1) from None
+        except OSError as error:  # a file the user named cannot be read or written
+            where = f"{error.filename}: " if error.filename else ""
+            err_console.print(f"[bold red]error:[/bold red] {where}{error.strerror or error}", markup=True, highlight=False)
             raise typer.Exit(code=1) from None
 
     return wrapper  # type: ignore[return-value]

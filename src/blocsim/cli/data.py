@@ -135,7 +135,7 @@ def runs_command(
 @handle_errors
 def show_command(
     name: str = typer.Argument(..., help="Dataset name (bundled or stored)."),
-    rows: int = typer.Option(5, "--rows", help="Rows of each table to print."),
+    rows: int = typer.Option(5, "--rows", min=0, help="Rows of each table to print."),
     home: Optional[Path] = typer.Option(None, "--home", help=_HOME_HELP),
 ) -> None:
     """Describe a dataset: source, columns, row counts and the first rows."""
@@ -197,8 +197,7 @@ def export_command(
     home: Optional[Path] = typer.Option(None, "--home", help=_HOME_HELP),
 ) -> None:
     """Write a dataset's tables as CSV (bundled: flows.csv totals, flows_sectoral.csv, tariffs.csv, ...)."""
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[str] = []
+    meta: dict[str, Any] | None = None
     if name in _bundled():
         from blocsim.data.datasets import load_dataset
 
@@ -211,17 +210,19 @@ def export_command(
             "countries": dataset.countries,
             "sectors": dataset.sectors,
         }
-        for table_name, frame in tables.items():
-            _write_csv(frame, out / f"{table_name}.csv")
-            written.append(f"{table_name}.csv")
+        meta = dataset.meta
+    else:
+        tables = {name: _store(home).table(name)}  # raises a clear error for an unknown name
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    for table_name, frame in tables.items():
+        _write_csv(frame, out / f"{table_name}.csv")
+        written.append(f"{table_name}.csv")
+    if meta is not None:
         staging = out / f".meta.json.tmp-{os.getpid()}"
-        staging.write_text(json.dumps(dataset.meta, indent=2, default=str))
+        staging.write_text(json.dumps(meta, indent=2, default=str))
         os.replace(staging, out / "meta.json")
         written.append("meta.json")
-    else:
-        frame = _store(home).table(name)
-        _write_csv(frame, out / f"{name}.csv")
-        written.append(f"{name}.csv")
     console.print(f"wrote {', '.join(written)} to {out}")
 
 

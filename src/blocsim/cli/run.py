@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", "-o", help="Run directory to write (replaced atomically)."),
         as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of tables."),
         draws: int = typer.Option(0, "--draws", min=0, help="Monte Carlo draws over the trade elasticities "
-                                  "(0: none); writes DIR/bands.csv with p05/p50/p95 per country."),
+                                  "(0: none, else at least 2); writes DIR/bands.csv with p05/p50/p95 per country."),
         seed: int = typer.Option(0, "--seed", help="Seed of the Monte Carlo draws (same seed, same bands)."),
         with_report: bool = typer.Option(False, "--report", help="Also write DIR/report.html (charts, map; works offline)."),
     ) -> None:

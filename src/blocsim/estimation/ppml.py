@@ -37,11 +37,6 @@ DomesticPair = Literal["separate", "shared"]
 Domestic = Literal["keep", "drop"]
 Missing = Literal["error", "drop"]
 
-_DIMENSION_LABELS = {
-    "exporter-importer": ("exporter", "importer"),
-    "exporter_year-importer_year": ("exporter_year", "importer_year"),
-    "exporter_year-importer_year+pair": ("exporter_year", "importer_year", "pair"),
-}
 _SEP = "|"
 
 

@@ -113,6 +113,13 @@ class Bloc:
     duty_pool: tuple[PoolPeriod, ...] = ()
     sources: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        if self.kind not in BLOC_KINDS:
+            raise PolicyRuleViolation(
+                f"bloc {self.name!r}: field 'kind' is {self.kind!r}; allowed: {list(BLOC_KINDS)}; "
+                "use 'fta' for a free trade area without a CET, 'customs_union' or 'economic_union' for one with a CET"
+            )
+
     @property
     def has_cet(self) -> bool:
         """True for customs and economic unions."""

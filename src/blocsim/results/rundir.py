@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from blocsim._version import __version__
+from blocsim.errors import BlocsimError
 
 
 def frame_hash(frame: pd.DataFrame) -> str:
@@ -38,6 +39,16 @@ def file_hash(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _read_umask() -> int:
+    """The process umask, read once at import (``os.umask`` can only be read by setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
 
 
 def _json_default(value: Any) -> Any:
@@ -78,8 +89,10 @@ def write_run(
     Parameters
     ----------
     out_dir
-        Target directory. An existing directory is replaced only after the new one is
-        complete; its parent is created if missing.
+        Target directory; its parent is created if missing. An existing *run* directory
+        (one holding ``run.json``) or an empty directory is replaced only after the new one
+        is complete. Anything else (a file, a folder with other content) is refused, so a
+        mistyped ``--out`` never deletes user files.
     tables
         Mapping of table name (file stem) to DataFrame; written without the index.
     meta
@@ -91,10 +104,23 @@ def write_run(
     -------
     Path
         The final run directory.
+
+    Raises
+    ------
+    BlocsimError
+        ``out_dir`` exists and is not a run directory, or cannot be created.
     """
     target = Path(out_dir).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    _check_replaceable(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    except OSError as error:
+        raise BlocsimError(
+            f"--out {out_dir}: cannot create the run directory ({error.strerror or error}); "
+            "choose a writable location"
+        ) from None
+    staging.chmod(0o777 & ~_UMASK)
     try:
         for name, frame in tables.items():
             frame.to_csv(staging / f"{name}.csv", index=False)
@@ -111,6 +137,20 @@ def write_run(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def _check_replaceable(target: Path) -> None:
+    """Refuse to overwrite anything that is not a previous run directory or an empty folder."""
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise BlocsimError(f"--out {target}: is a file, not a directory; choose a directory path for the run")
+    if (target / "run.json").is_file() or not any(target.iterdir()):
+        return
+    raise BlocsimError(
+        f"--out {target}: the folder exists and is not a blocsim run directory (no run.json); "
+        "it is left untouched: choose a new or empty folder, or remove it first"
+    )
 
 
 def _replace_dir(staging: Path, target: Path) -> None:
@@ -133,10 +173,16 @@ def read_run(run_dir: str | os.PathLike[str]) -> tuple[dict[str, pd.DataFrame], 
     path = Path(run_dir)
     meta_path = path / "run.json"
     if not meta_path.is_file():
-        from blocsim.errors import BlocsimError
-
         raise BlocsimError(f"{path}: not a blocsim run directory (no run.json); run a scenario with --out {path} first")
-    with open(meta_path) as handle:
-        meta = json.load(handle)
-    tables = {p.stem: pd.read_csv(p) for p in sorted(path.glob("*.csv"))}
+    try:
+        with open(meta_path) as handle:
+            meta = json.load(handle)
+    except (OSError, json.JSONDecodeError) as error:
+        raise BlocsimError(f"{meta_path}: cannot be read as JSON ({error}); re-run the scenario to rewrite it") from None
+    tables = {}
+    for table_path in sorted(path.glob("*.csv")):
+        try:
+            tables[table_path.stem] = pd.read_csv(table_path)
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+            raise BlocsimError(f"{table_path}: cannot be read as CSV ({error}); re-run the scenario to rewrite it") from None
     return tables, meta

@@ -145,7 +145,7 @@ def build_states(scenario: Scenario, dataset: Any) -> tuple[PolicyState, PolicyS
     return before, after, rates
 
 
-def describe_changes(scenario: Scenario, before: PolicyState, after: PolicyState) -> list[str]:
+def describe_changes(before: PolicyState, after: PolicyState) -> list[str]:
     """Plain-language list of the policy changes between the two states (for run.json and reports)."""
     out: list[str] = []
     if before.date != after.date:

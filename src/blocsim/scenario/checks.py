@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterator
+from typing import Iterator
 
 from blocsim.scenario.loader import Catalog, Loc, Problem, suggest
 from blocsim.scenario.schema import BanMeasure, Scenario
@@ -62,7 +62,7 @@ def _date_fields(scenario: Scenario) -> Iterator[tuple[Loc, dt.date]]:
             yield ("after", "preferences", p, "members", k, "joined"), member.joined
 
 
-def semantic_problems(scenario: Scenario, raw: Any, catalog: Catalog) -> list[Problem]:
+def semantic_problems(scenario: Scenario, catalog: Catalog) -> list[Problem]:
     """Problems of ``scenario`` that only its dataset reveals (unknown codes, sectors, years, dates, names)."""
     problems: list[Problem] = []
     countries = set(catalog.countries)

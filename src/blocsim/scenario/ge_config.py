@@ -240,6 +240,10 @@ def load_config(path: Path) -> GEConfig:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ScenarioError(f"{path}: config file not found; fix: pass the path of a .toml file") from None
+    except (IsADirectoryError, PermissionError) as error:
+        raise ScenarioError(f"{path}: cannot be read ({error.strerror}); fix: pass the path of a .toml file") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not a UTF-8 text file; fix: pass the path of a .toml file") from None
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError(f"{path}: not valid TOML: {error}") from None
     try:
@@ -286,14 +290,18 @@ def _load_table(config: GEConfig, config_path: Path) -> tuple[pd.DataFrame, str,
             f"{config_path}: field 'data.path': file {data.path!r} not found (looked at {path}); fix: give a "
             f"path relative to the config file"
         )
-    if path.suffix.lower() == ".parquet":
-        frame = pd.read_parquet(path)
-    elif path.suffix.lower() in {".csv", ".txt", ".dlm"}:
-        frame = pd.read_csv(path)
-    else:
+    suffix = path.suffix.lower()
+    if suffix not in {".parquet", ".csv", ".txt", ".dlm"}:
         raise ScenarioError(
             f"{config_path}: field 'data.path': {data.path!r} has suffix {path.suffix!r}; allowed: .csv, .parquet"
         )
+    try:
+        frame = pd.read_parquet(path) if suffix == ".parquet" else pd.read_csv(path)
+    except (ValueError, OSError) as error:  # pandas' ParserError/EmptyDataError and pyarrow's errors
+        raise ScenarioError(
+            f"{config_path}: field 'data.path': {data.path!r} cannot be parsed as {suffix[1:]} ({error}); "
+            "fix: check the file's format"
+        ) from None
     return frame, str(path), {"name": path.stem, "path": str(path), "file_hash": file_hash(path)}
 
 

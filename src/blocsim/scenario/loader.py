@@ -326,7 +326,7 @@ def parse_scenario(text: str, *, source: str = "<string>", catalog: Catalog | No
             raise ScenarioError(format_problems(source, key_lines(text), [problem])) from None
     from blocsim.scenario.checks import semantic_problems
 
-    problems = semantic_problems(scenario, raw, catalog)
+    problems = semantic_problems(scenario, catalog)
     if problems:
         raise ScenarioError(format_problems(source, key_lines(text), problems))
     scenario._source = (source, text)

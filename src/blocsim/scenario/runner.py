@@ -108,7 +108,10 @@ def run_scenario(
         A :class:`Scenario`, a scenario file path or a built-in name (``"kazakhstan-leaves"``).
     out_dir
         If given, write ``countries.csv``, ``flows.csv``, ``bloc_effects.csv``, ... and
-        ``run.json`` there (atomically, via :func:`blocsim.results.write_run`).
+        ``run.json`` there (atomically, via :func:`blocsim.results.write_run`). An existing
+        ``out_dir`` that is a previous run directory (holds ``run.json``) or is empty is
+        replaced atomically, only once the new run is complete; a directory that is not a run
+        directory (or a file) is refused, so user files are never deleted.
     draws
         If given, also compute Monte Carlo bands over the trade elasticities with this many
         draws (:func:`blocsim.results.uncertainty.scenario_bands`) and write ``bands.csv``.
@@ -120,6 +123,14 @@ def run_scenario(
     Returns
     -------
     ScenarioResult
+        ``scenario``, the ``before``/``after`` policy states, the compiled ``shock``, the GE
+        result ``model``, ``tables`` (the written tables by name: ``countries`` (one row per
+        country; ``*_pct`` percent changes, revenue in USD millions), ``flows`` (one row per
+        exporter, importer, sector; USD millions), and ``bloc_effects``, ``partner_groups``,
+        ``tariffs``, ``reexports``, ``shock``, ``bands`` when requested and available),
+        ``meta`` (the ``run.json`` content without provenance), ``violations`` (rule
+        violations of the after state) and ``run_dir`` (the run directory, or None without
+        ``out_dir``).
 
     Raises
     ------
@@ -128,6 +139,12 @@ def run_scenario(
     PolicyRuleViolation
         The counterfactual breaks the union's rules and the scenario does not set
         ``policy.allow_rule_violations = true``.
+    DataValidationError
+        The dataset's tables break the schema (e.g. missing tariff rows the scenario needs).
+    ConvergenceError
+        The multi-sector GE solver (or a Monte Carlo draw) did not converge.
+    BlocsimError
+        ``out_dir`` exists and is not a run directory, or cannot be written.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -146,7 +163,7 @@ def run_scenario(
     model = _solve(scenario, dataset, baseline, shock, theta)
     flows, reexports = record_reroutes(model.flows, shock.reroutes)
     tables = _tables(scenario, model, flows, reexports, shock)
-    meta = _meta(scenario, dataset, baseline, before, after, shock, model, violations, rates, theta)
+    meta = _meta(scenario, baseline, before, after, shock, model, violations, rates, theta)
     result = ScenarioResult(scenario, before, after, shock, model, tables, meta, violations)
     if draws is not None:
         from blocsim.results.uncertainty import scenario_bands
@@ -219,8 +236,8 @@ def _state_summary(state: PolicyState) -> dict[str, Any]:
 
 
 def _meta(
-    scenario: Scenario, dataset: Any, baseline: pd.DataFrame, before: PolicyState, after: PolicyState, shock: Shock,
-    model: Any, violations: list[RuleViolation], rates: Any, theta: Mapping[str, float],
+    scenario: Scenario, baseline: pd.DataFrame, before: PolicyState, after: PolicyState, shock: Shock, model: Any,
+    violations: list[RuleViolation], rates: Any, theta: Mapping[str, float],
 ) -> dict[str, Any]:
     from blocsim.results import frame_hash
 
@@ -234,7 +251,7 @@ def _meta(
             "sources": list(meta_s.sources), "description": meta_s.description,
             "file": scenario_source(scenario)[0],
         },
-        "policy_changes": describe_changes(scenario, before, after),
+        "policy_changes": describe_changes(before, after),
         "shock_notes": list(shock.notes),
         "rule_violations": [{"bloc": v.bloc, "rule": v.rule, "message": v.message} for v in violations],
         "policy": {"before": _state_summary(before), "after": _state_summary(after),

@@ -99,7 +99,7 @@ def _compute(src: Sources) -> dict[str, Any]:
     joined = eaeu_join_dates(src.timeline)
     gravity = gravity_table(src.dist, src.gdp, src.trade, src.eia, src.timeline)
     tariffs = tariff_table(src.policy, src.mfn2006, union_members_by_year(joined))
-    countries = _countries(src, gdp)
+    countries = _countries(src)
     sectors = pd.DataFrame(
         [(code, name, text) for code, (name, text) in SECTORS.items()],
         columns=["sector", "name", "description"],
@@ -115,13 +115,13 @@ def _compute(src: Sources) -> dict[str, Any]:
     }
 
 
-def _countries(src: Sources, gdp: np.ndarray) -> pd.DataFrame:
+def _countries(src: Sources) -> pd.DataFrame:
     geo = src.geo.drop_duplicates("iso3").set_index("iso3")
     rows = []
     for region in REGIONS:
         group = "member" if region in MEMBERS else ("partner" if region in PARTNERS else "rest")
         if region == "EUN":
-            codes = sorted(eu_members(YEARS[-1]) & set(geo.index) | ({"BEL"} & set(geo.index)))
+            codes = sorted(eu_members(YEARS[-1]) & set(geo.index))
             weights = (
                 src.gdp[src.gdp["iso3"].isin(codes)].groupby("iso3")["gdp"].mean().reindex(codes).fillna(0.0)
             )

@@ -232,8 +232,16 @@ def baci_parquet_writer(
 
     The Parquet-writing counterpart of :func:`load_baci`: with the DuckDB engine the file goes
     CSV -> checks -> Parquet inside DuckDB (``COPY ... TO``), with no pandas or Arrow copy of
-    the table in Python. Same options as :func:`load_baci` (``arrow`` only chooses
-    :func:`load_baci`'s return type, so it is accepted and ignored here).
+    the table in Python. Same options as :func:`load_baci`.
+
+    Parameters
+    ----------
+    path, country_codes, engine
+        As in :func:`load_baci`.
+    arrow
+        ``True`` asks for :func:`load_baci`'s ``pyarrow.Table``, which this writer cannot
+        produce (it never holds the table in Python): it then returns ``None`` so the caller
+        loads the table with ``load_baci(path, arrow=True, ...)``.
 
     Returns
     -------
@@ -241,10 +249,10 @@ def baci_parquet_writer(
         ``writer(target: Path) -> int``: validates the file and writes ``target`` (nothing is
         written when validation fails, raising :class:`DataValidationError` as
         :func:`load_baci`), returning the rows written. ``None`` when the options choose the
-        pandas engine; the caller then loads the table with :func:`load_baci`.
+        pandas engine or ``arrow=True``; the caller then loads the table with :func:`load_baci`.
     """
     file = existing_file(path, what="CEPII BACI")
-    if baci_engine(file, engine) != "duckdb":
+    if arrow or baci_engine(file, engine) != "duckdb":
         return None
     mapping = baci_country_codes(_find_country_codes(file) if country_codes == "auto" else country_codes)
     return functools.partial(_baci_duckdb.write_parquet, file, mapping)

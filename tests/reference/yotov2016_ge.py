@@ -87,6 +87,21 @@ def summary(results_dir: Path, exercise: str) -> pd.DataFrame:
     return pd.read_csv(results_dir / f"{EXERCISES[exercise]}_summary.csv").set_index("country").sort_index()
 
 
+def in_summary_convention(exercise: str, countries: pd.DataFrame) -> pd.DataFrame:
+    """blocsim's country results (``(CFL-BLN)/BLN``) in the columns and sign of ``exercise``'s summary file."""
+    if exercise == "nafta":
+        return nafta_published(countries)
+    c = countries.set_index("country")
+    return pd.DataFrame(
+        {
+            "change_Xi_CDL": c["exports_cond_pct"],
+            "change_Xi_FULL": c["exports_pct"],
+            "change_price_FULL": c["factory_price_pct"],
+            "change_rGDP_FULL": c["real_gdp_pct"],
+        }
+    ).sort_index()
+
+
 def nafta_published(countries: pd.DataFrame) -> pd.DataFrame:
     """blocsim results (``(CFL-BLN)/BLN``) in the NAFTA log's convention (effect of having NAFTA).
 

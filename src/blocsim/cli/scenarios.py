@@ -53,7 +53,7 @@ def show_command(name: str = typer.Argument(..., help="Name of a built-in scenar
         console.print(f"  - {source}", highlight=False)
     before, after, _ = build_states(scenario, load_dataset(scenario.data.dataset))
     console.print("policy changes:")
-    for change in describe_changes(scenario, before, after):
+    for change in describe_changes(before, after):
         console.print(f"  - {change}", highlight=False)
     for violation in check_rules(after):
         allowed = "allowed by the scenario" if scenario.policy.allow_rule_violations else "the run will stop"

@@ -188,6 +188,11 @@ def solve_multisector(
     Returns
     -------
     MultiSectorResult
+        ``.countries``: one row per country, ``*_pct`` percent changes ``(CFL - BLN) / BLN * 100``
+        and levels (tariff revenue, income, exports, imports, deficit) in USD millions;
+        ``.flows``: one row per (exporter, importer, sector), ``trade_baseline`` and
+        ``trade_counterfactual`` in USD millions (before tariffs) and ``trade_pct`` in percent;
+        also ``.bloc_effects``, ``.partner_groups``, ``.diagnostics`` (see the class).
 
     Raises
     ------

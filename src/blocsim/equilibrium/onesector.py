@@ -217,7 +217,11 @@ def solve_ge(
     Returns
     -------
     GEResult
-        ``.countries``, ``.flows``, ``.diagnostics``.
+        ``.countries``: one row per country, ``*_pct`` percent changes ``(CFL - BLN) / BLN * 100``
+        (full-endowment and conditional ``*_cond_pct``) plus baseline/counterfactual levels
+        in USD millions; ``.flows``: one row per (exporter, importer) pair, observed, baseline,
+        conditional and counterfactual trade in USD millions and ``cost_change`` (a factor);
+        ``.diagnostics``: convergence details.
 
     Raises
     ------

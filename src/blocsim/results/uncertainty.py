@@ -335,6 +335,19 @@ def monte_carlo(
     Returns
     -------
     MonteCarloResult
+        ``.bands``: one row per (country, variable) with columns ``country, variable, point,
+        mean, std`` and one column per percentile (``p05, p50, p95`` by default), in the
+        variable's units (``*_pct`` percent changes; revenue in USD millions); ``.samples``:
+        every draw as an array of shape ``(D, V, N)`` (draw, variable, country, labelled by
+        ``.variables`` and ``.countries``); also ``.point``, ``.parameters`` and ``.diagnostics``.
+
+    Raises
+    ------
+    DataValidationError
+        A bad argument (model, method, draws, chunk_size, percentiles, distribution spec,
+        coefficients/covariance) or a baseline table that breaks the model's schema.
+    ConvergenceError
+        The solver did not converge at the point parameters or at one of the draws.
     """
     started = time.perf_counter()
     if model not in ("ge", "multisector"):

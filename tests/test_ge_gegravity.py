@@ -116,13 +116,21 @@ def test_compat_gegravity_matches_every_column(comparison: dict[str, object]) ->
     np.testing.assert_allclose(welfare_stat.to_numpy(), runs[0]["welfare statistic"].to_numpy(), rtol=REL_TOL)
 
 
+# Shocked pair, an untouched pair, and the percent change of the shocked pair's cost term.
+# CAN-JPN: gegravity's example (PROVENANCE.md): +60.181650 = (exp(0.4711383) - 1) * 100.
+# GBR-DEU (pta 1 -> 0): (exp(-0.4711383) - 1) * 100 = -37.570877.
+COST_SHOCK_EXAMPLES = {
+    "can_jpn_pta": (("CAN", "JPN"), ("CAN", "DEU"), 60.181650),
+    "gbr_leaves_ptas": (("GBR", "DEU"), ("CAN", "DEU"), -37.570877),
+}
+
+
 def test_cost_shock_matches_gegravity_example(comparison: dict[str, object]) -> None:
-    """PROVENANCE.md: CAN->JPN trade-cost term rises by 60.181650 percent (= exp(0.4711383) - 1)."""
-    if comparison["which"] != "can_jpn_pta":
-        pytest.skip("example number is for the CAN-JPN PTA")
+    """The trade-cost term of a shocked pair changes by exp(b_pta * d_pta) - 1; others do not move."""
+    shocked, untouched, percent = COST_SHOCK_EXAMPLES[str(comparison["which"])]
     flows = comparison["compat"].flows.set_index(["exporter", "importer"])  # type: ignore[union-attr]
-    assert (flows.loc[("CAN", "JPN"), "cost_change"] - 1.0) * 100.0 == pytest.approx(60.181650, abs=1e-6)
-    assert flows.loc[("CAN", "DEU"), "cost_change"] == 1.0
+    assert (flows.loc[shocked, "cost_change"] - 1.0) * 100.0 == pytest.approx(percent, abs=1e-5)
+    assert flows.loc[untouched, "cost_change"] == 1.0
 
 
 def test_default_differs_from_the_one_step_update(comparison: dict[str, object]) -> None:

@@ -226,3 +226,17 @@ def test_serve_binds_localhost_by_default() -> None:
     serve = typer.main.get_command(app).commands["serve"]  # type: ignore[attr-defined]
     defaults = {param.name: param.default for param in serve.params}
     assert defaults["host"] == "127.0.0.1" and defaults["port"] == 8000
+
+
+def test_api_docs_are_served_without_a_cdn(client: TestClient) -> None:
+    """/docs must work offline: every script and stylesheet it loads comes from this server."""
+    import re
+
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', page.text) + re.findall(r"url: '([^']+)'", page.text)
+    assert assets, "no assets found in /docs"
+    for url in assets:
+        assert not url.startswith(("http://", "https://", "//")), f"/docs loads {url} from outside"
+        if url.endswith((".js", ".css")):
+            assert client.get(url).status_code == 200, url

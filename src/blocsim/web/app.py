@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import AsyncIterator
 
 from fastapi import FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -42,7 +43,7 @@ def create_app(home: str | os.PathLike[str] | None = None, *, workers: int | Non
         yield
         dashboard.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # a FastAPI app whose /docs and /redoc assets are served locally (no CDN)
         title="blocsim dashboard",
         version=__version__,
         description="Run customs-union scenarios (built-in library or edited) and read their results.",

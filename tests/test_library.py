@@ -122,8 +122,11 @@ def test_kazakhstan_exit_raises_imports_from_china_and_lowers_those_from_russia(
     tariffs = tables["tariffs"].set_index(["exporter", "importer", "sector"])
     assert tariffs.loc[("CHN", "KAZ", "manufacturing"), "tariff_after"] == pytest.approx(0.051)  # own MFN back
     assert tariffs.loc[("RUS", "KAZ", "manufacturing"), "tariff_after"] == 0.0  # CIS FTA keeps it duty-free
-    assert meta["policy"]["after"]["blocs"]["EAEU"]["duty_pool_percent"] == {
-        "RUS": 91.85, "BLR": 4.91, "KGZ": 2.05, "ARM": 1.19}
+    # the pool is re-shared among the remaining members in proportion to their Annex 5 shares
+    before = meta["policy"]["before"]["blocs"]["EAEU"]["duty_pool_percent"]
+    remaining = {c: v for c, v in before.items() if c != "KAZ"}
+    expected = {c: round(100 * v / sum(remaining.values()), 2) for c, v in remaining.items()}
+    assert meta["policy"]["after"]["blocs"]["EAEU"]["duty_pool_percent"] == pytest.approx(expected, abs=1e-9)
 
 
 def test_transit_block_lowers_belarus_to_kazakhstan_trade(runs) -> None:

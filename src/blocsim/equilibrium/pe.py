@@ -20,8 +20,9 @@ Two solution methods share one input path and one result layout:
         p*_c         = m_c^(1 / eta)                       (export supply)
         dCS          = -E (P^(1 + epsilon) - 1) / (1 + epsilon)    (E = sum (1 + t) M)
 
-    With finite ``eta`` the world prices are a fixed point, found by a damped Newton
-    iteration on all rows at once. Consumer surplus is split by partner along the straight
+    With finite ``eta`` the world prices are a fixed point, found by a Newton
+    iteration (exact Jacobian by
+    Sherman-Morrison, backtracking line search) on all rows at once. Consumer surplus is split by partner along the straight
     path in ``z`` (Roy's identity), which gives each source the share ``w_c dz_c / dz`` of
     the total; trade creation is the change in the market's imports split by the same
     shares, trade diversion the rest (it sums to zero over partners, as in SMART).
@@ -138,7 +139,7 @@ class _Solution:
 
 
 def _exact(lines: PELines, tol: float, max_iter: int) -> _Solution:
-    """Exact CES solution for all markets at once (module notes); damped Newton on world prices."""
+    """Exact CES solution for all markets at once (module notes); Newton on world prices."""
     g, n = lines.group, lines.n_groups
     m0, sigma, eps, eta = lines.trade, lines.substitution, lines.import_demand, lines.export_supply
     spend0 = (1.0 + lines.tariff_before) * m0
@@ -159,20 +160,36 @@ def _exact(lines: PELines, tol: float, max_iter: int) -> _Solution:
             m_hat = np.where(banned, 0.0, agg[g] ** ((eps + sigma) / (1.0 - sigma)) * z ** (sigma / (sigma - 1.0)))
         return z, agg, m_hat
 
+    def supply_gap(log_ps: np.ndarray, m_hat: np.ndarray) -> np.ndarray:
+        """Export-supply residual ``log p* - log(m) / eta`` on the free rows (R_free,)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return log_ps[free] - np.log(m_hat[free]) / eta[free]
+
     z, agg, m_hat = evaluate(log_pstar)
     iterations, residual = 0, 0.0
     if free.any():
-        slope = 1.0 + sigma[free] / eta[free]
+        diag = 1.0 + sigma[free] / eta[free]  # own-price slope of the residual
+        cross = (eps[free] + sigma[free]) / eta[free]  # slope through the market's price index
+        gap = supply_gap(log_pstar, m_hat)
         for iterations in range(1, max_iter + 1):
-            resid = log_pstar[free] - np.log(m_hat[free]) / eta[free]
-            residual = float(np.max(np.abs(resid)))
+            residual = float(np.max(np.abs(gap)))
             if residual < tol:
                 break
-            log_pstar[free] -= resid / slope
-            z, agg, m_hat = evaluate(log_pstar)
+            step = _newton_step(gap, diag, cross, _ratio(w * z, agg[g])[free], g[free], n)
+            merit = float(np.sum(gap**2))
+            for _ in range(60):  # backtracking line search on the sum of squared residuals
+                trial = log_pstar.copy()
+                trial[free] -= step
+                trial_z, trial_agg, trial_m = evaluate(trial)
+                trial_gap = supply_gap(trial, trial_m)
+                trial_merit = float(np.sum(trial_gap**2))
+                if np.isfinite(trial_merit) and trial_merit <= merit:
+                    break
+                step = step / 2.0
+            log_pstar, z, agg, m_hat, gap = trial, trial_z, trial_agg, trial_m, trial_gap
         else:
             raise ConvergenceError("solve_pe: world prices with finite export supply did not converge",
-                                   residual=residual, iterations=max_iter, method="damped-newton")
+                                   residual=residual, iterations=max_iter, method="newton")
     pstar = np.exp(log_pstar)
     dq = m0 * (m_hat - 1.0)
     d = agg - 1.0
@@ -183,6 +200,23 @@ def _exact(lines: PELines, tol: float, max_iter: int) -> _Solution:
     with np.errstate(divide="ignore"):
         price_index = np.where(agg > 0, agg ** (1.0 / (1.0 - _first(sigma, g, n))), np.inf)
     return _Solution(dq, creation, pstar, cs, price_index, iterations, residual)
+
+
+def _newton_step(gap: np.ndarray, diag: np.ndarray, cross: np.ndarray, share: np.ndarray,
+                 group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Newton step ``J^-1 gap`` for the world-price residuals of all markets at once.
+
+    Within a market the Jacobian of ``log p*_r - log(m_r) / eta_r`` is ``diag(D) - u s'``
+    (``D_r = 1 + sigma / eta_r``, ``u_r = (epsilon + sigma) / eta_r``, ``s_k`` the source's share
+    of the CES price index), so Sherman-Morrison inverts it in O(R). The denominator
+    ``1 - sum_k s_k u_k / D_k`` is positive because ``epsilon < 0`` makes each ``u_k / D_k < 1``.
+    All arrays are over the free rows (R_free,); ``group`` maps them to their market.
+    """
+    scaled_gap = gap / diag
+    scaled_cross = cross / diag
+    along = _gsum(share * scaled_gap, group, n_groups)
+    denom = 1.0 - _gsum(share * scaled_cross, group, n_groups)
+    return scaled_gap + scaled_cross * (along / denom)[group]
 
 
 def _first(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:

@@ -244,6 +244,51 @@ def test_runs_are_stored_listed_and_idempotent(store: Store, tmp_path: Path) -> 
         store.add_run(tmp_path)
 
 
+def test_run_limit_refuses_new_runs_and_delete_frees_a_slot(store: Store, tmp_path: Path) -> None:
+    """Issue 13, finding 12: the store grew without bound and runs could not be deleted."""
+    first_dir = make_run(tmp_path / "run1", 0.5)
+    first = store.add_run(first_dir, max_runs=1)
+    assert store.add_run(first_dir, max_runs=1) == first  # the same run again is not a new one
+    before = snapshot(store)
+    with pytest.raises(StoreError, match=r"holds 1 runs, its limit \(1\)"):
+        store.add_run(make_run(tmp_path / "run2", 0.7), max_runs=1)
+    assert snapshot(store) == before  # refused: nothing written
+    with pytest.raises(StoreError, match="not a stored run"):
+        store.delete_run(first[:6])  # a prefix never deletes
+    store.delete_run(first)
+    assert store.runs().empty and not (store.runs_dir / first).exists()
+    assert (first_dir / "run.json").is_file() and (first_dir / "countries.csv").is_file()  # the source is untouched
+    with pytest.raises(StoreError, match="not a stored run"):
+        store.delete_run(first)
+    assert store.add_run(make_run(tmp_path / "run2", 0.7), max_runs=1) in set(store.runs()["run_id"])
+
+
+def _job(job_id: str, owner: str, state: str, created: str) -> dict[str, object]:
+    return {"id": job_id, "owner": owner, "scenario": "s", "state": state, "stage": state, "progress": 0.0,
+            "created_utc": created, "started_utc": None, "finished_utc": None, "run_id": None, "error": None}
+
+
+def test_job_records_persist_are_interrupted_and_pruned(store: Store) -> None:
+    store.save_job(_job("a" * 32, "o1", "queued", "2026-01-01T00:00:01"))
+    store.save_job(_job("a" * 32, "o1", "running", "2026-01-01T00:00:01"))  # replaces, never duplicates
+    store.save_job(_job("b" * 32, "o1", "queued", "2026-01-01T00:00:02"))
+    store.save_job(_job("c" * 32, "o2", "running", "2026-01-01T00:00:03"))
+    reopened = Store(store.home)
+    assert [job["id"] for job in reopened.jobs()] == ["c" * 32, "b" * 32, "a" * 32]
+    assert reopened.jobs("a" * 32)[0]["state"] == "running" and reopened.jobs("a" * 32)[0]["error"] is None
+    assert reopened.unfinished_job_owners() == {"o1", "o2"}
+    assert sorted(reopened.interrupt_jobs("o1", "server died")) == ["a" * 32, "b" * 32]
+    marked = reopened.jobs("b" * 32)[0]
+    assert (marked["state"], marked["stage"], marked["error"]) == ("failed", "interrupted", "server died")
+    assert marked["finished_utc"] and reopened.jobs("c" * 32)[0]["state"] == "running"
+    assert reopened.unfinished_job_owners() == {"o2"}
+    for k in range(5):
+        reopened.save_job(_job(f"{k:032d}", "o3", "succeeded", f"2026-02-01T00:00:0{k}"), keep=3)
+    finished = [job["id"] for job in reopened.jobs() if job["state"] != "running"]
+    assert finished == [f"{k:032d}" for k in (4, 3, 2)]  # the oldest finished ones are dropped
+    assert reopened.jobs("c" * 32)  # unfinished jobs are never dropped
+
+
 def test_threads_share_one_store(store: Store) -> None:
     errors: list[BaseException] = []
 

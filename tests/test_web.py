@@ -39,7 +39,7 @@ def wait(client: TestClient, job_id: str, timeout: float = 120.0) -> dict[str, A
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     app = create_app(tmp_path_factory.mktemp("home"), workers=2)
-    with TestClient(app) as test_client:
+    with TestClient(app, base_url="http://localhost") as test_client:
         yield test_client
 
 
@@ -192,7 +192,7 @@ def test_twenty_concurrent_runs_are_correct_and_separate(tmp_path: Path) -> None
     from blocsim.scenario import parse_scenario
 
     app = create_app(tmp_path / "home", workers=20)
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://localhost") as client:
         base = client.get(f"/api/scenarios/{SCENARIO}").json()["document"]
         variants = []
         for k in range(20):

@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import typer
 from rich.table import Table
 
 from blocsim.cli._common import console, err_console, handle_errors, print_json
 
+INCLUDE_DIR_OPTION = typer.Option(
+    [], "--include-dir", exists=True, file_okay=False, dir_okay=True,
+    help="Folder whose policy .toml files [policy] include may name (repeatable); the scenario file's own folder "
+    "is always allowed, any other file is refused.",
+)
 SUMMARY_COLUMNS = ("welfare_pct", "real_gdp_pct", "exports_pct", "imports_pct", "tariff_revenue_change")
 
 
-def execute(reference: str, out: Path, *, as_json: bool, draws: int | None = None, seed: int = 0) -> Any:
+def execute(reference: str, out: Path, *, as_json: bool, draws: int | None = None, seed: int = 0,
+            include_dirs: Sequence[Path] = ()) -> Any:
     """Run a scenario (file path or built-in name), write ``out`` and print a summary.
 
     Shared by ``blocsim run`` and ``blocsim scenarios run``; returns the ScenarioResult.
+    ``include_dirs``: folders (besides the scenario file's own) its ``[policy] include`` may name files in.
     """
     from blocsim.scenario import load_scenario, run_scenario
 
-    scenario = load_scenario(reference)
+    scenario = load_scenario(reference, include_dirs=include_dirs)
     if as_json:
         result = run_scenario(scenario, out, draws=draws, seed=seed)
     else:
@@ -91,9 +98,10 @@ def register(app: typer.Typer) -> None:
                                   "(0: none, else at least 2); writes DIR/bands.csv with p05/p50/p95 per country."),
         seed: int = typer.Option(0, "--seed", help="Seed of the Monte Carlo draws (same seed, same bands)."),
         with_report: bool = typer.Option(False, "--report", help="Also write DIR/report.html (charts, map; works offline)."),
+        include_dir: list[Path] = INCLUDE_DIR_OPTION,
     ) -> None:
         """Run a scenario file with the multi-sector GE and write countries.csv, flows.csv, run.json."""
-        execute(scenario, out, as_json=as_json, draws=draws or None, seed=seed)
+        execute(scenario, out, as_json=as_json, draws=draws or None, seed=seed, include_dirs=include_dir)
         if with_report:
             from blocsim.cli.report import report_after_run
 

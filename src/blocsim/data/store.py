@@ -2,7 +2,7 @@
 
 Layout under ``$BLOCSIM_HOME`` (default ``~/.blocsim``)::
 
-    store/catalog.duckdb        tables ``datasets`` and ``runs`` (one row each)
+    store/catalog.duckdb        tables ``datasets``, ``runs`` and ``jobs`` (one row each)
     store/tables/<name>-<hash>.parquet
     store/runs/<run_id>/         copies of run directories (countries.csv, flows.csv, run.json)
     store/.lock                  advisory lock file
@@ -25,6 +25,12 @@ Guarantees
   (read-only for reads). Parquet files are immutable, named by content hash, and deleted
   only under the exclusive lock. Several threads or processes (e.g. web-server workers)
   can use one store at once.
+- **Bounded runs, deletable.** :meth:`Store.add_run` refuses a new run once the store holds
+  ``max_runs`` runs (nothing is pruned behind the user's back); :meth:`Store.delete_run`
+  removes a run's catalog row and then the store's own copy (never the folder it came from).
+- **Job records.** Table ``jobs`` keeps the status of background runs (the web dashboard's),
+  so that a job queued or running when its server died is marked failed/interrupted
+  (:meth:`Store.interrupt_jobs`) instead of vanishing.
 """
 
 from __future__ import annotations
@@ -64,7 +70,13 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS runs (run_id VARCHAR PRIMARY KEY, scenario VARCHAR, title VARCHAR, "
     "model VARCHAR, dataset VARCHAR, year INTEGER, converged BOOLEAN, created_utc VARCHAR, "
     "added_utc VARCHAR, origin VARCHAR, meta VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS jobs (id VARCHAR PRIMARY KEY, owner VARCHAR, scenario VARCHAR, state VARCHAR, "
+    "stage VARCHAR, progress DOUBLE, created_utc VARCHAR, started_utc VARCHAR, finished_utc VARCHAR, "
+    "run_id VARCHAR, error VARCHAR)",
 )
+#: Columns of table ``jobs``, in order (a job record is a mapping with these keys).
+JOB_FIELDS = ("id", "owner", "scenario", "state", "stage", "progress", "created_utc", "started_utc", "finished_utc",
+              "run_id", "error")
 _FALLBACK_LOCK = threading.RLock()
 
 
@@ -438,14 +450,26 @@ class Store:
 
     # -- runs -----------------------------------------------------------------------------
 
-    def add_run(self, run_dir: str | os.PathLike[str]) -> str:
+    def add_run(self, run_dir: str | os.PathLike[str], *, max_runs: int | None = None) -> str:
         """Copy a run directory (from :func:`blocsim.results.write_run`) into the store.
+
+        Parameters
+        ----------
+        run_dir
+            The run directory (its files are copied; the directory itself is left alone).
+        max_runs
+            Refuse the run if the store already holds this many (``None``: no limit).
 
         Returns
         -------
         str
             The run id: the first 12 hex digits of the SHA-256 over the run's file names and
             contents. Adding the same run again returns the same id and writes nothing.
+
+        Raises
+        ------
+        StoreError
+            The store is full (``max_runs``), or the copy failed (the store is unchanged).
         """
         source = Path(run_dir)
         _, meta = read_run(source)
@@ -474,6 +498,12 @@ class Store:
             with self._connect(read_only=True) as con:
                 if con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone():
                     return run_id
+                stored = int(con.execute("SELECT count(*) FROM runs").fetchone()[0])
+            if max_runs is not None and stored >= max_runs:
+                raise StoreError(
+                    f"the store at {self.root} holds {stored} runs, its limit ({max_runs}); delete runs you no longer "
+                    "need (web: DELETE /api/runs/{run_id}) or raise the limit"
+                )
             target = self.runs_dir / run_id
             staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.runs_dir))
             try:
@@ -513,3 +543,65 @@ class Store:
         """The ``run.json`` of a stored run."""
         with open(self.run_path(run_id) / "run.json") as handle:
             return json.load(handle)
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a stored run: its catalog row, then the store's own copy ``store/runs/<run_id>``.
+
+        ``run_id`` must be a full id (no prefix), so that a typo cannot delete another run. The
+        folder the run was added from is never touched.
+
+        Raises
+        ------
+        StoreError
+            ``run_id`` is not a stored run.
+        """
+        with self._lock(exclusive=True):
+            with self._connect(read_only=False) as con:
+                hit = con.execute("SELECT run_id FROM runs WHERE run_id = ?", [str(run_id)]).fetchone()
+                if hit is None:
+                    raise StoreError(f"run id {run_id!r} is not a stored run (give the full id); nothing deleted")
+                con.execute("DELETE FROM runs WHERE run_id = ?", [hit[0]])
+            shutil.rmtree(self.runs_dir / hit[0], ignore_errors=True)  # a leftover is swept at the next open
+
+    # -- job records ----------------------------------------------------------------------
+
+    def save_job(self, job: Mapping[str, Any], *, keep: int = 1000) -> None:
+        """Insert or replace a job record (keys :data:`JOB_FIELDS`); keep the ``keep`` newest finished jobs."""
+        row = [job.get(field) for field in JOB_FIELDS]
+        with self._lock(exclusive=True), self._connect(read_only=False) as con:
+            con.execute("BEGIN TRANSACTION")
+            con.execute("DELETE FROM jobs WHERE id = ?", [row[0]])
+            con.execute(f"INSERT INTO jobs VALUES ({', '.join('?' * len(JOB_FIELDS))})", row)
+            con.execute(
+                "DELETE FROM jobs WHERE state NOT IN ('queued', 'running') AND id NOT IN (SELECT id FROM jobs "
+                "WHERE state NOT IN ('queued', 'running') ORDER BY created_utc DESC, id LIMIT ?)", [int(keep)]
+            )
+            con.execute("COMMIT")
+
+    def jobs(self, job_id: str | None = None) -> list[dict[str, Any]]:
+        """Job records, newest first (only ``job_id``'s if given)."""
+        where, params = ("WHERE id = ?", [job_id]) if job_id is not None else ("", [])
+        frame = self._fetch(f"SELECT * FROM jobs {where} ORDER BY created_utc DESC, id", params)
+        return [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+    def unfinished_job_owners(self) -> set[str]:
+        """Owners of jobs still recorded as queued or running."""
+        frame = self._fetch("SELECT DISTINCT owner FROM jobs WHERE state IN ('queued', 'running')")
+        return {str(owner) for owner in frame["owner"]}
+
+    def interrupt_jobs(self, owner: str, reason: str) -> list[str]:
+        """Mark ``owner``'s queued or running jobs failed (stage ``interrupted``, error ``reason``).
+
+        Returns
+        -------
+        list of str
+            The ids of the jobs marked.
+        """
+        with self._lock(exclusive=True), self._connect(read_only=False) as con:
+            ids = [r[0] for r in con.execute(
+                "SELECT id FROM jobs WHERE owner = ? AND state IN ('queued', 'running')", [owner]).fetchall()]
+            con.execute(
+                "UPDATE jobs SET state = 'failed', stage = 'interrupted', error = ?, finished_utc = ? "
+                "WHERE owner = ? AND state IN ('queued', 'running')", [reason, _now(), owner]
+            )
+        return ids

@@ -9,9 +9,11 @@ table (``importer, sector, year, regime, rate, source`` with regime ``mfn``/``ce
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -119,12 +121,34 @@ def policy_library_names() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
-def load_policy_file(name_or_path: str | Path) -> PolicyFile:
-    """Load a built-in policy definition by name, or a policy TOML file by path."""
-    text, where = _read_policy_text(name_or_path)
+def load_policy_file(name_or_path: str | Path, *, include_dirs: Sequence[str | os.PathLike[str]] = ()) -> PolicyFile:
+    """Load a built-in policy definition by name, or a policy TOML file under an allowed folder.
+
+    Parameters
+    ----------
+    name_or_path
+        A built-in name (``"eaeu"``, ``"cis_fta"``) or the path of a policy ``.toml`` file.
+    include_dirs
+        Folders policy files may come from (see :func:`resolve_policy_include`). Empty (the
+        default): built-in names only, no file is ever opened.
+
+    Raises
+    ------
+    DataValidationError
+        Unknown built-in name, a file outside ``include_dirs`` (the message is the same
+        whether or not it exists), a missing file inside them, or an invalid definition.
+    """
+    source = resolve_policy_include(name_or_path, include_dirs)
+    if isinstance(source, Path):
+        try:
+            text, where = source.read_text(encoding="utf-8"), str(source)
+        except (OSError, UnicodeDecodeError) as error:
+            raise DataValidationError(f"policy file {source}: cannot be read ({error})") from None
+    else:
+        text, where = source.read_text(encoding="utf-8"), f"built-in policy {source.name[:-5]}"
     try:
         raw: dict[str, Any] = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
+    except (tomllib.TOMLDecodeError, RecursionError) as error:
         raise DataValidationError(f"{where}: not valid TOML ({error})") from None
     try:
         return PolicyFile.model_validate(raw)
@@ -136,21 +160,77 @@ def load_policy_file(name_or_path: str | Path) -> PolicyFile:
         ) from None
 
 
-def _read_policy_text(name_or_path: str | Path) -> tuple[str, str]:
+def is_policy_path(name: str) -> bool:
+    """Whether a ``[policy] include`` entry names a file (ends in ``.toml`` or holds a path separator)."""
+    return name.endswith(".toml") or "/" in name or "\\" in name
+
+
+def resolve_policy_include(
+    name_or_path: str | Path, include_dirs: Sequence[str | os.PathLike[str]] = ()
+) -> Traversable | Path:
+    """Where a ``[policy] include`` entry is read from: a built-in definition or an allowed file.
+
+    Built-in names (``eaeu``, ``cis_fta``; ``-`` and case do not matter) are always allowed.
+    A path is allowed only inside one of ``include_dirs``: a relative path is looked up in
+    each folder in turn, an absolute one must lie inside one of them, and both are checked
+    after ``..`` and symbolic links are resolved. The command line allows the scenario
+    file's own folder and ``--include-dir`` folders; the web dashboard allows none.
+
+    Parameters
+    ----------
+    name_or_path
+        The include entry.
+    include_dirs
+        Allowed folders (empty: built-in names only).
+
+    Returns
+    -------
+    importlib.resources.abc.Traversable or pathlib.Path
+        The built-in definition, or the resolved path of an existing file.
+
+    Raises
+    ------
+    DataValidationError
+        An unknown built-in name, or a path that is not an existing ``.toml`` file inside an
+        allowed folder. A path outside every allowed folder is refused with the same message
+        whether the file exists or not (with no allowed folder, before any file-system call).
+    """
     name = str(name_or_path)
-    if not name.endswith(".toml") and "/" not in name:
+    built_in = policy_library_names()
+    if not is_policy_path(name):
         key = name.replace("-", "_").lower()
-        path = resources.files("blocsim.policy") / "library" / f"{key}.toml"
-        if not path.is_file():
+        if key not in built_in:
             raise DataValidationError(
-                f"policy {name!r}: no built-in policy definition of that name; built-in: {policy_library_names()} "
-                "(or give the path of a policy .toml file)"
+                f"policy {name!r}: no built-in policy definition of that name; built-in: {', '.join(built_in)} "
+                "(or the path of a policy .toml file in an allowed folder)"
             )
-        return path.read_text(), f"built-in policy {key}"
-    file = Path(name)
-    if not file.is_file():
-        raise DataValidationError(f"policy file {file}: not found; give an existing .toml path or a built-in name")
-    return file.read_text(), str(file)
+        return resources.files("blocsim.policy") / "library" / f"{key}.toml"
+    folders = [Path(os.path.realpath(folder)) for folder in include_dirs]
+    refused = (
+        f"policy file {name!r}: not allowed; a policy include must be a built-in name ({', '.join(built_in)})"
+        + (
+            f" or a .toml file inside {', '.join(str(f) for f in folders)}"
+            if folders else "; policy files are not allowed here (the command line allows files beside the scenario "
+            "file and in folders given with --include-dir)"
+        )
+    )
+    if not folders or not name.endswith(".toml") or "\x00" in name:
+        raise DataValidationError(refused)
+    given = Path(name)
+    candidates = [given] if given.is_absolute() else [folder / given for folder in folders]
+    inside = [
+        resolved for resolved in (Path(os.path.realpath(c)) for c in candidates)
+        if any(resolved.is_relative_to(folder) for folder in folders)
+    ]
+    if not inside:
+        raise DataValidationError(refused)
+    for resolved in inside:
+        if resolved.is_file():
+            return resolved
+    raise DataValidationError(
+        f"policy file {name!r}: not found in {', '.join(str(f) for f in folders)}; check the name or give a "
+        f"built-in policy ({', '.join(built_in)})"
+    )
 
 
 # ------------------------------------------------------------------------- spec -> objects

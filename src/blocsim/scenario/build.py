@@ -25,7 +25,7 @@ from blocsim.policy.model import (
     TransitRestriction,
 )
 from blocsim.policy.spec import BlocSpec, ExemptionSpec, MemberSpec, PoolSpec, PreferenceSpec
-from blocsim.scenario.loader import Loc, Problem, format_problems, scenario_source
+from blocsim.scenario.loader import Loc, Problem, format_problems, scenario_include_dirs, scenario_source
 from blocsim.scenario.schema import (
     BanMeasure,
     MeasureSpec,
@@ -117,7 +117,7 @@ def build_states(scenario: Scenario, dataset: Any) -> tuple[PolicyState, PolicyS
     bloc_specs: list[BlocSpec] = []
     pref_specs: list[PreferenceSpec] = []
     for name in scenario.policy.include:
-        policy = load_policy_file(name)
+        policy = load_policy_file(name, include_dirs=scenario_include_dirs(scenario))
         if policy.bloc is not None:
             bloc_specs.append(policy.bloc)
         if policy.preference is not None:

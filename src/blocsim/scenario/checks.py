@@ -126,16 +126,24 @@ def semantic_problems(scenario: Scenario, catalog: Catalog) -> list[Problem]:
 
 
 def _name_problems(scenario: Scenario) -> list[Problem]:
-    from blocsim.policy.build import policy_library_names
+    from blocsim.errors import DataValidationError
+    from blocsim.policy.build import is_policy_path, policy_library_names, resolve_policy_include
+    from blocsim.scenario.loader import scenario_include_dirs
 
     problems = []
     known = policy_library_names()
     for k, name in enumerate(scenario.policy.include):
-        if name.replace("-", "_").lower() not in known and not name.endswith(".toml"):
+        if not is_policy_path(name) and name.replace("-", "_").lower() not in known:
             problems.append(
                 Problem(("policy", "include", k), name, f"no built-in policy of this name; {suggest(name, known)}"
-                                                        f"built-in: {', '.join(known)} (or a path ending in .toml)")
+                                                        f"built-in: {', '.join(known)} (or a policy .toml file in "
+                                                        "an allowed folder)")
             )
+            continue
+        try:  # a file only inside the folders the loader was given; outside ones are refused unread
+            resolve_policy_include(name, scenario_include_dirs(scenario))
+        except DataValidationError as error:
+            problems.append(Problem(("policy", "include", k), name, str(error)))
     if isinstance(scenario.model.theta, str):
         from blocsim.equilibrium.elasticities import get_elasticities
         from blocsim.errors import DataValidationError

@@ -289,7 +289,9 @@ def _pydantic_problems(raw: Any, error: ValidationError, catalog: Catalog | None
 # ------------------------------------------------------------------------------ parsing
 
 
-def parse_scenario(text: str, *, source: str = "<string>", catalog: Catalog | None = None) -> Scenario:
+def parse_scenario(
+    text: str, *, source: str = "<string>", catalog: Catalog | None = None, include_dirs: Sequence[str | Path] = ()
+) -> Scenario:
     """Parse and validate scenario TOML ``text``.
 
     Parameters
@@ -301,6 +303,9 @@ def parse_scenario(text: str, *, source: str = "<string>", catalog: Catalog | No
     catalog
         Countries, sectors and years to check codes against; default: the catalog of the
         dataset the scenario names (loaded once per process).
+    include_dirs
+        Folders its ``[policy] include`` may name files in; default none (built-in policy
+        names only). See :func:`blocsim.policy.build.resolve_policy_include`.
 
     Raises
     ------
@@ -324,6 +329,7 @@ def parse_scenario(text: str, *, source: str = "<string>", catalog: Catalog | No
         except BlocsimError as error:
             problem = Problem(("data", "dataset"), scenario.data.dataset, f"cannot load this dataset ({error})")
             raise ScenarioError(format_problems(source, key_lines(text), [problem])) from None
+    scenario._include_dirs = tuple(str(folder) for folder in include_dirs)
     from blocsim.scenario.checks import semantic_problems
 
     problems = semantic_problems(scenario, catalog)
@@ -351,6 +357,11 @@ def scenario_source(scenario: Scenario) -> tuple[str, dict[Loc, int], str]:
     return source, key_lines(text), text
 
 
+def scenario_include_dirs(scenario: Scenario) -> tuple[str, ...]:
+    """Folders the scenario's ``[policy] include`` may name files in (given when it was loaded)."""
+    return scenario._include_dirs
+
+
 def library_dir() -> Any:
     """The built-in scenario library folder (``blocsim/scenario/library``)."""
     return resources.files("blocsim.scenario") / "library"
@@ -361,8 +372,14 @@ def library_names() -> list[str]:
     return sorted(p.name[:-5] for p in library_dir().iterdir() if p.name.endswith(".toml"))
 
 
-def load_scenario(path_or_name: str | Path, *, catalog: Catalog | None = None) -> Scenario:
-    """Load a scenario from a TOML file path or a built-in library name (e.g. ``"kazakhstan-leaves"``)."""
+def load_scenario(
+    path_or_name: str | Path, *, catalog: Catalog | None = None, include_dirs: Sequence[str | Path] = ()
+) -> Scenario:
+    """Load a scenario from a TOML file path or a built-in library name (e.g. ``"kazakhstan-leaves"``).
+
+    ``[policy] include`` may name policy files in the scenario file's own folder and in
+    ``include_dirs``; a built-in scenario may name files in ``include_dirs`` only.
+    """
     name = str(path_or_name)
     path = Path(name)
     if path.suffix == ".toml" or path.is_file():
@@ -372,11 +389,12 @@ def load_scenario(path_or_name: str | Path, *, catalog: Catalog | None = None) -
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise ScenarioError(f"scenario file {path}: cannot be read ({error})") from None
-        return parse_scenario(text, source=str(path), catalog=catalog)
+        return parse_scenario(text, source=str(path), catalog=catalog, include_dirs=(path.parent, *include_dirs))
     entry = library_dir() / f"{name}.toml"
     if not entry.is_file():
         raise ScenarioError(
             f"scenario {name!r}: neither a .toml file nor a built-in scenario; {suggest(name, library_names())}"
             f"built-in: {', '.join(library_names())}"
         )
-    return parse_scenario(entry.read_text(encoding="utf-8"), source=f"library/{name}.toml", catalog=catalog)
+    return parse_scenario(entry.read_text(encoding="utf-8"), source=f"library/{name}.toml", catalog=catalog,
+                          include_dirs=include_dirs)

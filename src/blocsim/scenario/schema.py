@@ -195,6 +195,8 @@ class Scenario(_Strict):
     model: ModelSpec = ModelSpec()
     outputs: OutputSpec = OutputSpec()
     _source: tuple[str, str] = PrivateAttr(default=("<object>", ""))
+    #: folders ``[policy] include`` files may come from (set by the loader; empty: built-in names only)
+    _include_dirs: tuple[str, ...] = PrivateAttr(default=())
 
     @property
     def after_date(self) -> dt.date:

@@ -2,11 +2,16 @@
 
 Routes: ``/`` and a few HTML pages (:mod:`blocsim.web.views.pages`), the JSON API under
 ``/api`` (:mod:`blocsim.web.views.api`, OpenAPI schema at ``/openapi.json``, docs at
-``/docs``), static files under ``/static``.
+``/docs``), static files under ``/static``. In front of them all, :class:`~blocsim.web.guard.Guard`
+checks the Host header, the access token and the body size. Every error is JSON
+``{"detail": ...}`` for the API (a small HTML page for the browser pages): a
+:class:`~blocsim.errors.BlocsimError` is a 4xx (its ``http_status``, else 422), and so is a
+request nested too deeply to parse.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,13 +25,25 @@ from fastapi.staticfiles import StaticFiles
 
 from blocsim._version import __version__
 from blocsim.errors import BlocsimError
-from blocsim.web.service import Dashboard, NotFound, Settings
+from blocsim.web.guard import Guard
+from blocsim.web.service import Dashboard, Settings
 from blocsim.web.views import api, pages
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+log = logging.getLogger("blocsim.web")
 
 
-def create_app(home: str | os.PathLike[str] | None = None, *, workers: int | None = None) -> FastAPI:
+def create_app(
+    home: str | os.PathLike[str] | None = None,
+    *,
+    workers: int | None = None,
+    host: str = "127.0.0.1",
+    allowed_hosts: tuple[str, ...] = (),
+    token: str | None = None,
+    max_queue: int = Settings.max_queue,
+    max_runs: int = Settings.max_runs,
+    max_body_bytes: int = Settings.max_body_bytes,
+) -> FastAPI:
     """Build the dashboard app.
 
     Parameters
@@ -35,8 +52,26 @@ def create_app(home: str | os.PathLike[str] | None = None, *, workers: int | Non
         Root of the run store and job outputs; default ``$BLOCSIM_HOME`` or ``~/.blocsim``.
     workers
         Scenario runs solved concurrently (default ``$BLOCSIM_WEB_WORKERS`` or 2).
+    host
+        Address the server binds to: its name is accepted as Host; a non-loopback one needs ``token``.
+    allowed_hosts
+        Further Host-header names to answer (besides ``localhost``, ``127.0.0.1``, ``[::1]``).
+    token
+        Access token every request must carry (``None``: none, loopback only).
+    max_queue, max_runs, max_body_bytes
+        Jobs queued or running at once (HTTP 429 beyond), runs the store may hold (HTTP 507
+        beyond; nothing is pruned), largest request body in bytes (HTTP 413 beyond).
+
+    Raises
+    ------
+    BlocsimError
+        A bad setting, e.g. a non-loopback ``host`` without ``token``.
     """
-    dashboard = Dashboard(Settings.from_env(home, workers))
+    settings = Settings.from_env(
+        home, workers, host=host, allowed_hosts=tuple(allowed_hosts), token=token, max_queue=max_queue,
+        max_runs=max_runs, max_body_bytes=max_body_bytes,
+    )
+    dashboard = Dashboard(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -50,14 +85,21 @@ def create_app(home: str | os.PathLike[str] | None = None, *, workers: int | Non
         lifespan=lifespan,
     )
     app.state.dashboard = dashboard
-
-    @app.exception_handler(NotFound)
-    async def not_found(request: Request, error: NotFound) -> Response:
-        return _error(request, 404, str(error))
+    app.add_middleware(Guard, allowed_hosts=settings.host_names, token=settings.token,
+                       max_body_bytes=settings.max_body_bytes)
 
     @app.exception_handler(BlocsimError)
-    async def invalid(request: Request, error: BlocsimError) -> Response:
-        return _error(request, 422, str(error))
+    async def refused(request: Request, error: BlocsimError) -> Response:
+        return _error(request, int(getattr(error, "http_status", 422)), str(error))
+
+    @app.exception_handler(RecursionError)
+    async def too_deep(request: Request, error: RecursionError) -> Response:
+        return _error(request, 422, "request nested too deeply to read; a scenario needs only a few levels")
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, error: Exception) -> Response:
+        log.error("internal error on %s", request.url.path, exc_info=error)
+        return _error(request, 500, f"internal error ({type(error).__name__}); please report it with the request")
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, error: RequestValidationError) -> Response:

@@ -9,6 +9,7 @@ runs by the store's run id, and every output directory is chosen here under
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -20,8 +21,9 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from blocsim.errors import BlocsimError, ScenarioError
+from blocsim.errors import BlocsimError, ScenarioError, StoreError
 from blocsim.web import tomlio
+from blocsim.web.guard import LOOPBACK_HOSTS, allowed_host_names, host_name
 from blocsim.web.jobs import Job, JobManager
 
 #: Library scenario names and store run ids: the only identifiers the browser sends.
@@ -31,8 +33,20 @@ RUN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 TABLES: tuple[str, ...] = ("countries", "flows", "bloc_effects", "partner_groups", "tariffs", "reexports", "revenue", "bands")
 
 
+#: Characters an access token may use (it travels in a header and a cookie).
+TOKEN_PATTERN = r"^[A-Za-z0-9._~+/=-]{16,256}$"
+
+
 class NotFound(BlocsimError, LookupError):
     """A scenario, job or run id that does not exist (HTTP 404)."""
+
+    http_status = 404
+
+
+class StoreFull(BlocsimError):
+    """The store holds as many runs as it may (HTTP 507)."""
+
+    http_status = 507
 
 
 def default_home() -> Path:
@@ -50,14 +64,53 @@ class Settings:
         Root for the run store and job output (``$BLOCSIM_HOME``, default ``~/.blocsim``).
     workers
         Scenario runs solved at the same time (thread pool size); others queue.
+    host
+        Address the server is bound to; its name is accepted in the Host header.
+    allowed_hosts
+        Further host names clients may use (besides ``localhost``, ``127.0.0.1``, ``[::1]``).
+    token
+        Access token every request must carry (``None``: none; required off loopback).
+    max_queue
+        Jobs queued or running at once; more are refused (HTTP 429).
+    max_runs
+        Runs the store may hold; new runs are refused (HTTP 507) until some are deleted.
+    max_body_bytes
+        Largest request body (bytes); larger ones are refused (HTTP 413).
     """
 
     home: Path
     workers: int = 2
+    host: str = "127.0.0.1"
+    allowed_hosts: tuple[str, ...] = ()
+    token: str | None = None
+    max_queue: int = 32
+    max_runs: int = 100
+    max_body_bytes: int = 512 * 1024
+
+    def __post_init__(self) -> None:
+        for name in ("workers", "max_queue", "max_runs", "max_body_bytes"):
+            if getattr(self, name) < 1:
+                raise BlocsimError(f"{name}: {getattr(self, name)} is not allowed; give at least 1")
+        if self.token is not None and not re.match(TOKEN_PATTERN, self.token):
+            raise BlocsimError(
+                "access token: use 16 to 256 characters from A-Z a-z 0-9 . _ ~ + / = - "
+                "(e.g. python -c 'import secrets; print(secrets.token_urlsafe())')"
+            )
+        if self.token is None and not is_loopback(self.host):
+            raise BlocsimError(
+                f"host {self.host!r}: serving beyond this machine needs an access token; set BLOCSIM_WEB_TOKEN "
+                "(or --token) to a secret of at least 16 characters, or bind to 127.0.0.1"
+            )
+
+    @property
+    def host_names(self) -> frozenset[str]:
+        """Host-header names this server answers to."""
+        return allowed_host_names(self.host, self.allowed_hosts)
 
     @classmethod
-    def from_env(cls, home: str | os.PathLike[str] | None = None, workers: int | None = None) -> "Settings":
-        """Settings from arguments, else ``$BLOCSIM_HOME`` and ``$BLOCSIM_WEB_WORKERS``."""
+    def from_env(cls, home: str | os.PathLike[str] | None = None, workers: int | None = None,
+                 **options: Any) -> "Settings":
+        """Settings from arguments, else ``$BLOCSIM_HOME`` and ``$BLOCSIM_WEB_WORKERS``; ``options``: other fields."""
         if workers is not None:
             count = workers
         else:
@@ -65,9 +118,18 @@ class Settings:
             if not raw.strip().isdigit():
                 raise BlocsimError(f"BLOCSIM_WEB_WORKERS={raw!r}: not a whole number; set it to e.g. 2 or unset it")
             count = int(raw)
-        if count < 1:
-            raise BlocsimError(f"workers: {count} is not allowed; give at least 1 concurrent run")
-        return cls(home=Path(home).expanduser() if home is not None else default_home(), workers=count)
+        return cls(home=Path(home).expanduser() if home is not None else default_home(), workers=count, **options)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a bind address serves this machine only (``localhost``, ``127.x.x.x``, ``::1``)."""
+    name = host_name(host).strip("[]")
+    if host_name(host) in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def jsonable(value: Any) -> Any:
@@ -110,7 +172,8 @@ class Dashboard:
         self.settings = settings
         settings.home.mkdir(parents=True, exist_ok=True)
         self._store = Store(settings.home)
-        self.jobs = JobManager(settings.home / "web" / "runs", _solve, self._finish, workers=settings.workers)
+        self.jobs = JobManager(settings.home / "web" / "runs", _solve, self._finish, store=self._store,
+                               workers=settings.workers, max_queue=settings.max_queue)
 
     # -------------------------------------------------------------- scenarios
     def scenarios(self) -> list[dict[str, Any]]:
@@ -174,19 +237,36 @@ class Dashboard:
             text, source = toml, "<submitted scenario>"
         else:
             text, source = self._library_text(str(name)), f"library/{name}.toml"
-        scenario = parse_scenario(text, source=source)
+        try:  # no include_dirs: a scenario from the browser may include built-in policies only
+            scenario = parse_scenario(text, source=source)
+        except RecursionError:
+            raise ScenarioError(f"scenario {source}: nested too deeply to be a scenario; flatten the tables") from None
         return scenario, str(scenario.scenario.name)
 
     def submit(self, *, name: str | None, document: Mapping[str, Any] | None, toml: str | None) -> Job:
-        """Validate and queue a run; returns the queued job."""
+        """Validate and queue a run; returns the queued job.
+
+        Raises
+        ------
+        StoreFull
+            The store holds ``max_runs`` runs counting the jobs in flight (delete some first).
+        QueueFull
+            ``max_queue`` jobs are queued or running.
+        """
         scenario, label = self.parse(name=name, document=document, toml=toml)
+        stored, limit = len(self._store.runs()), self.settings.max_runs
+        if stored + self.jobs.in_flight() >= limit:
+            raise StoreFull(
+                f"the run store is full: {stored} runs stored and {self.jobs.in_flight()} running, limit {limit}; "
+                "delete runs you no longer need (DELETE /api/runs/{run_id}) or restart with a higher --max-runs"
+            )
         return self.jobs.submit(scenario, label)
 
     def job(self, job_id: str) -> Job:
         """A job's current status."""
         job = self.jobs.get(job_id)
         if job is None:
-            raise NotFound(f"job {job_id!r}: unknown (jobs live as long as the server process); see GET /api/jobs")
+            raise NotFound(f"job {job_id!r}: unknown (or dropped as one of the oldest); see GET /api/jobs")
         return job
 
     # -------------------------------------------------------------- runs
@@ -196,7 +276,8 @@ class Dashboard:
         stage("writing report")
         write_report(out_dir)
         stage("storing")
-        run_id = str(self._store.add_run(out_dir))  # the store locks its catalog itself
+        # the store locks its catalog itself and enforces the run limit under that lock
+        run_id = str(self._store.add_run(out_dir, max_runs=self.settings.max_runs))
         shutil.rmtree(out_dir, ignore_errors=True)  # the store keeps its own copy
         return run_id
 
@@ -204,6 +285,15 @@ class Dashboard:
         """Stored runs (newest first), as JSON-safe records."""
         frame = self._store.runs()
         return records(frame.drop(columns=["path"], errors="ignore"))
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a stored run (full id): the store's row and its own copy, nothing else."""
+        if not re.match(RUN_ID_PATTERN, run_id):
+            raise NotFound(f"run {run_id!r}: not a run id; see GET /api/runs for the ids")
+        try:
+            self._store.delete_run(run_id)
+        except StoreError:
+            raise NotFound(f"run {run_id!r}: not in the store (give the full id); see GET /api/runs") from None
 
     def run_dir(self, run_id: str) -> Path:
         """Directory of a stored run; :class:`NotFound` for ids the store does not know."""
@@ -249,8 +339,8 @@ class Dashboard:
         return render_report(load_run(path))  # stored runs stay as they were added
 
     def close(self) -> None:
-        """Let running jobs finish and stop the pool."""
-        self.jobs.shutdown(wait=True)
+        """Let running jobs finish, mark queued ones interrupted and stop the pool."""
+        self.jobs.shutdown()
 
 
 def _solve(scenario: Any, out_dir: Path) -> None:

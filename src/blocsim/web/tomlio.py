@@ -20,6 +20,11 @@ _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$")
 MAX_DEPTH = 12
+#: Caps on a scenario document from the browser (built-in scenarios use a small fraction of each).
+MAX_DOCUMENT_DEPTH = 16
+MAX_DOCUMENT_ITEMS = 5_000
+MAX_TEXT_CHARS = 10_000
+MAX_KEY_CHARS = 100
 
 
 def to_jsonable(value: Any) -> Any:
@@ -31,6 +36,36 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
         return value.isoformat()
     return value
+
+
+def check_document(document: Any) -> None:
+    """Refuse a scenario document beyond the caps: depth, number of values, key and text length.
+
+    Walks the document without recursion, so that no nesting depth can exhaust the stack.
+
+    Raises
+    ------
+    ValueError
+        Naming the dotted path of the first value over a cap, the cap and what to do.
+    """
+    pending: list[tuple[Any, str, int]] = [(document, "document", 1)]
+    seen = 0
+    while pending:
+        value, where, depth = pending.pop()
+        seen += 1
+        if seen > MAX_DOCUMENT_ITEMS:
+            raise ValueError(f"more than {MAX_DOCUMENT_ITEMS} values; a scenario needs far fewer, remove entries")
+        if depth > MAX_DOCUMENT_DEPTH:
+            raise ValueError(f"{where}: nested deeper than {MAX_DOCUMENT_DEPTH} levels; flatten the tables")
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                if len(str(key)) > MAX_KEY_CHARS:
+                    raise ValueError(f"{where}: a key of {len(str(key))} characters (at most {MAX_KEY_CHARS})")
+                pending.append((item, f"{where}.{key}", depth + 1))
+        elif isinstance(value, list):
+            pending.extend((item, f"{where}[{k}]", depth + 1) for k, item in enumerate(value))
+        elif isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
+            raise ValueError(f"{where}: text of {len(value)} characters (at most {MAX_TEXT_CHARS}); shorten it")
 
 
 def _key(name: str) -> str:

@@ -151,9 +151,29 @@ function pollJob() {
   tick();
 }
 
+// ---------------------------------------------------------------- stored runs
+async function deleteRun(button) {
+  const id = button.dataset.deleteRun;
+  if (!window.confirm("Delete run " + id + " and its results from the store?")) return;
+  button.disabled = true;
+  const response = await fetch("/api/runs/" + encodeURIComponent(id), {method: "DELETE", headers: {"Accept": "application/json"}});
+  if (response.ok) {
+    button.closest("tr").remove();
+    showMessage("Run " + id + " deleted.", true);
+  } else {
+    let detail = response.statusText;
+    try { detail = (await response.json()).detail || detail; } catch (e) { /* keep the status text */ }
+    showMessage(detail);
+    button.disabled = false;
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   for (const button of document.querySelectorAll("[data-run]")) {
     button.addEventListener("click", () => submitRun({scenario: button.dataset.run}, button));
+  }
+  for (const button of document.querySelectorAll("[data-delete-run]")) {
+    button.addEventListener("click", () => deleteRun(button));
   }
   wireForm();
   pollJob();

@@ -8,13 +8,27 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from blocsim.web.service import NAME_PATTERN, RUN_ID_PATTERN, TABLES, Dashboard
+from blocsim.web.tomlio import MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_ITEMS, MAX_TEXT_CHARS, check_document
 
-router = APIRouter(prefix="/api", tags=["api"])
+
+class ErrorBody(BaseModel):
+    """Error response."""
+
+    detail: str
+
+
+#: Answers any request can get from the guard in front of the app (:mod:`blocsim.web.guard`).
+GUARD_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Host header not a name of this server"},
+    401: {"model": ErrorBody, "description": "Access token missing or wrong (servers started with a token)"},
+    413: {"model": ErrorBody, "description": "Request body over the size limit"},
+}
+router = APIRouter(prefix="/api", tags=["api"], responses=GUARD_ERRORS)
 
 JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
 ScenarioName = Annotated[str, Path(pattern=NAME_PATTERN, max_length=64, description="Built-in scenario name.")]
@@ -46,8 +60,19 @@ class RunRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     scenario: str | None = Field(None, pattern=NAME_PATTERN, max_length=64, description="Built-in scenario name.")
-    document: dict[str, Any] | None = Field(None, description="Edited scenario fields (JSON form of the TOML file).")
+    document: dict[str, Any] | None = Field(
+        None,
+        description=f"Edited scenario fields (JSON form of the TOML file); at most {MAX_DOCUMENT_DEPTH} levels deep, "
+        f"{MAX_DOCUMENT_ITEMS} values, texts of {MAX_TEXT_CHARS} characters.",
+    )
     toml: str | None = Field(None, max_length=100_000, description="Complete scenario TOML text.")
+
+    @field_validator("document")
+    @classmethod
+    def _capped(cls, document: dict[str, Any] | None) -> dict[str, Any] | None:
+        if document is not None:
+            check_document(document)
+        return document
 
 
 class JobStatus(BaseModel):
@@ -81,13 +106,12 @@ class RunResults(BaseModel):
     countries: list[dict[str, Any]]
 
 
-class ErrorBody(BaseModel):
-    """Error response."""
-
-    detail: str
-
-
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}, 422: {"model": ErrorBody}}
+SUBMIT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    429: {"model": ErrorBody, "description": "Job queue full; try again when a run has finished"},
+    507: {"model": ErrorBody, "description": "Run store full; delete runs first"},
+}
 #: Errors of the HTML route are JSON too (FastAPI would document them as text/html).
 _ERROR_JSON = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
 HTML_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -119,15 +143,17 @@ def validate_scenario(body: RunRequest, request: Request) -> dict[str, Any]:
     return {"valid": True, "name": label}
 
 
-@router.post("/runs", response_model=JobStatus, status_code=202, responses=ERRORS, summary="Submit a run")
+@router.post("/runs", response_model=JobStatus, status_code=202, responses=SUBMIT_ERRORS, summary="Submit a run")
 def submit_run(body: RunRequest, request: Request) -> dict[str, Any]:
-    """Validate the scenario and queue it; poll ``GET /api/jobs/{id}`` for progress."""
+    """Validate the scenario and queue it; poll ``GET /api/jobs/{id}`` for progress.
+
+    Refused with 429 while the job queue is full and with 507 while the run store is full."""
     return _dashboard(request).submit(name=body.scenario, document=body.document, toml=body.toml).to_dict()
 
 
 @router.get("/jobs", response_model=list[JobStatus], summary="List jobs")
 def list_jobs(request: Request) -> list[dict[str, Any]]:
-    """Jobs of this server process, newest first."""
+    """Recorded jobs (of this server and earlier ones; a job cut off by a restart is failed/interrupted), newest first."""
     return [job.to_dict() for job in _dashboard(request).jobs.all()]
 
 
@@ -147,6 +173,13 @@ def list_runs(request: Request) -> list[dict[str, Any]]:
 def run_results(run_id: RunId, request: Request) -> dict[str, Any]:
     """Metadata (run.json) and per-country results of a stored run."""
     return _dashboard(request).results(run_id)
+
+
+@router.delete("/runs/{run_id}", status_code=204, responses=ERRORS, summary="Delete a run")
+def delete_run(run_id: RunId, request: Request) -> Response:
+    """Delete a stored run (give its full id): the store's record and its copy of the run, nothing else."""
+    _dashboard(request).delete_run(run_id)
+    return Response(status_code=204)
 
 
 @router.get("/runs/{run_id}/tables/{table}", response_model=list[dict[str, Any]], responses=ERRORS, summary="Result table")

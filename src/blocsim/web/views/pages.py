@@ -22,6 +22,8 @@ from blocsim.web.service import NAME_PATTERN, RUN_ID_PATTERN, Dashboard
 from blocsim.web.views.api import JOB_ID_PATTERN
 
 router = APIRouter(include_in_schema=False)
+#: Newest jobs shown on the index page (GET /api/jobs lists all recorded ones).
+JOBS_LISTED = 50
 templates = Jinja2Templates(directory=str(FilePath(__file__).resolve().parents[1] / "templates"))
 templates.env.globals["version"] = __version__
 templates.env.filters["pct"] = signed_pct
@@ -37,7 +39,7 @@ def index(request: Request) -> HTMLResponse:
     dashboard = _dashboard(request)
     context = {
         "scenarios": dashboard.scenarios(),
-        "jobs": [job.to_dict() for job in dashboard.jobs.all()],
+        "jobs": [job.to_dict() for job in dashboard.jobs.all()[:JOBS_LISTED]],
         "runs": dashboard.runs(),
     }
     return templates.TemplateResponse(request, "index.html", context)

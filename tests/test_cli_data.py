@@ -87,6 +87,59 @@ def test_export_eaeu_writes_totals_and_tariffs(home: Path, tmp_path: Path) -> No
     assert show.exit_code == 0 and "flows" in show.output and "tariffs" in show.output
 
 
+def test_export_refuses_to_overwrite_existing_files(home: Path, tmp_path: Path) -> None:
+    """Issue 13, finding 2: ``data export --out`` overwrote existing files."""
+    out = tmp_path / "analysis"
+    out.mkdir()
+    (out / "flows.csv").write_text("my own flows, hand-cleaned")
+    (out / "tariffs.csv").write_text("my tariffs")
+    (out / "notes.txt").write_text("notes")
+    result = run("export", "eaeu", "--out", str(out))
+    message = " ".join(result.output.split())
+    assert result.exit_code == 1
+    assert "these files already exist: flows.csv, tariffs.csv" in message and "--force" in message
+    assert sorted(p.name for p in out.iterdir()) == ["flows.csv", "notes.txt", "tariffs.csv"]
+    assert (out / "flows.csv").read_text() == "my own flows, hand-cleaned"
+
+
+def test_export_with_force_replaces_only_the_files_it_writes(home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "analysis"
+    out.mkdir()
+    (out / "flows.csv").write_text("old export")
+    (out / "notes.txt").write_text("notes")
+    (out / "sectors.csv").mkdir()  # not a file: refused even with --force
+    refused = run("export", "eaeu", "--out", str(out), "--force")
+    assert refused.exit_code == 1 and "not regular files: sectors.csv" in " ".join(refused.output.split())
+    assert (out / "flows.csv").read_text() == "old export"
+    (out / "sectors.csv").rmdir()
+    assert run("export", "eaeu", "--out", str(out), "--force").exit_code == 0
+    assert pd.read_csv(out / "flows.csv").columns[0] == "exporter"
+    assert (out / "notes.txt").read_text() == "notes"
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["countries.csv", "flows.csv", "flows_sectoral.csv", "gravity.csv", "meta.json", "notes.txt",
+         "sectors.csv", "tariffs.csv"]
+    )
+
+
+def test_export_removes_temporaries_of_killed_exports_only(home: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from blocsim.results.journal import host_tag
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    out = tmp_path / "exp"
+    out.mkdir()
+    stale = out / f".eia.csv.tmp-{child.pid}-{host_tag()}-0badc0de"
+    foreign_host = out / f".eia.csv.tmp-{child.pid}-0123abcd-0badc0de"
+    for path in (stale, foreign_host):
+        path.write_text("half an export")
+    assert run("import", "eia", str(FIXTURES / "eia_long.csv"), "--name", "eia").exit_code == 0
+    assert run("export", "eia", "--out", str(out)).exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted([foreign_host.name, "eia.csv"])
+
+
 def test_export_store_dataset_and_runs_listing(home: Path, tmp_path: Path) -> None:
     assert run("import", "eia", str(FIXTURES / "eia_long.csv"), "--name", "eia").exit_code == 0
     out = tmp_path / "exp"

@@ -69,7 +69,7 @@ def test_example_config_writes_the_run_directory(tmp_path: Path, shared_data: Pa
     out = tmp_path / "runs" / "twb"
     code, text = run(str(EXAMPLE), "--out", str(out))
     assert code == 0, text
-    assert sorted(p.name for p in out.iterdir()) == ["countries.csv", "flows.csv", "run.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".blocsim-run", "countries.csv", "flows.csv", "run.json"]
     assert "converged=True" in text and "real GDP" in text
 
     meta = json.loads((out / "run.json").read_text())

@@ -209,6 +209,78 @@ def test_missing_inputs_give_clear_errors(tmp_path: Path) -> None:
         write_report(bad)
 
 
+def test_cli_report_on_a_table_that_is_not_utf8_is_one_clear_line(tmp_path: Path) -> None:
+    """Issue 13, finding 11: a Latin-1 CSV gave a UnicodeDecodeError traceback."""
+    from blocsim.cli.main import app
+
+    path = synthetic_run(tmp_path / "run")
+    text = (path / "countries.csv").read_text(encoding="utf-8").replace("KAZ,", "C\u00f4te d'Ivoire,", 1)
+    (path / "countries.csv").write_bytes(text.encode("latin-1"))
+    result = CliRunner().invoke(app, ["report", str(path)])
+    message = " ".join(result.output.split())
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{path / 'countries.csv'}: not UTF-8 text (byte 0xf4 at line 3" in message
+    assert not (path / "report.html").exists()
+
+
+@pytest.mark.parametrize(
+    ("table", "frame", "message"),
+    [
+        ("countries", pd.DataFrame({"country": ["KAZ", "RUS"], "welfare_pct": ["0.1", "unknown"]}),
+         "countries.csv: column 'welfare_pct' must hold numbers; line 3 has 'unknown'"),
+        ("flows", pd.DataFrame({"exporter": ["KAZ"], "importer": ["RUS"], "trade": [1.0]}),
+         "flows.csv: missing column(s) ['trade_baseline', 'trade_counterfactual']"),
+        ("flows", pd.DataFrame({"exporter": ["KAZ"], "importer": ["RUS"], "trade_baseline": ["1,5"],
+                                "trade_counterfactual": [2.0]}),
+         "flows.csv: column 'trade_baseline' must hold numbers; line 2 has '1,5'"),
+        ("bands", pd.DataFrame({"country": ["KAZ"], "variable": ["welfare_pct"], "p05": ["low"], "p95": [1.0]}),
+         "bands.csv: column 'p05' must hold numbers; line 2 has 'low'"),
+    ],
+)
+def test_cli_report_on_malformed_tables_names_file_column_and_value(
+    tmp_path: Path, table: str, frame: pd.DataFrame, message: str
+) -> None:
+    from blocsim.cli.main import app
+
+    countries = pd.DataFrame({"country": ["KAZ", "RUS"], "welfare_pct": [0.1, -0.2]})
+    path = write_run(tmp_path / "run", {"countries": countries, table: frame}, {})
+    result = CliRunner().invoke(app, ["report", str(path)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert message in " ".join(result.output.split())
+
+
+def test_one_sector_flows_get_bloc_effects(tmp_path: Path) -> None:
+    """flows.csv of the one-sector GE has no ``sector`` column: read as one sector, not a KeyError."""
+    path = synthetic_run(tmp_path / "run")
+    flows = pd.read_csv(path / "flows.csv")
+    total = flows.groupby(["exporter", "importer"], as_index=False)[["trade_baseline", "trade_counterfactual"]].sum()
+    total.to_csv(path / "flows.csv", index=False)
+    one_sector = bloc_trade_effects(load_run(path))
+    total.assign(sector="all").to_csv(path / "flows.csv", index=False)
+    pd.testing.assert_frame_equal(one_sector, bloc_trade_effects(load_run(path)))
+    assert one_sector is not None and len(one_sector) == 5
+    assert "Trade creation" in write_report(path).read_text(encoding="utf-8")
+
+
+def test_report_is_listed_in_the_marker_and_killed_writers_temporaries_go(tmp_path: Path) -> None:
+    """Issue 13, finding 3: a kill during the write left .report.html.*.tmp behind for good."""
+    import subprocess
+    import sys
+
+    from blocsim.results.journal import host_tag
+
+    path = synthetic_run(tmp_path / "run")
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    stale = path / f".report.html.tmp-{child.pid}-{host_tag()}-0badc0de"
+    stale.write_text("<html>half")
+    write_report(path)
+    assert not stale.exists()
+    assert "report.html" in json.loads((path / ".blocsim-run").read_text())["files"]
+    write_run(path, {"countries": pd.DataFrame({"country": ["KAZ"], "welfare_pct": [1.0]})}, {})  # still replaceable
+    assert not (path / "report.html").exists()
+
+
 def test_monte_carlo_bands_become_whiskers(tmp_path: Path) -> None:
     path = synthetic_run(tmp_path / "run")
     countries = pd.read_csv(path / "countries.csv")
@@ -300,6 +372,10 @@ def test_png_export_from_the_cli(run_dir: Path, tmp_path: Path) -> None:
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
         width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
         assert width == 2200 and height > 400, (path.name, width, height)
+    listed = json.loads((copy / ".blocsim-run").read_text())["files"]
+    assert {f"figures/{chart}.png" for chart in CHARTS} <= set(listed)
+    write_run(copy, {"countries": pd.DataFrame({"country": ["KAZ"], "welfare_pct": [1.0]})}, {})  # charts are blocsim's
+    assert not (copy / "figures").exists()
 
 
 @pytest.mark.parametrize("command", [["scenarios", "run"], ["run"]])

@@ -7,10 +7,10 @@ bundled dataset's name. ``build-eaeu`` is added by :mod:`blocsim.data.eaeu.cli`.
 
 from __future__ import annotations
 
+import functools
 import json
-import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pandas as pd
 import typer
@@ -184,9 +184,32 @@ def sum_over_sectors(flows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    staging = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    frame.to_csv(staging, index=False)
-    os.replace(staging, path)
+    frame.to_csv(path, index=False)
+
+
+def _write_json(meta: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(meta, indent=2, default=str))
+
+
+def _export_targets(out: Path, names: list[str], *, force: bool) -> None:
+    """Create ``out`` if needed; refuse files of these ``names`` already there unless ``force``."""
+    if (out.exists() or out.is_symlink()) and not out.is_dir():
+        raise BlocsimError(f"--out {out}: is a file, not a folder; choose a folder for the exported files")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BlocsimError(f"--out {out}: cannot create the folder ({error.strerror or error}); choose a writable location") from None
+    existing = [name for name in names if (out / name).exists() or (out / name).is_symlink()]
+    odd = [name for name in existing if not (out / name).is_file() or (out / name).is_symlink()]
+    if odd:
+        raise BlocsimError(
+            f"--out {out}: not regular files: {', '.join(odd)}; nothing was written: choose another --out"
+        )
+    if existing and not force:
+        raise BlocsimError(
+            f"--out {out}: these files already exist: {', '.join(existing)}; nothing was written. Pass --force to "
+            "overwrite these files (no other file in the folder is touched), or choose another --out"
+        )
 
 
 @data_app.command("export")
@@ -194,9 +217,18 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 def export_command(
     name: str = typer.Argument(..., help="Dataset name (bundled or stored)."),
     out: Path = typer.Option(..., "--out", help="Folder to write the CSV files into (created if missing)."),
+    force: bool = typer.Option(
+        False, "--force", help="Overwrite files of the same names already in --out (other files are never touched)."
+    ),
     home: Optional[Path] = typer.Option(None, "--home", help=_HOME_HELP),
 ) -> None:
-    """Write a dataset's tables as CSV (bundled: flows.csv totals, flows_sectoral.csv, tariffs.csv, ...)."""
+    """Write a dataset's tables as CSV (bundled: flows.csv totals, flows_sectoral.csv, tariffs.csv, ...).
+
+    Existing files are not overwritten unless --force; files are written whole (each to a
+    temporary file first, then renamed), and nothing else in --out is touched.
+    """
+    from blocsim.results import write_files
+
     meta: dict[str, Any] | None = None
     if name in _bundled():
         from blocsim.data.datasets import load_dataset
@@ -213,17 +245,14 @@ def export_command(
         meta = dataset.meta
     else:
         tables = {name: _store(home).table(name)}  # raises a clear error for an unknown name
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[str] = []
-    for table_name, frame in tables.items():
-        _write_csv(frame, out / f"{table_name}.csv")
-        written.append(f"{table_name}.csv")
+    writers: dict[str, Callable[[Path], None]] = {
+        f"{table_name}.csv": functools.partial(_write_csv, frame) for table_name, frame in tables.items()
+    }
     if meta is not None:
-        staging = out / f".meta.json.tmp-{os.getpid()}"
-        staging.write_text(json.dumps(meta, indent=2, default=str))
-        os.replace(staging, out / "meta.json")
-        written.append("meta.json")
-    console.print(f"wrote {', '.join(written)} to {out}")
+        writers["meta.json"] = functools.partial(_write_json, meta)
+    _export_targets(out, list(writers), force=force)
+    written = write_files(out, writers)
+    console.print(f"wrote {', '.join(p.name for p in written)} to {out}")
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from blocsim.report.tables import (
     provenance_rows,
     revenue_table,
 )
+from blocsim.results import register_run_files, write_file_atomic
 
 REPORT_NAME = "report.html"
 
@@ -156,22 +156,17 @@ def write_report(run_dir: str | os.PathLike[str]) -> Path:
     -------
     Path
         The written report (about 5 MB: plotly.js is inlined so the file works offline).
+        It replaces an older report atomically (a temporary sibling renamed into place;
+        temporaries of killed writers are removed) and is added to the run's marker.
 
     Raises
     ------
     BlocsimError
-        If ``run_dir`` is not a run directory or lacks the country results.
+        If ``run_dir`` is not a run directory, lacks the country results, or a table
+        cannot be read (not UTF-8, a missing column, text in a number column; the message
+        names file, column, line and value).
     """
     run = load_run(run_dir)
-    target = run.path / REPORT_NAME
     html = render_report(run)
-    handle, staging = tempfile.mkstemp(prefix=f".{REPORT_NAME}.", suffix=".tmp", dir=run.path)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(html)
-        os.chmod(staging, 0o644)
-        os.replace(staging, target)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
-    return target
+    register_run_files(run.path, [REPORT_NAME])  # listed first: a run never holds an unlisted blocsim file
+    return write_file_atomic(run.path / REPORT_NAME, html)

@@ -20,6 +20,7 @@ from plotly.offline import get_plotlyjs
 from blocsim.errors import BlocsimError
 from blocsim.report.figures import OFFLINE_GEO_JS, report_figures
 from blocsim.report.tables import load_run
+from blocsim.results import register_run_files, write_file_atomic
 
 #: Chromium flags for a quiet, sandbox-free headless run (containers, CI).
 CHROMIUM_ARGS: tuple[str, ...] = (
@@ -116,7 +117,7 @@ def figures_to_png(
                 height = int(spec["layout"].get("height") or 450)
                 url = page.evaluate(_TO_IMAGE_JS, [spec["data"], spec["layout"], width, height, scale])
                 path = target / f"{key}.png"
-                path.write_bytes(base64.b64decode(url.split(",", 1)[1]))
+                write_file_atomic(path, base64.b64decode(url.split(",", 1)[1]))
                 written.append(path)
         finally:
             browser.close()
@@ -127,7 +128,13 @@ def write_pngs(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str] 
     """Write one PNG per report chart of a run (default ``RUN_DIR/figures/<chart>.png``).
 
     Charts: ``welfare``, ``map``, and, when the run has the data, ``bloc``, ``revenue``,
-    ``bilateral`` (see :func:`blocsim.report.figures.report_figures`).
+    ``bilateral`` (see :func:`blocsim.report.figures.report_figures`). Each file is
+    replaced atomically; charts written inside the run directory are added to its marker.
     """
     run = load_run(run_dir)
-    return figures_to_png(report_figures(run), Path(out_dir) if out_dir is not None else run.path / "figures")
+    figures = report_figures(run)
+    target = Path(out_dir) if out_dir is not None else run.path / "figures"
+    inside = Path(os.path.relpath(target.resolve(), run.path.resolve()))
+    if not inside.is_absolute() and ".." not in inside.parts:  # charts inside the run join its marker
+        register_run_files(run.path, [(inside / f"{key}.png").as_posix() for key in figures])
+    return figures_to_png(figures, target)

@@ -89,8 +89,41 @@ class RunTables:
         return [c for c in (named or EAEU_MEMBERS) if c in present]
 
 
+#: Columns the report's trade sections need in ``flows.csv`` (``sector`` is optional: a
+#: one-sector run is read as one sector ``"all"``).
+FLOW_COLUMNS: tuple[str, ...] = ("exporter", "importer", "trade_baseline", "trade_counterfactual")
+
+
+def _check_numbers(path: Path, frame: pd.DataFrame, columns: list[str]) -> None:
+    """Raise a BlocsimError naming the first cell of ``columns`` that is not a number."""
+    for column in columns:
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values):
+            continue
+        bad = values.notna() & pd.to_numeric(values, errors="coerce").isna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise BlocsimError(
+                f"{path}: column {column!r} must hold numbers; line {row + 2} has {values.iloc[row]!r}; "
+                "re-run the scenario to rewrite the file"
+            )
+
+
+def _checked(path: Path, frame: pd.DataFrame, required: tuple[str, ...], numeric: list[str], purpose: str) -> pd.DataFrame:
+    """``frame`` with its ``numeric`` columns as floats, after checking columns and values."""
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise BlocsimError(
+            f"{path}: missing column(s) {missing}; have {list(frame.columns)}; {purpose} "
+            "(see docs/architecture.md)"
+        )
+    present = [c for c in numeric if c in frame.columns]
+    _check_numbers(path, frame, present)
+    return frame.astype({c: float for c in present})
+
+
 def load_run(run_dir: str | os.PathLike[str]) -> RunTables:
-    """Read a run directory for reporting.
+    """Read a run directory for reporting, checking the columns and values the report uses.
 
     Parameters
     ----------
@@ -100,8 +133,10 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunTables:
     Raises
     ------
     BlocsimError
-        If ``run.json`` or ``countries.csv`` is missing, or ``countries.csv`` lacks the
-        ``country`` or ``welfare_pct`` column.
+        If ``run.json`` or ``countries.csv`` is missing or unreadable (e.g. not UTF-8),
+        ``countries.csv`` lacks ``country`` or ``welfare_pct``, ``flows.csv`` lacks one of
+        :data:`FLOW_COLUMNS`, or a number column (percent changes, revenue, flows, band
+        percentiles) holds text; the message names the file, column, line and value.
     """
     path = Path(run_dir)
     tables, meta = read_run(path)
@@ -111,19 +146,29 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunTables:
             f"{path}: run directory has no countries.csv (found {sorted(tables)}); "
             "re-run the scenario so that it writes the country results"
         )
-    missing = [c for c in ("country", "welfare_pct") if c not in countries.columns]
-    if missing:
-        raise BlocsimError(
-            f"{path / 'countries.csv'}: missing column(s) {missing}; have {list(countries.columns)}; "
-            "the report needs at least `country` and `welfare_pct` (see docs/architecture.md)"
+    countries = _checked(
+        path / "countries.csv", countries, ("country", "welfare_pct"),
+        [*HEADLINE_COLUMNS, *REVENUE_COLUMNS], "the report needs at least `country` and `welfare_pct`",
+    )
+    flows = tables.get("flows")
+    if flows is not None:
+        flows = _checked(
+            path / "flows.csv", flows, FLOW_COLUMNS, ["trade_baseline", "trade_counterfactual"],
+            "the report's trade sections need exporter, importer, trade_baseline and trade_counterfactual",
         )
+        if "sector" not in flows.columns:
+            flows = flows.assign(sector="all")
+    bands = tables.get("bands")
+    if bands is not None:
+        numbers = [c for c in bands.columns if re.fullmatch(r"p\d+(\.\d+)?", str(c)) or c in ("point", "mean", "std")]
+        bands = _checked(path / "bands.csv", bands, (), numbers, "")
     return RunTables(
         path=path,
         countries=countries,
-        flows=tables.get("flows"),
+        flows=flows,
         bloc_effects=tables.get("bloc_effects"),
         meta=meta,
-        bands=tables.get("bands"),
+        bands=bands,
     )
 
 

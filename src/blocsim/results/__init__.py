@@ -8,6 +8,9 @@ _PUBLIC = {
     "provenance": "blocsim.results.rundir",
     "frame_hash": "blocsim.results.rundir",
     "file_hash": "blocsim.results.rundir",
+    "register_run_files": "blocsim.results.marker",
+    "write_file_atomic": "blocsim.results.journal",
+    "write_files": "blocsim.results.journal",
     "monte_carlo": "blocsim.results.uncertainty",
 }
 __all__ = list(_PUBLIC)

@@ -302,3 +302,14 @@ def test_bloc_fields_without_effect_are_errors() -> None:
     spec = {"name": "FTA", "kind": "fta", "members": [{"country": "KAZ", "joined": "2016-01-01"}]}
     with pytest.raises(ValidationError, match="cet_start given for kind = 'fta'"):
         BlocSpec.model_validate({**spec, "cet_start": "2016-01-01"})
+
+
+def test_a_model_level_ban_on_own_goods_is_an_error() -> None:
+    frame, shock = _economy()
+    own = shock.assign(factor=np.where(shock["exporter"] == shock["importer"], 0.0, 1.0))
+    with pytest.raises(DataValidationError, match="domestic flow of .*own goods"):
+        solve_ge(frame, sigma=5.0, shock=own, baseline_method="observed")  # was: domestic trade zeroed
+    flows = _flows()
+    ban = pd.DataFrame({"exporter": ["KAZ"], "importer": ["KAZ"], "sector": ["agri_food"], "factor": [0.0]})
+    with pytest.raises(DataValidationError, match="domestic flow of 'KAZ' in sector 'agri_food'"):
+        blocsim.solve_multisector(flows, theta=4.0, shock=ban)

@@ -237,6 +237,13 @@ def solve_multisector(
         shock, ("factor",), "shock", countries, sectors, names,
         fill=1.0, low=0.0, high=np.inf, allowed="finite factors >= 0 on kappa^-theta (0 = ban)",
     )
+    if cost_factor is not None and np.any(np.einsum("sii->si", cost_factor) == 0):
+        s, k = np.argwhere(np.einsum("sii->si", cost_factor) == 0)[0]
+        raise DataValidationError(
+            f"argument 'shock': factor 0 on the domestic flow of {countries[k]!r} in sector {sectors[s]!r} (exporter "
+            "== importer), a ban on a country's own goods; allowed: factors > 0 on domestic rows. Fix: drop the row "
+            "(a ban closes imports from other origins)."
+        )
     va_share, input_share = parse_io(io, countries, sectors)
     problem = MultiSectorProblem(
         countries=countries,

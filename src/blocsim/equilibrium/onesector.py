@@ -75,6 +75,13 @@ def _shock_matrix(
             "argument 'shock', column 'factor': negative factors; allowed: factor >= 0 "
             "(a change in t^(1-sigma); 0 is a prohibitive barrier). Fix: use exp(beta * change)."
         )
+    own = np.flatnonzero(np.diagonal(factor) == 0)
+    if own.size:
+        raise DataValidationError(
+            f"argument 'shock', column 'factor': 0 on the domestic flow of {[countries[k] for k in own[:5]]} "
+            "(exporter == importer), a ban on a country's own goods; allowed: factors > 0 on domestic pairs. "
+            "Fix: drop those rows (a ban closes imports from other origins)."
+        )
     return factor
 
 

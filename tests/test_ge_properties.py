@@ -1,8 +1,9 @@
 """Invariants of the one-sector GE engine, checked with hypothesis on small random economies.
 
 - a zero shock changes nothing (both baselines, both closures);
-- market clearing and adding-up hold to 1e-10 at the solution (deficits stay fixed in levels
-  under closure="level");
+- market clearing and adding-up hold to 1e-10 at the solution (deficits stay fixed in units of
+  world nominal output under closure="level"; the reference importer's price index is the unit
+  of the reported nominal values under both closures);
 - real GDP and welfare changes do not depend on the reference importer (nominal ones move by one
   common factor, the numeraire);
 - a shock that is symmetric under swapping two countries, on data with the same symmetry, gives
@@ -85,8 +86,10 @@ def test_market_clearing_and_adding_up(econ: tuple, closure: str) -> None:
     assert np.max(np.abs(cond.sum(axis=0) / flows.sum(axis=0) - 1.0)) < 1e-10
     deficits = flows.sum(axis=0) - flows.sum(axis=1)
     new_deficits = spending - supply
-    if closure == "level":
-        np.testing.assert_allclose(new_deficits, deficits, atol=1e-9 * flows.sum())
+    assert out.imr_hat[0] == pytest.approx(1.0, abs=1e-12)  # the reference's price index is the numeraire
+    if closure == "level":  # fixed in units of world nominal output; reported in units of P_0
+        world = out.output_counterfactual.sum() / flows.sum()
+        np.testing.assert_allclose(new_deficits / world, deficits, atol=1e-9 * flows.sum())
     else:
         ratio = out.expenditure_counterfactual / out.output_counterfactual
         base = flows.sum(axis=0) / flows.sum(axis=1)

@@ -215,3 +215,20 @@ def test_authors_loop_stops_early(fixtures: dict, results_dir: Path) -> None:
     rgdp = lambda r: (r.price_hat[can] / r.imr_hat[can] - 1.0) * 100.0  # noqa: E731
     assert rgdp(published) == pytest.approx(54.3633, abs=1e-3)
     assert abs(rgdp(converged) - rgdp(published)) > 0.05
+
+
+def test_compat_yotov_reports_its_early_stop_in_the_diagnostics(fixtures: dict) -> None:
+    """The published loop stops before the equilibrium: ``converged`` is False, the residual is the
+    market-clearing error of the returned flows, and the inner PPML fits are reported apart."""
+    p = fixtures["border"]
+    data = p["data"]
+    res = solve_ge(data, sigma=ref.SIGMA, cost_coefficients=p["coef"], counterfactual=data.assign(INTL_BRDR=0.0),
+                   reference_importer=ref.REFERENCE, compat="yotov")
+    d = res.diagnostics
+    supply = res.flows.groupby("exporter")["trade_counterfactual"].sum()
+    output = res.countries.set_index("country").loc[supply.index, "output_counterfactual"]
+    error = float(np.max(np.abs(supply / output - 1.0)))
+    assert error > 1e-4 and d["residual"] >= error * (1 - 1e-9)
+    assert d["converged"] is False and d["failed"] == ["full"] and "before the equilibrium" in d["method"]
+    assert d["inner_converged"] is True and d["inner_max_residual"] < 1e-10
+    assert [part["name"] for part in d["parts"]] == ["conditional", "full"] and d["parts"][1]["iterations"] == 5

@@ -261,8 +261,11 @@ def test_bad_inputs_name_argument_and_fix() -> None:
         blocsim.solve_multisector(df, theta=4.0, tariffs=tar)
     allban = pd.DataFrame({"exporter": ["ARM", "BLR", "DEU", "KAZ"], "importer": ["ARM"] * 4,
                            "sector": ["a"] * 4, "factor": [0.0] * 4})
-    with pytest.raises(DataValidationError, match="loses every supplier"):
+    with pytest.raises(DataValidationError, match="domestic flow of 'ARM'.*own goods"):
         blocsim.solve_multisector(df, theta=4.0, shock=allban)
+    no_home = df[~((df.exporter == "ARM") & (df.importer == "ARM") & (df.sector == "a"))]
+    with pytest.raises(DataValidationError, match="loses every supplier"):
+        blocsim.solve_multisector(no_home, theta=4.0, shock=allban[allban.exporter != "ARM"])
     io = pd.DataFrame({"sector": ["a", "a"], "input_sector": ["a", "b"], "share": [0.6, 0.5]})
     with pytest.raises(DataValidationError, match="value-added share"):
         blocsim.solve_multisector(df, theta=4.0, io=io)

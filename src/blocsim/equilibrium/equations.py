@@ -27,9 +27,12 @@ with :math:`E'_j = p_j E_j \sum_i p_i Y_i / \sum_k p_k E_k` (``closure="ratio"``
 ratios fixed up to the common factor that keeps world expenditure equal to world output) or
 :math:`E'_j = p_j Y_j + D_j`, :math:`D_j = E_j - Y_j` (``closure="level"``: deficits fixed in
 levels, Dekle, Eaton and Kortum 2007). Then :math:`\hat\Omega_i = p_i^\sigma`. The price
-normalisation is :math:`\hat P_r = 1` for a reference importer ``r`` (ratio closure) or world
-nominal output unchanged, :math:`\sum_i p_i Y_i = \sum_i Y_i` (level closure, as Stata's
-``ge_gravity``, or when no reference is given).
+normalisation is :math:`\hat P_r = 1` for a reference importer ``r``, or world nominal output
+unchanged, :math:`\sum_i p_i Y_i = \sum_i Y_i`, when no reference is given. Under
+``closure="level"`` the deficits are fixed in units of world nominal output (as in Stata's
+``ge_gravity``); with a reference importer the solution is then expressed in units of its
+price index (every nominal value divided by :math:`\hat P_r`), so real outcomes never depend on
+the reference and :math:`\hat P_r = 1` under both closures.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ import numpy as np
 
 from blocsim.equilibrium.options import SolverOptions
 from blocsim.equilibrium.solvers import FixedPointResult, solve_fixed_point
-from blocsim.errors import ConvergenceError
+from blocsim.errors import ConvergenceError, DataValidationError
 
 
 def _gauge_factor(imr: np.ndarray, reference: int | None) -> np.ndarray:
@@ -167,10 +170,9 @@ def _normalise_price(
     expenditure: np.ndarray,
     sigma: float | np.ndarray,
     reference: int | None,
-    closure: str,
 ) -> np.ndarray:
     """Rescale ``p`` to the numeraire (``P_r`` unchanged, or world nominal output unchanged)."""
-    if reference is None or closure == "level":
+    if reference is None:
         scale = np.sum(price * output, axis=-1) / np.sum(output, axis=-1)
         return price / scale[..., None]
     col = flows[..., :, reference] * cost_change[..., :, reference]
@@ -232,7 +234,9 @@ def solve_full_endowment(
         Elasticity of substitution (> 1); an array of shape ``(..., 1)`` gives one value per
         problem of the batch (e.g. Monte Carlo draws of sigma).
     reference : int or None
-        Reference importer index (ratio closure only; see module notes).
+        Reference importer index (its price index is the numeraire) under ``closure="ratio"``;
+        must be None under ``"level"``, whose numeraire inside the solve is world nominal output
+        (:func:`solve_counterfactual` re-expresses the solution in a reference's units).
     closure : {"ratio", "level"}
         Deficit closure.
     options : SolverOptions, optional
@@ -244,7 +248,17 @@ def solve_full_endowment(
         Factory-gate price changes ``p``, shape ``(..., N)``.
     record : FixedPointResult
         Convergence record.
+
+    Raises
+    ------
+    DataValidationError
+        ``reference`` given with ``closure="level"``.
     """
+    if closure == "level" and reference is not None:
+        raise DataValidationError(
+            "argument 'reference': got an index with closure='level'; allowed: None (deficits are fixed in units "
+            "of world nominal output). Fix: pass reference=None and rescale, or call solve_counterfactual."
+        )
     batch, x, a = broadcast_problem(flows, cost_change, flatten=True)
     n = x.shape[-1]
     y = np.sum(x, axis=-1)
@@ -266,11 +280,11 @@ def solve_full_endowment(
         excess = np.sum(new_flows, axis=-1) / (p * y)
         residual = np.max(np.abs(excess - 1.0), axis=-1)
         p_new = p * excess ** (1.0 / sigma)
-        p_new = _normalise_price(p_new, x, a, y, e, sigma, reference, closure)
+        p_new = _normalise_price(p_new, x, a, y, e, sigma, reference)
         return np.log(p_new), residual
 
     record = solve_fixed_point(step, np.zeros((x.shape[0], n)), options=options, name="full-endowment GE")
-    price = _normalise_price(np.exp(record.x), x, a, y, e, sigma, reference, closure)
+    price = _normalise_price(np.exp(record.x), x, a, y, e, sigma, reference)
     return price.reshape(*batch, n), record
 
 
@@ -363,7 +377,8 @@ def solve_counterfactual(
         Elasticity of substitution (> 1), or an array of shape ``(..., 1)`` with one value per
         problem of the batch.
     reference : int or None
-        Index of the reference importer (its price index is the numeraire).
+        Index of the reference importer (its price index is the numeraire under both
+        closures; see the module notes).
     closure : {"ratio", "level"}
         Deficit closure.
     options : SolverOptions, optional
@@ -377,9 +392,15 @@ def solve_counterfactual(
     y = np.sum(x, axis=-1)
     e = np.sum(x, axis=-2)
     cond, omega_c, phi_c, rec_c = solve_conditional(x, a, reference=reference, options=options)
-    price, rec_f = solve_full_endowment(x, a, sigma=sigma, reference=reference, closure=closure, options=options)
+    level = closure == "level"
+    price, rec_f = solve_full_endowment(x, a, sigma=sigma, reference=None if level else reference, closure=closure,
+                                        options=options)
     new_flows, phi_hat, new_exp = full_flows(price, x, a, y, e, sigma, closure)
     inv = 1.0 / (1.0 - sigma)
+    if level and reference is not None:  # express the solution in units of the reference's price index
+        unit = phi_hat[..., reference : reference + 1] ** inv  # P_r hat, shape (..., 1)
+        price, new_exp, phi_hat = price / unit, new_exp / unit, phi_hat * unit ** (sigma - 1.0)
+        new_flows = new_flows / unit[..., None]
     return CounterfactualArrays(
         flows_baseline=x,
         flows_conditional=cond,
@@ -396,6 +417,39 @@ def solve_counterfactual(
         method="textbook",
         records=(rec_c, rec_f),
     )
+
+
+def _relative_gap(total: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``max |total / target - 1|`` over the last axis; ``inf`` where anything is not finite."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = np.max(np.abs(total / target - 1.0), axis=-1)
+    return np.where(np.isfinite(gap), gap, np.inf)
+
+
+def equilibrium_residuals(result: CounterfactualArrays) -> tuple[np.ndarray, np.ndarray]:
+    r"""Equilibrium residuals of a solved counterfactual, recomputed from its arrays.
+
+    Conditional GE: :math:`\max(\max_i |\sum_j X^c_{ij}/Y_i - 1|, \max_j |\sum_i X^c_{ij}/E_j - 1|)`
+    (output and expenditure held at baseline). Full endowment:
+    :math:`\max(\max_i |\sum_j X'_{ij}/Y'_i - 1|, \max_j |\sum_i X'_{ij}/E'_j - 1|)` (market
+    clearing at the new factory-gate prices, :math:`Y'_i = p_i Y_i`, and the expenditure
+    identity). A compatibility algorithm that stops before the equilibrium shows it here.
+
+    Returns
+    -------
+    conditional, full : numpy.ndarray
+        Dimensionless residuals, shape of the batch dimensions (``()`` for one problem);
+        ``inf`` where a value is not finite.
+    """
+    cond = np.maximum(
+        _relative_gap(np.sum(result.flows_conditional, axis=-1), result.output_baseline),
+        _relative_gap(np.sum(result.flows_conditional, axis=-2), result.expenditure_baseline),
+    )
+    full = np.maximum(
+        _relative_gap(np.sum(result.flows_counterfactual, axis=-1), result.output_counterfactual),
+        _relative_gap(np.sum(result.flows_counterfactual, axis=-2), result.expenditure_counterfactual),
+    )
+    return cond, full
 
 
 def _pct(new: np.ndarray, old: np.ndarray) -> np.ndarray:

@@ -29,8 +29,23 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from blocsim.equilibrium.diagnostics import (
+    Part,
+    finite_residual,
+    nonfinite_columns,
+    raise_unless_allowed,
+    summarise,
+    within_tolerance,
+)
 from blocsim.equilibrium.duty_pool import DutyPool
-from blocsim.equilibrium.multisector_core import calibrate, solve_changes, solve_conditional
+from blocsim.equilibrium.multisector_core import (
+    Calibration,
+    Conditional,
+    Equilibrium,
+    calibrate,
+    solve_changes,
+    solve_conditional,
+)
 from blocsim.equilibrium.multisector_inputs import (
     MultiSectorProblem,
     check_domestic_tariffs,
@@ -48,7 +63,7 @@ from blocsim.equilibrium.multisector_tables import (
     member_mask,
     partner_table,
 )
-from blocsim.equilibrium.options import SolverOptions, check_choice
+from blocsim.equilibrium.options import SolverOptions, check_choice, check_theta_mapping
 from blocsim.errors import DataValidationError
 
 ClosureName = Literal["ratio", "level"]
@@ -88,11 +103,18 @@ class MultiSectorResult:
     partner_groups : pandas.DataFrame
         Exports and imports of each country by partner group, baseline/counterfactual/pct.
     diagnostics : dict
-        ``converged``, ``iterations``, ``max_residual``, ``method`` of the full solve, plus
-        ``conditional_converged`` (when False, e.g. a ban that leaves the conditional problem
-        without a solution, the ``*_cond_pct`` columns are NaN), ``conditional_iterations``,
-        ``conditional_max_residual``, ``closure``,
-        ``numeraire``, ``seconds``.
+        The common keys (:mod:`blocsim.equilibrium.diagnostics`): ``converged`` (True only
+        when both the full and the conditional equilibrium hold and every reported number is
+        finite), ``iterations``, ``residual`` (largest equilibrium residual recomputed after
+        the solve: value-added market clearing, the spending identity, goods-market and
+        purchase adding-up of the full equilibrium; market clearing of the conditional one;
+        ``max_residual`` is the same number), ``method``, ``parts`` (``"full"``,
+        ``"conditional"``), ``failed``, ``message``; plus ``full_converged``,
+        ``full_residual``, ``conditional_converged`` (when False, e.g. a ban that leaves the
+        conditional problem without a solution, the ``*_cond_pct`` columns are NaN and
+        ``converged`` is False; the full-equilibrium columns stay valid),
+        ``conditional_iterations``, ``conditional_residual``, ``closure``, ``numeraire``,
+        ``seconds``.
     country_order, sector_order : tuple of str
         Order of the arrays below.
     flows_baseline, flows_counterfactual : ndarray, shape (S, N, N)
@@ -203,6 +225,7 @@ def solve_multisector(
     """
     start = time.perf_counter()
     check_choice(closure, ("ratio", "level"), "closure")
+    check_theta_mapping(theta)
     countries, sectors, flows = parse_baseline(baseline_df, exporter, importer, sector, flow)
     names = (exporter, importer, sector)
     tariff_before, tariff_after = parse_pair_table(
@@ -214,6 +237,13 @@ def solve_multisector(
         shock, ("factor",), "shock", countries, sectors, names,
         fill=1.0, low=0.0, high=np.inf, allowed="finite factors >= 0 on kappa^-theta (0 = ban)",
     )
+    if cost_factor is not None and np.any(np.einsum("sii->si", cost_factor) == 0):
+        s, k = np.argwhere(np.einsum("sii->si", cost_factor) == 0)[0]
+        raise DataValidationError(
+            f"argument 'shock': factor 0 on the domestic flow of {countries[k]!r} in sector {sectors[s]!r} (exporter "
+            "== importer), a ban on a country's own goods; allowed: factors > 0 on domestic rows. Fix: drop the row "
+            "(a ban closes imports from other origins)."
+        )
     va_share, input_share = parse_io(io, countries, sectors)
     problem = MultiSectorProblem(
         countries=countries,
@@ -251,20 +281,19 @@ def solve_multisector(
         )
     else:
         groups = {str(k): str(v) for k, v in partner_groups.items()}
-    diagnostics = {
-        "converged": bool(eq.record.converged),
-        "iterations": int(eq.record.iterations),
-        "max_residual": float(eq.record.max_residual),
-        "method": f"multisector-{eq.record.method}",
-        "conditional_converged": bool(cond.record.converged),
-        "conditional_iterations": int(cond.record.iterations),
-        "conditional_max_residual": float(cond.record.max_residual),
-        "closure": closure,
-        "numeraire": numeraire if numeraire is not None else "world value added",
-        "seconds": time.perf_counter() - start,
-    }
+        unknown = sorted(set(groups) - set(countries))
+        if unknown:
+            raise DataValidationError(
+                f"argument 'partner_groups': {unknown[:10]!r} are not countries of the baseline data, so their "
+                "groups would have no effect; allowed: ISO3 codes of the baseline. Fix: drop them."
+            )
+    countries_table = country_table(cal, eq, cond, new_flows)
+    diagnostics = _diagnostics(cal, eq, cond, new_flows, countries_table, options,
+                               closure=closure, numeraire=numeraire, start=start)
+    if not diagnostics["full_converged"] or any(f.startswith("non-finite") for f in diagnostics["failed"]):
+        raise_unless_allowed(diagnostics, options, model="solve_multisector")
     return MultiSectorResult(
-        countries=country_table(cal, eq, cond, new_flows),
+        countries=countries_table,
         bloc_effects=None if members is None else bloc_table(countries, sectors, members, flows, new_flows),
         partner_groups=partner_table(countries, groups, flows, new_flows),
         diagnostics=diagnostics,
@@ -272,4 +301,77 @@ def solve_multisector(
         sector_order=sectors,
         flows_baseline=flows,
         flows_counterfactual=new_flows,
+    )
+
+
+_FINITE_COLUMNS = ("welfare_pct", "real_gdp_pct", "real_wage_pct", "price_index_pct", "factory_price_pct", "omr_pct",
+                   "imr_pct", "tariff_revenue_collected_after", "tariff_revenue_received_after",
+                   "tariff_revenue_change", "income_counterfactual", "exports_counterfactual",
+                   "imports_counterfactual", "deficit_counterfactual")
+"""Country columns that are finite in every sound result (percent changes of trade are NaN where
+the baseline is zero, the conditional ones also when the conditional part failed)."""
+
+
+def _relative(gap: np.ndarray, scale: np.ndarray, mask: np.ndarray) -> float:
+    """Largest ``|gap| / scale`` over ``mask`` (0 when the mask is empty)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.abs(gap) / scale
+    return finite_residual(ratio[mask]) if mask.any() else 0.0
+
+
+def full_residual(cal: Calibration, eq: Equilibrium, new_flows: np.ndarray) -> float:
+    """Equilibrium residual of the full solution, recomputed from its levels (dimensionless).
+
+    The largest relative error of: value-added market clearing
+    (``sum_s v_is Y'_is = w_i VA_i``), the spending identity
+    (``X'_js = alpha_js I'_j + sum_k gamma_jsk Y'_jk``, relative to baseline spending),
+    goods-market adding-up (``Y'_is = sum_j X'_ijs / (1 + tau'_ijs)``) and purchases
+    (``sum_i X'_ijs = X'_js``). ``inf`` when a value is not finite.
+    """
+    p = cal.problem
+    va_supply = eq.wage_hat * cal.value_added
+    va_demand = np.sum(cal.va_share * eq.output, axis=0)
+    intermediate = 0.0 if p.input_share is None else np.einsum("jsk,kj->sj", p.input_share, eq.output)
+    spend_target = cal.alpha * eq.income[None, :] + intermediate
+    gross = new_flows if p.tariff_after is None else new_flows * (1.0 + p.tariff_after)
+    sold = new_flows.sum(axis=2)
+    return max(
+        _relative(va_demand - va_supply, va_supply, np.ones(va_supply.shape, dtype=bool)),
+        _relative(eq.spending - spend_target, cal.spending, cal.spend_mask),
+        _relative(sold - eq.output, eq.output, cal.output > 0),
+        _relative(gross.sum(axis=1) - eq.spending, eq.spending, cal.spend_mask),
+    )
+
+
+def _nonfinite(table: pd.DataFrame, conditional_ok: bool) -> list[str]:
+    found = nonfinite_columns(table, _FINITE_COLUMNS)
+    traded = {"exports_pct": "exports_baseline", "imports_pct": "imports_baseline"}
+    if conditional_ok:
+        traded.update({"exports_cond_pct": "exports_baseline", "imports_cond_pct": "imports_baseline"})
+    for column, base in traded.items():
+        found += nonfinite_columns(table[table[base] > 0], [column])
+    return found
+
+
+def _diagnostics(cal: Calibration, eq: Equilibrium, cond: Conditional, new_flows: np.ndarray,
+                 table: pd.DataFrame, options: SolverOptions | None, *, closure: str, numeraire: str | None,
+                 start: float) -> dict[str, Any]:
+    """Common diagnostics of a multi-sector solve (see :class:`MultiSectorResult`)."""
+    full_res = full_residual(cal, eq, new_flows)
+    cond_res = finite_residual(cond.record.max_residual)
+    full = Part("full", bool(eq.record.converged) and within_tolerance(full_res, options),
+                int(eq.record.iterations), full_res, eq.record.method)
+    conditional = Part("conditional", bool(cond.record.converged) and within_tolerance(cond_res, options),
+                       int(cond.record.iterations), cond_res, cond.record.method)
+    note = ("The conditional problem (sectoral output and purchases at baseline) has no solution under this "
+            "shock or did not converge: exports_cond_pct and imports_cond_pct are NaN; the full-equilibrium "
+            "columns are valid" if not conditional.converged else "")
+    return summarise(
+        [full, conditional], method=f"multisector-{eq.record.method}",
+        nonfinite=_nonfinite(table, conditional.converged), note=note,
+        full_converged=full.converged, full_residual=full_res,
+        conditional_converged=conditional.converged, conditional_iterations=conditional.iterations,
+        conditional_residual=cond_res, conditional_max_residual=cond_res,
+        closure=closure, numeraire=numeraire if numeraire is not None else "world value added",
+        seconds=time.perf_counter() - start,
     )

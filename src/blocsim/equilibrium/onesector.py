@@ -9,7 +9,6 @@ at once should call the array core directly with arrays of shape ``(D, N, N)``.
 
 from __future__ import annotations
 
-import math
 from typing import Any, get_args
 
 import numpy as np
@@ -25,23 +24,37 @@ from blocsim.equilibrium.baseline import (
     pair_matrix,
 )
 from blocsim.equilibrium.compat import solve_gegravity, solve_yotov
-from blocsim.equilibrium.equations import CounterfactualArrays, country_changes, solve_counterfactual
-from blocsim.equilibrium.options import BaselineMethod, Closure, Compat, SolverOptions, check_choice
+from blocsim.equilibrium.diagnostics import (
+    Part,
+    finite_residual,
+    nonfinite_columns,
+    raise_unless_allowed,
+    summarise,
+    within_tolerance,
+)
+from blocsim.equilibrium.equations import (
+    CounterfactualArrays,
+    country_changes,
+    equilibrium_residuals,
+    solve_counterfactual,
+)
+from blocsim.equilibrium.options import (
+    SIGMA_RANGE,
+    BaselineMethod,
+    Closure,
+    Compat,
+    SolverOptions,
+    check_choice,
+    check_elasticity,
+)
 from blocsim.equilibrium.results import COUNTRY_COLUMNS, FLOW_COLUMNS, GEResult
 from blocsim.errors import DataValidationError
 
 
 def _check_sigma(sigma: object) -> float:
-    try:
-        value = float(sigma)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        value = float("nan")
-    if not (math.isfinite(value) and value > 1.0):
-        raise DataValidationError(
-            f"argument 'sigma': got {sigma!r}; allowed: a finite elasticity of substitution > 1 "
-            "(Yotov et al. 2016 use 7, gegravity's example 5)."
-        )
-    return value
+    return check_elasticity(sigma, "sigma", SIGMA_RANGE,
+                            "Yotov et al. (2016) use 7, gegravity's example 5 (1 < sigma; near 1 every "
+                            "source is essential and prices explode).")
 
 
 def _shock_matrix(
@@ -61,6 +74,13 @@ def _shock_matrix(
         raise DataValidationError(
             "argument 'shock', column 'factor': negative factors; allowed: factor >= 0 "
             "(a change in t^(1-sigma); 0 is a prohibitive barrier). Fix: use exp(beta * change)."
+        )
+    own = np.flatnonzero(np.diagonal(factor) == 0)
+    if own.size:
+        raise DataValidationError(
+            f"argument 'shock', column 'factor': 0 on the domestic flow of {[countries[k] for k in own[:5]]} "
+            "(exporter == importer), a ban on a country's own goods; allowed: factors > 0 on domestic pairs. "
+            "Fix: drop those rows (a ban closes imports from other origins)."
         )
     return factor
 
@@ -143,18 +163,64 @@ def _flow_frame(countries: tuple[str, ...], observed: np.ndarray, arrays: Counte
     return pd.DataFrame(data, columns=list(FLOW_COLUMNS))
 
 
-def _diagnostics(arrays: CounterfactualArrays) -> dict[str, Any]:
+COMPAT_METHODS = {
+    "yotov": "yotov-geppml (the authors' Stata loop, stopped by its own rule -- sd and max of the change in "
+             "price changes <= 0.01 -- before the equilibrium; reproduces the published numbers)",
+    "gegravity": "gegravity-0.3 (one-step update of factory-gate prices with baseline output shares kept in "
+                 "the resistance equations, not an equilibrium; reproduces gegravity 0.3's numbers)",
+}
+"""``method`` of the compatibility modes: they stop before the equilibrium by design."""
+
+_FINITE_COLUMNS = tuple(c for c in COUNTRY_COLUMNS[1:] if c not in (
+    "exports_pct", "imports_pct", "exports_cond_pct", "imports_cond_pct", "intranational_pct"))
+"""Country columns that are finite in every sound result (the others are NaN when their baseline is 0)."""
+
+
+def _nonfinite(frame: pd.DataFrame, flows: pd.DataFrame) -> list[str]:
+    """Reported columns with NaN/inf values that have no zero baseline to excuse them."""
+    found = nonfinite_columns(frame, _FINITE_COLUMNS)
+    for column, base in (("exports_pct", "exports_baseline"), ("imports_pct", "imports_baseline"),
+                         ("exports_cond_pct", "exports_baseline"), ("imports_cond_pct", "imports_baseline")):
+        found += nonfinite_columns(frame[frame[base] > 0], [column])
+    domestic = flows[flows["exporter"] == flows["importer"]].set_index("exporter")["trade_baseline"]
+    found += nonfinite_columns(frame[frame["country"].map(domestic).to_numpy() > 0], ["intranational_pct"])
+    return found
+
+
+def _diagnostics(arrays: CounterfactualArrays, nonfinite: list[str], compat: str | None,
+                 options: SolverOptions | None) -> dict[str, Any]:
+    """Common diagnostics (:mod:`blocsim.equilibrium.diagnostics`) of a one-sector solve.
+
+    ``residual`` is the equilibrium residual recomputed from the returned flows (conditional
+    and full endowment); ``inner_converged`` and ``inner_max_residual`` report the inner
+    solves (multilateral resistances, market clearing) on their own. Compatibility modes
+    stop before the equilibrium by design: ``converged`` is then False unless the
+    equilibrium happens to hold, and ``method`` says why.
+    """
     recs = arrays.records
-    return {
-        "converged": all(r.converged for r in recs),
-        "iterations": arrays.iterations or sum(r.iterations for r in recs),
-        "max_residual": max(r.max_residual for r in recs),
-        "method": arrays.method if arrays.method != "textbook" else f"textbook-{recs[-1].method}",
-        "solves": [
-            {"iterations": r.iterations, "max_residual": r.max_residual, "converged": r.converged, "method": r.method}
-            for r in recs
-        ],
-    }
+    cond_res, full_res = (finite_residual(r) for r in equilibrium_residuals(arrays))
+    cond_rec = recs[1] if compat == "yotov" else recs[0]
+    parts = [Part("conditional", cond_rec.converged and within_tolerance(cond_res, options), cond_rec.iterations,
+                  cond_res, f"resistances-{cond_rec.method}")]
+    if compat is None:
+        full_rec = recs[1]
+        parts.append(Part("full", full_rec.converged and within_tolerance(full_res, options), full_rec.iterations,
+                          full_res, f"market-clearing-{full_rec.method}"))
+        method = f"textbook-{full_rec.method}"
+        note = ""
+    else:
+        rounds = arrays.iterations if compat == "yotov" else 1
+        parts.append(Part("full", within_tolerance(full_res, options), rounds, full_res, compat))
+        method = COMPAT_METHODS[compat]
+        note = (f"compat={compat!r} stops before the equilibrium by design (full-endowment market-clearing "
+                f"residual {full_res:.2e}); use compat=None for the converged fixed point")
+    return summarise(
+        parts, method=method, nonfinite=nonfinite, note=note,
+        inner_converged=all(r.converged for r in recs),
+        inner_max_residual=max(r.max_residual for r in recs),
+        solves=[{"iterations": r.iterations, "max_residual": r.max_residual, "converged": r.converged,
+                 "method": r.method} for r in recs],
+    )
 
 
 def solve_ge(
@@ -185,13 +251,14 @@ def solve_ge(
     exporter, importer, flow : str
         Column names.
     sigma : float
-        Elasticity of substitution (> 1).
+        Elasticity of substitution, in :data:`~blocsim.equilibrium.options.SIGMA_RANGE` ([1.1, 501]).
     shock : pandas.DataFrame, optional
         Columns ``exporter, importer, factor``: multiplies :math:`t^{1-\\sigma}` of the listed
         pairs (missing pairs: 1). Combines with a coefficient-based change.
     cost_coefficients : mapping, Series or estimation result, optional
         :math:`\\beta` of the cost variables, :math:`t^{1-\\sigma}=\\exp(z'\\beta)`. Required by
-        ``baseline_method="estimated"``.
+        ``baseline_method="estimated"``; with ``"observed"`` only together with ``counterfactual``
+        (otherwise it would have no effect, which is an error).
     counterfactual : pandas.DataFrame, optional
         ``baseline_df`` with some cost columns changed; the shock is
         :math:`\\exp((z'-z)'\\beta)`.
@@ -199,15 +266,19 @@ def solve_ge(
         Fitted flows from estimated costs (Yotov et al.; gegravity) or observed flows (exact
         hat algebra).
     closure : {"ratio", "level"}
-        Expenditure/output ratio fixed (Yotov et al.) or deficits fixed in levels (Dekle, Eaton
-        and Kortum 2007; Stata ``ge_gravity``; world nominal output is the numeraire).
+        Expenditure/output ratio fixed (Yotov et al.) or deficits fixed in levels of world
+        nominal output (Dekle, Eaton and Kortum 2007; Stata ``ge_gravity``).
     reference_importer : str, optional
-        Country whose inward resistance (consumer price index) is the numeraire. Real GDP and
-        welfare changes do not depend on it. ``None``: world nominal output is the numeraire.
+        Country whose inward resistance (consumer price index) is the numeraire of the reported
+        nominal values: its ``imr_pct`` is 0 under both closures. Real GDP and welfare changes
+        do not depend on it. ``None``: world nominal output is the numeraire.
     compat : {None, "yotov", "gegravity"}
         Full-endowment algorithm: ``None`` (default) solves the textbook fixed point to
         ``options.tol``; ``"yotov"`` reproduces the authors' Stata loop (published numbers);
-        ``"gegravity"`` reproduces gegravity 0.3's one-step update.
+        ``"gegravity"`` reproduces gegravity 0.3's one-step update. Both stop before the
+        equilibrium by design: the result is returned (no error) with
+        ``diagnostics["converged"] = False``, the equilibrium ``residual`` and a ``method``
+        that says so; ``inner_converged``/``inner_max_residual`` report their inner solves.
     output, expenditure : str, optional
         Columns with output ``Y`` (constant by exporter) and expenditure ``E`` (constant by
         importer) for the estimated baseline; default: row and column sums of the flows.
@@ -221,14 +292,18 @@ def solve_ge(
         (full-endowment and conditional ``*_cond_pct``) plus baseline/counterfactual levels
         in USD millions; ``.flows``: one row per (exporter, importer) pair, observed, baseline,
         conditional and counterfactual trade in USD millions and ``cost_change`` (a factor);
-        ``.diagnostics``: convergence details.
+        ``.diagnostics``: ``converged``, ``iterations``, ``residual`` (the equilibrium residual
+        recomputed from the returned flows, conditional and full endowment; ``max_residual`` is
+        the same number), ``method``, ``parts``, ``failed``, ``message`` (see
+        :mod:`blocsim.equilibrium.diagnostics`).
 
     Raises
     ------
     DataValidationError
         Bad arguments or data (message names the argument, field, value and a fix).
     ConvergenceError
-        A solve did not reach its tolerance.
+        A solve did not reach its tolerance, or a reported number is not finite (unless
+        ``options.raise_on_failure`` is False: then ``diagnostics["converged"]`` is False).
 
     Examples
     --------
@@ -258,6 +333,12 @@ def solve_ge(
         raise DataValidationError(
             f"arguments 'output'/'expenditure': got {output!r}/{expenditure!r} with baseline_method='observed'; "
             "the observed baseline takes output and expenditure from the flows. Fix: drop them or use 'estimated'."
+        )
+    if baseline_method == "observed" and cost_coefficients is not None and counterfactual is None:
+        raise DataValidationError(
+            "argument 'cost_coefficients': given with baseline_method='observed' and no 'counterfactual', so it "
+            "would have no effect (the observed baseline needs no trade-cost levels). Fix: drop it, pass "
+            "counterfactual= (changed cost columns), or use baseline_method='estimated'."
         )
     countries = country_index(baseline_df, exporter, importer, "baseline_df")
     codes = pair_codes(baseline_df, countries, exporter=exporter, importer=importer, argument="baseline_df")
@@ -301,9 +382,11 @@ def solve_ge(
         arrays = solve_gegravity(base, change, sigma=sig, reference=reference, options=options)
     else:
         arrays = solve_counterfactual(base, change, sigma=sig, reference=reference, closure=closure, options=options)
-    return GEResult(
-        countries=_country_frame(countries, country_changes(arrays)),
-        flows=_flow_frame(countries, observed, arrays, change),
-        diagnostics=_diagnostics(arrays),
-        settings=settings,
-    )
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # non-finite -> reported, not warned
+        country_frame = _country_frame(countries, country_changes(arrays))
+    flow_frame = _flow_frame(countries, observed, arrays, change)
+    nonfinite = _nonfinite(country_frame, flow_frame)
+    diagnostics = _diagnostics(arrays, nonfinite, compat, options)
+    if compat is None or nonfinite:  # compatibility modes stop early by design: no error for that
+        raise_unless_allowed(diagnostics, options, model="solve_ge")
+    return GEResult(countries=country_frame, flows=flow_frame, diagnostics=diagnostics, settings=settings)

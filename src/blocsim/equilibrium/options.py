@@ -8,8 +8,10 @@ the value received and the allowed values.
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal, Mapping, get_args
 
 from blocsim.errors import DataValidationError
 
@@ -24,6 +26,52 @@ Closure = Literal["ratio", "level"]
 
 Compat = Literal["yotov", "gegravity"]
 """Compatibility modes that reproduce a published implementation's full-endowment step."""
+
+
+THETA_RANGE: tuple[float, float] = (0.1, 500.0)
+"""Allowed trade elasticities ``theta`` (multi-sector GE, shock compilation), inclusive.
+
+Estimates run from about 0.5 (short-run macro elasticities) to 65 (refined petroleum in
+Caliendo and Parro 2015); 0.1 and 500 leave room for Monte Carlo draws. Near zero every
+source is essential (a partial ban sends prices to infinity); the bounds keep every
+``x ** (1 / theta)`` of the model finite."""
+
+SIGMA_RANGE: tuple[float, float] = (1.0 + THETA_RANGE[0], 1.0 + THETA_RANGE[1])
+"""Allowed elasticities of substitution ``sigma`` of the one-sector GE (``theta = sigma - 1``)."""
+
+
+def check_elasticity(value: object, name: str, bounds: tuple[float, float], hint: str = "") -> float:
+    """Return ``value`` as a float if it is a finite number within ``bounds`` (inclusive), else raise.
+
+    Parameters
+    ----------
+    value : object
+        The elasticity received (booleans and strings are rejected, not coerced).
+    name : str
+        Argument (and key) named in the message, e.g. ``"theta['agri_food']"``.
+    bounds : tuple of float
+        ``(low, high)``, e.g. :data:`THETA_RANGE`.
+    hint : str
+        Typical values, appended to the message.
+    """
+    number = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else math.nan
+    low, high = bounds
+    label = repr(name) if name.isidentifier() else name
+    if not (math.isfinite(number) and low <= number <= high):
+        raise DataValidationError(
+            f"argument {label}: got {value!r}; allowed: a number in [{low:g}, {high:g}]. {hint}".rstrip()
+        )
+    return number
+
+
+def check_theta_mapping(theta: Mapping[str, object] | object, name: str = "theta") -> None:
+    """Check a trade elasticity (a number or a mapping sector -> number) against :data:`THETA_RANGE`."""
+    hint = "Typical values: 2-15 (Caliendo and Parro 2015: 1.45-64.85 by sector)."
+    if isinstance(theta, Mapping):
+        for key, value in theta.items():
+            check_elasticity(value, f"{name}[{key!r}]", THETA_RANGE, hint)
+    else:
+        check_elasticity(theta, name, THETA_RANGE, hint)
 
 
 def check_choice(value: object, allowed: tuple[str, ...], name: str, fix: str = "") -> None:

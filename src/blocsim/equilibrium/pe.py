@@ -57,6 +57,7 @@ from typing import Any, Literal, Mapping
 import numpy as np
 import pandas as pd
 
+from blocsim.equilibrium.diagnostics import Part, finite_residual, nonfinite_columns, summarise
 from blocsim.equilibrium.pe_inputs import ElasticityInput, PELines, build_lines
 from blocsim.errors import ConvergenceError, DataValidationError
 
@@ -88,7 +89,11 @@ class PEResult:
     parameters : dict
         Method and where each elasticity came from.
     diagnostics : dict
-        ``converged, iterations, max_residual, method``.
+        The common keys (:mod:`blocsim.equilibrium.diagnostics`): ``converged``,
+        ``iterations``, ``residual`` (the world-price fixed-point residual
+        ``max |log p*_c - log m_c / eta_c|`` recomputed at the solution; 0 when world prices are
+        fixed or the method is ``"smart"``, whose formulas are closed form; ``max_residual`` is
+        the same number), ``method``, ``parts``, ``failed``, ``message``.
     """
 
     by_partner: pd.DataFrame
@@ -190,6 +195,8 @@ def _exact(lines: PELines, tol: float, max_iter: int) -> _Solution:
         else:
             raise ConvergenceError("solve_pe: world prices with finite export supply did not converge",
                                    residual=residual, iterations=max_iter, method="newton")
+    if free.any():  # the residual at the returned world prices
+        residual = float(np.max(np.abs(supply_gap(log_pstar, m_hat))))
     pstar = np.exp(log_pstar)
     dq = m0 * (m_hat - 1.0)
     d = agg - 1.0
@@ -267,8 +274,8 @@ def solve_pe(
     exporter: str = "exporter",
     product: str = "product",
     flow: str = "trade",
-    tol: float = 1e-12,
-    max_iter: int = 500,
+    tol: float | None = None,
+    max_iter: int | None = None,
 ) -> PEResult:
     """Tariff-line partial equilibrium (WITS-SMART style) for every (importer, product) market.
 
@@ -301,8 +308,10 @@ def solve_pe(
         domestic variety as one more source in the Armington nest.
     importer, exporter, product, flow : str
         Column names in ``imports``.
-    tol, max_iter : float, int
-        Convergence tolerance (max |log world-price residual|) and cap, finite ``eta`` only.
+    tol, max_iter : float, int, optional
+        Convergence tolerance (max |log world-price residual|, default 1e-12) and iteration cap
+        (default 500) of the world-price iteration, which runs only with ``method="exact"`` and
+        a finite ``export_supply``; passing either otherwise is an error (it would have no effect).
 
     Returns
     -------
@@ -313,9 +322,9 @@ def solve_pe(
     ------
     DataValidationError
         Bad columns, negative flows or tariffs, elasticities of the wrong sign, a ban with
-        ``method="smart"``.
+        ``method="smart"``, a market that loses every source, an argument without effect.
     ConvergenceError
-        World prices with finite export supply did not converge.
+        World prices with finite export supply did not converge, or a result is not finite.
     """
     if method not in ("exact", "smart"):
         raise DataValidationError(
@@ -327,11 +336,40 @@ def solve_pe(
         substitution=substitution, export_supply=export_supply, concordance=concordance, domestic=domestic,
         importer=importer, exporter=exporter, product=product, flow=flow,
     )
-    sol = _exact(lines, tol, max_iter) if method == "exact" else _smart(lines)
-    return _assemble(lines, sol, method)
+    iterates = method == "exact" and bool(np.any(np.isfinite(lines.export_supply)))
+    for name, value in (("tol", tol), ("max_iter", max_iter)):
+        if value is not None and not iterates:
+            raise DataValidationError(
+                f"solve_pe argument {name!r}: got {value!r}, but nothing iterates (method={method!r}, export supply "
+                "infinite everywhere), so it would have no effect. Fix: drop it, or give a finite export_supply "
+                "with method='exact'"
+            )
+    tolerance = 1e-12 if tol is None else tol
+    if not (isinstance(tolerance, (int, float)) and 0.0 < float(tolerance) < 1.0):
+        raise DataValidationError(f"solve_pe argument 'tol': got {tol!r}; allowed: a number in (0, 1), e.g. 1e-12")
+    cap = 500 if max_iter is None else max_iter
+    if not (isinstance(cap, int) and not isinstance(cap, bool) and cap >= 1):
+        raise DataValidationError(f"solve_pe argument 'max_iter': got {max_iter!r}; allowed: an int >= 1")
+    _check_markets_keep_a_source(lines)
+    sol = _exact(lines, float(tolerance), cap) if method == "exact" else _smart(lines)
+    return _assemble(lines, sol, method, float(tolerance))
 
 
-def _assemble(lines: PELines, sol: _Solution, method: str) -> PEResult:
+def _check_markets_keep_a_source(lines: PELines) -> None:
+    """Every (importer, product) market with imports must keep one source open (else its price is infinite)."""
+    open_source = (lines.cost_factor > 0) & np.isfinite(lines.tariff_after) & (lines.trade > 0)
+    traded = _gsum(lines.trade, lines.group, lines.n_groups) > 0
+    closed = traded & (_gsum(open_source.astype(float), lines.group, lines.n_groups) == 0)
+    if closed.any():
+        rows = lines.frame.groupby(lines.group).first().loc[np.flatnonzero(closed)[:5], ["importer", "product"]]
+        raise DataValidationError(
+            "solve_pe arguments 'tariffs'/'cost_factor': markets lose every source (all banned: tariff_after = inf "
+            f"or cost factor 0), so their import price is infinite: {rows.to_dict('records')}. Fix: keep one "
+            "source open, or use domestic='source' with domestic rows so home supply remains"
+        )
+
+
+def _assemble(lines: PELines, sol: _Solution, method: str, tol: float) -> PEResult:
     g, n, m0 = lines.group, lines.n_groups, lines.trade
     if method == "exact":
         trade_after = (m0 + sol.quantity_change) * sol.world_price
@@ -379,8 +417,15 @@ def _assemble(lines: PELines, sol: _Solution, method: str) -> PEResult:
     by_product["substitution"] = _first(lines.substitution, g, n)
     summary = by_product.groupby("importer", as_index=False, sort=True)[_SUM_COLUMNS].sum()
     summary["trade_pct"] = _pct(summary["trade_after"].to_numpy(), summary["trade_before"].to_numpy())
-    diagnostics = {"converged": True, "iterations": sol.iterations, "max_residual": sol.residual,
-                   "method": f"pe-{method}"}
+    residual = finite_residual(sol.residual)
+    part = Part("world prices" if method == "exact" else "closed form", residual <= tol, sol.iterations, residual,
+                "newton" if method == "exact" else "smart")
+    labelled = frame.assign(country=frame["exporter"] + "->" + frame["importer"] + " " + frame["product"])
+    nonfinite = nonfinite_columns(labelled, _SUM_COLUMNS)
+    diagnostics = summarise([part], method=f"pe-{method}", nonfinite=nonfinite)
+    if not diagnostics["converged"]:
+        raise ConvergenceError(f"solve_pe: {diagnostics['message']}", residual=float(diagnostics["residual"]),
+                               iterations=int(diagnostics["iterations"]), method=str(diagnostics["method"]))
     return PEResult(frame, by_product, summary, {"method": method, **lines.parameters}, diagnostics)
 
 

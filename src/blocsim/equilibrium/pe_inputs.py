@@ -27,6 +27,7 @@ from typing import Any, Literal, Mapping
 import numpy as np
 import pandas as pd
 
+from blocsim.equilibrium.options import SIGMA_RANGE
 from blocsim.errors import DataValidationError
 
 DEFAULT_SUBSTITUTION = 1.5
@@ -288,14 +289,21 @@ def build_lines(
             raise _fail("cost_factor", "factor", f"{factor[bad][:3].tolist()}",
                         "finite values >= 0 (1 unchanged, 0 a ban)", "correct the factor column")
 
+    if conc is not None:
+        keyed = [t for t in ((None if has_own else tariffs), cost_factor) if t is not None and len(t)]
+        if not any("product" not in t.columns and "sector" in t.columns for t in keyed):
+            raise _fail("concordance", "concordance", "a concordance, but no tariffs/cost_factor table keyed by "
+                        "'sector'", "a concordance only with sector-level tariffs, cost factors or a Shock",
+                        "drop concordance= (it would have no effect)")
     eps, eps_src = _elasticity(import_demand, "import_demand", keys, DEFAULT_IMPORT_DEMAND)
     sig, sig_src = _elasticity(substitution, "substitution", keys, DEFAULT_SUBSTITUTION)
     eta, eta_src = _elasticity(export_supply, "export_supply", keys, DEFAULT_EXPORT_SUPPLY)
     checks = (
         ("import_demand", eps, ~(eps < 0) | ~np.isfinite(eps), "finite values < 0 (e.g. -1.5)",
          "write import-demand elasticities with a minus sign, as Kee, Nicita & Olarreaga report them"),
-        ("substitution", sig, ~(sig > 1) | ~np.isfinite(sig), "finite values > 1 (SMART default 1.5)",
-         "use sigma > 1; with sigma <= 1 every source is essential and a ban has no finite price"),
+        ("substitution", sig, ~((sig >= SIGMA_RANGE[0]) & (sig <= SIGMA_RANGE[1])),
+         f"values in [{SIGMA_RANGE[0]:g}, {SIGMA_RANGE[1]:g}] (SMART default 1.5)",
+         "use sigma > 1; near or below 1 every source is essential and a ban has no finite price"),
         ("export_supply", eta, ~(eta > 0), "values > 0 or inf (SMART uses 99 for infinite)",
          "pass a positive elasticity, or inf for fixed world prices"),
     )

@@ -66,7 +66,11 @@ class GEResult:
         One row per pair, columns :data:`FLOW_COLUMNS` (USD millions; ``cost_change`` is
         :math:`(t'/t)^{1-\\sigma}`).
     diagnostics : dict
-        ``converged``, ``iterations``, ``max_residual``, ``method`` (and per-solve details).
+        ``converged`` (the equilibrium holds and every reported number is finite),
+        ``iterations``, ``residual`` (equilibrium residual recomputed from the returned flows;
+        ``max_residual`` is the same number), ``method``, ``parts``, ``failed``, ``message``,
+        and ``inner_converged``/``inner_max_residual``/``solves`` for the inner solves (see
+        :mod:`blocsim.equilibrium.diagnostics`).
     settings : dict
         The inputs that define the run (sigma, baseline_method, closure, compat, reference).
     """
@@ -100,5 +104,5 @@ class GEResult:
         return (
             f"GEResult({len(self.countries)} countries, method={d.get('method')!r}, "
             f"converged={d.get('converged')}, iterations={d.get('iterations')}, "
-            f"max_residual={d.get('max_residual', float('nan')):.2e})"
+            f"residual={d.get('residual', float('nan')):.2e})"
         )

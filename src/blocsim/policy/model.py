@@ -15,6 +15,7 @@ percent (they sum to 100, as printed in Annex 5 of the Treaty on the EAEU).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Literal, Mapping, Union
 
@@ -119,6 +120,15 @@ class Bloc:
                 f"bloc {self.name!r}: field 'kind' is {self.kind!r}; allowed: {list(BLOC_KINDS)}; "
                 "use 'fta' for a free trade area without a CET, 'customs_union' or 'economic_union' for one with a CET"
             )
+        unused = [name for name, given in (("cet", bool(self.cet)), ("cet_start", self.cet_start is not None),
+                                           ("exemptions", bool(self.exemptions))) if given and not self.has_cet]
+        if self.border_sectors and self.border_cost == 0:
+            unused.append("border_sectors")
+        if unused:
+            raise PolicyRuleViolation(
+                f"bloc {self.name!r}: field(s) {unused} would have no effect (an 'fta' has no CET; border_sectors need "
+                "a border_cost > 0); allowed: drop them, or use kind='customs_union' / give border_cost"
+            )
 
     @property
     def has_cet(self) -> bool:
@@ -178,13 +188,54 @@ class Preference:
 # ---------------------------------------------------------------------------- measures
 
 
+def _invalid(measure: object, field_name: str, value: object, allowed: str, fix: str) -> PolicyRuleViolation:
+    """The error for a malformed measure: which measure, field, value, what is allowed and a fix."""
+    kind = getattr(measure, "kind", type(measure).__name__)
+    where = getattr(measure, "importer", None) or getattr(measure, "origin", None) or getattr(measure, "country", "")
+    return PolicyRuleViolation(
+        f"measure kind={kind!r} ({where}): field {field_name!r} is {value!r}; allowed: {allowed}. Fix: {fix}"
+    )
+
+
+def _number(measure: object, field_name: str, value: object, low: float, high: float = math.inf, *,
+            open_low: bool = False) -> None:
+    """Raise unless ``value`` is a finite number in [low, high] (``(low, high]`` with ``open_low``)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (value > low if open_low else value >= low) and value <= high  # type: ignore[operator]
+    if not ok:
+        bracket = "(" if open_low else "["
+        raise _invalid(measure, field_name, value, f"a finite number in {bracket}{low:g}, {high:g}]",
+                       "give a fraction (0.05 = 5 %)")
+
+
+def _not_domestic(measure: object, field_name: str, codes: tuple[str, ...], own: str) -> None:
+    """Raise when a measure of ``own`` names ``own`` itself among its partners (a domestic pair)."""
+    if own in codes:
+        raise _invalid(measure, field_name, list(codes), f"partner countries other than {own}",
+                       f"drop {own}: a measure on a country's trade with itself (its domestic flow) is not a trade "
+                       "measure; model a domestic shock with kind='productivity'")
+
+
 @dataclass(frozen=True)
 class TariffChange:
-    """Set (``rate``) or raise/lower (``delta``) the tariff of ``importer`` on ``exporters``.
+    """Set (``rate``) or raise/lower (``delta``) the tariff of ``importer``.
 
-    Empty ``exporters``/``sectors`` mean all. ``bloc_wide=True`` marks a change of the CET
-    decided by the union (applied by every member); a member's unilateral change on
-    non-members is a rule violation in a customs union.
+    Exactly one of ``rate`` (a fraction >= 0) and ``delta`` (a finite fraction) is given.
+    Empty ``sectors`` mean all sectors. Which exporters it reaches:
+
+    - ``exporters`` empty: a change of the importer's *external* tariff (its MFN rate, or the
+      CET/exemption rate of a union member). It reaches every exporter outside the
+      importer's blocs; fellow members keep duty-free trade, and preference partners keep
+      their preferential rate where that is lower. A union member's own change is the rule
+      violation ``own_external_tariff``.
+    - ``exporters`` listed: a bilateral rate on exactly those exporters, overriding
+      preferences and internal zero (taxing a fellow union member is the violation
+      ``internal_tariff``).
+    - ``bloc_wide=True``: a CET change decided by the union: every member applies it to
+      non-members (all of them, or the listed ones). Naming a fellow member, or an importer in
+      no customs union, is an error.
+
+    ``importer`` in ``exporters`` (its own goods) is an error.
     """
 
     importer: str
@@ -196,13 +247,32 @@ class TariffChange:
     note: str = ""
     kind: str = field(default="tariff", init=False)
 
+    def __post_init__(self) -> None:
+        if (self.rate is None) == (self.delta is None):
+            raise _invalid(self, "rate/delta", (self.rate, self.delta), "exactly one of rate and delta",
+                           "give rate (the new tariff) or delta (the change), not both or neither")
+        if self.rate is not None:
+            _number(self, "rate", self.rate, 0.0)
+        if self.delta is not None:
+            _number(self, "delta", self.delta, -math.inf)
+        _not_domestic(self, "exporters", self.exporters, self.importer)
+
+    @property
+    def targeted(self) -> bool:
+        """True when the measure lists its exporters (a bilateral rate), False for an external-tariff change."""
+        return bool(self.exporters)
+
     def describe(self) -> str:
         """One-line description for reports."""
         what = f"to {self.rate:.1%}" if self.rate is not None else f"by {self.delta:+.1%}"
-        return (
-            f"{self.importer} changes its tariff on {_names(self.exporters, 'all partners')} "
-            f"({_names(self.sectors, 'all sectors')}) {what}"
-        )
+        sectors = _names(self.sectors, "all sectors")
+        if self.bloc_wide:
+            return (f"{self.importer}'s customs union changes the CET on {_names(self.exporters, 'all non-members')} "
+                    f"({sectors}) {what}")
+        if not self.exporters:
+            return (f"{self.importer} changes its own external tariff on all non-members (fellow bloc members stay "
+                    f"duty-free, preference partners keep a lower preferential rate) ({sectors}) {what}")
+        return f"{self.importer} changes its tariff on {_names(self.exporters, '')} ({sectors}) {what}"
 
 
 @dataclass(frozen=True)
@@ -224,6 +294,24 @@ class ImportBan:
     reexport_cost: float = 0.15
     note: str = ""
     kind: str = field(default="ban", init=False)
+
+    def __post_init__(self) -> None:
+        if not self.origins:
+            raise _invalid(self, "origins", list(self.origins), "at least one origin", "list the banned origins")
+        _not_domestic(self, "origins", self.origins, self.importer)
+        unknown = sorted(set(self.covered_share) - set(self.origins))
+        if unknown:
+            raise _invalid(self, "covered_share", dict(self.covered_share),
+                           f"shares for the origins {list(self.origins)}",
+                           f"drop {unknown} (not banned origins: their share would have no effect) or add them "
+                           "to origins")
+        for origin, share in self.covered_share.items():
+            _number(self, f"covered_share[{origin!r}]", share, 0.0, 1.0, open_low=True)
+        bad_routes = sorted(set(self.leak_via) & ({self.importer} | set(self.origins)))
+        if bad_routes:
+            raise _invalid(self, "leak_via", list(self.leak_via),
+                           "fellow members other than the importer and the origins", f"drop {bad_routes}")
+        _number(self, "reexport_cost", self.reexport_cost, 0.0)
 
     def share(self, origin: str) -> float:
         """Covered share of ``origin``'s flow (1 if not listed)."""
@@ -252,6 +340,16 @@ class TransitRestriction:
     note: str = ""
     kind: str = field(default="transit", init=False)
 
+    def __post_init__(self) -> None:
+        if not self.destinations:
+            raise _invalid(self, "destinations", [], "at least one destination", "list the destinations")
+        _not_domestic(self, "destinations", self.destinations, self.origin)
+        if self.transit == self.origin or self.transit in self.destinations:
+            raise _invalid(self, "transit", self.transit, "a third country (not the origin or a destination)",
+                           "name the country whose territory the goods can no longer cross")
+        _number(self, "added_cost", self.added_cost, 0.0)
+        _number(self, "covered_share", self.covered_share, 0.0, 1.0, open_low=True)
+
     def describe(self) -> str:
         """One-line description for reports."""
         return (
@@ -273,6 +371,9 @@ class OriginEnforcement:
     via: tuple[str, ...] = ()
     note: str = ""
     kind: str = field(default="origin_enforcement", init=False)
+
+    def __post_init__(self) -> None:
+        _not_domestic(self, "via", self.via, self.importer)
 
     def covers(self, importer: str, via: str) -> bool:
         """True if re-exports from ``via`` to ``importer`` are checked for origin."""
@@ -299,6 +400,10 @@ class NonTariffMeasure:
     note: str = ""
     kind: str = field(default="ntm", init=False)
 
+    def __post_init__(self) -> None:
+        _not_domestic(self, "exporters", self.exporters, self.importer)
+        _number(self, "ave", self.ave, -1.0, open_low=True)
+
     def describe(self) -> str:
         """One-line description for reports."""
         both = " (both directions)" if self.reciprocal else ""
@@ -321,6 +426,9 @@ class ProductivityShock:
     sectors: tuple[str, ...] = ()
     note: str = ""
     kind: str = field(default="productivity", init=False)
+
+    def __post_init__(self) -> None:
+        _number(self, "change", self.change, -1.0, open_low=True)
 
     @property
     def factor(self) -> float:

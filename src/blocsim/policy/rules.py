@@ -3,11 +3,15 @@
 A customs union has one external tariff, one trade policy and one duty pool. A state that
 breaks these rules is reported, never silently run:
 
-- a member applies its own external tariff (a unilateral tariff change on non-members);
+- a member applies its own external tariff (a unilateral tariff change on non-members:
+  a tariff measure without listed exporters, which changes its external rate, or one
+  that lists non-members);
 - a member has its own FTA (a preference regime with non-members that not every member
   of the union has joined): in a union without internal borders the partner's goods
   would enter the whole union duty-free through that member (trade deflection);
-- a tariff on trade between members (internal trade must be duty-free);
+- a tariff on trade between members (internal trade must be duty-free): a tariff measure
+  that lists a fellow member among its exporters (a measure without listed exporters never
+  reaches fellow members);
 - a country belongs to two customs unions at once;
 - the duty-pool shares in force do not sum to 100 %, or name non-members, or leave out a
   member.
@@ -23,7 +27,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from blocsim.errors import PolicyRuleViolation
-from blocsim.policy.model import POOL_TOLERANCE_PP, PolicyState, TariffChange
+from blocsim.policy.model import POOL_TOLERANCE_PP, PolicyState
+from blocsim.policy.tariffs import measure_importers, tariff_measures
 
 
 _KIND_NAMES = {"fta": "free trade area", "customs_union": "customs union", "economic_union": "customs and economic union"}
@@ -73,30 +78,33 @@ def check_rules(state: PolicyState, date: dt.date | None = None) -> list[RuleVio
                         "agreement, leave the union, or set allow_rule_violations = true to study the economics",
                     )
                 )
-        for measure in state.measures_of("tariff"):
-            assert isinstance(measure, TariffChange)
-            if measure.importer not in member_set:
+        for measure in tariff_measures(state):
+            if measure.importer not in member_set or measure.bloc_wide:
+                measure_importers(state, measure, when)  # a malformed CET change is an error, not a violation
                 continue
             partners = set(measure.exporters)
-            if not measure.bloc_wide and (not partners or partners - member_set):
-                outsiders = sorted(partners - member_set) or ["all non-members"]
+            outsiders = sorted(partners - member_set)
+            insiders = sorted(partners & member_set)
+            if not measure.targeted or outsiders:
+                whom = (", ".join(outsiders) if outsiders
+                        else f"every exporter outside {bloc.name} (its external tariff; fellow members stay duty-free)")
                 found.append(
                     RuleViolation(
                         bloc.name,
                         "own_external_tariff",
-                        f"{measure.importer} ({bloc.name} member) changes its own tariff on {', '.join(outsiders)} "
-                        f"on {when}; members apply the common external tariff: mark the change bloc_wide = true "
+                        f"{measure.importer} ({bloc.name} member) changes its own tariff on {whom} on {when}; "
+                        "members apply the common external tariff: mark the change bloc_wide = true "
                         "(a CET change), list it as a CET exemption, or set allow_rule_violations = true",
                     )
                 )
-            if partners & (member_set - {measure.importer}) and not measure.bloc_wide:
+            if insiders:
                 found.append(
                     RuleViolation(
                         bloc.name,
                         "internal_tariff",
-                        f"{measure.importer} puts a tariff on fellow member(s) "
-                        f"{', '.join(sorted(partners & member_set - {measure.importer}))} on {when}; trade inside "
-                        f"{bloc.name} is duty-free (Treaty on the EAEU, Art. 25): drop the measure",
+                        f"{measure.importer} puts a tariff on fellow member(s) {', '.join(insiders)} on {when}; trade "
+                        f"inside {bloc.name} is duty-free (Treaty on the EAEU, Art. 25): drop the measure, or set "
+                        "allow_rule_violations = true to study it (the tariff is then applied)",
                     )
                 )
         found.extend(_pool_violations(state, bloc.name, members, when))

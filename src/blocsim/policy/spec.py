@@ -77,6 +77,20 @@ class BlocSpec(_Strict):
     sources: list[str] = []
 
     @model_validator(mode="after")
+    def _no_field_without_effect(self) -> "BlocSpec":
+        if self.kind == "fta":
+            given = (("cet", self.cet != "dataset"), ("cet_start", self.cet_start is not None),
+                     ("exemptions", bool(self.exemptions)))
+            unused = [name for name, present in given if present]
+            if unused:
+                raise ValueError(f"{', '.join(unused)} given for kind = 'fta', which has no common external tariff, so "
+                                 "they would have no effect: drop them or use kind = 'customs_union'")
+        if self.border_sectors and self.border_cost == 0:
+            raise ValueError("border_sectors given with border_cost = 0, so they would have no effect: give the "
+                             "border_cost of the customs checks or drop border_sectors")
+        return self
+
+    @model_validator(mode="after")
     def _unique_members(self) -> "BlocSpec":
         seen: set[str] = set()
         for member in self.members:

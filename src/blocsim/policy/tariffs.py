@@ -10,11 +10,14 @@ union), in order:
    the member's exemption rate if it has one for k on T (its MFN rate if the exemption
    names no rate), else the CET.
 4. Else the importer's MFN rate.
+   Tariff measures *without* listed exporters (:class:`~blocsim.policy.model.TariffChange`)
+   change this external rate of steps 3-4: the importer's own (or, ``bloc_wide``, every
+   member's) rate on the sector, so they never reach fellow bloc members (step 2).
 5. A preference regime covering both countries (e.g. the CIS free trade area) replaces
-   the rate of steps 3-4 by its preferential rate when that is lower.
-6. Tariff-change measures in force then set or shift the rate (a bloc-wide change applies
-   to every member of the importer's union on non-member exporters). Rates never go
-   below zero.
+   the external rate by its preferential rate when that is lower.
+6. Tariff measures *with* listed exporters then set or shift the bilateral rate on exactly
+   those exporters (``bloc_wide``: every member of the importer's union on the listed
+   non-members). Rates never go below zero.
 
 :func:`resolve_tariff` applies these rules to one (importer, exporter, sector) and says
 which rule decided; :func:`applied_tariff_array` applies them to whole (N, N, S) tables
@@ -30,7 +33,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from blocsim.errors import DataValidationError
+from blocsim.errors import DataValidationError, PolicyRuleViolation
 from blocsim.policy.model import PolicyState, TariffChange
 
 RULES: tuple[str, ...] = ("domestic", "internal", "exemption", "cet", "mfn", "preference", "measure")
@@ -57,6 +60,47 @@ def mfn_rate(state: PolicyState, country: str, sector: str) -> float:
         ) from None
 
 
+def tariff_measures(state: PolicyState) -> tuple[TariffChange, ...]:
+    """The state's tariff measures (typed)."""
+    return tuple(m for m in state.measures if isinstance(m, TariffChange))
+
+
+def measure_importers(state: PolicyState, measure: TariffChange, date: dt.date | None = None) -> tuple[str, ...]:
+    """Importers that apply ``measure`` on ``date``: its importer, or every member of its union (``bloc_wide``).
+
+    Raises
+    ------
+    PolicyRuleViolation
+        A ``bloc_wide`` measure whose importer is in no customs union on the date, or that
+        names a fellow member among its exporters (a CET applies to non-members only).
+    """
+    if not measure.bloc_wide:
+        return (measure.importer,)
+    when = state.date if date is None else date
+    union = state.customs_union_of(measure.importer, when)
+    if union is None:
+        raise PolicyRuleViolation(
+            f"measure '{measure.describe()}' ({state.label or when}): bloc_wide = true but {measure.importer} belongs "
+            f"to no customs union on {when}, so there is no CET to change. Fix: drop bloc_wide (a change of "
+            f"{measure.importer}'s own tariff)"
+        )
+    members = union.members_at(when)
+    named = sorted(set(measure.exporters) & set(members))
+    if named:
+        raise PolicyRuleViolation(
+            f"measure '{measure.describe()}' ({state.label or when}): a CET change (bloc_wide = true) names fellow "
+            f"{union.name} member(s) {named} among its exporters; a CET applies to non-members only. Fix: drop them, "
+            "or give a separate measure without bloc_wide to tax a member (an internal tariff, a rule violation)"
+        )
+    return members
+
+
+def _new_rate(measure: TariffChange, current: float | np.ndarray) -> float | np.ndarray:
+    """The rate a measure sets: ``rate``, or ``current + delta``; never below zero."""
+    new = measure.rate if measure.rate is not None else current + float(measure.delta or 0.0)
+    return np.maximum(new, 0.0)
+
+
 def resolve_tariff(
     state: PolicyState, importer: str, exporter: str, sector: str, date: dt.date | None = None
 ) -> TariffResolution:
@@ -81,6 +125,9 @@ def resolve_tariff(
     when = state.date if date is None else date
     if importer == exporter:
         return TariffResolution(0.0, "domestic")
+    measures = tariff_measures(state)
+    targets = {m: measure_importers(state, m, when) for m in measures}
+    covered = [m for m in measures if not m.sectors or sector in m.sectors]
     result: TariffResolution | None = None
     for bloc in state.blocs:
         members = bloc.members_at(when)
@@ -98,36 +145,25 @@ def resolve_tariff(
                 result = TariffResolution(float(union.cet[sector]), "cet", union.name)
         else:
             result = TariffResolution(mfn_rate(state, importer, sector), "mfn")
+        for measure in covered:  # external-tariff changes (no listed exporters)
+            if not measure.targeted and importer in targets[measure]:
+                rate = float(_new_rate(measure, result.rate))
+                result = TariffResolution(rate, "measure", measure.note or measure.describe())
         for preference in state.preferences:
             members = preference.members_at(when)
             if importer in members and exporter in members and preference.covers(sector):
                 if preference.rate < result.rate:
                     result = TariffResolution(preference.rate, "preference", preference.name)
-    for measure in state.measures_of("tariff"):
-        assert isinstance(measure, TariffChange)
-        if _measure_applies(state, measure, importer, exporter, sector, when):
-            rate = measure.rate if measure.rate is not None else result.rate + float(measure.delta or 0.0)
-            result = TariffResolution(max(rate, 0.0), "measure", measure.note or measure.describe())
+    for measure in covered:  # bilateral rates on listed exporters (never fellow members for a CET change)
+        if measure.targeted and exporter in measure.exporters and importer in targets[measure]:
+            rate = float(_new_rate(measure, result.rate))
+            result = TariffResolution(rate, "measure", measure.note or measure.describe())
     return result
 
 
 def applied_tariff(state: PolicyState, importer: str, exporter: str, sector: str, date: dt.date | None = None) -> float:
     """Applied ad valorem tariff (fraction) of ``importer`` on ``exporter``'s ``sector`` goods; see :func:`resolve_tariff`."""
     return resolve_tariff(state, importer, exporter, sector, date).rate
-
-
-def _measure_applies(
-    state: PolicyState, measure: TariffChange, importer: str, exporter: str, sector: str, when: dt.date
-) -> bool:
-    if measure.sectors and sector not in measure.sectors:
-        return False
-    if measure.exporters and exporter not in measure.exporters:
-        return False
-    if not measure.bloc_wide:
-        return importer == measure.importer
-    union = state.customs_union_of(measure.importer, when)
-    members = union.members_at(when) if union is not None else (measure.importer,)
-    return importer in members and exporter not in members
 
 
 def applied_tariff_array(
@@ -193,6 +229,14 @@ def applied_tariff_array(
                 if members[j] and bloc.exemption(exemption.country, exemption.sector, when) is exemption:
                     external[j, k] = mfn[j, k] if exemption.rate is None else exemption.rate
                     external_rule[j, k] = RULES.index("exemption")
+    measures = tariff_measures(state)
+    targets = {m: mask(measure_importers(state, m, when)) for m in measures}
+    # step 4 (end): external-tariff changes (measures without listed exporters)
+    for measure in measures:
+        if not measure.targeted:
+            hit = targets[measure][:, None] & sector_mask(measure.sectors)[None, :]
+            external = np.where(hit, _new_rate(measure, external), external)
+            external_rule[hit] = RULES.index("measure")
     rates = np.broadcast_to(external[None, :, :], (n, n, s)).copy()
     rules = np.broadcast_to(external_rule[None, :, :], (n, n, s)).copy()
     # step 5: preferences lower the rate for pairs of members
@@ -208,20 +252,13 @@ def applied_tariff_array(
         inside = np.broadcast_to((members[:, None] & members[None, :])[:, :, None], (n, n, s))
         rates[inside] = 0.0
         rules[inside] = RULES.index("internal")
-    # step 6: tariff measures
-    for measure in state.measures_of("tariff"):
-        assert isinstance(measure, TariffChange)
-        exporters = mask(measure.exporters) if measure.exporters else np.ones(n, dtype=bool)
-        if measure.bloc_wide:
-            union = state.customs_union_of(measure.importer, when)
-            members = mask(union.members_at(when) if union is not None else (measure.importer,))
-            pair = exporters[:, None] & ~members[:, None] & members[None, :]
-        else:
-            pair = exporters[:, None] & mask((measure.importer,))[None, :]
-        hit = pair[:, :, None] & sector_mask(measure.sectors)[None, None, :]
-        new = np.full_like(rates, measure.rate) if measure.rate is not None else rates + float(measure.delta or 0.0)
-        rates = np.where(hit, np.maximum(new, 0.0), rates)
-        rules[hit] = RULES.index("measure")
+    # step 6: bilateral rates on listed exporters
+    for measure in measures:
+        if measure.targeted:
+            pair = mask(measure.exporters)[:, None] & targets[measure][None, :]
+            hit = pair[:, :, None] & sector_mask(measure.sectors)[None, None, :]
+            rates = np.where(hit, _new_rate(measure, rates), rates)
+            rules[hit] = RULES.index("measure")
     # step 1: domestic
     diagonal = np.eye(n, dtype=bool)
     rates[diagonal] = 0.0

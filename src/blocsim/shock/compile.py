@@ -101,6 +101,7 @@ class Shock:
 
 
 def _theta_vector(theta: Mapping[str, float] | float, sectors: Sequence[str]) -> np.ndarray:
+    """Trade elasticity per sector, shape (S,): positive and finite (the models check their ranges)."""
     if isinstance(theta, Mapping):
         missing = [s for s in sectors if s not in theta]
         if missing:
@@ -272,9 +273,9 @@ def _tariff_notes(tariffs: pd.DataFrame) -> list[str]:
 
 def _productivity(state: PolicyState, grid: _Grid) -> np.ndarray:
     out = np.ones((len(grid.countries), len(grid.sectors)))
-    for measure in state.measures_of("productivity"):
-        assert isinstance(measure, ProductivityShock)
-        out[grid.c[measure.country]] *= np.where(grid.smask(measure.sectors), measure.factor, 1.0)
+    for measure in state.measures:
+        if isinstance(measure, ProductivityShock):
+            out[grid.c[measure.country]] *= np.where(grid.smask(measure.sectors), measure.factor, 1.0)
     return out
 
 
@@ -325,19 +326,36 @@ def compile_shock(
     dataset
         A dataset with ``.countries`` (column ``iso3``) and ``.sectors`` (column
         ``sector``), e.g. ``blocsim.load_dataset("eaeu")``; used for the country and
-        sector lists unless ``countries``/``sectors`` are given.
+        sector lists unless ``countries``/``sectors`` are given. Must be None when both are
+        given (it would have no effect).
     year
-        Baseline data year (recorded in the shock).
+        Baseline data year, an int (recorded in the shock).
     theta
         Trade elasticity by sector (or one number), converting ad valorem costs into
-        factors on ``kappa^(-theta)``.
+        factors on ``kappa^(-theta)``, positive and finite, for every sector of the data
+        (the models bound it further, e.g. :func:`blocsim.solve_multisector`).
     countries, sectors
         Override the dataset's lists (and their order).
+
+    Raises
+    ------
+    ScenarioError
+        Bad ``theta`` or ``year``, an unused ``dataset``; a measure naming unknown countries
+        or sectors.
+    PolicyRuleViolation
+        A malformed tariff measure (e.g. a CET change naming a fellow member).
 
     Returns
     -------
     Shock
     """
+    if isinstance(year, bool) or not isinstance(year, (int, np.integer)):
+        raise ScenarioError(f"argument 'year': got {year!r}; allowed: an int (the baseline data year, e.g. 2012)")
+    if countries is not None and sectors is not None and dataset is not None:
+        raise ScenarioError(
+            "argument 'dataset': given together with both 'countries' and 'sectors', so it would have no effect; "
+            "allowed: dataset=None in that case. Fix: drop one of them"
+        )
     codes = tuple(countries) if countries is not None else tuple(dataset.countries["iso3"].astype(str))
     names = tuple(sectors) if sectors is not None else tuple(dataset.sectors["sector"].astype(str))
     grid = _Grid(codes, names)

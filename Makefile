@@ -17,13 +17,19 @@ setup: $(BIN)/python
 setup-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 
-# Debian's chromium for the browser tests (Playwright drives it; no browser download).
+# Debian's chromium for the browser tests (Playwright drives $(CHROMIUM); no browser download).
+# Fails (non-zero) when chromium is missing and cannot be installed: `make test` runs the browser tests.
+CHROMIUM ?= /usr/bin/chromium
+APT_GET  ?= apt-get
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	    || echo "WARNING: could not install chromium: browser tests will be skipped"; \
-	  else echo "chromium not found: browser tests will be skipped (sudo apt-get install chromium)"; fi; }
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "ERROR: $(CHROMIUM) not found; the browser tests need it: sudo apt-get install chromium" >&2; exit 1; fi; \
+	  { $(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq chromium >/dev/null; } \
+	    || { echo "ERROR: could not install chromium ($(APT_GET) install chromium failed)" >&2; exit 1; }; \
+	fi
+	@"$(CHROMIUM)" --version >/dev/null 2>&1 \
+	  || { echo "ERROR: $(CHROMIUM) is missing or does not start; the browser tests need it" >&2; exit 1; }
 
 demo: setup
 	$(BIN)/blocsim scenarios run kazakhstan-leaves --out runs/kazakhstan-leaves --report

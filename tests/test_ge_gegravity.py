@@ -18,13 +18,12 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import gegravity as ge
 import numpy as np
 import pandas as pd
 import pytest
 
-ge = pytest.importorskip("gegravity")
-
-from blocsim.equilibrium.onesector import solve_ge  # noqa: E402
+from blocsim.equilibrium.onesector import solve_ge
 
 SIGMA = 5.0
 COEFFICIENTS = {  # PROVENANCE.md: ppmlhdfe estimates quoted in gegravity's examples_OneSectorGE.py

@@ -18,13 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyfixest as pf
 import pytest
 
-pf = pytest.importorskip("pyfixest")
-
-from blocsim.equilibrium.compat import solve_yotov  # noqa: E402
-from blocsim.equilibrium.onesector import solve_ge  # noqa: E402
-from reference import yotov2016_ge as ref  # noqa: E402
+from blocsim.equilibrium.compat import solve_yotov
+from blocsim.equilibrium.onesector import solve_ge
+from reference import yotov2016_ge as ref
 
 FULL_COLUMNS = ["exports_pct", "factory_price_pct", "omr_pct", "imr_pct", "real_gdp_pct"]
 COND_COLUMNS = ["exports_cond_pct", "omr_cond_pct", "imr_cond_pct"]

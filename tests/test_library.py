@@ -3,6 +3,10 @@
 All scenarios run once per session through ``blocsim scenarios run NAME --out DIR --json`` (Typer's
 CliRunner, in-process) on the bundled EAEU dataset with the multi-sector GE; the tests then read
 the run directories.
+
+The signs and bands below document the economics of each event; they would still pass on many
+wrong models. The numbers themselves are pinned by tests/test_golden.py, which compares every
+scenario's headline columns, flow totals and diagnostics with stored golden runs to 1e-8.
 """
 
 from __future__ import annotations

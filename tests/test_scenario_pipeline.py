@@ -1,7 +1,12 @@
-"""Whole pipeline properties: a no-change scenario changes nothing; random valid scenarios run or
-raise a BlocsimError (never anything else), and their results keep the model's accounting."""
+"""Whole pipeline properties: a no-change scenario changes nothing; random scenarios either run to a
+converged, finite result that keeps the model's accounting, or are refused with one of the two
+expected errors: a ScenarioError naming the offending field, or (only when the scenario does not
+allow rule violations) a PolicyRuleViolation naming the broken rule. Any other exception, including
+any other BlocsimError (a ConvergenceError, a DataValidationError from inside the model), fails."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
@@ -9,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from blocsim.data import load_dataset
-from blocsim.errors import BlocsimError
+from blocsim.errors import PolicyRuleViolation, ScenarioError
 from blocsim.scenario import parse_scenario, run_scenario
 
 DATA = load_dataset("eaeu")
@@ -76,15 +81,22 @@ def measure(draw: st.DrawFn) -> str:
     measures=st.lists(measure(), max_size=3),
     leave=st.sampled_from(["", 'leave = [{ country = "KAZ" }]\n']),
 )
-def test_random_valid_scenarios_run_or_raise_a_blocsim_error(year, date, allow, measures, leave) -> None:
+def test_random_scenarios_run_or_are_refused_with_the_expected_error(year, date, allow, measures, leave) -> None:
     text = HEAD.format(year=year, allow=str(allow).lower(), date=date) + leave
     text += "".join(f"\n[[after.measures]]\n{m}\n" for m in measures)
     try:
         result = run_scenario(parse_scenario(text, source="random.toml"), dataset=DATA)
-    except BlocsimError as error:
-        assert str(error)
+    except ScenarioError as error:
+        assert_names_a_field(str(error))
         return
-    assert result.meta["diagnostics"]["converged"]
+    except PolicyRuleViolation as error:
+        assert not allow, f"allow_rule_violations = true, yet the run stopped: {error}"
+        assert_names_a_rule(str(error))
+        return
+    diagnostics = result.meta["diagnostics"]
+    assert diagnostics["converged"] is True and diagnostics.get("conditional_converged", True) is True, diagnostics
+    assert np.isfinite(result.countries.filter(like="_pct").to_numpy()).all(), "a converged run with non-finite results"
+    assert np.isfinite(result.flows["trade_counterfactual"]).all() and (result.flows["trade_counterfactual"] >= 0).all()
     flows = result.flows
     # re-export accounting moves recorded value between routes, never creates or loses the model's flows
     if "trade_recorded" in flows:
@@ -92,3 +104,44 @@ def test_random_valid_scenarios_run_or_raise_a_blocsim_error(year, date, allow, 
         extra = 0.0 if rerouted is None else float(rerouted["value_at_via"].sum())
         assert flows["trade_recorded"].sum() == pytest.approx(flows["trade_counterfactual"].sum() + extra, rel=1e-9)
     assert np.isfinite(result.countries["welfare_pct"]).all()
+
+
+def assert_names_a_field(message: str) -> None:
+    """A ScenarioError from the loader: ``scenario random.toml: ... random.toml:LINE: field 'a.b': ...``."""
+    assert message.startswith("scenario random.toml"), message
+    assert re.search(r"field '[a-z_]+(\.|\[|')", message), f"the error names no field: {message}"
+
+
+def assert_names_a_rule(message: str) -> None:
+    """A PolicyRuleViolation: ``scenario random.toml, [after] ... breaks the union's rules: - [BLOC/rule] ...``."""
+    assert message.startswith("scenario random.toml, [after]"), message
+    assert re.search(r"\[[A-Za-z_ -]+/[a-z_]+\]", message), f"the error names no rule: {message}"
+
+
+@pytest.mark.parametrize("message,names_field", [
+    ("scenario random.toml: 1 problem(s)\n  random.toml:17: field 'after.leave[0].country': not a member", True),
+    ("scenario random.toml: something failed", False),
+    ("data.year = 2016: no flows", False),
+])
+def test_the_field_check_accepts_only_messages_naming_a_field(message: str, names_field: bool) -> None:
+    if names_field:
+        assert_names_a_field(message)
+    else:
+        with pytest.raises(AssertionError):
+            assert_names_a_field(message)
+
+
+def test_an_unexpected_blocsim_error_is_not_a_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only ScenarioError and PolicyRuleViolation count as a refusal: the property run on a dataset with
+    negative flows gets a DataValidationError from inside the model (a BlocsimError that the old
+    property counted as a pass), which propagates and fails the example."""
+    import dataclasses
+
+    from blocsim.errors import DataValidationError
+
+    flows = DATA.flows.copy()
+    flows.loc[(flows["exporter"] == "RUS") & (flows["importer"] == "RUS"), "trade"] = -5.0
+    monkeypatch.setattr(f"{__name__}.DATA", dataclasses.replace(DATA, flows=flows))
+    with pytest.raises(DataValidationError, match="column 'trade'"):
+        test_random_scenarios_run_or_are_refused_with_the_expected_error.hypothesis.inner_test(
+            year=2016, date="2016-06-01", allow=True, measures=[], leave="")

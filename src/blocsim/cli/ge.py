@@ -11,6 +11,7 @@ from typing import Annotated
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from blocsim.cli._common import console, handle_errors
@@ -34,7 +35,7 @@ def _table(countries: pd.DataFrame, rows: int, title: str) -> Table:
             table.add_column(label, justify="right")
     ordered = countries.sort_values("real_gdp_pct", ascending=False) if "real_gdp_pct" in countries else countries
     for record in (ordered if rows <= 0 else ordered.head(rows)).to_dict(orient="records"):
-        table.add_row(str(record["country"]), *(f"{record[c]:.3f}" for c, _ in _SHOWN if c in countries))
+        table.add_row(escape(str(record["country"])), *(f"{record[c]:.3f}" for c, _ in _SHOWN if c in countries))
     return table
 
 
@@ -56,10 +57,10 @@ def register(app: typer.Typer) -> None:
             result, tables, meta = run_config(parsed, config)
         target = write_run(out, tables, meta)
         title = parsed.scenario.title or parsed.scenario.name
-        console.print(_table(result.countries, rows, f"{title}: % change (by real GDP)"))
+        console.print(_table(result.countries, rows, f"{escape(title)}: % change (by real GDP)"))
         diagnostics = result.diagnostics
         console.print(
             f"converged={diagnostics.get('converged')} iterations={diagnostics.get('iterations')} "
             f"max_residual={diagnostics.get('max_residual', float('nan')):.2e} method={diagnostics.get('method')}"
         )
-        console.print(f"wrote {target}")
+        console.print(f"wrote {escape(str(target))}")

@@ -58,7 +58,7 @@ def check_draws(draws: Any, *, variables: int, countries: int, parameters: int) 
         fit = MAX_RESULT_BYTES // result_bytes(1, variables, countries, parameters)
         raise DataValidationError(
             f"argument 'draws': got {draws:,}; the result ({variables} variables x {countries} countries per draw) "
-            f"would need about {need / 1024**3:.1f} GiB, more than the {MAX_RESULT_BYTES / 1024**3:.0f} GiB "
+            f"would need about {need / 1024**3:.2f} GiB, more than the {MAX_RESULT_BYTES / 1024**3:.0f} GiB "
             f"allowed. Fix: at most {fit:,} draws, or fewer variables."
         )
     return int(draws)

@@ -121,6 +121,8 @@ def test_elasticity_specs_and_domain() -> None:
     assert stats.kstest(sample, lognormal.cdf).pvalue > 0.001
     with pytest.raises(DataValidationError, match="'sigma'.*normal"):
         as_distribution(("gamma", 2.0), "sigma")
+    with pytest.raises(DataValidationError, match="'sigma': got .*'sdd'"):  # a misspelt field is not ignored
+        as_distribution({"dist": "normal", "mean": 7.0, "sd": 0.5, "sdd": 5.0}, "sigma")
     with pytest.raises(DataValidationError, match="out of range"):
         as_distribution(("uniform", 5.0, 3.0), "sigma")
 
@@ -304,7 +306,7 @@ def test_the_keywords_cover_each_solvers_signature() -> None:
     ("multisector", {"theta": {"s1": 4.0, "s2": 4.0, "s9": 4.0}}, r"'theta': sectors \['s9'\] are not in"),
     ("multisector", {"variables": ["gdp"]}, r"'variables': \['gdp'\] are not columns"),
 ])
-def test_unused_or_unknown_arguments_are_rejected(model: str, extra: dict, needle: str) -> None:  # type: ignore[type-arg]
+def test_unused_or_unknown_arguments_are_rejected(model: str, extra: dict[str, object], needle: str) -> None:
     base, tariffs, _ = _multisector_toy()
     if model == "ge":
         kwargs = {"sigma": 7.0, "baseline_method": "observed", **extra}
@@ -330,3 +332,12 @@ def test_draws_are_bounded_before_anything_is_allocated(yotov: pd.DataFrame) -> 
         monte_carlo(yotov, draws=MAX_DRAWS, sigma=7.0, baseline_method="observed",
                     variables=sorted(blocsim.results.uncertainty_inputs.ONE_SECTOR_KEYS))
     assert time.perf_counter() - started < 10.0
+
+
+def test_one_sector_settings_a_single_run_refuses_are_refused(gegravity_2006: pd.DataFrame) -> None:
+    base = {"sigma": 5.0, "cost_coefficients": GEGRAVITY_COSTS, "counterfactual": gegravity_2006.assign(pta=0.0),
+            "reference_importer": "DEU"}
+    with pytest.raises(DataValidationError, match="argument 'closure': got 'level' with compat='yotov'"):
+        monte_carlo(gegravity_2006, draws=2, compat="yotov", closure="level", **base)
+    with pytest.raises(DataValidationError, match="'output'/'expenditure': not used with baseline_method='observed'"):
+        monte_carlo(gegravity_2006, draws=2, baseline_method="observed", output="Y", **base)

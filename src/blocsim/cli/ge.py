@@ -47,7 +47,9 @@ def register(app: typer.Typer) -> None:
     def ge_command(
         config: Annotated[Path, typer.Argument(help="TOML file describing data, estimation, GE settings and counterfactual.")],
         out: Annotated[Path, typer.Option("--out", help="Run directory to write (countries.csv, flows.csv, run.json).")],
-        rows: Annotated[int, typer.Option("--rows", help="Countries shown in the terminal table (0 = all).")] = 15,
+        rows: Annotated[
+            int, typer.Option("--rows", min=0, help="Countries shown in the terminal table (0 = all).")
+        ] = 15,
     ) -> None:
         """Estimate gravity by PPML and solve a one-sector GE counterfactual from CONFIG."""
         from blocsim.results import write_run

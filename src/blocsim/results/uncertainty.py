@@ -67,6 +67,9 @@ from blocsim.results.uncertainty_inputs import (
 
 __all__ = ["MULTISECTOR_VARIABLES", "ONE_SECTOR_VARIABLES", "MonteCarloResult", "monte_carlo", "scenario_bands"]
 
+_Chunk = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""What a chunk task returns: elasticities (D, P), coefficients (D, K), results (D, V, N)."""
+
 
 def _draw(problem: MonteCarloProblem, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
     """Elasticities (D, P) and coefficients (D, K) of draws ``start..stop-1``."""
@@ -120,7 +123,7 @@ def _onesector_arrays(problem: MonteCarloProblem, sigma: np.ndarray, coefs: np.n
     return _solve_onesector(problem, base, change, sigma)
 
 
-def _onesector_chunk(problem: MonteCarloProblem, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _onesector_chunk(problem: MonteCarloProblem, start: int, stop: int) -> _Chunk:
     """Task: draws ``start..stop-1`` solved in one vectorised call."""
     elas, coefs = _draw(problem, start, stop)
     return elas, coefs, _onesector_arrays(problem, elas[:, 0], coefs)
@@ -140,7 +143,7 @@ def _solve_ge_once(problem: MonteCarloProblem, sigma: float, coefs: np.ndarray) 
     return table[list(problem.variables)].to_numpy(dtype=float).T
 
 
-def _onesector_loop_chunk(problem: MonteCarloProblem, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _onesector_loop_chunk(problem: MonteCarloProblem, start: int, stop: int) -> _Chunk:
     """Task: the same draws, one :func:`blocsim.solve_ge` call per draw (the serial reference)."""
     elas, coefs = _draw(problem, start, stop)
     out = np.stack([_solve_ge_once(problem, float(elas[r, 0]), coefs[r]) for r in range(stop - start)])
@@ -176,7 +179,7 @@ def _multisector_solve(problem: MonteCarloProblem, theta: np.ndarray, coefs: np.
     return table[list(problem.variables)].to_numpy(dtype=float).T
 
 
-def _multisector_chunk(problem: MonteCarloProblem, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _multisector_chunk(problem: MonteCarloProblem, start: int, stop: int) -> _Chunk:
     """Task: draws ``start..stop-1`` of the multi-sector model, one solve per draw."""
     elas, coefs = _draw(problem, start, stop)
     out = np.stack([_multisector_solve(problem, elas[r], coefs[r]) for r in range(stop - start)])
@@ -358,9 +361,6 @@ def monte_carlo(
     pct = percentile_array(percentiles)
     if not isinstance(baseline_df, pd.DataFrame):
         raise DataValidationError(f"argument 'baseline_df': got {type(baseline_df).__name__}; allowed: a DataFrame.")
-    if cost_coefficients is None and (vcov is not None or vary_coefficients is not None):
-        raise DataValidationError("arguments 'vcov'/'vary_coefficients' describe draws of 'cost_coefficients', which "
-                                  "is not given. Fix: pass cost_coefficients= or drop them.")
     names, mean, root = coefficient_draws_root(cost_coefficients, vcov, vary_coefficients)
     countries = country_index(baseline_df, exporter, importer, "baseline_df")
     z_delta = None

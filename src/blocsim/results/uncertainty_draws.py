@@ -89,7 +89,7 @@ def as_distribution(spec: Any, argument: str) -> Any:
         order = {"normal": ("mean", "sd"), "lognormal": ("median", "sd_log"), "uniform": ("low", "high"),
                  "triangular": ("low", "mode", "high")}
         kind = spec.get("dist")
-        if kind not in order or any(k not in spec for k in order[kind]):
+        if kind not in order or set(spec) != {"dist", *order[kind]}:  # every field, and no other
             raise DataValidationError(
                 f"argument {argument!r}: got {dict(spec)!r}; allowed: {{'dist': name, ...}} with name in "
                 f"{list(order)} and fields {order}. Fix: e.g. {{'dist': 'normal', 'mean': 7, 'sd': 0.5}}"
@@ -173,9 +173,13 @@ def coefficient_draws_root(
     """Names, ``beta_hat`` (K,) and the root ``R`` (K, K) of their covariance, or ``None`` if fixed.
 
     ``vcov`` defaults to ``cost_coefficients.vcov`` (an ``estimate_gravity`` result); ``vary``
-    None draws whenever a covariance is available.
+    None draws whenever a covariance is available. ``vcov`` or ``vary`` without
+    ``cost_coefficients`` is an error (there is nothing to draw).
     """
     if cost_coefficients is None:
+        if vcov is not None or vary is not None:
+            raise DataValidationError("arguments 'vcov'/'vary_coefficients' describe draws of 'cost_coefficients', "
+                                      "which is not given. Fix: pass cost_coefficients= or drop them.")
         return (), np.zeros(0), None
     coefs = coefficient_vector(cost_coefficients)
     names = tuple(coefs)

@@ -222,9 +222,10 @@ def onesector_problem(
                                   "baseline's countries.")
     if kwargs.get("compat") is not None:
         check_choice(kwargs["compat"], get_args(Compat), "compat", "Use None for the converged textbook fixed point.")
-        if common["closure"] != "ratio":
-            raise DataValidationError(f"argument 'closure': got {common['closure']!r} with compat={kwargs['compat']!r}; "
-                                      "allowed: 'ratio' (both published implementations hold E/Y fixed).")
+        closure = common["closure"]
+        if closure != "ratio":
+            raise DataValidationError(f"argument 'closure': got {closure!r} with compat={kwargs['compat']!r}; allowed: "
+                                      "'ratio' (both published implementations hold E/Y fixed).")
     if baseline_method == "observed" and (kwargs.get("output") or kwargs.get("expenditure")):
         raise DataValidationError("arguments 'output'/'expenditure': not used with baseline_method='observed' (the "
                                   "observed baseline takes them from the flows). Fix: drop them or use 'estimated'.")

@@ -126,6 +126,8 @@ def test_library_names_and_unknown_names() -> None:
         load_scenario("kazakstan-leaves")
     with pytest.raises(ScenarioError, match="not found"):
         load_scenario("/nonexistent/file.toml")
+    with pytest.raises(ScenarioError, match="neither a .toml file nor a built-in scenario"):
+        load_scenario("../library/kazakhstan-leaves")  # a name, not a path relative to the library folder
 
 
 def test_bundled_catalog_checks_codes_against_the_dataset(shared_data) -> None:
@@ -152,3 +154,72 @@ def test_membership_changes_are_checked_against_the_policy(change: str, needle: 
     with pytest.raises(ScenarioError) as info:
         build_states(scenario, load_dataset("eaeu"))
     assert f"member.toml:{line_of(text, needle)}:" in str(info.value) and expected in str(info.value)
+
+
+# --- wrong types are errors, never coerced (issue 13, finding 9) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "old,new,needle,expected",
+    [
+        ("year = 2012", 'year = "2012"', "year =", ["field 'data.year'", "expected an integer; write it without quotes",
+                                                    "(got '2012')"]),
+        ("year = 2012", "year = true", "year =", ["field 'data.year'", "expected an integer (got True)"]),
+        ("year = 2012", "year = 2012.0", "year =", ["field 'data.year'", "expected an integer (got 2012.0)"]),
+        ("KAZ = 7.33", 'KAZ = "7.33"', "duty_pool", ["field 'after.duty_pool.KAZ'", "expected a number; write it "
+                                                     "without quotes", "(got '7.33')"]),
+        ("date = 2014-08-06", 'date = "2014-08-06"', "date = ", ["field 'before.date'", "expected a TOML date"]),
+        ('sectors = ["agri_food"]', "sectors = [1]", "sectors", ["field 'after.measures[0].sectors[0]'",
+                                                                 "expected a string in quotes (got 1)"]),
+        ("[after]\n", "[policy]\nallow_rule_violations = 1\n\n[after]\n", "allow_rule_violations",
+         ["field 'policy.allow_rule_violations'", "expected true or false (got 1)"]),
+    ],
+)
+def test_wrong_types_are_errors_not_coerced(old: str, new: str, needle: str, expected: list[str]) -> None:
+    text = VALID.replace(old, new, 1)
+    assert text != VALID
+    message = error_of(text)
+    assert f"test.toml:{line_of(text, needle)}:" in message, message
+    for part in expected:
+        assert part in message, f"{part!r} not in:\n{message}"
+
+
+# --- size and nesting are bounded before parsing (issue 13, finding 11) --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "extra,expected",
+    [
+        ("deep = " + "[" * 100_000 + "]" * 100_000, "nested 100,000 levels deep; allowed: at most 16"),
+        ("deep = " + "{ a = " * 3000 + "1" + " }" * 3000, "nested 3,000 levels deep; allowed: at most 16"),
+        ("[" + ".".join(["a"] * 3000) + "]\nx = 1", "nested more than 16 levels deep"),
+        ("deep = " + "[" * 17 + "]" * 17, "nested 17 levels deep"),
+        ("s = '" + "x" * (1024 * 1024) + "'", "bytes; allowed: at most 1,048,576 bytes"),
+    ],
+    ids=["arrays", "inline_tables", "dotted_keys", "just_over", "oversize"],
+)
+def test_hostile_nesting_and_size_are_scenario_errors(extra: str, expected: str) -> None:
+    message = error_of(VALID + extra + "\n")
+    assert message.startswith("scenario test.toml: ") and expected in message, message[:300]
+
+
+def test_brackets_in_strings_and_comments_do_not_count_as_nesting() -> None:
+    from blocsim.scenario.tomlread import bracket_depth
+
+    text = VALID.replace('title = "A test ban"', 'title = "' + "[" * 40 + '"  # ' + "{" * 40)
+    assert bracket_depth(text) <= 3
+    assert parse_scenario(text, source="test.toml", catalog=CATALOG).scenario.title == "[" * 40
+    multi = 'description = """\n' + "[" * 40 + '\n"""\n'
+    assert bracket_depth(multi) == 0
+
+
+def test_oversize_scenario_file_is_refused_before_reading(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    big = tmp_path / "big.toml"
+    with big.open("wb") as handle:  # sparse: 2 GiB of zeros on disk costs nothing
+        handle.truncate(2 * 1024**3)
+    with pytest.raises(ScenarioError, match=r"big.toml: scenario file of more than 1,048,576 bytes"):
+        load_scenario(big)
+    folder = tmp_path / "folder.toml"
+    folder.mkdir()
+    with pytest.raises(ScenarioError, match=r"folder.toml: scenario file is not a regular file"):
+        load_scenario(folder)

@@ -14,7 +14,8 @@ from scipy import stats
 import blocsim
 from blocsim.errors import DataValidationError
 from blocsim.results.distributed import sweep
-from blocsim.results.uncertainty import _draw, _Problem, monte_carlo
+from blocsim.results.uncertainty import _draw, monte_carlo
+from blocsim.results.uncertainty_inputs import MonteCarloProblem
 from blocsim.results.uncertainty_draws import Parameter, as_distribution, draw_rng
 
 COSTS = ["ln_DIST", "CNTG", "INTL_BRDR"]
@@ -93,7 +94,7 @@ def test_coefficient_draws_have_the_ppml_mean_and_covariance(gravity) -> None:  
     names = tuple(gravity.coefficients.index)
     vcov = gravity.vcov.loc[list(names), list(names)].to_numpy()
     values, vectors = np.linalg.eigh(vcov)
-    problem = _Problem(model="ge", countries=("A",), variables=(), seed=123,
+    problem = MonteCarloProblem(model="ge", countries=("A",), variables=(), seed=123,
                        elasticities=(Parameter("sigma", 7.0, None, 1.0),), coef_names=names,
                        coef_mean=gravity.coefficients.to_numpy(), coef_root=vectors * np.sqrt(values))
     n = 20_000
@@ -122,6 +123,8 @@ def test_elasticity_specs_and_domain() -> None:
     assert stats.kstest(sample, lognormal.cdf).pvalue > 0.001
     with pytest.raises(DataValidationError, match="'sigma'.*normal"):
         as_distribution(("gamma", 2.0), "sigma")
+    with pytest.raises(DataValidationError, match="'sigma': got .*'sdd'"):  # a misspelt field is not ignored
+        as_distribution({"dist": "normal", "mean": 7.0, "sd": 0.5, "sdd": 5.0}, "sigma")
     with pytest.raises(DataValidationError, match="out of range"):
         as_distribution(("uniform", 5.0, 3.0), "sigma")
 
@@ -177,7 +180,14 @@ def _square(x: float) -> float:
 def test_sweep_runs_in_order_serially_and_on_dask() -> None:
     items = [3.0, 1.0, 2.0]
     assert sweep(_square, items) == [9.0, 1.0, 4.0]
-    assert sweep(_square, items, scheduler="local") == [9.0, 1.0, 4.0]
+    assert sweep(_square, items, scheduler="local", n_workers=1) == [9.0, 1.0, 4.0]
+
+
+def test_n_workers_without_a_cluster_to_size_is_rejected() -> None:
+    with pytest.raises(DataValidationError, match="argument 'n_workers': got 4 with scheduler=None"):
+        sweep(_square, [1.0], n_workers=4)
+    with pytest.raises(DataValidationError, match="argument 'n_workers': got 0; allowed: an integer >= 1"):
+        sweep(_square, [1.0], scheduler="local", n_workers=0)
 
 
 def test_scenario_bands_point_is_the_scenario_result() -> None:
@@ -213,3 +223,123 @@ def test_cli_run_with_draws_writes_reproducible_bands(tmp_path: Path) -> None:
     countries = pd.read_csv(tmp_path / "a" / "countries.csv").set_index("country")
     welfare = bands[bands["variable"] == "welfare_pct"].set_index("country")["point"]
     np.testing.assert_allclose(welfare, countries.loc[welfare.index, "welfare_pct"], atol=1e-9)
+
+
+# --- every argument is honoured or rejected (issue 13, finding 9) ---------------------------------------------
+
+GEGRAVITY_COSTS = {"lndist": -0.8, "contiguity": 0.5, "common_language": 0.3, "pta": 0.4, "international": -2.0}
+
+
+@pytest.fixture(scope="module")
+def gegravity_2006(shared_data: Path) -> pd.DataFrame:
+    """gegravity's sample (30 countries, 2006): its output ``Y`` and expenditure ``E`` differ from the flow sums."""
+    data = pd.read_csv(shared_data / "gegravity_sample" / "sample_data_set.csv")
+    return data[data["year"] == 2006].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("method", ["batched", "loop"])
+@pytest.mark.parametrize("compat", [None, "yotov", "gegravity"])
+def test_ge_draws_at_the_point_values_equal_the_single_solve(
+    gegravity_2006: pd.DataFrame, compat: str | None, method: str
+) -> None:
+    single = {"sigma": 5.0, "cost_coefficients": GEGRAVITY_COSTS, "counterfactual": gegravity_2006.assign(pta=0.0),
+              "reference_importer": "DEU", "output": "Y", "expenditure": "E", "compat": compat}
+    direct = blocsim.solve_ge(gegravity_2006, **single).countries.set_index("country")
+    res = monte_carlo(gegravity_2006, draws=3, seed=1, method=method, **single)  # fixed parameters: every draw = point
+    expected = direct.loc[list(res.countries), list(res.variables)].to_numpy(dtype=float).T
+    for draw in res.samples:
+        np.testing.assert_allclose(draw, expected, rtol=0, atol=1e-8)
+    # without output/expenditure/compat the single run differs: the test notices them being dropped
+    plain = blocsim.solve_ge(gegravity_2006, **{k: v for k, v in single.items()
+                                                if k not in ("output", "expenditure", "compat")})
+    plain_values = plain.countries.set_index("country").loc[list(res.countries), list(res.variables)].to_numpy().T
+    assert np.abs(plain_values - expected).max() > 0.1
+    np.testing.assert_allclose(res.point.set_index("country")[list(res.variables)].to_numpy().T, expected,
+                               rtol=0, atol=1e-12)
+
+
+def test_multisector_keywords_reach_the_point_and_every_draw() -> None:
+    from blocsim.equilibrium import DutyPool
+
+    base, tariffs, _ = _multisector_toy()
+    pool = DutyPool(shares={"AAA": 0.6, "BBB": 0.4})
+    res = monte_carlo(base, model="multisector", draws=2, theta=4.0, tariffs=tariffs, duty_pool=pool)
+    direct = blocsim.solve_multisector(base, theta=4.0, tariffs=tariffs, duty_pool=pool).countries.set_index("country")
+    expected = direct.loc[list(res.countries), list(res.variables)].to_numpy(dtype=float).T
+    for draw in res.samples:
+        np.testing.assert_allclose(draw, expected, rtol=0, atol=1e-12)
+
+
+def test_the_keywords_cover_each_solvers_signature() -> None:
+    """Every argument of solve_ge / solve_multisector can be given to monte_carlo, and nothing else can."""
+    import inspect
+
+    from blocsim.results.uncertainty_inputs import MODEL_ONLY, MULTISECTOR_KEYWORDS, ONE_SECTOR_KEYWORDS
+
+    own = set(inspect.signature(monte_carlo).parameters) - {"model_kwargs"}
+    shared = own - {name for names in MODEL_ONLY.values() for name in names}
+    for solver, model, keywords in ((blocsim.solve_ge, "ge", ONE_SECTOR_KEYWORDS),
+                                    (blocsim.solve_multisector, "multisector", MULTISECTOR_KEYWORDS)):
+        arguments = set(inspect.signature(solver).parameters) - {"baseline_df"}
+        assert arguments - own == set(keywords), solver.__name__
+        assert arguments & set(MODEL_ONLY[model]) == set(MODEL_ONLY[model]) - {"method", "cost_table"}
+        assert not set(keywords) & own
+
+
+@pytest.mark.parametrize(("model", "extra", "needle"), [
+    ("ge", {"theta": 4.0}, "argument 'theta': not used by model='ge'"),
+    ("ge", {"tariffs": pd.DataFrame()}, "argument 'tariffs': not used by model='ge'"),
+    ("ge", {"cost_table": pd.DataFrame()}, "argument 'cost_table': not used by model='ge'"),
+    ("ge", {"io": pd.DataFrame()}, r"\['io'\]: unknown for model='ge'.*compat, output, expenditure"),
+    ("ge", {"bogus": 1}, r"\['bogus'\]: unknown for model='ge'"),
+    ("ge", {"compat": "stata"}, "argument 'compat': got 'stata'"),
+    ("ge", {"vcov": pd.DataFrame()}, "'vcov'/'vary_coefficients'.*not given"),
+    ("ge", {"vary_coefficients": False}, "'vcov'/'vary_coefficients'.*not given"),
+    ("ge", {"seed": -1}, "argument 'seed': got -1"),
+    ("ge", {"seed": 1.5}, "argument 'seed': got 1.5"),
+    ("ge", {"percentiles": [5, float("nan")]}, "argument 'percentiles'"),
+    ("ge", {"percentiles": [50, 50]}, "argument 'percentiles'"),
+    ("ge", {"variables": []}, "argument 'variables'"),
+    ("multisector", {"sigma": 7.0}, "argument 'sigma': not used by model='multisector'"),
+    ("multisector", {"baseline_method": "observed"}, "argument 'baseline_method': not used"),
+    ("multisector", {"reference_importer": "AAA"}, "argument 'reference_importer': not used"),
+    ("multisector", {"method": "loop"}, "argument 'method': not used"),
+    ("multisector", {"compat": "yotov"}, r"\['compat'\]: unknown for model='multisector'"),
+    ("multisector", {"theta": {"s1": 4.0, "s2": 4.0, "s9": 4.0}}, r"'theta': sectors \['s9'\] are not in"),
+    ("multisector", {"variables": ["gdp"]}, r"'variables': \['gdp'\] are not columns"),
+])
+def test_unused_or_unknown_arguments_are_rejected(model: str, extra: dict[str, object], needle: str) -> None:
+    base, tariffs, _ = _multisector_toy()
+    if model == "ge":
+        kwargs = {"sigma": 7.0, "baseline_method": "observed", **extra}
+        frame = base.groupby(["exporter", "importer"], as_index=False)["trade"].sum()
+    else:
+        kwargs = {"theta": 4.0, "tariffs": tariffs, **extra}
+        frame = base
+    with pytest.raises(DataValidationError, match=needle):
+        monte_carlo(frame, model=model, draws=4, **kwargs)  # type: ignore[arg-type]
+
+
+def test_draws_are_bounded_before_anything_is_allocated(yotov: pd.DataFrame) -> None:
+    import time
+
+    from blocsim.results.uncertainty_draws import MAX_DRAWS
+
+    started = time.perf_counter()
+    with pytest.raises(DataValidationError, match=rf"argument 'draws': got 1000000000; allowed: an integer from 2 "
+                                                  rf"to {MAX_DRAWS:,}"):
+        monte_carlo(yotov, draws=1_000_000_000, sigma=7.0, baseline_method="observed")
+    # within the count, a result too large for the memory budget: 14 variables x 69 countries
+    with pytest.raises(DataValidationError, match=r"'draws': got 1,000,000; .* GiB.*Fix: at most [\d,]+ draws"):
+        monte_carlo(yotov, draws=MAX_DRAWS, sigma=7.0, baseline_method="observed",
+                    variables=sorted(blocsim.results.uncertainty_inputs.ONE_SECTOR_KEYS))
+    assert time.perf_counter() - started < 10.0
+
+
+def test_one_sector_settings_a_single_run_refuses_are_refused(gegravity_2006: pd.DataFrame) -> None:
+    base = {"sigma": 5.0, "cost_coefficients": GEGRAVITY_COSTS, "counterfactual": gegravity_2006.assign(pta=0.0),
+            "reference_importer": "DEU"}
+    with pytest.raises(DataValidationError, match="argument 'closure': got 'level' with compat='yotov'"):
+        monte_carlo(gegravity_2006, draws=2, compat="yotov", closure="level", **base)
+    with pytest.raises(DataValidationError, match="'output'/'expenditure': not used with baseline_method='observed'"):
+        monte_carlo(gegravity_2006, draws=2, baseline_method="observed", output="Y", **base)

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from blocsim.cli._common import console, handle_errors
@@ -34,7 +35,7 @@ def _table(countries: pd.DataFrame, rows: int, title: str) -> Table:
             table.add_column(label, justify="right")
     ordered = countries.sort_values("real_gdp_pct", ascending=False) if "real_gdp_pct" in countries else countries
     for record in (ordered if rows <= 0 else ordered.head(rows)).to_dict(orient="records"):
-        table.add_row(str(record["country"]), *(f"{record[c]:.3f}" for c, _ in _SHOWN if c in countries))
+        table.add_row(escape(str(record["country"])), *(f"{record[c]:.3f}" for c, _ in _SHOWN if c in countries))
     return table
 
 
@@ -46,7 +47,9 @@ def register(app: typer.Typer) -> None:
     def ge_command(
         config: Annotated[Path, typer.Argument(help="TOML file describing data, estimation, GE settings and counterfactual.")],
         out: Annotated[Path, typer.Option("--out", help="Run directory to write (countries.csv, flows.csv, run.json).")],
-        rows: Annotated[int, typer.Option("--rows", help="Countries shown in the terminal table (0 = all).")] = 15,
+        rows: Annotated[
+            int, typer.Option("--rows", min=0, help="Countries shown in the terminal table (0 = all).")
+        ] = 15,
     ) -> None:
         """Estimate gravity by PPML and solve a one-sector GE counterfactual from CONFIG."""
         from blocsim.results import write_run
@@ -56,10 +59,10 @@ def register(app: typer.Typer) -> None:
             result, tables, meta = run_config(parsed, config)
         target = write_run(out, tables, meta)
         title = parsed.scenario.title or parsed.scenario.name
-        console.print(_table(result.countries, rows, f"{title}: % change (by real GDP)"))
+        console.print(_table(result.countries, rows, f"{escape(title)}: % change (by real GDP)"))
         diagnostics = result.diagnostics
         console.print(
             f"converged={diagnostics.get('converged')} iterations={diagnostics.get('iterations')} "
             f"max_residual={diagnostics.get('max_residual', float('nan')):.2e} method={diagnostics.get('method')}"
         )
-        console.print(f"wrote {target}")
+        console.print(f"wrote {escape(str(target))}")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from blocsim.cli._common import console, err_console, handle_errors, print_json
+from blocsim.errors import BlocsimError
 
 INCLUDE_DIR_OPTION = typer.Option(
     [], "--include-dir", exists=True, file_okay=False, dir_okay=True,
@@ -18,11 +20,12 @@ INCLUDE_DIR_OPTION = typer.Option(
 SUMMARY_COLUMNS = ("welfare_pct", "real_gdp_pct", "exports_pct", "imports_pct", "tariff_revenue_change")
 
 
-def execute(reference: str, out: Path, *, as_json: bool, draws: int | None = None, seed: int = 0,
+def execute(reference: str, out: Path, *, as_json: bool, draws: int | None = None, seed: int | None = None,
             include_dirs: Sequence[Path] = ()) -> Any:
     """Run a scenario (file path or built-in name), write ``out`` and print a summary.
 
     Shared by ``blocsim run`` and ``blocsim scenarios run``; returns the ScenarioResult.
+    ``draws``/``seed`` as for :func:`blocsim.run_scenario` (checked before the run starts).
     ``include_dirs``: folders (besides the scenario file's own) its ``[policy] include`` may name files in.
     """
     from blocsim.scenario import load_scenario, run_scenario
@@ -56,15 +59,15 @@ def summary(result: Any) -> dict[str, Any]:
 
 def print_summary(result: Any) -> None:
     """Rich summary: policy changes, rule violations, focus-country table, where the files are."""
-    meta = result.meta
-    console.print(f"[bold]{meta['scenario']['title']}[/bold]")
-    console.print(f"[dim]{meta['scenario']['event']}[/dim]")
+    meta = result.meta  # texts from the scenario file are escaped: "[...]" in them is not Rich markup
+    console.print(f"[bold]{escape(meta['scenario']['title'])}[/bold]")
+    console.print(f"[dim]{escape(meta['scenario']['event'])}[/dim]")
     for change in meta["policy_changes"]:
-        console.print(f"  - {change}", highlight=False)
+        console.print(f"  - {escape(change)}", highlight=False)
     for note in meta.get("shock_notes", []):
-        console.print(f"    [dim]{note}[/dim]", highlight=False)
+        console.print(f"    [dim]{escape(note)}[/dim]", highlight=False)
     for violation in meta["rule_violations"]:
-        err_console.print(f"[yellow]rule violation (allowed by the scenario):[/yellow] {violation['message']}",
+        err_console.print(f"[yellow]rule violation (allowed by the scenario):[/yellow] {escape(violation['message'])}",
                           highlight=False)
     table = Table(title="Changes in the focus countries (percent; revenue change in USD millions)")
     table.add_column("country")
@@ -82,7 +85,7 @@ def print_summary(result: Any) -> None:
         highlight=False,
     )
     if result.run_dir is not None:
-        console.print(f"wrote {result.run_dir}", highlight=False)
+        console.print(f"wrote {escape(str(result.run_dir))}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -95,12 +98,16 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", "-o", help="Run directory to write (replaced atomically)."),
         as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of tables."),
         draws: int = typer.Option(0, "--draws", min=0, help="Monte Carlo draws over the trade elasticities "
-                                  "(0: none, else at least 2); writes DIR/bands.csv with p05/p50/p95 per country."),
-        seed: int = typer.Option(0, "--seed", help="Seed of the Monte Carlo draws (same seed, same bands)."),
+                                  "(0: none, else 2 to 1,000,000 within a 2 GiB result); writes DIR/bands.csv with "
+                                  "p05/p50/p95 per country."),
+        seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the Monte Carlo draws, an integer >= 0 "
+                                           "(default 0; same seed, same bands). Only with --draws."),
         with_report: bool = typer.Option(False, "--report", help="Also write DIR/report.html (charts, map; works offline)."),
         include_dir: list[Path] = INCLUDE_DIR_OPTION,
     ) -> None:
         """Run a scenario file with the multi-sector GE and write countries.csv, flows.csv, run.json."""
+        if seed is not None and not draws:
+            raise BlocsimError(f"--seed {seed}: the seed of the Monte Carlo draws needs --draws N (N >= 2)")
         execute(scenario, out, as_json=as_json, draws=draws or None, seed=seed, include_dirs=include_dir)
         if with_report:
             from blocsim.cli.report import report_after_run

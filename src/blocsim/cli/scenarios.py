@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 
@@ -30,7 +31,7 @@ def list_command(as_json: bool = typer.Option(False, "--json", help="Print [{nam
     table.add_column("title")
     table.add_column("sources", justify="right")
     for entry in entries:
-        table.add_row(entry["name"], entry["title"], str(len(entry["sources"])))
+        table.add_row(escape(entry["name"]), escape(entry["title"]), str(len(entry["sources"])))
     console.print(table)
 
 
@@ -46,18 +47,18 @@ def show_command(name: str = typer.Argument(..., help="Name of a built-in scenar
 
     scenario = load_scenario(name)
     meta = scenario.scenario
-    console.print(f"[bold]{meta.title}[/bold]  ({meta.name})")
-    console.print(f"event: {meta.event}", highlight=False)
+    console.print(f"[bold]{escape(meta.title)}[/bold]  ({meta.name})")  # file texts are not Rich markup
+    console.print(f"event: {escape(meta.event)}", highlight=False)
     console.print("sources:")
     for source in meta.sources:
-        console.print(f"  - {source}", highlight=False)
+        console.print(f"  - {escape(source)}", highlight=False)
     before, after, _ = build_states(scenario, load_dataset(scenario.data.dataset))
     console.print("policy changes:")
     for change in describe_changes(before, after):
-        console.print(f"  - {change}", highlight=False)
+        console.print(f"  - {escape(change)}", highlight=False)
     for violation in check_rules(after):
         allowed = "allowed by the scenario" if scenario.policy.allow_rule_violations else "the run will stop"
-        err_console.print(f"[yellow]rule violation ({allowed}):[/yellow] {violation.message}", highlight=False)
+        err_console.print(f"[yellow]rule violation ({allowed}):[/yellow] {escape(violation.message)}", highlight=False)
     console.print(Syntax(scenario_source(scenario)[2], "toml", word_wrap=True))
 
 

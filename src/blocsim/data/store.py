@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -54,7 +55,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from blocsim.errors import BlocsimError, StoreError
+from blocsim.errors import BlocsimError, DataValidationError, StoreError
 from blocsim.results.rundir import file_hash, frame_hash, read_run
 
 try:  # POSIX advisory locks; elsewhere fall back to a per-process lock
@@ -139,6 +140,20 @@ def _table_writer(frame: pd.DataFrame | pa.Table) -> _Writer:
 def _parquet_shape(path: Path, rows: int) -> tuple[int, list[list[str]]]:
     """``(rows, [[column, Arrow type], ...])`` of a Parquet file written by a loader."""
     return rows, [[field.name, str(field.type)] for field in pq.read_schema(path)]
+
+
+def _check_loader_options(function: Callable[..., Any], options: Mapping[str, Any], loader: str) -> None:
+    """Every option must be a keyword of the loader function; raise naming it and the valid ones."""
+    parameters = list(inspect.signature(function).parameters.values())[1:]  # after the path
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return
+    allowed = [p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    unknown = [name for name in options if name not in allowed]
+    if unknown:
+        raise DataValidationError(
+            f"loader option {unknown[0]!r}: unknown for loader {loader!r}; allowed: "
+            f"{', '.join(allowed) if allowed else 'none (this loader takes no options)'}"
+        )
 
 
 def _now() -> str:
@@ -255,7 +270,8 @@ class Store:
         Raises
         ------
         DataValidationError
-            From the loader (bad file); nothing is written.
+            An option the loader does not take (naming it and the valid ones), or from the
+            loader (bad file); nothing is written.
         StoreError
             Bad name, existing name with other content and ``replace=False``, or an I/O
             failure (the store is left as it was).
@@ -273,6 +289,7 @@ class Store:
         else:
             function, parquet_writer, loader_name = loader, None, getattr(loader, "__name__", "custom")
         opts = dict(options or {})
+        _check_loader_options(function, opts, loader_name)
         digest = hashlib.sha256(
             f"{file_hash(source)}|{loader_name}|{json.dumps(opts, sort_keys=True, default=str)}".encode()
         ).hexdigest()

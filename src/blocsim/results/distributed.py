@@ -30,6 +30,8 @@ from blocsim.errors import DataValidationError
 
 Scheduler = Any  # None | "local" | "processes" | address string | distributed.Client
 _LOCAL = ("local", "processes")
+DEFAULT_WORKERS = 2
+"""Workers of a LocalCluster started for a call (``scheduler="local"`` or ``"processes"``)."""
 
 
 def _check_scheduler(scheduler: Scheduler) -> None:
@@ -48,18 +50,38 @@ def _check_scheduler(scheduler: Scheduler) -> None:
         )
 
 
+def _workers(scheduler: Scheduler, n_workers: int | None) -> int:
+    """Workers of the LocalCluster to start; ``n_workers`` is an error where no cluster is started."""
+    if n_workers is None:
+        return DEFAULT_WORKERS
+    if scheduler not in _LOCAL:
+        raise DataValidationError(
+            f"argument 'n_workers': got {n_workers!r} with scheduler={scheduler!r}; it sizes a LocalCluster started "
+            "for the call, so it applies only to scheduler='local' or 'processes'. Fix: drop n_workers or use one "
+            "of those."
+        )
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise DataValidationError(f"argument 'n_workers': got {n_workers!r}; allowed: an integer >= 1, e.g. 2.")
+    return n_workers
+
+
 @contextlib.contextmanager
-def dask_client(scheduler: Scheduler, *, n_workers: int = 2) -> Iterator[Any]:
+def dask_client(scheduler: Scheduler, *, n_workers: int | None = None) -> Iterator[Any]:
     """Yield a :class:`distributed.Client` for ``scheduler`` (see module notes); close what it opened.
 
     Parameters
     ----------
     scheduler : str or distributed.Client
         ``"local"``, ``"processes"``, a scheduler address or a client.
-    n_workers : int
-        Workers of a LocalCluster started here (1 thread each).
+    n_workers : int, optional
+        Workers of a LocalCluster started here (1 thread each; default 2); only with
+        ``"local"`` or ``"processes"``.
     """
     _check_scheduler(scheduler)
+    if scheduler is None:
+        raise DataValidationError("argument 'scheduler': got None; a Dask client needs 'local', 'processes', an "
+                                  "address or a distributed.Client.")
+    workers = _workers(scheduler, n_workers)
     from distributed import Client, LocalCluster
 
     if not isinstance(scheduler, str):
@@ -67,7 +89,7 @@ def dask_client(scheduler: Scheduler, *, n_workers: int = 2) -> Iterator[Any]:
         return
     if scheduler in _LOCAL:
         cluster = LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=scheduler == "processes",
+            n_workers=workers, threads_per_worker=1, processes=scheduler == "processes",
             dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},  # no dashboard, free port
             silence_logs=40,
         )
@@ -91,7 +113,7 @@ def map_tasks(
     task_args: Sequence[tuple[Any, ...]],
     *,
     scheduler: Scheduler = None,
-    n_workers: int = 2,
+    n_workers: int | None = None,
 ) -> list[Any]:
     """Evaluate ``func(shared, *args)`` for every ``args`` in ``task_args``, in order.
 
@@ -108,8 +130,8 @@ def map_tasks(
         Remaining arguments per task.
     scheduler : None, str or distributed.Client
         Where to run (see module notes).
-    n_workers : int
-        Workers of a LocalCluster started here.
+    n_workers : int, optional
+        Workers of a LocalCluster started here (default 2); only with ``"local"`` or ``"processes"``.
 
     Returns
     -------
@@ -117,6 +139,7 @@ def map_tasks(
         ``[func(shared, *args) for args in task_args]``.
     """
     _check_scheduler(scheduler)
+    _workers(scheduler, n_workers)
     if scheduler is None:
         return [func(shared, *args) for args in task_args]
     with dask_client(scheduler, n_workers=n_workers) as client:
@@ -139,7 +162,7 @@ def sweep(
     *,
     scheduler: Scheduler = None,
     star: bool = False,
-    n_workers: int = 2,
+    n_workers: int | None = None,
 ) -> list[Any]:
     """Scenario sweep: ``[func(item) for item in items]`` serially or on Dask, in order.
 
@@ -153,8 +176,8 @@ def sweep(
         Where to run (see module notes).
     star : bool
         Call ``func(*item)`` instead of ``func(item)``.
-    n_workers : int
-        Workers of a LocalCluster started here.
+    n_workers : int, optional
+        Workers of a LocalCluster started here (default 2); only with ``"local"`` or ``"processes"``.
 
     Returns
     -------

@@ -19,9 +19,13 @@ the same seed and chunk size give bit-identical numbers.
 Solving: the one-sector model solves a chunk of draws in one vectorised call of the batched
 array core (:func:`blocsim.equilibrium.equations.solve_counterfactual`, arrays ``(D, N, N)``,
 ``sigma`` of shape ``(D, 1)``); ``method="loop"`` calls :func:`blocsim.solve_ge` once per draw
-instead (for comparison). The multi-sector model has no batched core and loops over
-:func:`blocsim.solve_multisector`. Chunks of draws are tasks for
-:mod:`blocsim.results.distributed` (in process or on Dask).
+instead (for comparison). With ``compat="yotov"`` or ``"gegravity"`` the batched path solves
+the draws of a chunk one by one with that compatibility algorithm (each has its own stopping
+rule). The multi-sector model has no batched core and loops over
+:func:`blocsim.solve_multisector`. Every argument of a single run (``compat``, ``output``,
+``expenditure``, ``io``, ``duty_pool``, ...) reaches every draw; arguments the chosen model
+does not use are errors (:mod:`blocsim.results.uncertainty_inputs`). Chunks of draws are tasks
+for :mod:`blocsim.results.distributed` (in process or on Dask).
 
 Bands: for every country and variable, percentiles of the draws (``numpy.percentile``,
 linear interpolation), their mean and standard deviation, and the point estimate (the model
@@ -31,57 +35,43 @@ distribution's median).
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from blocsim.equilibrium.baseline import check_flows, country_index
+from blocsim.equilibrium.baseline import country_index
 from blocsim.equilibrium.equations import country_changes, solve_counterfactual
 from blocsim.equilibrium.options import SolverOptions
 from blocsim.errors import DataValidationError
 from blocsim.results.distributed import Scheduler, map_tasks
 from blocsim.results.uncertainty_draws import (
-    Parameter,
+    check_draws,
+    check_seed,
     coefficient_draws_root,
     draw_rng,
-    parameter,
+)
+from blocsim.results.uncertainty_inputs import (
+    MULTISECTOR_VARIABLES,
+    ONE_SECTOR_VARIABLES,
+    MonteCarloProblem,
+    cost_arrays,
+    multisector_problem,
+    onesector_problem,
+    percentile_array,
+    reject_unused,
 )
 
-ONE_SECTOR_VARIABLES = ("real_gdp_pct", "welfare_pct", "exports_pct", "imports_pct", "factory_price_pct")
-MULTISECTOR_VARIABLES = ("welfare_pct", "real_wage_pct", "exports_pct", "imports_pct", "tariff_revenue_change")
+__all__ = ["MULTISECTOR_VARIABLES", "ONE_SECTOR_VARIABLES", "MonteCarloResult", "monte_carlo", "scenario_bands"]
+
+_Chunk = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""What a chunk task returns: elasticities (D, P), coefficients (D, K), results (D, V, N)."""
 
 
-@dataclass(frozen=True)
-class _Problem:
-    """Everything a chunk task needs (picklable; sent to Dask workers once)."""
-
-    model: str
-    countries: tuple[str, ...]
-    variables: tuple[str, ...]
-    seed: int
-    elasticities: tuple[Parameter, ...]  # sigma, or theta per sector (sorted)
-    coef_names: tuple[str, ...]
-    coef_mean: np.ndarray  # (K,)
-    coef_root: np.ndarray | None  # (K, K) or None (coefficients fixed)
-    flows: np.ndarray | None = None  # (N, N) observed (one-sector)
-    z_base: np.ndarray | None = None  # (K, N, N)
-    z_delta: np.ndarray | None = None  # (K, N, N) counterfactual - baseline
-    shock: np.ndarray | None = None  # (N, N)
-    reference: int | None = None
-    baseline_method: str = "estimated"
-    closure: str = "ratio"
-    options: SolverOptions | None = None
-    sectors: tuple[str, ...] = ()  # multi-sector: order of the theta parameters
-    frames: dict[str, Any] = field(default_factory=dict)  # DataFrames for the per-draw loops
-    kwargs: dict[str, Any] = field(default_factory=dict)
-
-
-def _draw(problem: _Problem, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+def _draw(problem: MonteCarloProblem, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
     """Elasticities (D, P) and coefficients (D, K) of draws ``start..stop-1``."""
     k = len(problem.coef_names)
     elas = np.empty((stop - start, len(problem.elasticities)))
@@ -94,51 +84,73 @@ def _draw(problem: _Problem, start: int, stop: int) -> tuple[np.ndarray, np.ndar
     return elas, coefs
 
 
-def _onesector_arrays(problem: _Problem, sigma: np.ndarray, coefs: np.ndarray) -> np.ndarray:
-    """Solve D one-sector counterfactuals in one batched call; returns (D, V, N)."""
+def _variables(problem: MonteCarloProblem, arrays: Any) -> np.ndarray:
+    """The banded variables of solved arrays, shape (..., V, N)."""
+    changes = country_changes(arrays)
+    return np.stack([changes[v] for v in problem.variables], axis=-2)
+
+
+def _solve_onesector(problem: MonteCarloProblem, base: np.ndarray, change: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """(D, V, N) results of D counterfactuals: one batched call, or draw by draw for a compat mode.
+
+    The compatibility algorithms reproduce a published loop with its own stopping rule, so
+    each draw is solved alone, exactly as :func:`blocsim.solve_ge` solves a single run.
+    """
+    settings = {"reference": problem.reference, "options": problem.options}
+    if problem.compat is None:
+        arrays = solve_counterfactual(base, change, sigma=sigma[:, None], closure=problem.closure, **settings)
+        return _variables(problem, arrays)
+    from blocsim.equilibrium.compat import solve_gegravity, solve_yotov
+
+    solver = {"yotov": solve_yotov, "gegravity": solve_gegravity}[problem.compat]
+    base = np.broadcast_to(base, change.shape)
+    return np.stack([_variables(problem, solver(base[d], change[d], sigma=float(sigma[d]), **settings))
+                     for d in range(len(sigma))])
+
+
+def _onesector_arrays(problem: MonteCarloProblem, sigma: np.ndarray, coefs: np.ndarray) -> np.ndarray:
+    """Solve D one-sector counterfactuals with the array core; returns (D, V, N)."""
     from blocsim.equilibrium.baseline import fitted_flows
 
-    assert problem.flows is not None and problem.shock is not None
     change = np.broadcast_to(problem.shock, (len(sigma), *problem.shock.shape))
     if problem.z_delta is not None:
         change = change * np.exp(np.einsum("dk,kij->dij", coefs, problem.z_delta))
     base: np.ndarray = problem.flows[None]
-    if problem.baseline_method == "estimated":
-        assert problem.z_base is not None
+    if problem.z_base is not None:  # estimated baseline: fitted flows from the drawn costs
         cost = np.exp(np.einsum("dk,kij->dij", coefs, problem.z_base))
-        base = fitted_flows(cost, problem.flows.sum(axis=1), problem.flows.sum(axis=0),
-                            reference=problem.reference, options=problem.options).flows
-    arrays = solve_counterfactual(base, change, sigma=sigma[:, None], reference=problem.reference,
-                                  closure=problem.closure, options=problem.options)
-    changes = country_changes(arrays)
-    return np.stack([changes[v] for v in problem.variables], axis=1)
+        base = fitted_flows(cost, problem.output, problem.expenditure, reference=problem.reference,
+                            options=problem.options).flows
+    return _solve_onesector(problem, base, change, sigma)
 
 
-def _onesector_chunk(problem: _Problem, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _onesector_chunk(problem: MonteCarloProblem, start: int, stop: int) -> _Chunk:
     """Task: draws ``start..stop-1`` solved in one vectorised call."""
     elas, coefs = _draw(problem, start, stop)
     return elas, coefs, _onesector_arrays(problem, elas[:, 0], coefs)
 
 
-def _onesector_loop_chunk(problem: _Problem, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Task: the same draws, one :func:`blocsim.solve_ge` call per draw (the serial reference)."""
+def _solve_ge_once(problem: MonteCarloProblem, sigma: float, coefs: np.ndarray) -> np.ndarray:
+    """One :func:`blocsim.solve_ge` call with every argument of the run; returns (V, N)."""
     from blocsim.equilibrium.onesector import solve_ge
 
+    coefficients = dict(zip(problem.coef_names, coefs)) if problem.coef_names else None
+    res = solve_ge(problem.frames["baseline"], sigma=sigma, cost_coefficients=coefficients,
+                   counterfactual=problem.frames.get("counterfactual"), shock=problem.frames.get("shock"),
+                   baseline_method=problem.baseline_method, closure=problem.closure,  # type: ignore[arg-type]
+                   reference_importer=None if problem.reference is None else problem.countries[problem.reference],
+                   options=problem.options, **problem.kwargs)
+    table = res.countries.set_index("country").loc[list(problem.countries)]
+    return table[list(problem.variables)].to_numpy(dtype=float).T
+
+
+def _onesector_loop_chunk(problem: MonteCarloProblem, start: int, stop: int) -> _Chunk:
+    """Task: the same draws, one :func:`blocsim.solve_ge` call per draw (the serial reference)."""
     elas, coefs = _draw(problem, start, stop)
-    out = np.empty((stop - start, len(problem.variables), len(problem.countries)))
-    for row in range(stop - start):
-        coefficients = dict(zip(problem.coef_names, coefs[row])) if problem.coef_names else None
-        res = solve_ge(problem.frames["baseline"], sigma=elas[row, 0], cost_coefficients=coefficients,
-                       counterfactual=problem.frames.get("counterfactual"), shock=problem.frames.get("shock"),
-                       baseline_method=problem.baseline_method, closure=problem.closure,
-                       reference_importer=None if problem.reference is None else problem.countries[problem.reference],
-                       options=problem.options, **problem.kwargs)
-        table = res.countries.set_index("country").loc[list(problem.countries)]
-        out[row] = table[list(problem.variables)].to_numpy(dtype=float).T
+    out = np.stack([_solve_ge_once(problem, float(elas[r, 0]), coefs[r]) for r in range(stop - start)])
     return elas, coefs, out
 
 
-def _multisector_solve(problem: _Problem, theta: np.ndarray, coefs: np.ndarray) -> np.ndarray:
+def _multisector_solve(problem: MonteCarloProblem, theta: np.ndarray, coefs: np.ndarray) -> np.ndarray:
     """One multi-sector solve; returns (V, N)."""
     from blocsim.equilibrium.multisector import solve_multisector
 
@@ -157,13 +169,17 @@ def _multisector_solve(problem: _Problem, theta: np.ndarray, coefs: np.ndarray) 
             table["_cf"] *= table.pop("factor").fillna(1.0)
         shock = table.rename(columns={"_cf": "factor"})
     res = solve_multisector(problem.frames["baseline"], theta=dict(zip(sectors, theta)), shock=shock,
-                            tariffs=problem.frames.get("tariffs"), closure=problem.closure,
+                            tariffs=problem.frames.get("tariffs"), closure=problem.closure,  # type: ignore[arg-type]
                             options=problem.options, **problem.kwargs)
+    missing = [v for v in problem.variables if v not in res.countries.columns]
+    if missing:
+        raise DataValidationError(f"argument 'variables': {missing} are not columns of the multi-sector result; "
+                                  f"allowed: {[c for c in res.countries.columns if c != 'country']}.")
     table = res.countries.set_index("country").loc[list(problem.countries)]
     return table[list(problem.variables)].to_numpy(dtype=float).T
 
 
-def _multisector_chunk(problem: _Problem, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _multisector_chunk(problem: MonteCarloProblem, start: int, stop: int) -> _Chunk:
     """Task: draws ``start..stop-1`` of the multi-sector model, one solve per draw."""
     elas, coefs = _draw(problem, start, stop)
     out = np.stack([_multisector_solve(problem, elas[r], coefs[r]) for r in range(stop - start)])
@@ -215,42 +231,6 @@ class MonteCarloResult:
         })
 
 
-def _pair_array(
-    frame: pd.DataFrame, column: str, countries: Sequence[str], *, exporter: str, importer: str, argument: str,
-    fill: float | None = None,
-) -> np.ndarray:
-    """Pivot ``column`` of a pair table to an (N, N) array (rows exporters); missing pairs -> ``fill``."""
-    missing = [c for c in (exporter, importer, column) if c not in frame.columns]
-    if missing:
-        raise DataValidationError(f"argument {argument!r}: missing columns {missing}; available: "
-                                  f"{list(frame.columns)}. Fix: add them or pass exporter=/importer=.")
-    pos = pd.Series(np.arange(len(countries)), index=list(countries))
-    i = frame[exporter].astype(str).map(pos)
-    j = frame[importer].astype(str).map(pos)
-    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
-    bad = i.isna() | j.isna() | ~np.isfinite(values) | frame[[exporter, importer]].duplicated(keep=False).to_numpy()
-    if bad.any():
-        rows = frame.loc[bad, [exporter, importer, column]].head(3).to_dict("records")
-        raise DataValidationError(f"argument {argument!r}, column {column!r}: unknown country, duplicate pair or "
-                                  f"non-finite value in rows {rows}. Fix: one finite value per known pair.")
-    out = np.full((len(countries),) * 2, np.nan if fill is None else fill)
-    out[i.to_numpy(dtype=int), j.to_numpy(dtype=int)] = values
-    if np.isnan(out).any():
-        raise DataValidationError(f"argument {argument!r}, column {column!r}: {int(np.isnan(out).sum())} pairs "
-                                  "missing. Fix: give every (exporter, importer) pair, domestic ones included.")
-    return out
-
-
-def _cost_arrays(
-    frame: pd.DataFrame, names: Sequence[str], countries: Sequence[str], exporter: str, importer: str, argument: str
-) -> np.ndarray:
-    """Cost covariates as a (K, N, N) array."""
-    if not names:
-        return np.zeros((0, len(countries), len(countries)))
-    return np.stack([_pair_array(frame, n, countries, exporter=exporter, importer=importer, argument=argument)
-                     for n in names])
-
-
 def monte_carlo(
     baseline_df: pd.DataFrame,
     *,
@@ -266,12 +246,12 @@ def monte_carlo(
     cost_table: pd.DataFrame | None = None,
     shock: pd.DataFrame | None = None,
     tariffs: pd.DataFrame | None = None,
-    baseline_method: Literal["estimated", "observed"] = "estimated",
+    baseline_method: Literal["estimated", "observed"] | None = None,
     closure: Literal["ratio", "level"] = "ratio",
     reference_importer: str | None = None,
     variables: Sequence[str] | None = None,
     percentiles: Sequence[float] = (5, 50, 95),
-    method: Literal["batched", "loop"] = "batched",
+    method: Literal["batched", "loop"] | None = None,
     scheduler: Scheduler = None,
     chunk_size: int = 250,
     exporter: str = "exporter",
@@ -282,6 +262,10 @@ def monte_carlo(
 ) -> MonteCarloResult:
     """Monte Carlo bands for the one-sector (``model="ge"``) or multi-sector GE.
 
+    Every argument is used by the chosen model or rejected (see "Raises"); each draw is the
+    same solve as a single run with the same arguments (:func:`blocsim.solve_ge` or
+    :func:`blocsim.solve_multisector`) at that draw's parameters.
+
     Parameters
     ----------
     baseline_df : DataFrame
@@ -290,47 +274,58 @@ def monte_carlo(
     model : {"ge", "multisector"}
         Which model.
     draws : int
-        Number of draws D (>= 2).
+        Number of draws D, from 2 to ``MAX_DRAWS`` (1,000,000), and small enough that the
+        result fits in ``MAX_RESULT_BYTES`` (2 GiB; see
+        :func:`blocsim.results.uncertainty_draws.result_bytes`).
     seed : int
-        Seed; the same seed gives the same numbers on every scheduler and chunking.
+        Seed (>= 0); the same seed gives the same numbers on every scheduler and chunking.
     sigma : float, frozen distribution or spec
-        One-sector elasticity of substitution (> 1); see the module notes for specs.
+        One-sector only: elasticity of substitution (> 1); see the module notes for specs.
     theta : float, spec, or mapping sector -> float/spec
-        Multi-sector trade elasticities (> 0).
+        Multi-sector only: trade elasticities (> 0), one per sector of ``baseline_df``.
     cost_coefficients : mapping, Series or estimation result, optional
         Point estimates beta_hat of the cost variables (``estimate_gravity`` result: its
         ``.vcov`` is used for the draws).
     vcov : DataFrame, optional
         Covariance of the coefficients (K x K, named by covariate); overrides ``.vcov``.
+        Needs ``cost_coefficients``.
     vary_coefficients : bool, optional
-        Draw the coefficients (default: when a covariance is available).
+        Draw the coefficients (default: when a covariance is available). Needs ``cost_coefficients``.
     counterfactual : DataFrame, optional
-        ``cost_table`` with changed cost columns; the shock is ``exp((z' - z) beta)`` per draw
+        Cost table with changed cost columns; the shock is ``exp((z' - z) beta)`` per draw
         (multi-sector: applied to every sector of the pair).
     cost_table : DataFrame, optional
-        Pair table (exporter, importer, cost columns) with the baseline cost variables;
-        default ``baseline_df`` (one-sector). Needed for coefficient draws in the multi-sector model.
-    shock, tariffs : DataFrame, optional
-        Fixed shock tables as for the model (``shock``: exporter, importer[, sector], factor).
-    baseline_method, closure, reference_importer
-        As for :func:`blocsim.solve_ge` (one-sector; ``closure`` also multi-sector).
+        Multi-sector only: pair table (exporter, importer, cost columns) with the baseline
+        cost variables, needed for coefficient draws (the one-sector model reads them from
+        ``baseline_df``, as :func:`blocsim.solve_ge` does).
+    shock : DataFrame, optional
+        Fixed shock table as for the model (exporter, importer[, sector], factor).
+    tariffs : DataFrame, optional
+        Multi-sector only: tariffs before/after as for :func:`blocsim.solve_multisector`.
+    baseline_method, reference_importer
+        One-sector only, as for :func:`blocsim.solve_ge` (``baseline_method`` default "estimated").
+    closure : {"ratio", "level"}
+        Deficit closure of either model.
     variables : sequence of str, optional
         Country columns to band (defaults: ``ONE_SECTOR_VARIABLES`` / ``MULTISECTOR_VARIABLES``).
     percentiles : sequence of float
-        Percentiles in [0, 100] for the band columns (``p05`` ...).
-    method : {"batched", "loop"}
-        One-sector only: all draws of a chunk in one vectorised solve, or one
-        :func:`blocsim.solve_ge` call per draw (same numbers to ~1e-10).
+        Distinct percentiles in [0, 100] for the band columns (``p05`` ...).
+    method : {"batched", "loop"}, optional
+        One-sector only (default "batched"): all draws of a chunk in one vectorised solve of
+        the array core, or one :func:`blocsim.solve_ge` call per draw (same numbers to ~1e-10).
     scheduler : None, "local", "processes", address or distributed.Client
         Where the chunks run (:mod:`blocsim.results.distributed`).
     chunk_size : int
-        Draws per task.
+        Draws per task (>= 1).
     exporter, importer, flow : str
         Column names in ``baseline_df``.
     options : SolverOptions, optional
         Solver settings.
     **model_kwargs
-        Passed to :func:`blocsim.solve_multisector` (e.g. ``io``, ``duty_pool``).
+        Further keywords of the model's single-run solve: for ``model="ge"`` ``compat``,
+        ``output``, ``expenditure`` of :func:`blocsim.solve_ge`; for ``"multisector"`` ``io``,
+        ``duty_pool``, ``duty_pool_after``, ``productivity``, ``bloc``, ``partner_groups``,
+        ``sector``, ``numeraire`` of :func:`blocsim.solve_multisector`.
 
     Returns
     -------
@@ -344,23 +339,26 @@ def monte_carlo(
     Raises
     ------
     DataValidationError
-        A bad argument (model, method, draws, chunk_size, percentiles, distribution spec,
-        coefficients/covariance) or a baseline table that breaks the model's schema.
+        A bad argument (model, method, draws, seed, chunk_size, percentiles, distribution
+        spec, coefficients/covariance), an argument the chosen model does not use (e.g.
+        ``theta`` or ``tariffs`` with ``model="ge"``, ``sigma`` with ``"multisector"``, a
+        keyword neither solver takes), or a baseline table that breaks the model's schema.
+        The point estimate is solved first, so every error of a single run comes before
+        any draw.
     ConvergenceError
         The solver did not converge at the point parameters or at one of the draws.
     """
     started = time.perf_counter()
     if model not in ("ge", "multisector"):
         raise DataValidationError(f"argument 'model': got {model!r}; allowed: 'ge', 'multisector'.")
+    reject_unused(model, {"sigma": sigma, "baseline_method": baseline_method, "reference_importer": reference_importer,
+                          "method": method, "theta": theta, "tariffs": tariffs, "cost_table": cost_table}, model_kwargs)
+    method = method or "batched"
     if method not in ("batched", "loop"):
         raise DataValidationError(f"argument 'method': got {method!r}; allowed: 'batched', 'loop'.")
-    if not isinstance(draws, (int, np.integer)) or draws < 2:
-        raise DataValidationError(f"argument 'draws': got {draws!r}; allowed: an integer >= 2. Fix: draws=1000.")
-    if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
         raise DataValidationError(f"argument 'chunk_size': got {chunk_size!r}; allowed: an integer >= 1.")
-    pct = np.asarray(percentiles, dtype=float)
-    if pct.size == 0 or np.any((pct < 0) | (pct > 100)):
-        raise DataValidationError(f"argument 'percentiles': got {list(percentiles)}; allowed: numbers in [0, 100].")
+    pct = percentile_array(percentiles)
     if not isinstance(baseline_df, pd.DataFrame):
         raise DataValidationError(f"argument 'baseline_df': got {type(baseline_df).__name__}; allowed: a DataFrame.")
     names, mean, root = coefficient_draws_root(cost_coefficients, vcov, vary_coefficients)
@@ -370,116 +368,44 @@ def monte_carlo(
         if not names:
             raise DataValidationError("argument 'counterfactual' needs 'cost_coefficients'. Fix: pass them.")
         costs = baseline_df if cost_table is None else cost_table
-        z_delta = (_cost_arrays(counterfactual, names, countries, exporter, importer, "counterfactual")
-                   - _cost_arrays(costs, names, countries, exporter, importer, "cost_table"))
-    common = {"countries": countries, "seed": int(seed), "coef_names": names, "coef_mean": mean, "coef_root": root,
-              "z_delta": z_delta, "closure": closure, "options": options}
+        z_delta = (cost_arrays(counterfactual, names, countries, exporter, importer, "counterfactual")
+                   - cost_arrays(costs, names, countries, exporter, importer, "cost_table"))
+    common = {"countries": countries, "seed": check_seed(seed), "coef_names": names, "coef_mean": mean,
+              "coef_root": root, "z_delta": z_delta, "closure": closure, "options": options}
+    kwargs = {"exporter": exporter, "importer": importer, "flow": flow, **model_kwargs}
     if model == "ge":
-        problem = _onesector_problem(baseline_df, common, sigma=sigma, variables=variables, shock=shock,
-                                     counterfactual=counterfactual, baseline_method=baseline_method,
-                                     reference_importer=reference_importer, exporter=exporter, importer=importer,
-                                     flow=flow)
+        problem = onesector_problem(baseline_df, common, sigma=sigma, variables=variables, shock=shock,
+                                    counterfactual=counterfactual, baseline_method=baseline_method or "estimated",
+                                    reference_importer=reference_importer, kwargs=kwargs)
         task = _onesector_chunk if method == "batched" else _onesector_loop_chunk
     else:
-        problem = _multisector_problem(baseline_df, common, theta=theta, variables=variables, shock=shock,
-                                       tariffs=tariffs, kwargs={"exporter": exporter, "importer": importer,
-                                                                "flow": flow, **model_kwargs})
+        problem = multisector_problem(baseline_df, common, theta=theta, variables=variables, shock=shock,
+                                      tariffs=tariffs, kwargs=kwargs)
         task = _multisector_chunk
+    draws = check_draws(draws, variables=len(problem.variables), countries=len(countries),
+                        parameters=len(problem.elasticities) + len(names))
+    point = _point(problem)  # first: a single run's errors come before any draw
     bounds = [(a, min(a + chunk_size, draws)) for a in range(0, draws, chunk_size)]
     parts = map_tasks(task, problem, bounds, scheduler=scheduler)
     elas = np.concatenate([p[0] for p in parts])
     coefs = np.concatenate([p[1] for p in parts])
     samples = np.concatenate([p[2] for p in parts])
-    point_elas = np.array([p.point for p in problem.elasticities])
-    if model == "ge":
-        point = (_onesector_arrays(problem, point_elas[:1], mean[None]) if method == "batched"
-                 else _onesector_loop_point(problem, point_elas, mean))[0]
-    else:
-        point = _multisector_solve(problem, point_elas, mean)
     return _assemble(problem, samples, point, elas, coefs, pct, {
-        "draws": int(draws), "method": method if model == "ge" else "loop", "model": model, "seed": int(seed),
+        "draws": int(draws), "method": method if model == "ge" else "loop", "model": model, "seed": problem.seed,
         "scheduler": scheduler if scheduler is None or isinstance(scheduler, str) else type(scheduler).__name__,
         "chunks": len(bounds), "chunk_size": int(chunk_size), "seconds": time.perf_counter() - started,
     })
 
 
-_ONE_SECTOR_KEYS = frozenset({
-    "exports_pct", "imports_pct", "real_gdp_pct", "welfare_pct", "factory_price_pct", "omr_pct", "imr_pct",
-    "exports_cond_pct", "imports_cond_pct", "omr_cond_pct", "imr_cond_pct", "output_pct", "expenditure_pct",
-    "intranational_pct",
-})
+def _point(problem: MonteCarloProblem) -> np.ndarray:
+    """The model at the point parameters, shape (V, N): the single-run solve (solve_ge / solve_multisector)."""
+    point_elas = np.array([p.point for p in problem.elasticities])
+    if problem.model == "ge":
+        return _solve_ge_once(problem, float(point_elas[0]), problem.coef_mean)
+    return _multisector_solve(problem, point_elas, problem.coef_mean)
 
 
-def _onesector_problem(
-    baseline_df: pd.DataFrame, common: dict[str, Any], *, sigma: Any, variables: Sequence[str] | None,
-    shock: pd.DataFrame | None, counterfactual: pd.DataFrame | None, baseline_method: str,
-    reference_importer: str | None, exporter: str, importer: str, flow: str,
-) -> _Problem:
-    """Validate the one-sector inputs and pack them for the chunk tasks."""
-    countries, names = common["countries"], common["coef_names"]
-    if sigma is None:
-        raise DataValidationError("argument 'sigma': required for model='ge'. Fix: e.g. sigma=('normal', 7, 0.5).")
-    chosen = tuple(variables or ONE_SECTOR_VARIABLES)
-    unknown = [v for v in chosen if v not in _ONE_SECTOR_KEYS]
-    if unknown:
-        raise DataValidationError(f"argument 'variables': {unknown} unknown; allowed: {sorted(_ONE_SECTOR_KEYS)}.")
-    flows = _pair_array(baseline_df, flow, countries, exporter=exporter, importer=importer, argument="baseline_df")
-    check_flows(flows, countries, "baseline_df")
-    if baseline_method not in ("estimated", "observed"):
-        raise DataValidationError(f"argument 'baseline_method': got {baseline_method!r}; allowed: 'estimated', "
-                                  "'observed'.")
-    if baseline_method == "estimated" and not names:
-        raise DataValidationError("baseline_method='estimated' needs 'cost_coefficients'. Fix: pass them or "
-                                  "baseline_method='observed'.")
-    if reference_importer is not None and reference_importer not in countries:
-        raise DataValidationError(f"argument 'reference_importer': got {reference_importer!r}; allowed: one of the "
-                                  "baseline's countries.")
-    shock_matrix = np.ones((len(countries),) * 2)
-    if shock is not None:
-        shock_matrix = _pair_array(shock, "factor", countries, exporter="exporter", importer="importer",
-                                   argument="shock", fill=1.0)
-    z_base = (_cost_arrays(baseline_df, names, countries, exporter, importer, "baseline_df")
-              if baseline_method == "estimated" else None)
-    return _Problem(
-        model="ge", variables=chosen, elasticities=(parameter(sigma, "sigma", 1.0),), flows=flows, z_base=z_base,
-        shock=shock_matrix, reference=None if reference_importer is None else countries.index(reference_importer),
-        baseline_method=baseline_method,
-        frames={"baseline": baseline_df, "counterfactual": counterfactual, "shock": shock},
-        kwargs={"exporter": exporter, "importer": importer, "flow": flow}, **common,
-    )
-
-
-def _multisector_problem(
-    baseline_df: pd.DataFrame, common: dict[str, Any], *, theta: Any, variables: Sequence[str] | None,
-    shock: pd.DataFrame | None, tariffs: pd.DataFrame | None, kwargs: dict[str, Any],
-) -> _Problem:
-    """Validate the multi-sector inputs and pack them for the chunk tasks."""
-    if theta is None:
-        raise DataValidationError("argument 'theta': required for model='multisector'. Fix: e.g. theta=4.0.")
-    sector_col = kwargs.get("sector", "sector")
-    if sector_col not in baseline_df.columns:
-        raise DataValidationError(f"argument 'baseline_df': no {sector_col!r} column; allowed: a multi-sector table "
-                                  "exporter, importer, sector, trade. Fix: pass sector=<column name>.")
-    sectors = sorted(baseline_df[sector_col].astype(str).unique())
-    per = theta if isinstance(theta, Mapping) else {s: theta for s in sectors}
-    missing = [s for s in sectors if s not in per]
-    if missing:
-        raise DataValidationError(f"argument 'theta': no value for sectors {missing}. Fix: add them.")
-    return _Problem(
-        model="multisector", variables=tuple(variables or MULTISECTOR_VARIABLES),
-        elasticities=tuple(parameter(per[s], f"theta[{s}]", 0.0) for s in sectors), sectors=tuple(sectors),
-        frames={"baseline": baseline_df, "shock": shock, "tariffs": tariffs}, kwargs=kwargs, **common,
-    )
-
-
-def _onesector_loop_point(problem: _Problem, elas: np.ndarray, coefs: np.ndarray) -> np.ndarray:
-    """Point estimate through :func:`blocsim.solve_ge` (the loop path), shape (1, V, N)."""
-    fixed = dataclasses.replace(problem, coef_mean=coefs, coef_root=None, elasticities=tuple(
-        Parameter(p.name, float(v), None, p.lower) for p, v in zip(problem.elasticities, elas)))
-    return _onesector_loop_chunk(fixed, 0, 1)[2]
-
-
-def _assemble(problem: _Problem, samples: np.ndarray, point: np.ndarray, elas: np.ndarray, coefs: np.ndarray,
+def _assemble(problem: MonteCarloProblem, samples: np.ndarray, point: np.ndarray, elas: np.ndarray, coefs: np.ndarray,
               pct: np.ndarray, diagnostics: dict[str, Any]) -> MonteCarloResult:
     v, n = len(problem.variables), len(problem.countries)
     bands = pd.DataFrame({
@@ -538,8 +464,13 @@ def scenario_bands(
     """
     from blocsim.equilibrium.duty_pool import DutyPool
 
-    if not theta_spread > 0:
-        raise DataValidationError(f"argument 'theta_spread': got {theta_spread!r}; allowed: a number > 0, e.g. 0.2.")
+    if not all(hasattr(result, name) for name in ("meta", "shock", "model")):
+        raise DataValidationError(f"argument 'result': got {type(result).__name__}; allowed: the ScenarioResult of "
+                                  "blocsim.run_scenario(...).")
+    if isinstance(theta_spread, bool) or not isinstance(theta_spread, (int, float)) \
+            or not 0 < theta_spread < float("inf"):
+        raise DataValidationError(f"argument 'theta_spread': got {theta_spread!r}; allowed: a finite number > 0, "
+                                  "e.g. 0.2.")
     params = result.meta["model"]["parameters"]
     shock = result.shock
     baseline = result.model.flows[["exporter", "importer", "sector", "trade_baseline"]].rename(

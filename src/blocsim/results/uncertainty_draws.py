@@ -8,6 +8,8 @@
 - :class:`Parameter` is an elasticity, fixed or drawn (redrawn below its domain bound).
 - :func:`coefficient_draws_root` returns ``beta_hat`` and a square root ``R`` of the PPML
   covariance (``R R' = V``, symmetric root so semi-definite ``V`` works): ``beta = beta_hat + R z``.
+- :func:`check_draws` and :func:`check_seed` bound a request before anything is allocated:
+  at most :data:`MAX_DRAWS` draws, and a result that fits in :data:`MAX_RESULT_BYTES`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,49 @@ from blocsim.equilibrium.baseline import coefficient_vector
 from blocsim.errors import DataValidationError
 
 _SPECS = {"normal": 2, "lognormal": 2, "uniform": 2, "triangular": 3}
+
+MAX_DRAWS = 1_000_000
+"""Most Monte Carlo draws one call accepts."""
+MAX_RESULT_BYTES = 2 * 1024**3
+"""Memory budget (bytes) of a Monte Carlo result, estimated by :func:`result_bytes`."""
+
+
+def result_bytes(draws: int, variables: int, countries: int, parameters: int) -> int:
+    """Estimated peak bytes of a Monte Carlo result, float64 throughout.
+
+    The samples ``(D, V, N)`` are held three times at the peak (the chunks, their
+    concatenation and the sorted copy ``numpy.percentile`` makes), plus the parameter table
+    ``(D, 1 + P)`` (draw number and P elasticities or coefficients).
+    """
+    return 8 * int(draws) * (3 * int(variables) * int(countries) + 1 + int(parameters))
+
+
+def check_draws(draws: Any, *, variables: int, countries: int, parameters: int) -> int:
+    """``draws`` as an int, or :class:`DataValidationError` before anything is allocated.
+
+    Allowed: an integer in ``[2, MAX_DRAWS]`` whose result (:func:`result_bytes` of ``draws``
+    draws of ``variables`` x ``countries`` values and ``parameters`` drawn parameters) fits
+    in :data:`MAX_RESULT_BYTES`.
+    """
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or not 2 <= draws <= MAX_DRAWS:
+        raise DataValidationError(f"argument 'draws': got {draws!r}; allowed: an integer from 2 to {MAX_DRAWS:,}. "
+                                  "Fix: e.g. draws=1000.")
+    need = result_bytes(draws, variables, countries, parameters)
+    if need > MAX_RESULT_BYTES:
+        fit = MAX_RESULT_BYTES // result_bytes(1, variables, countries, parameters)
+        raise DataValidationError(
+            f"argument 'draws': got {draws:,}; the result ({variables} variables x {countries} countries per draw) "
+            f"would need about {need / 1024**3:.2f} GiB, more than the {MAX_RESULT_BYTES / 1024**3:.0f} GiB "
+            f"allowed. Fix: at most {fit:,} draws, or fewer variables."
+        )
+    return int(draws)
+
+
+def check_seed(seed: Any) -> int:
+    """``seed`` as an int (a non-negative integer, as :class:`numpy.random.SeedSequence` needs)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise DataValidationError(f"argument 'seed': got {seed!r}; allowed: an integer >= 0. Fix: e.g. seed=0.")
+    return int(seed)
 
 
 def as_distribution(spec: Any, argument: str) -> Any:
@@ -44,7 +89,7 @@ def as_distribution(spec: Any, argument: str) -> Any:
         order = {"normal": ("mean", "sd"), "lognormal": ("median", "sd_log"), "uniform": ("low", "high"),
                  "triangular": ("low", "mode", "high")}
         kind = spec.get("dist")
-        if kind not in order or any(k not in spec for k in order[kind]):
+        if kind not in order or set(spec) != {"dist", *order[kind]}:  # every field, and no other
             raise DataValidationError(
                 f"argument {argument!r}: got {dict(spec)!r}; allowed: {{'dist': name, ...}} with name in "
                 f"{list(order)} and fields {order}. Fix: e.g. {{'dist': 'normal', 'mean': 7, 'sd': 0.5}}"
@@ -128,9 +173,13 @@ def coefficient_draws_root(
     """Names, ``beta_hat`` (K,) and the root ``R`` (K, K) of their covariance, or ``None`` if fixed.
 
     ``vcov`` defaults to ``cost_coefficients.vcov`` (an ``estimate_gravity`` result); ``vary``
-    None draws whenever a covariance is available.
+    None draws whenever a covariance is available. ``vcov`` or ``vary`` without
+    ``cost_coefficients`` is an error (there is nothing to draw).
     """
     if cost_coefficients is None:
+        if vcov is not None or vary is not None:
+            raise DataValidationError("arguments 'vcov'/'vary_coefficients' describe draws of 'cost_coefficients', "
+                                      "which is not given. Fix: pass cost_coefficients= or drop them.")
         return (), np.zeros(0), None
     coefs = coefficient_vector(cost_coefficients)
     names = tuple(coefs)

@@ -27,6 +27,7 @@ from blocsim.policy.model import (
 from blocsim.policy.spec import BlocSpec, ExemptionSpec, MemberSpec, PoolSpec, PreferenceSpec
 from blocsim.scenario.loader import Loc, Problem, format_problems, scenario_include_dirs, scenario_source
 from blocsim.scenario.schema import (
+    MEASURE_KINDS,
     BanMeasure,
     MeasureSpec,
     NtmMeasure,
@@ -58,8 +59,10 @@ def to_measure(spec: MeasureSpec) -> Measure:
     if isinstance(spec, NtmMeasure):
         return NonTariffMeasure(spec.importer, tuple(spec.exporters), tuple(spec.sectors), spec.ave, spec.reciprocal,
                                 spec.note)
-    assert isinstance(spec, ProductivityMeasure)
-    return ProductivityShock(spec.country, spec.change, tuple(spec.sectors), spec.note)
+    if isinstance(spec, ProductivityMeasure):
+        return ProductivityShock(spec.country, spec.change, tuple(spec.sectors), spec.note)
+    raise ScenarioError(f"measure {type(spec).__name__}: unknown kind; allowed: a measure table of a scenario file, "
+                        f"kind one of {', '.join(MEASURE_KINDS)}")
 
 
 def _fail(scenario: Scenario, loc: Loc, value: Any, message: str) -> ScenarioError:

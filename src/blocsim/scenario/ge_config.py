@@ -25,7 +25,8 @@ changes to cost variables. Example (``examples/trade_without_borders.toml``)::
     value = 0
     pairs = "all"              # or involving = [...], between = [...], exporters/importers = [...]
 
-Fields (all sections reject unknown keys):
+Fields (all sections reject unknown keys and values of the wrong type, e.g. ``year = "2006"``;
+the file is at most 1 MiB and 16 levels deep, :mod:`blocsim.scenario.tomlread`):
 
 - ``[scenario]`` name, title, event, description, sources: copied to run.json.
 - ``[data]`` exactly one of ``path`` (CSV/Parquet, relative to the config file) or ``sample``;
@@ -41,7 +42,9 @@ Fields (all sections reject unknown keys):
 - ``[[counterfactual.set]]`` (one or more) ``column``, ``value`` and one pair selector:
   ``pairs = "all"``, ``involving = [ISO3, ...]`` (exporter or importer listed),
   ``between = [...]`` (both listed) or ``exporters``/``importers`` lists (both conditions);
-  domestic pairs change only with ``include_domestic = true``.
+  domestic pairs change only with ``include_domestic = true``. Lists are not empty, and a
+  selector that selects no pair of the data (``between = ["CAN"]``) is an error, never a
+  zero shock.
 
 Everything is validated before any work starts; an error names the file, the field, the value,
 what is allowed and a fix, and leaves no output directory behind.
@@ -49,7 +52,6 @@ what is allowed and a fix, and leaves no output directory behind.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -58,12 +60,15 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from blocsim.errors import ScenarioError
+from blocsim.scenario.tomlread import loads_bounded, read_bounded
 
 # --- the configuration file ------------------------------------------------------------------
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Unknown fields and wrong types are errors (``year = "2016"`` is not coerced to 2016)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class ScenarioSection(_Strict):
@@ -129,10 +134,10 @@ class CostChange(_Strict):
     column: str
     value: float = Field(allow_inf_nan=False)
     pairs: Literal["all"] | None = None
-    involving: list[str] | None = None
-    between: list[str] | None = None
-    exporters: list[str] | None = None
-    importers: list[str] | None = None
+    involving: list[str] | None = Field(default=None, min_length=1)
+    between: list[str] | None = Field(default=None, min_length=1)
+    exporters: list[str] | None = Field(default=None, min_length=1)
+    importers: list[str] | None = Field(default=None, min_length=1)
     include_domestic: bool = False
 
     @model_validator(mode="after")
@@ -233,21 +238,13 @@ def load_config(path: Path) -> GEConfig:
     Raises
     ------
     ScenarioError
-        Unreadable file, TOML syntax error, unknown field or bad value; the message names the
-        file, the field, the value and what is allowed.
+        Unreadable, too large or too deeply nested file, TOML syntax error, unknown field,
+        wrong type or bad value; the message names the file, the field, the value and what
+        is allowed.
     """
+    raw = loads_bounded(read_bounded(path, "config file"), str(path))
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: config file not found; fix: pass the path of a .toml file") from None
-    except (IsADirectoryError, PermissionError) as error:
-        raise ScenarioError(f"{path}: cannot be read ({error.strerror}); fix: pass the path of a .toml file") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: not a UTF-8 text file; fix: pass the path of a .toml file") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ScenarioError(f"{path}: not valid TOML: {error}") from None
-    try:
-        return GEConfig.model_validate(raw)
+        return GEConfig.model_validate(raw, strict=True)  # a wrong type is an error, never coerced
     except ValidationError as error:
         # an unknown field usually explains a missing one (a misspelt name): report it first
         problem = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
@@ -342,6 +339,33 @@ def _check_names(config: GEConfig, config_path: Path, countries: tuple[str, ...]
         )
 
 
+def _counterfactual(config: GEConfig, config_path: Path, baseline: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The baseline table with the ``[[counterfactual.set]]`` changes applied, and one line per change.
+
+    Raises
+    ------
+    ScenarioError
+        A change selects no pair of the data (it would run as a zero shock).
+    """
+    counterfactual = baseline.copy()
+    exporters = baseline["exporter"].to_numpy().astype(str)
+    importers = baseline["importer"].to_numpy().astype(str)
+    changes = []
+    for k, change in enumerate(config.counterfactual.set):
+        selected = change.mask(exporters, importers)
+        if not selected.any():
+            raise ScenarioError(
+                f"{config_path}: field 'counterfactual.set[{k}]': {change.describe()} selects no pair of the data "
+                f"(domestic pairs count only with include_domestic = true); the change would be a zero shock. "
+                f"Fix: name at least two countries in 'between', or use another selector"
+            )
+        counterfactual[change.column] = counterfactual[change.column].astype(float)
+        counterfactual.loc[selected, change.column] = change.value
+        changed = int((counterfactual[change.column] != baseline[change.column]).to_numpy()[selected].sum())
+        changes.append(f"{change.describe()} ({int(selected.sum())} pairs selected, {changed} changed)")
+    return counterfactual, changes
+
+
 def run_config(config: GEConfig, config_path: Path) -> tuple[Any, dict[str, pd.DataFrame], dict[str, Any]]:
     """Validate data against ``config``, estimate, solve; returns (GE result, tables, run.json meta)."""
     import blocsim
@@ -371,6 +395,7 @@ def run_config(config: GEConfig, config_path: Path) -> tuple[Any, dict[str, pd.D
                 f"{config_path}: field 'data.year': got {year}; allowed: {list(gravity.years)}"
             )
     baseline = frame[frame["year"] == year].reset_index(drop=True) if gravity.years else frame
+    counterfactual, changes = _counterfactual(config, config_path, baseline)  # checked before the estimation
 
     estimation = config.estimation
     if estimation.coefficients is not None:
@@ -400,17 +425,6 @@ def run_config(config: GEConfig, config_path: Path) -> tuple[Any, dict[str, pd.D
             "coefficients": coefficients,
             "std_errors": {name: float(fit.std_errors[name]) for name in cost},
         }
-
-    counterfactual = baseline.copy()
-    exporters = baseline["exporter"].to_numpy().astype(str)
-    importers = baseline["importer"].to_numpy().astype(str)
-    changes = []
-    for change in config.counterfactual.set:
-        selected = change.mask(exporters, importers)
-        counterfactual[change.column] = counterfactual[change.column].astype(float)
-        counterfactual.loc[selected, change.column] = change.value
-        changed = int((counterfactual[change.column] != baseline[change.column]).to_numpy()[selected].sum())
-        changes.append(f"{change.describe()} ({int(selected.sum())} pairs selected, {changed} changed)")
 
     ge = config.ge
     result = blocsim.solve_ge(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from typing import Any
 
 from blocsim.errors import ScenarioError
 from blocsim.scenario.loader import library_dir, library_names
+from blocsim.scenario.tomlread import loads_bounded
 
 
 def library_entries() -> list[dict[str, Any]]:
@@ -14,10 +14,9 @@ def library_entries() -> list[dict[str, Any]]:
     out = []
     for name in library_names():
         text = (library_dir() / f"{name}.toml").read_text(encoding="utf-8")
-        try:
-            meta = tomllib.loads(text)["scenario"]
-        except (tomllib.TOMLDecodeError, KeyError) as error:
-            raise ScenarioError(f"built-in scenario library/{name}.toml: no readable [scenario] table ({error})") from None
+        meta = loads_bounded(text, f"built-in scenario library/{name}.toml").get("scenario")
+        if not isinstance(meta, dict):
+            raise ScenarioError(f"built-in scenario library/{name}.toml: no [scenario] table")
         out.append({"name": name, "title": meta.get("title", ""), "event": meta.get("event", ""),
                     "sources": list(meta.get("sources", []))})
     return out

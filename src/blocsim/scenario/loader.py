@@ -12,7 +12,6 @@ import datetime as dt
 import difflib
 import functools
 import re
-import tomllib
 import types
 import typing
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from blocsim.errors import BlocsimError, ScenarioError
 from blocsim.scenario.schema import MEASURE_KINDS, Scenario
+from blocsim.scenario.tomlread import loads_bounded, read_bounded
 
 Loc = tuple[str | int, ...]
 MAX_LISTED_ERRORS = 12
@@ -140,8 +140,10 @@ def _line_of(lines: Mapping[Loc, int], loc: Loc) -> int | None:
 
 
 def _is_tag(part: Any) -> bool:
+    """A pydantic union-branch tag in an error location (``'float'``, ``'constrained-str'``, ``'dict[...]'``)."""
     return isinstance(part, str) and (
         any(ch in part for ch in "[]()") or part in {"str", "int", "float", "bool", "date", "list", "dict", "none"}
+        or part.startswith(("constrained-", "function-", "lax-or-strict", "json-or-python"))
     )
 
 
@@ -259,6 +261,20 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+_EXPECTED = {
+    "int_type": "an integer", "float_type": "a number", "bool_type": "true or false",
+    "date_type": "a TOML date such as 2016-06-01", "string_type": "a string in quotes",
+    "list_type": "a list [...]", "dict_type": "a table { ... }",
+}
+_UNQUOTED = ("int_type", "float_type", "bool_type", "date_type")
+
+
+def _wrong_type(kind: str, value: Any) -> str:
+    """Message for a value of the wrong type (strict mode: nothing is coerced)."""
+    hint = "; write it without quotes" if kind in _UNQUOTED and isinstance(value, str) else ""
+    return f"wrong type: expected {_EXPECTED[kind]}{hint}"
+
+
 def _pydantic_problems(raw: Any, error: ValidationError, catalog: Catalog | None) -> list[Problem]:
     problems = []
     for item in error.errors():
@@ -282,6 +298,8 @@ def _pydantic_problems(raw: Any, error: ValidationError, catalog: Catalog | None
             message = f"not an ISO 3166-1 alpha-3 code (three upper-case letters, e.g. 'KAZ'); {hint}".rstrip("; ")
         elif item["type"] == "string_pattern_mismatch":
             message = "not a valid name: use lower-case letters, digits and '-' (e.g. 'kazakhstan-leaves')"
+        elif item["type"] in _EXPECTED:
+            message = _wrong_type(item["type"], value)
         problems.append(Problem(loc, value, message))
     return problems
 
@@ -310,16 +328,14 @@ def parse_scenario(
     Raises
     ------
     ScenarioError
-        Anything wrong, each problem with its line, field, value and a fix.
+        Anything wrong, each problem with its line, field, value and a fix: text over
+        1 MiB or nested over 16 levels (:mod:`blocsim.scenario.tomlread`), TOML syntax, unknown
+        fields, wrong types (strict: ``year = "2016"`` is an error, not 2016), values,
+        codes unknown to the dataset.
     """
+    raw = loads_bounded(text, f"scenario {source}")
     try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ScenarioError(f"scenario {source}: not valid TOML: {error}; fix the syntax at that line") from None
-    except (TypeError, ValueError) as error:
-        raise ScenarioError(f"scenario {source}: cannot be read as TOML text: {error}") from None
-    try:
-        scenario = Scenario.model_validate(raw)
+        scenario = Scenario.model_validate(raw, strict=True)  # a wrong type is an error, never coerced
     except ValidationError as error:
         hints = catalog if catalog is not None else _catalog_for_hints(raw)
         raise ScenarioError(format_problems(source, key_lines(text), _pydantic_problems(raw, error, hints))) from None
@@ -383,18 +399,12 @@ def load_scenario(
     name = str(path_or_name)
     path = Path(name)
     if path.suffix == ".toml" or path.is_file():
-        if not path.is_file():
-            raise ScenarioError(f"scenario file {path}: not found; give an existing .toml file or a built-in name")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise ScenarioError(f"scenario file {path}: cannot be read ({error})") from None
-        return parse_scenario(text, source=str(path), catalog=catalog, include_dirs=(path.parent, *include_dirs))
-    entry = library_dir() / f"{name}.toml"
-    if not entry.is_file():
+        return parse_scenario(read_bounded(path, "scenario file"), source=str(path), catalog=catalog,
+                              include_dirs=(path.parent, *include_dirs))
+    if name not in library_names():  # a name, never a path into or out of the library folder
         raise ScenarioError(
             f"scenario {name!r}: neither a .toml file nor a built-in scenario; {suggest(name, library_names())}"
             f"built-in: {', '.join(library_names())}"
         )
-    return parse_scenario(entry.read_text(encoding="utf-8"), source=f"library/{name}.toml", catalog=catalog,
-                          include_dirs=include_dirs)
+    text = (library_dir() / f"{name}.toml").read_text(encoding="utf-8")
+    return parse_scenario(text, source=f"library/{name}.toml", catalog=catalog, include_dirs=include_dirs)

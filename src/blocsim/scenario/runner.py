@@ -97,7 +97,7 @@ def run_scenario(
     out_dir: str | os.PathLike[str] | None = None,
     *,
     draws: int | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     dataset: Any = None,
 ) -> ScenarioResult:
     """Run a scenario with the multi-sector GE and (optionally) write a run directory.
@@ -114,9 +114,11 @@ def run_scenario(
         directory (or a file) is refused, so user files are never deleted.
     draws
         If given, also compute Monte Carlo bands over the trade elasticities with this many
-        draws (:func:`blocsim.results.uncertainty.scenario_bands`) and write ``bands.csv``.
+        draws (:func:`blocsim.results.uncertainty.scenario_bands`) and write ``bands.csv``:
+        2 to 1,000,000 draws whose result fits in 2 GiB, checked before anything is solved.
     seed
-        Seed of the Monte Carlo draws (the same seed gives the same bands).
+        Seed of the Monte Carlo draws (an integer >= 0, default 0; the same seed gives the
+        same bands). Only with ``draws``.
     dataset
         An already loaded dataset (default: ``blocsim.load_dataset(scenario.data.dataset)``).
 
@@ -152,6 +154,7 @@ def run_scenario(
         from blocsim.data import load_dataset
 
         dataset = load_dataset(scenario.data.dataset)
+    seed = _check_bands_request(draws, seed, dataset)
     source = scenario_source(scenario)[0]
     before, after, rates = build_states(scenario, dataset)
     validate_state(before, source=f"scenario {source}, [before]")
@@ -177,6 +180,29 @@ def run_scenario(
     text = scenario_source(scenario)[2]
     run_dir = write_run(out_dir, tables, meta, extra_files={"scenario.toml": text} if text else None)
     return dataclasses.replace(result, run_dir=run_dir)
+
+
+def _check_bands_request(draws: int | None, seed: int | None, dataset: Any) -> int:
+    """The seed of a Monte Carlo request, checked (with ``draws``) before the scenario is solved.
+
+    Raises
+    ------
+    DataValidationError
+        ``seed`` without ``draws``; ``draws`` or ``seed`` out of range (too many draws for
+        the memory budget of :mod:`blocsim.results.uncertainty_draws`).
+    """
+    from blocsim.errors import DataValidationError
+    from blocsim.results.uncertainty import MULTISECTOR_VARIABLES
+    from blocsim.results.uncertainty_draws import check_draws, check_seed
+
+    if draws is None:
+        if seed is not None:
+            raise DataValidationError(f"argument 'seed': got {seed!r} without 'draws'; the seed is that of the Monte "
+                                      "Carlo draws. Fix: pass draws= too, or drop seed=.")
+        return 0
+    check_draws(draws, variables=len(MULTISECTOR_VARIABLES), countries=len(dataset.countries),
+                parameters=len(dataset.sectors))
+    return check_seed(0 if seed is None else seed)
 
 
 def _solve(scenario: Scenario, dataset: Any, baseline: pd.DataFrame, shock: Shock, theta: Mapping[str, float]) -> Any:

@@ -3,7 +3,8 @@
 A scenario names a dataset and baseline year, the policy state before (the built-in policy
 definitions plus measures in force) and the changes that make the state after (dates,
 members joining or leaving, new duty-pool shares, new preference regimes, measures), the
-model and its parameters, and the outputs. Unknown fields are errors.
+model and its parameters, and the outputs. Unknown fields and wrong types are errors
+(strict mode: a number written as a string, ``year = "2016"``, is not coerced).
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ Theta = Annotated[float, Field(gt=0.0, le=1000.0, allow_inf_nan=False)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    """Unknown fields and wrong types are errors (``year = "2016"`` is not coerced to 2016)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, strict=True)
 
 
 class ScenarioMeta(_Strict):

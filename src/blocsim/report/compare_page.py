@@ -27,7 +27,7 @@ from blocsim.report.html import figure_div
 from blocsim.results.columns import describe_column
 from blocsim.results.compare import BAND_STATISTICS, RunComparison, compare_runs
 from blocsim.results.output import check_targets
-from blocsim.results.journal import write_file_atomic
+from blocsim.results import write_file_atomic
 
 #: Default file name of the page (``blocsim compare --out DIR --report``).
 PAGE_NAME = "comparison.html"

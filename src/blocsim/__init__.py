@@ -9,6 +9,8 @@ Public entry points (imported lazily so that ``import blocsim`` stays fast):
 - :func:`monte_carlo` -- uncertainty bands (``blocsim.results``)
 - :func:`load_dataset` -- bundled and imported datasets (``blocsim.data``)
 - :func:`load_scenario`, :func:`run_scenario` -- scenario files (``blocsim.scenario``)
+- :func:`compare` -- runs side by side, as tables and an offline HTML page
+- :func:`export_run` -- a run as an Excel workbook, Stata files or locale-aware CSV
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ _PUBLIC = {
     "monte_carlo": "blocsim.results",
     "load_scenario": "blocsim.scenario",
     "run_scenario": "blocsim.scenario",
+    "compare": "blocsim.report.compare_page",
+    "export_run": "blocsim.results.export",
 }
 
 __all__ = ["__version__", *_PUBLIC]

@@ -12,6 +12,9 @@ _PUBLIC = {
     "write_file_atomic": "blocsim.results.journal",
     "write_files": "blocsim.results.journal",
     "monte_carlo": "blocsim.results.uncertainty",
+    "compare_runs": "blocsim.results.compare",
+    "export_run": "blocsim.results.export",
+    "describe_column": "blocsim.results.columns",
 }
 __all__ = list(_PUBLIC)
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

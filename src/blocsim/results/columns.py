@@ -1,0 +1,140 @@
+"""What every column of a run directory's tables means: label, unit and definition.
+
+One table of definitions (:data:`COLUMNS`) serves every place that explains a column:
+the README sheet of an Excel export, the variable labels of a Stata export, the
+comparison page and (later) the glossary. Percent changes are ``(counterfactual -
+baseline) / baseline * 100``; money is current USD millions a year; tariffs are ad
+valorem fractions (0.05 = 5 %).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ColumnDefinition:
+    """One column: its name in the CSV files, a short label, its unit and a definition.
+
+    Attributes
+    ----------
+    name : str
+        Column name as written in the run directory (e.g. ``welfare_pct``).
+    label : str
+        Short human label (at most 60 characters, so it fits a Stata variable label).
+    unit : str
+        ``"percent"``, ``"USD millions"``, ``"fraction"``, ``"ISO3 code"``, ``"text"``, ...
+    definition : str
+        One or two sentences saying what the number is.
+    """
+
+    name: str
+    label: str
+    unit: str
+    definition: str
+
+
+PCT = "percent"
+USD = "USD millions"
+_CHANGE = "(counterfactual - baseline) / baseline * 100"
+
+
+def _defs(*rows: tuple[str, str, str, str]) -> dict[str, ColumnDefinition]:
+    return {name: ColumnDefinition(name, label, unit, definition) for name, label, unit, definition in rows}
+
+
+#: Column name -> definition, for every column blocsim writes to a run directory.
+COLUMNS: dict[str, ColumnDefinition] = _defs(
+    # keys
+    ("country", "Country", "ISO3 code", "Country or region (ISO 3166-1 alpha-3; EUN = EU as one region, ROW = rest of world)."),
+    ("exporter", "Exporter", "ISO3 code", "Exporting country or region (ISO3)."),
+    ("importer", "Importer", "ISO3 code", "Importing country or region (ISO3)."),
+    ("sector", "Sector", "text", "Sector of the dataset's classification (e.g. agri_food, manufacturing)."),
+    ("partner_group", "Partner group", "text", "Group of trade partners: bloc members, partners, or the rest of the world."),
+    ("variable", "Variable", "text", "Name of the countries.csv column the uncertainty band is for."),
+    # countries.csv
+    ("welfare_pct", "Welfare (real income), % change", PCT,
+     "Change in real income (value added + duty revenue received + deficit not financed by the pool, "
+     f"deflated by the consumer price index), {_CHANGE}."),
+    ("real_gdp_pct", "Real GDP, % change", PCT, f"Change in GDP at market prices (value added + duties collected) deflated by the consumer price index, {_CHANGE}."),
+    ("real_wage_pct", "Real wage, % change", PCT, f"Change in the wage deflated by the consumer price index, {_CHANGE}."),
+    ("price_index_pct", "Consumer price index, % change", PCT, f"Change in the consumer price index, {_CHANGE}."),
+    ("factory_price_pct", "Factory-gate price, % change", PCT,
+     f"Change in the wage (the factory-gate price of the country's labour), {_CHANGE}."),
+    ("omr_pct", "Outward resistance, % change", PCT, f"Change in the output-weighted index of sectoral outward multilateral resistances, {_CHANGE}."),
+    ("imr_pct", "Inward resistance, % change", PCT, f"Change in the absorption-weighted index of sectoral price indices (inward resistance), {_CHANGE}."),
+    ("exports_pct", "Exports, % change", PCT, f"Change in exports to other countries (full general equilibrium), {_CHANGE}."),
+    ("imports_pct", "Imports, % change", PCT, f"Change in imports from other countries (full general equilibrium), {_CHANGE}."),
+    ("exports_cond_pct", "Exports, % change (conditional GE)", PCT,
+     f"Change in exports with output and expenditure held at the baseline (conditional GE), {_CHANGE}."),
+    ("imports_cond_pct", "Imports, % change (conditional GE)", PCT,
+     f"Change in imports with output and expenditure held at the baseline (conditional GE), {_CHANGE}."),
+    ("tariff_revenue_collected_before", "Tariff revenue collected, before", USD,
+     "Import duties collected at the country's border in the baseline."),
+    ("tariff_revenue_collected_after", "Tariff revenue collected, after", USD,
+     "Import duties collected at the country's border in the counterfactual."),
+    ("tariff_revenue_received_before", "Tariff revenue received, before", USD,
+     "Import duties the country keeps in the baseline (its share of the duty pool for pool members)."),
+    ("tariff_revenue_received_after", "Tariff revenue received, after", USD,
+     "Import duties the country keeps in the counterfactual (its share of the duty pool for pool members)."),
+    ("tariff_revenue_change", "Tariff revenue received, change", USD,
+     "tariff_revenue_received_after - tariff_revenue_received_before."),
+    ("income_baseline", "National income, baseline", USD, "National income (value added + duty revenue received + deficit) in the baseline."),
+    ("income_counterfactual", "National income, counterfactual", USD, "National income in the counterfactual (units of the numeraire)."),
+    ("exports_baseline", "Exports, baseline", USD, "Exports to other countries in the baseline."),
+    ("exports_counterfactual", "Exports, counterfactual", USD, "Exports to other countries in the counterfactual."),
+    ("imports_baseline", "Imports, baseline", USD, "Imports from other countries in the baseline."),
+    ("imports_counterfactual", "Imports, counterfactual", USD, "Imports from other countries in the counterfactual."),
+    ("deficit_baseline", "Trade deficit, baseline", USD, "Imports minus exports in the baseline (held fixed by the closure)."),
+    ("deficit_counterfactual", "Trade deficit, counterfactual", USD, "Imports minus exports in the counterfactual."),
+    # flows.csv
+    ("trade_baseline", "Trade, baseline", USD, "Flow from exporter to importer in the baseline, valued before tariffs."),
+    ("trade_counterfactual", "Trade, counterfactual", USD, "Flow from exporter to importer in the counterfactual."),
+    ("trade_pct", "Trade, % change", PCT, f"Change in the flow, {_CHANGE}."),
+    ("trade_recorded", "Trade recorded, counterfactual", USD,
+     "Counterfactual flow as recorded by customs (re-exports attributed to the country they pass through)."),
+    ("trade_recorded_pct", "Trade recorded, % change", PCT, f"Change in the recorded flow, {_CHANGE}."),
+    # tariffs.csv
+    ("tariff_before", "Tariff, before", "fraction", "Applied ad valorem tariff in the baseline policy state (0.05 = 5 %)."),
+    ("tariff_after", "Tariff, after", "fraction", "Applied ad valorem tariff in the scenario's policy state (0.05 = 5 %)."),
+    # bloc_effects.csv
+    ("intra_baseline", "Imports from bloc members, baseline", USD, "Imports from the other bloc members in the baseline."),
+    ("intra_counterfactual", "Imports from bloc members, after", USD, "Imports from the other bloc members in the counterfactual."),
+    ("extra_baseline", "Imports from non-members, baseline", USD, "Imports from outside the bloc in the baseline."),
+    ("extra_counterfactual", "Imports from non-members, after", USD, "Imports from outside the bloc in the counterfactual."),
+    ("domestic_baseline", "Domestic sales, baseline", USD, "Purchases from domestic producers in the baseline."),
+    ("domestic_counterfactual", "Domestic sales, after", USD, "Purchases from domestic producers in the counterfactual."),
+    ("income_effect", "Income effect", USD, "Imports at unchanged sourcing shares: (E' - E) * (1 - s_D)."),
+    ("trade_creation", "Trade creation", USD,
+     "Purchases switched from home producers to imports: -E' * (s_D' - s_D), E spending, s_D domestic share."),
+    ("trade_diversion", "Trade diversion", USD, "Purchases switched away from non-members: -E' * (s_N' - s_N), s_N the non-member share."),
+    ("intra_pct", "Imports from bloc members, % change", PCT, f"Change in imports from other bloc members, {_CHANGE}."),
+    ("extra_pct", "Imports from non-members, % change", PCT, f"Change in imports from outside the bloc, {_CHANGE}."),
+    # bands.csv (Monte Carlo over the trade elasticities)
+    ("point", "Point estimate", "unit of the variable", "Value of the variable in the run at the central elasticities."),
+    ("mean", "Mean over draws", "unit of the variable", "Mean of the variable over the Monte Carlo draws."),
+    ("std", "Standard deviation over draws", "unit of the variable", "Standard deviation over the Monte Carlo draws."),
+)
+
+_PERCENTILE = re.compile(r"^p(?P<q>[0-9]+(?:\.[0-9]+)?)$")
+_BAND_OF = re.compile(r"^(?P<variable>.+)_(?P<stat>p[0-9]+(?:\.[0-9]+)?)$")
+
+
+def describe_column(name: str) -> ColumnDefinition:
+    """The definition of column ``name``; percentiles (``p05``) and band columns
+    (``welfare_pct_p95``, as in a comparison) are derived, anything else undocumented is
+    returned with an empty unit and the definition ``"not documented"``."""
+    if name in COLUMNS:
+        return COLUMNS[name]
+    percentile = _PERCENTILE.match(name)
+    if percentile:
+        q = percentile["q"].lstrip("0") or "0"
+        return ColumnDefinition(name, f"{q}th percentile over draws", "unit of the variable",
+                                f"The {q}th percentile of the variable over the Monte Carlo draws.")
+    band = _BAND_OF.match(name)
+    if band and band["variable"] in COLUMNS:
+        base, stat = COLUMNS[band["variable"]], describe_column(band["stat"])
+        return ColumnDefinition(name, f"{base.label} ({stat.label.split(' over')[0]})", base.unit,
+                                f"{stat.definition.replace('the variable', base.name)}")
+    return ColumnDefinition(name, name, "", "not documented")

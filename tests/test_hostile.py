@@ -104,7 +104,8 @@ def secret_toml(root: Path) -> Path:
 
 @probe("paths")
 def probe_cli_include_absolute_outside_toml(root: Path) -> Outcome:
-    scenario = root / "scen.toml"
+    scenario = root / "work" / "scen.toml"  # the secret is outside the scenario's folder, the one allowed
+    scenario.parent.mkdir()
     scenario.write_text(scenario_toml(include=f'"eaeu", "cis_fta", "{secret_toml(root)}"'))
     return judge_cli(cli(root, "run", str(scenario), "--out", str(root / "out")), must_refuse=True, secret=SECRET)
 

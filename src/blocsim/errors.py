@@ -46,5 +46,19 @@ class PolicyRuleViolation(BlocsimError, ValueError):
     """A policy state breaks the union's own rules (e.g. a member's own FTA, pool shares != 100)."""
 
 
+class MeasureError(BlocsimError, ValueError):
+    """A policy measure is malformed (a field with a value it cannot take), whatever the union's rules.
+
+    Attributes
+    ----------
+    field : str
+        The measure's field at fault (``"leak_via"``, ``"covered_share['KAZ']"``, ...).
+    """
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class StoreError(BlocsimError, RuntimeError):
     """The DuckDB/Parquet store could not complete an import or a query."""

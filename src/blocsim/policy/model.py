@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal, Mapping, Union
 
-from blocsim.errors import PolicyRuleViolation
+from blocsim.errors import MeasureError, PolicyRuleViolation
 
 BlocKind = Literal["fta", "customs_union", "economic_union"]
 BLOC_KINDS: tuple[str, ...] = ("fta", "customs_union", "economic_union")
@@ -188,12 +188,13 @@ class Preference:
 # ---------------------------------------------------------------------------- measures
 
 
-def _invalid(measure: object, field_name: str, value: object, allowed: str, fix: str) -> PolicyRuleViolation:
+def _invalid(measure: object, field_name: str, value: object, allowed: str, fix: str) -> MeasureError:
     """The error for a malformed measure: which measure, field, value, what is allowed and a fix."""
     kind = getattr(measure, "kind", type(measure).__name__)
     where = getattr(measure, "importer", None) or getattr(measure, "origin", None) or getattr(measure, "country", "")
-    return PolicyRuleViolation(
-        f"measure kind={kind!r} ({where}): field {field_name!r} is {value!r}; allowed: {allowed}. Fix: {fix}"
+    return MeasureError(
+        f"measure kind={kind!r} ({where}): field {field_name!r} is {value!r}; allowed: {allowed}. Fix: {fix}",
+        field=field_name,
     )
 
 

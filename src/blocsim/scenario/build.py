@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from blocsim.errors import ScenarioError
+from blocsim.errors import MeasureError, ScenarioError
 from blocsim.policy.build import (
     RateTables,
     bloc_from_spec,
@@ -63,6 +63,19 @@ def to_measure(spec: MeasureSpec) -> Measure:
         return ProductivityShock(spec.country, spec.change, tuple(spec.sectors), spec.note)
     raise ScenarioError(f"measure {type(spec).__name__}: unknown kind; allowed: a measure table of a scenario file, "
                         f"kind one of {', '.join(MEASURE_KINDS)}")
+
+
+def _measures(scenario: Scenario, state: str) -> list[Measure]:
+    """The policy measures of ``[before]`` or ``[after]``; a malformed one is an error at its file line."""
+    measures = []
+    for k, spec in enumerate(getattr(scenario, state).measures):
+        try:
+            measures.append(to_measure(spec))
+        except MeasureError as error:
+            field_name = error.field.split("[", 1)[0]
+            raise _fail(scenario, (state, "measures", k, field_name), getattr(spec, field_name, None),
+                        str(error)) from None
+    return measures
 
 
 def _fail(scenario: Scenario, loc: Loc, value: Any, message: str) -> ScenarioError:
@@ -130,8 +143,8 @@ def build_states(scenario: Scenario, dataset: Any) -> tuple[PolicyState, PolicyS
     rates = rates_from_tariffs(dataset.tariffs, year, cet_members=founders)
     when_after = scenario.after_date
     after_specs = _after_blocs(scenario, bloc_specs, when_after)
-    measures_before = [to_measure(m) for m in scenario.before.measures]
-    measures_after = measures_before + [to_measure(m) for m in scenario.after.measures]
+    measures_before = _measures(scenario, "before")
+    measures_after = measures_before + _measures(scenario, "after")
     allow = scenario.policy.allow_rule_violations
     before = state_at(
         scenario.before.date,

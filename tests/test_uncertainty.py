@@ -13,9 +13,9 @@ from scipy import stats
 
 import blocsim
 from blocsim.errors import DataValidationError
-from blocsim.results.distributed import sweep
-from blocsim.results.uncertainty import _draw, _Problem, monte_carlo
-from blocsim.results.uncertainty_draws import Parameter, as_distribution, draw_rng
+from blocsim.pipeline.distributed import sweep
+from blocsim.pipeline.uncertainty import _draw, _Problem, monte_carlo
+from blocsim.pipeline.uncertainty_draws import Parameter, as_distribution, draw_rng
 
 COSTS = ["ln_DIST", "CNTG", "INTL_BRDR"]
 
@@ -179,8 +179,8 @@ def test_sweep_runs_in_order_serially_and_on_dask() -> None:
 
 
 def test_scenario_bands_point_is_the_scenario_result() -> None:
-    from blocsim.results.uncertainty import scenario_bands
-    from blocsim.scenario import run_scenario
+    from blocsim.pipeline.uncertainty import scenario_bands
+    from blocsim.pipeline import run_scenario
 
     run = run_scenario("russia-food-ban-2014")
     mc = scenario_bands(run, draws=6, seed=1, chunk_size=3)

@@ -24,9 +24,9 @@ _PUBLIC = {
     "solve_multisector": "blocsim.equilibrium",
     "solve_pe": "blocsim.equilibrium",
     "DutyPool": "blocsim.equilibrium",
-    "monte_carlo": "blocsim.results",
+    "monte_carlo": "blocsim.pipeline",
     "load_scenario": "blocsim.scenario",
-    "run_scenario": "blocsim.scenario",
+    "run_scenario": "blocsim.pipeline",
 }
 
 __all__ = ["__version__", *_PUBLIC]

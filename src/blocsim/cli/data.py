@@ -228,7 +228,7 @@ def export_command(
 
 def register(app: typer.Typer) -> None:
     """Add the ``data`` command group (and the EAEU recipe's ``build-eaeu``) to ``app``."""
-    from blocsim.data.eaeu import cli as eaeu_cli
+    from blocsim.cli import eaeu as eaeu_cli
 
     eaeu_cli.register(data_app)
     app.add_typer(data_app, name="data")

@@ -8,7 +8,6 @@ _PUBLIC = {
     "provenance": "blocsim.results.rundir",
     "frame_hash": "blocsim.results.rundir",
     "file_hash": "blocsim.results.rundir",
-    "monte_carlo": "blocsim.results.uncertainty",
 }
 __all__ = list(_PUBLIC)
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

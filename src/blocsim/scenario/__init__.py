@@ -14,8 +14,6 @@ _PUBLIC = {
     "library_names": "blocsim.scenario.loader",
     "library_entries": "blocsim.scenario.library",
     "build_states": "blocsim.scenario.build",
-    "run_scenario": "blocsim.scenario.runner",
-    "ScenarioResult": "blocsim.scenario.runner",
 }
 __all__ = list(_PUBLIC)
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

@@ -145,7 +145,7 @@ def _name_problems(scenario: Scenario) -> list[Problem]:
         except DataValidationError as error:
             problems.append(Problem(("policy", "include", k), name, str(error)))
     if isinstance(scenario.model.theta, str):
-        from blocsim.equilibrium.elasticities import get_elasticities
+        from blocsim.data.elasticities import get_elasticities
         from blocsim.errors import DataValidationError
 
         known_tables = ["caliendo_parro_2015_eaeu", "caliendo_parro_2015"]

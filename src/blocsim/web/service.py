@@ -202,7 +202,7 @@ class Dashboard:
         model = document.setdefault("model", {})
         if not isinstance(model.get("theta"), dict):
             # show the elasticities of the named table (or the default one) as editable numbers
-            from blocsim.equilibrium.elasticities import get_elasticities
+            from blocsim.data.elasticities import get_elasticities
             from blocsim.scenario.schema import ModelSpec
 
             model["theta"] = get_elasticities(str(model.get("theta") or ModelSpec().theta))

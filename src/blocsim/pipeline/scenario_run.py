@@ -69,7 +69,7 @@ def resolve_theta(scenario: Scenario) -> dict[str, float]:
     """Trade elasticities of the scenario (a named table or the file's own)."""
     if isinstance(scenario.model.theta, dict):
         return dict(scenario.model.theta)
-    from blocsim.equilibrium.elasticities import get_elasticities
+    from blocsim.data.elasticities import get_elasticities
 
     return get_elasticities(scenario.model.theta)
 
@@ -166,7 +166,7 @@ def run_scenario(
     meta = _meta(scenario, baseline, before, after, shock, model, violations, rates, theta)
     result = ScenarioResult(scenario, before, after, shock, model, tables, meta, violations)
     if draws is not None:
-        from blocsim.results.uncertainty import scenario_bands
+        from blocsim.pipeline.uncertainty import scenario_bands
 
         tables["bands"] = scenario_bands(result, draws=draws, seed=seed).bands
         meta["uncertainty"] = {"draws": draws, "seed": seed, "varied": "theta (lognormal, sd of log 0.2)"}

@@ -44,8 +44,8 @@ from blocsim.equilibrium.baseline import check_flows, country_index
 from blocsim.equilibrium.equations import country_changes, solve_counterfactual
 from blocsim.equilibrium.options import SolverOptions
 from blocsim.errors import DataValidationError
-from blocsim.results.distributed import Scheduler, map_tasks
-from blocsim.results.uncertainty_draws import (
+from blocsim.pipeline.distributed import Scheduler, map_tasks
+from blocsim.pipeline.uncertainty_draws import (
     Parameter,
     coefficient_draws_root,
     draw_rng,

@@ -5,6 +5,7 @@ The one floor that joins the stages below it (each of them knows nothing of the 
 Public names (imported lazily):
 
 - :func:`run_scenario`, :class:`ScenarioResult` -- one scenario file, end to end, into a run directory;
+- :func:`run_config` -- a ``blocsim ge`` file (PPML + one-sector GE);
 - :func:`monte_carlo`, :func:`scenario_bands`, :class:`MonteCarloResult` -- uncertainty bands over draws;
 - :func:`sweep` -- any function over many inputs, in process or on Dask.
 """
@@ -15,6 +16,7 @@ _PUBLIC = {
     "run_scenario": "blocsim.pipeline.scenario_run",
     "ScenarioResult": "blocsim.pipeline.scenario_run",
     "resolve_theta": "blocsim.pipeline.scenario_run",
+    "run_config": "blocsim.pipeline.ge_run",
     "monte_carlo": "blocsim.pipeline.uncertainty",
     "scenario_bands": "blocsim.pipeline.uncertainty",
     "MonteCarloResult": "blocsim.pipeline.uncertainty",

@@ -14,6 +14,8 @@ _PUBLIC = {
     "library_names": "blocsim.scenario.loader",
     "library_entries": "blocsim.scenario.library",
     "build_states": "blocsim.scenario.build",
+    "load_config": "blocsim.scenario.ge_config",
+    "GEConfig": "blocsim.scenario.ge_config",
 }
 __all__ = list(_PUBLIC)
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

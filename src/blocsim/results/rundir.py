@@ -9,7 +9,6 @@ an error never leaves a half-written run behind.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import shutil
@@ -21,24 +20,9 @@ import numpy as np
 import pandas as pd
 
 from blocsim._version import __version__
+from blocsim.data.hashing import file_hash, frame_hash
+from blocsim.data.run_record import read_run_record
 from blocsim.errors import BlocsimError
-
-
-def frame_hash(frame: pd.DataFrame) -> str:
-    """SHA-256 of a DataFrame's values and column names (order-sensitive), hex."""
-    digest = hashlib.sha256()
-    digest.update("\x1f".join(map(str, frame.columns)).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
-
-
-def file_hash(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file's bytes, hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _read_umask() -> int:
@@ -171,14 +155,7 @@ def _replace_dir(staging: Path, target: Path) -> None:
 def read_run(run_dir: str | os.PathLike[str]) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """Read every ``*.csv`` table and ``run.json`` of a run directory."""
     path = Path(run_dir)
-    meta_path = path / "run.json"
-    if not meta_path.is_file():
-        raise BlocsimError(f"{path}: not a blocsim run directory (no run.json); run a scenario with --out {path} first")
-    try:
-        with open(meta_path) as handle:
-            meta = json.load(handle)
-    except (OSError, json.JSONDecodeError) as error:
-        raise BlocsimError(f"{meta_path}: cannot be read as JSON ({error}); re-run the scenario to rewrite it") from None
+    meta = read_run_record(path)
     tables = {}
     for table_path in sorted(path.glob("*.csv")):
         try:

@@ -30,13 +30,13 @@ _HOME_HELP = "Store root (default: $BLOCSIM_HOME or ~/.blocsim)."
 
 
 def _store(home: Optional[Path]) -> Any:
-    from blocsim.data.store import Store
+    from blocsim.data import Store
 
     return Store(home)
 
 
 def _bundled() -> dict[str, dict[str, Any]]:
-    from blocsim.data.datasets import list_datasets
+    from blocsim.data import list_datasets
 
     return {entry["name"]: entry for entry in list_datasets()}
 
@@ -140,7 +140,7 @@ def show_command(
 ) -> None:
     """Describe a dataset: source, columns, row counts and the first rows."""
     if name in _bundled():
-        from blocsim.data.datasets import load_dataset
+        from blocsim.data import load_dataset
 
         dataset = load_dataset(name)
         meta = dataset.meta
@@ -199,7 +199,7 @@ def export_command(
     """Write a dataset's tables as CSV (bundled: flows.csv totals, flows_sectoral.csv, tariffs.csv, ...)."""
     meta: dict[str, Any] | None = None
     if name in _bundled():
-        from blocsim.data.datasets import load_dataset
+        from blocsim.data import load_dataset
 
         dataset = load_dataset(name)
         tables = {

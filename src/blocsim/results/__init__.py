@@ -1,4 +1,4 @@
-"""Result tables, run directories, decompositions and uncertainty bands."""
+"""Run directories: result tables and the run record, written atomically (write_run) and read back (read_run)."""
 
 from blocsim._lazy import lazy_exports
 

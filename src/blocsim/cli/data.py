@@ -2,7 +2,7 @@
 
 Bundled datasets (``blocsim.data.list_datasets()``, e.g. ``eaeu``) and datasets imported
 into the store (``$BLOCSIM_HOME/store``) are listed together; a store dataset cannot take a
-bundled dataset's name. ``build-eaeu`` is added by :mod:`blocsim.data.eaeu.cli`.
+bundled dataset's name. ``build-eaeu`` is added by :mod:`blocsim.cli.eaeu`.
 """
 
 from __future__ import annotations

@@ -114,7 +114,7 @@ def run_scenario(
         directory (or a file) is refused, so user files are never deleted.
     draws
         If given, also compute Monte Carlo bands over the trade elasticities with this many
-        draws (:func:`blocsim.results.uncertainty.scenario_bands`) and write ``bands.csv``.
+        draws (:func:`blocsim.pipeline.uncertainty.scenario_bands`) and write ``bands.csv``.
     seed
         Seed of the Monte Carlo draws (the same seed gives the same bands).
     dataset

@@ -21,7 +21,7 @@ array core (:func:`blocsim.equilibrium.equations.solve_counterfactual`, arrays `
 ``sigma`` of shape ``(D, 1)``); ``method="loop"`` calls :func:`blocsim.solve_ge` once per draw
 instead (for comparison). The multi-sector model has no batched core and loops over
 :func:`blocsim.solve_multisector`. Chunks of draws are tasks for
-:mod:`blocsim.results.distributed` (in process or on Dask).
+:mod:`blocsim.pipeline.distributed` (in process or on Dask).
 
 Bands: for every country and variable, percentiles of the draws (``numpy.percentile``,
 linear interpolation), their mean and standard deviation, and the point estimate (the model
@@ -322,7 +322,7 @@ def monte_carlo(
         One-sector only: all draws of a chunk in one vectorised solve, or one
         :func:`blocsim.solve_ge` call per draw (same numbers to ~1e-10).
     scheduler : None, "local", "processes", address or distributed.Client
-        Where the chunks run (:mod:`blocsim.results.distributed`).
+        Where the chunks run (:mod:`blocsim.pipeline.distributed`).
     chunk_size : int
         Draws per task.
     exporter, importer, flow : str

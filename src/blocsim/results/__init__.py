@@ -6,8 +6,8 @@ _PUBLIC = {
     "write_run": "blocsim.results.rundir",
     "read_run": "blocsim.results.rundir",
     "provenance": "blocsim.results.rundir",
-    "frame_hash": "blocsim.results.rundir",
-    "file_hash": "blocsim.results.rundir",
+    "frame_hash": "blocsim.data.hashing",
+    "file_hash": "blocsim.data.hashing",
 }
 __all__ = list(_PUBLIC)
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from blocsim._version import __version__
-from blocsim.data.hashing import file_hash, frame_hash
 from blocsim.data.run_record import read_run_record
 from blocsim.errors import BlocsimError
 

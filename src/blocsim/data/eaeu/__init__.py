@@ -16,7 +16,7 @@ TABLES_DIR: Path = Path(__file__).resolve().parent / "tables"
 
 _PUBLIC = {"build_eaeu": "blocsim.data.eaeu.build", "TABLES": "blocsim.data.eaeu.build"}
 __all__ = ["TABLES_DIR", *_PUBLIC]
-__getattr__, _lazy_dir = lazy_exports(__name__, _PUBLIC)
+__getattr__ = lazy_exports(__name__, _PUBLIC)[0]
 
 
 def __dir__() -> list[str]:

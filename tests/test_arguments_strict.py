@@ -78,7 +78,7 @@ def test_too_many_draws_is_refused_before_the_run(tmp_path: Path) -> None:
 
 
 def test_seed_without_draws_is_an_error(tmp_path: Path) -> None:
-    from blocsim.scenario import run_scenario
+    from blocsim.pipeline import run_scenario
 
     code, text = invoke("run", "kazakhstan-leaves", "--out", str(tmp_path / "o"), "--seed", "7", home=tmp_path)
     assert code == 1 and "--seed 7: the seed of the Monte Carlo draws needs --draws N" in text, text

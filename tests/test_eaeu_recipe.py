@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from blocsim.data.eaeu import TABLES_DIR
 from blocsim.data.eaeu import flows as fl
 from blocsim.data.eaeu.build import TABLES, build_eaeu
-from blocsim.data.eaeu.cli import register
+from blocsim.cli.eaeu import register
 from blocsim.data.eaeu.regions import REGIONS, YEARS
 from blocsim.data.eaeu.sources import FILES
 from blocsim.errors import DataValidationError

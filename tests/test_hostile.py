@@ -271,7 +271,7 @@ def probe_itpd_import_inf(root: Path) -> Outcome:
 
 
 def _run_toml(text: str) -> Outcome:
-    from blocsim.scenario import parse_scenario, run_scenario
+    from blocsim import parse_scenario, run_scenario
 
     return judge_call(lambda: run_scenario(parse_scenario(text, source="probe.toml")), check_scenario_result)
 

@@ -20,8 +20,9 @@ from typer.testing import CliRunner
 
 from blocsim.cli.main import app
 from blocsim.errors import PolicyRuleViolation
+from blocsim.pipeline import run_scenario
 from blocsim.results import read_run
-from blocsim.scenario import library_names, load_scenario, parse_scenario, run_scenario
+from blocsim.scenario import library_names, load_scenario, parse_scenario
 from blocsim.scenario.loader import library_dir
 
 CORE = ["country", "exports_pct", "imports_pct", "real_gdp_pct", "welfare_pct", "factory_price_pct", "omr_pct",

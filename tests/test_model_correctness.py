@@ -29,7 +29,8 @@ from blocsim.policy import (
     TariffChange,
     TransitRestriction,
 )
-from blocsim.scenario import parse_scenario, run_scenario
+from blocsim.pipeline import run_scenario
+from blocsim.scenario import parse_scenario
 from blocsim.scenario.loader import load_scenario
 from blocsim.shock import compile_shock
 

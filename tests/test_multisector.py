@@ -14,7 +14,7 @@ import pytest
 import blocsim
 from blocsim.data import load_dataset
 from blocsim.equilibrium import DutyPool
-from blocsim.equilibrium.elasticities import (
+from blocsim.data.elasticities import (
     CALIENDO_PARRO_2015,
     EAEU_SECTOR_MAP,
     EAEU_THETA,

@@ -283,7 +283,7 @@ def test_pe_matches_one_sector_ge_conditional_for_a_small_open_importer(h: float
 def test_driven_by_a_real_policy_shock() -> None:
     # The compiled shock of the built-in "Russia's 2014 food ban" scenario drives PE exactly as
     # it drives the GE: sector-level tariffs and cost factors mapped onto HS6 lines.
-    from blocsim.scenario import run_scenario
+    from blocsim.pipeline import run_scenario
 
     shock = run_scenario("russia-food-ban-2014").shock
     imports = pd.DataFrame({

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from blocsim.data import load_dataset
 from blocsim.errors import PolicyRuleViolation, ScenarioError
-from blocsim.scenario import parse_scenario, run_scenario
+from blocsim.pipeline import run_scenario
+from blocsim.scenario import parse_scenario
 
 DATA = load_dataset("eaeu")
 CODES = list(DATA.countries["iso3"])

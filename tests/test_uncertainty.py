@@ -13,10 +13,10 @@ from scipy import stats
 
 import blocsim
 from blocsim.errors import DataValidationError
-from blocsim.results.distributed import sweep
-from blocsim.results.uncertainty import _draw, monte_carlo
-from blocsim.results.uncertainty_inputs import MonteCarloProblem
-from blocsim.results.uncertainty_draws import Parameter, as_distribution, draw_rng
+from blocsim.pipeline.distributed import sweep
+from blocsim.pipeline.uncertainty import _draw, monte_carlo
+from blocsim.pipeline.uncertainty_inputs import MonteCarloProblem
+from blocsim.pipeline.uncertainty_draws import Parameter, as_distribution, draw_rng
 
 COSTS = ["ln_DIST", "CNTG", "INTL_BRDR"]
 
@@ -191,8 +191,8 @@ def test_n_workers_without_a_cluster_to_size_is_rejected() -> None:
 
 
 def test_scenario_bands_point_is_the_scenario_result() -> None:
-    from blocsim.results.uncertainty import scenario_bands
-    from blocsim.scenario import run_scenario
+    from blocsim.pipeline.uncertainty import scenario_bands
+    from blocsim.pipeline import run_scenario
 
     run = run_scenario("russia-food-ban-2014")
     mc = scenario_bands(run, draws=6, seed=1, chunk_size=3)
@@ -274,7 +274,7 @@ def test_the_keywords_cover_each_solvers_signature() -> None:
     """Every argument of solve_ge / solve_multisector can be given to monte_carlo, and nothing else can."""
     import inspect
 
-    from blocsim.results.uncertainty_inputs import MODEL_ONLY, MULTISECTOR_KEYWORDS, ONE_SECTOR_KEYWORDS
+    from blocsim.pipeline.uncertainty_inputs import MODEL_ONLY, MULTISECTOR_KEYWORDS, ONE_SECTOR_KEYWORDS
 
     own = set(inspect.signature(monte_carlo).parameters) - {"model_kwargs"}
     shared = own - {name for names in MODEL_ONLY.values() for name in names}
@@ -323,7 +323,7 @@ def test_unused_or_unknown_arguments_are_rejected(model: str, extra: dict[str, o
 def test_draws_are_bounded_before_anything_is_allocated(yotov: pd.DataFrame) -> None:
     import time
 
-    from blocsim.results.uncertainty_draws import MAX_DRAWS
+    from blocsim.pipeline.uncertainty_draws import MAX_DRAWS
 
     started = time.perf_counter()
     with pytest.raises(DataValidationError, match=rf"argument 'draws': got 1000000000; allowed: an integer from 2 "
@@ -332,7 +332,7 @@ def test_draws_are_bounded_before_anything_is_allocated(yotov: pd.DataFrame) -> 
     # within the count, a result too large for the memory budget: 14 variables x 69 countries
     with pytest.raises(DataValidationError, match=r"'draws': got 1,000,000; .* GiB.*Fix: at most [\d,]+ draws"):
         monte_carlo(yotov, draws=MAX_DRAWS, sigma=7.0, baseline_method="observed",
-                    variables=sorted(blocsim.results.uncertainty_inputs.ONE_SECTOR_KEYS))
+                    variables=sorted(blocsim.pipeline.uncertainty_inputs.ONE_SECTOR_KEYS))
     assert time.perf_counter() - started < 10.0
 
 

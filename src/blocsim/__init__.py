@@ -1,16 +1,20 @@
 """blocsim: a customs union as software.
 
-Public entry points (imported lazily so that ``import blocsim`` stays fast):
+The top-level public API, one name per step of the data path (imported lazily so that
+``import blocsim`` stays fast); each name is also public in its own package:
 
-- :func:`estimate_gravity` -- PPML with high-dimensional fixed effects (``blocsim.estimation``)
-- :func:`solve_ge` -- one-sector structural-gravity general equilibrium (``blocsim.equilibrium``)
-- :func:`solve_multisector` -- multi-sector GE with tariffs, duty pool and IO links
-- :func:`solve_pe` -- tariff-line partial equilibrium
-- :func:`monte_carlo` -- uncertainty bands (``blocsim.results``)
-- :func:`load_dataset` -- bundled and imported datasets (``blocsim.data``)
-- :func:`load_scenario`, :func:`run_scenario` -- scenario files (``blocsim.scenario``)
-- :func:`compare` -- runs side by side, as tables and an offline HTML page
-- :func:`export_run` -- a run as an Excel workbook, Stata files or locale-aware CSV
+- data (``blocsim.data``): :func:`load_dataset`, :class:`GravityData`, :class:`Store`,
+  :func:`get_elasticities` (named trade-elasticity tables)
+- scenario files (``blocsim.scenario``, parse and validate): :func:`load_scenario`,
+  :func:`parse_scenario`, :class:`Scenario`, :func:`library_names`
+- shock (``blocsim.shock``): :func:`compile_shock`
+- models: :func:`estimate_gravity` (PPML, ``blocsim.estimation``); :func:`solve_ge`,
+  :func:`solve_multisector`, :func:`solve_pe`, :class:`DutyPool` (``blocsim.equilibrium``)
+- results (``blocsim.results``): :func:`write_run`, :func:`read_run` (run directories),
+  :func:`export_run` (Excel workbook, Stata files or locale-aware CSV)
+- pipeline (``blocsim.pipeline``): :func:`run_scenario` / :class:`ScenarioResult` (a scenario
+  end to end), :func:`monte_carlo` and :func:`scenario_bands` (uncertainty bands)
+- report (``blocsim.report``): :func:`compare` (runs side by side, tables and an offline HTML page)
 """
 
 from __future__ import annotations
@@ -21,16 +25,26 @@ from blocsim._version import __version__
 _PUBLIC = {
     "GravityData": "blocsim.data",
     "load_dataset": "blocsim.data",
+    "Store": "blocsim.data",
+    "get_elasticities": "blocsim.data",
+    "load_scenario": "blocsim.scenario",
+    "parse_scenario": "blocsim.scenario",
+    "Scenario": "blocsim.scenario",
+    "library_names": "blocsim.scenario",
+    "compile_shock": "blocsim.shock",
     "estimate_gravity": "blocsim.estimation",
     "solve_ge": "blocsim.equilibrium",
     "solve_multisector": "blocsim.equilibrium",
     "solve_pe": "blocsim.equilibrium",
     "DutyPool": "blocsim.equilibrium",
-    "monte_carlo": "blocsim.results",
-    "load_scenario": "blocsim.scenario",
-    "run_scenario": "blocsim.scenario",
-    "compare": "blocsim.report.compare_page",
+    "write_run": "blocsim.results",
+    "read_run": "blocsim.results",
     "export_run": "blocsim.results.export",
+    "run_scenario": "blocsim.pipeline",
+    "ScenarioResult": "blocsim.pipeline",
+    "monte_carlo": "blocsim.pipeline",
+    "scenario_bands": "blocsim.pipeline",
+    "compare": "blocsim.report.compare_page",
 }
 
 __all__ = ["__version__", *_PUBLIC]

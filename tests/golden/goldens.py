@@ -116,7 +116,7 @@ def run_golden(name: str, workdir: Path) -> Golden:
     """Run library scenario ``name`` as ``blocsim scenarios run`` does, into ``workdir``; compact its outputs."""
     import blocsim
     from blocsim.results import read_run
-    from blocsim.scenario import load_scenario, run_scenario
+    from blocsim import load_scenario, run_scenario
 
     run_scenario(load_scenario(name), workdir)
     tables, meta = read_run(workdir)

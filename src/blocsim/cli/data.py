@@ -2,7 +2,7 @@
 
 Bundled datasets (``blocsim.data.list_datasets()``, e.g. ``eaeu``) and datasets imported
 into the store (``$BLOCSIM_HOME/store``) are listed together; a store dataset cannot take a
-bundled dataset's name. ``build-eaeu`` is added by :mod:`blocsim.data.eaeu.cli`.
+bundled dataset's name. ``build-eaeu`` is added by :mod:`blocsim.cli.eaeu`.
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ _HOME_HELP = "Store root (default: $BLOCSIM_HOME or ~/.blocsim)."
 
 
 def _store(home: Optional[Path]) -> Any:
-    from blocsim.data.store import Store
+    from blocsim.data import Store
 
     return Store(home)
 
 
 def _bundled() -> dict[str, dict[str, Any]]:
-    from blocsim.data.datasets import list_datasets
+    from blocsim.data import list_datasets
 
     return {entry["name"]: entry for entry in list_datasets()}
 
@@ -140,7 +140,7 @@ def show_command(
 ) -> None:
     """Describe a dataset: source, columns, row counts and the first rows."""
     if name in _bundled():
-        from blocsim.data.datasets import load_dataset
+        from blocsim.data import load_dataset
 
         dataset = load_dataset(name)
         meta = dataset.meta
@@ -231,7 +231,7 @@ def export_command(
 
     meta: dict[str, Any] | None = None
     if name in _bundled():
-        from blocsim.data.datasets import load_dataset
+        from blocsim.data import load_dataset
 
         dataset = load_dataset(name)
         tables = {
@@ -257,7 +257,7 @@ def export_command(
 
 def register(app: typer.Typer) -> None:
     """Add the ``data`` command group (and the EAEU recipe's ``build-eaeu``) to ``app``."""
-    from blocsim.data.eaeu import cli as eaeu_cli
+    from blocsim.cli import eaeu as eaeu_cli
 
     eaeu_cli.register(data_app)
     app.add_typer(data_app, name="data")

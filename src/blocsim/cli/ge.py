@@ -15,7 +15,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from blocsim.cli._common import console, handle_errors
-from blocsim.scenario.ge_config import load_config, run_config
+from blocsim.pipeline import run_config
+from blocsim.scenario import load_config
 
 _SHOWN = (
     ("exports_pct", "exports %"),

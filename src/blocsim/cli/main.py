@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from blocsim._version import __version__
+from blocsim import __version__
 from blocsim.cli import compare, data, export, ge, report, run, scenarios, serve
 
 app = typer.Typer(

@@ -28,7 +28,7 @@ def execute(reference: str, out: Path, *, as_json: bool, draws: int | None = Non
     ``draws``/``seed`` as for :func:`blocsim.run_scenario` (checked before the run starts).
     ``include_dirs``: folders (besides the scenario file's own) its ``[policy] include`` may name files in.
     """
-    from blocsim.scenario import load_scenario, run_scenario
+    from blocsim import load_scenario, run_scenario
 
     scenario = load_scenario(reference, include_dirs=include_dirs)
     if as_json:

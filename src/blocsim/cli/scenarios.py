@@ -41,9 +41,7 @@ def show_command(name: str = typer.Argument(..., help="Name of a built-in scenar
     """Show a scenario: event, sources, the policy changes it makes, rule violations, and its TOML."""
     from blocsim.data import load_dataset
     from blocsim.policy import check_rules
-    from blocsim.scenario import build_states, load_scenario
-    from blocsim.scenario.build import describe_changes
-    from blocsim.scenario.loader import scenario_source
+    from blocsim.scenario import build_states, describe_changes, load_scenario, scenario_source
 
     scenario = load_scenario(name)
     meta = scenario.scenario

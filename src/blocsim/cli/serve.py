@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         """Serve the dashboard: pick or edit a scenario, run it in the background, read its report (API docs at /docs)."""
         import uvicorn
 
-        from blocsim.web.app import create_app
+        from blocsim.web import create_app
 
         application = create_app(home, workers=workers, host=host, allowed_hosts=tuple(allowed_host), token=token,
                                  max_queue=max_queue, max_runs=max_runs)

@@ -1,4 +1,5 @@
-"""Data: validated gravity tables, public-source loaders, bundled datasets, the DuckDB store."""
+"""Data, the ground floor: validated gravity tables, public-source loaders, bundled datasets, elasticity
+tables, content hashes, the DuckDB store and the run record it catalogues."""
 
 from blocsim._lazy import lazy_exports
 
@@ -8,6 +9,10 @@ _PUBLIC = {
     "load_dataset": "blocsim.data.datasets",
     "list_datasets": "blocsim.data.datasets",
     "Store": "blocsim.data.store",
+    "get_elasticities": "blocsim.data.elasticities",
+    "frame_hash": "blocsim.data.hashing",
+    "file_hash": "blocsim.data.hashing",
+    "read_run_record": "blocsim.data.run_record",
 }
 __all__ = list(_PUBLIC)
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

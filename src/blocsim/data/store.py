@@ -55,8 +55,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from blocsim.data.hashing import file_hash, frame_hash
+from blocsim.data.run_record import read_run_record
 from blocsim.errors import BlocsimError, DataValidationError, StoreError
-from blocsim.results.rundir import file_hash, frame_hash, read_run
 
 try:  # POSIX advisory locks; elsewhere fall back to a per-process lock
     import fcntl
@@ -311,7 +312,7 @@ class Store:
         replace: bool = False,
         meta: Mapping[str, Any] | None = None,
     ) -> ImportResult:
-        """Store a DataFrame as ``name`` (keyed by :func:`~blocsim.results.rundir.frame_hash`)."""
+        """Store a DataFrame as ``name`` (keyed by :func:`~blocsim.data.hashing.frame_hash`)."""
         if not isinstance(frame, pd.DataFrame):
             raise StoreError(f"import_table({name!r}): frame must be a pandas DataFrame, got {type(frame).__name__}")
         entry = _Entry(name, frame_hash(frame), source, "", {}, dict(meta or {}))
@@ -489,7 +490,7 @@ class Store:
             The store is full (``max_runs``), or the copy failed (the store is unchanged).
         """
         source = Path(run_dir)
-        _, meta = read_run(source)
+        meta = read_run_record(source)
         files = sorted(p for p in source.iterdir() if p.is_file())
         digest = hashlib.sha256("".join(f"{p.name}:{file_hash(p)};" for p in files).encode()).hexdigest()
         run_id = digest[:12]

@@ -170,7 +170,7 @@ def solve_multisector(
         (USD millions), domestic flows included; missing rows are zero flows.
     theta : mapping sector -> float, or float
         Trade elasticity of each sector (> 0), e.g.
-        ``blocsim.equilibrium.elasticities.get_elasticities("caliendo_parro_2015_eaeu")``.
+        ``blocsim.data.get_elasticities("caliendo_parro_2015_eaeu")``.
     shock : pandas.DataFrame, optional
         Columns ``exporter, importer, sector, factor``: factor (>= 0) on the non-tariff cost
         term :math:`\\kappa^{-\\theta}`; 0 is a ban. Missing rows mean 1.

@@ -194,7 +194,7 @@ def parse_theta(theta: Mapping[str, float] | float, sectors: Sequence[str]) -> F
             raise DataValidationError(
                 f"argument 'theta': no elasticity for sector(s) {missing!r} (given for "
                 f"{sorted(map(str, theta))[:10]!r}). Fix: add them, e.g. from "
-                "blocsim.equilibrium.elasticities.get_elasticities('caliendo_parro_2015_eaeu')."
+                "blocsim.data.get_elasticities('caliendo_parro_2015_eaeu')."
             )
         out = np.array([float(theta[s]) for s in sectors])
     else:

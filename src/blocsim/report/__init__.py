@@ -12,6 +12,7 @@ _PUBLIC = {
     "render_report": "blocsim.report.html",
     "load_run": "blocsim.report.tables",
     "report_figures": "blocsim.report.figures",
+    "signed_pct": "blocsim.report.figures",
     "write_pngs": "blocsim.report.png",
 }
 __all__ = list(_PUBLIC)

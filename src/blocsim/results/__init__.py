@@ -1,4 +1,4 @@
-"""Result tables, run directories, decompositions and uncertainty bands."""
+"""Run directories: result tables and the run record, written atomically (write_run) and read back (read_run)."""
 
 from blocsim._lazy import lazy_exports
 
@@ -6,12 +6,11 @@ _PUBLIC = {
     "write_run": "blocsim.results.rundir",
     "read_run": "blocsim.results.rundir",
     "provenance": "blocsim.results.rundir",
-    "frame_hash": "blocsim.results.rundir",
-    "file_hash": "blocsim.results.rundir",
+    "frame_hash": "blocsim.data.hashing",
+    "file_hash": "blocsim.data.hashing",
     "register_run_files": "blocsim.results.marker",
     "write_file_atomic": "blocsim.results.journal",
     "write_files": "blocsim.results.journal",
-    "monte_carlo": "blocsim.results.uncertainty",
     "compare_runs": "blocsim.results.compare",
     "export_run": "blocsim.results.export",
     "describe_column": "blocsim.results.columns",

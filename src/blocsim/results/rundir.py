@@ -17,7 +17,6 @@ never deletes user files.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import shutil
@@ -28,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from blocsim._version import __version__
+from blocsim.data.run_record import read_run_record
 from blocsim.errors import BlocsimError
 from blocsim.results.journal import clean_stale_dirs, fsync_tree, journal_path, recover, swap_directory, temp_name
 from blocsim.results.marker import (
@@ -38,23 +38,6 @@ from blocsim.results.marker import (
     read_marker,
     run_files,
 )
-
-
-def frame_hash(frame: pd.DataFrame) -> str:
-    """SHA-256 of a DataFrame's values and column names (order-sensitive), hex."""
-    digest = hashlib.sha256()
-    digest.update("\x1f".join(map(str, frame.columns)).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
-
-
-def file_hash(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file's bytes, hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _json_default(value: Any) -> Any:
@@ -234,17 +217,8 @@ def read_run(run_dir: str | os.PathLike[str]) -> tuple[dict[str, pd.DataFrame], 
     path = Path(run_dir)
     meta_path = path / "run.json"
     _recover_before_read(path, missing=not meta_path.is_file())
-    if not meta_path.is_file():
-        raise BlocsimError(f"{path}: not a blocsim run directory (no run.json); run a scenario with --out {path} first")
     marker = read_marker(path)
-    try:
-        meta = json.loads(meta_path.read_bytes())
-    except UnicodeDecodeError as error:
-        raise BlocsimError(f"{meta_path}: {_not_utf8(meta_path, error)}; re-run the scenario to rewrite it") from None
-    except (OSError, json.JSONDecodeError) as error:
-        raise BlocsimError(f"{meta_path}: cannot be read as JSON ({error}); re-run the scenario to rewrite it") from None
-    if not isinstance(meta, dict):
-        raise BlocsimError(f"{meta_path}: must hold a JSON object (got {type(meta).__name__}); re-run the scenario")
+    meta = read_run_record(path)
     if marker is None and meta.get("package") != "blocsim":
         raise BlocsimError(
             f"{path}: not a blocsim run directory (no {MARKER_NAME} marker, and run.json lacks blocsim's "

@@ -25,7 +25,8 @@ from blocsim.policy.model import (
     TransitRestriction,
 )
 from blocsim.policy.spec import BlocSpec, ExemptionSpec, MemberSpec, PoolSpec, PreferenceSpec
-from blocsim.scenario.loader import Loc, Problem, format_problems, scenario_include_dirs, scenario_source
+from blocsim.scenario.context import Loc, Problem, scenario_include_dirs
+from blocsim.scenario.loader import format_problems, scenario_source
 from blocsim.scenario.schema import (
     MEASURE_KINDS,
     BanMeasure,

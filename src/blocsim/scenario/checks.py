@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterator
 
-from blocsim.scenario.loader import Catalog, Loc, Problem, suggest
+from blocsim.scenario.context import Catalog, Loc, Problem, scenario_include_dirs, suggest
 from blocsim.scenario.schema import BanMeasure, Scenario
 
 
@@ -128,7 +128,6 @@ def semantic_problems(scenario: Scenario, catalog: Catalog) -> list[Problem]:
 def _name_problems(scenario: Scenario) -> list[Problem]:
     from blocsim.errors import DataValidationError
     from blocsim.policy.build import is_policy_path, policy_library_names, resolve_policy_include
-    from blocsim.scenario.loader import scenario_include_dirs
 
     problems = []
     known = policy_library_names()
@@ -145,7 +144,7 @@ def _name_problems(scenario: Scenario) -> list[Problem]:
         except DataValidationError as error:
             problems.append(Problem(("policy", "include", k), name, str(error)))
     if isinstance(scenario.model.theta, str):
-        from blocsim.equilibrium.elasticities import get_elasticities
+        from blocsim.data.elasticities import get_elasticities
         from blocsim.errors import DataValidationError
 
         known_tables = ["caliendo_parro_2015_eaeu", "caliendo_parro_2015"]

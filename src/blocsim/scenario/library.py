@@ -20,3 +20,16 @@ def library_entries() -> list[dict[str, Any]]:
         out.append({"name": name, "title": meta.get("title", ""), "event": meta.get("event", ""),
                     "sources": list(meta.get("sources", []))})
     return out
+
+
+def library_text(name: str) -> str:
+    """The TOML text of the built-in scenario ``name`` (see :func:`library_names`).
+
+    Raises
+    ------
+    ScenarioError
+        ``name`` is not a built-in scenario (the message lists them).
+    """
+    if name not in library_names():  # a name, never a path into or out of the library folder
+        raise ScenarioError(f"scenario {name!r}: not a built-in scenario; built-in: {', '.join(library_names())}")
+    return (library_dir() / f"{name}.toml").read_text(encoding="utf-8")

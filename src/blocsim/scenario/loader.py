@@ -8,13 +8,10 @@ table headers and keys to map a field path to its line.
 
 from __future__ import annotations
 
-import datetime as dt
-import difflib
 import functools
 import re
 import types
 import typing
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -22,45 +19,12 @@ from typing import Any, Iterable, Mapping, Sequence
 from pydantic import BaseModel, ValidationError
 
 from blocsim.errors import BlocsimError, ScenarioError
+from blocsim.scenario.checks import semantic_problems
+from blocsim.scenario.context import Catalog, Loc, Problem, suggest
 from blocsim.scenario.schema import MEASURE_KINDS, Scenario
 from blocsim.scenario.tomlread import loads_bounded, read_bounded
 
-Loc = tuple[str | int, ...]
 MAX_LISTED_ERRORS = 12
-
-
-@dataclass(frozen=True)
-class Catalog:
-    """What a dataset offers a scenario: country codes (and names), sectors, years."""
-
-    name: str
-    countries: tuple[str, ...]
-    country_names: Mapping[str, str]
-    sectors: tuple[str, ...]
-    years: tuple[int, ...]
-
-    @property
-    def first_date(self) -> dt.date:
-        """First day of the first data year."""
-        return dt.date(min(self.years), 1, 1)
-
-    @property
-    def last_date(self) -> dt.date:
-        """Last day of the last data year."""
-        return dt.date(max(self.years), 12, 31)
-
-    @classmethod
-    def from_dataset(cls, dataset: Any) -> "Catalog":
-        """Catalog of a loaded dataset (``.countries`` with iso3/name, ``.sectors``, ``.flows`` with year)."""
-        countries = dataset.countries
-        names = dict(zip(countries["iso3"].astype(str), countries.get("name", countries["iso3"]).astype(str)))
-        return cls(
-            name=str(getattr(dataset, "name", "dataset")),
-            countries=tuple(countries["iso3"].astype(str)),
-            country_names=names,
-            sectors=tuple(dataset.sectors["sector"].astype(str)),
-            years=tuple(sorted(int(y) for y in dataset.flows["year"].unique())),
-        )
 
 
 @functools.lru_cache(maxsize=8)
@@ -176,17 +140,6 @@ def dotted(loc: Loc) -> str:
     return text or "(top level)"
 
 
-def suggest(value: Any, allowed: Sequence[str], names: Mapping[str, str] | None = None) -> str:
-    """``did you mean ...?`` text: close matches of ``value`` among ``allowed`` (and their names)."""
-    text = str(value)
-    close = difflib.get_close_matches(text.upper() if len(text) == 3 else text, list(allowed), n=3, cutoff=0.5)
-    if names:
-        by_name = {v.lower(): k for k, v in names.items()}
-        close += [by_name[n] for n in difflib.get_close_matches(text.lower(), list(by_name), n=2, cutoff=0.6)]
-    close = list(dict.fromkeys(close))
-    return f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
-
-
 def _allowed_fields(raw: Any, loc: Loc) -> list[str]:
     """Field names allowed in the table at ``loc`` (for unknown-field errors)."""
     annotation: Any = Scenario
@@ -232,15 +185,6 @@ def _pick_model(annotation: Any, raw: Any) -> Any:
         else:
             return annotation
     return annotation
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One problem in a scenario file: where, what value, what is wrong and how to fix it."""
-
-    loc: Loc
-    value: Any
-    message: str
 
 
 def format_problems(source: str, lines: Mapping[Loc, int], problems: Sequence[Problem]) -> str:
@@ -346,8 +290,6 @@ def parse_scenario(
             problem = Problem(("data", "dataset"), scenario.data.dataset, f"cannot load this dataset ({error})")
             raise ScenarioError(format_problems(source, key_lines(text), [problem])) from None
     scenario._include_dirs = tuple(str(folder) for folder in include_dirs)
-    from blocsim.scenario.checks import semantic_problems
-
     problems = semantic_problems(scenario, catalog)
     if problems:
         raise ScenarioError(format_problems(source, key_lines(text), problems))
@@ -371,11 +313,6 @@ def scenario_source(scenario: Scenario) -> tuple[str, dict[Loc, int], str]:
     """(source name, line map, text) of a parsed scenario (``("<object>", {}, "")`` if built in code)."""
     source, text = scenario._source
     return source, key_lines(text), text
-
-
-def scenario_include_dirs(scenario: Scenario) -> tuple[str, ...]:
-    """Folders the scenario's ``[policy] include`` may name files in (given when it was loaded)."""
-    return scenario._include_dirs
 
 
 def library_dir() -> Any:

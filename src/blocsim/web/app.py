@@ -23,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from blocsim._version import __version__
+from blocsim import __version__
 from blocsim.errors import BlocsimError
 from blocsim.web.guard import Guard
 from blocsim.web.service import Dashboard, Settings

@@ -100,7 +100,7 @@ def list_templates() -> dict[str, list[dict[str, Any]]]:
     dict
         ``{"after.measures": [{"label": "tariff", "item": {...}}, ...], "after.join": [...], ...}``.
     """
-    from blocsim.scenario.schema import Scenario
+    from blocsim.scenario import Scenario
 
     templates: dict[str, list[dict[str, Any]]] = {}
     for section in ("before", "after"):

@@ -183,12 +183,11 @@ class Dashboard:
         return [jsonable(dict(entry)) for entry in library_entries()]
 
     def _library_text(self, name: str) -> str:
-        from blocsim.scenario import library_names
-        from blocsim.scenario.loader import library_dir
+        from blocsim.scenario import library_names, library_text
 
         if not re.match(NAME_PATTERN, name) or name not in library_names():
             raise NotFound(f"scenario {name!r}: not a built-in scenario; see GET /api/scenarios for the names")
-        return (library_dir() / f"{name}.toml").read_text(encoding="utf-8")
+        return library_text(name)
 
     def scenario(self, name: str) -> dict[str, Any]:
         """One built-in scenario: its summary, its fields as a JSON ``document`` and its TOML text.
@@ -201,11 +200,11 @@ class Dashboard:
         document = tomlio.to_jsonable(tomllib.loads(text))
         model = document.setdefault("model", {})
         if not isinstance(model.get("theta"), dict):
-            # show the elasticities of the named table (or the default one) as editable numbers
-            from blocsim.equilibrium.elasticities import get_elasticities
-            from blocsim.scenario.schema import ModelSpec
+            # show the elasticities a run would use (the named table, or the default one) as editable numbers
+            from blocsim import load_scenario
+            from blocsim.pipeline import resolve_theta
 
-            model["theta"] = get_elasticities(str(model.get("theta") or ModelSpec().theta))
+            model["theta"] = resolve_theta(load_scenario(name))
         meta = document.get("scenario", {})
         summary = {key: meta.get(key) for key in ("title", "event", "description", "sources", "focus_countries")}
         return {"name": name, **summary, "document": document, "toml": text}

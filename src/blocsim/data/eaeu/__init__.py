@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from blocsim._lazy import lazy_exports
+
 #: Folder of the bundled tables inside the installed package.
 TABLES_DIR: Path = Path(__file__).resolve().parent / "tables"
 
-__all__ = ["TABLES_DIR"]
+_PUBLIC = {"build_eaeu": "blocsim.data.eaeu.build", "TABLES": "blocsim.data.eaeu.build"}
+__all__ = ["TABLES_DIR", *_PUBLIC]
+__getattr__ = lazy_exports(__name__, _PUBLIC)[0]
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -15,8 +15,8 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from blocsim._version import __version__
-from blocsim.report.figures import signed_pct
+from blocsim import __version__
+from blocsim.report import signed_pct
 from blocsim.web.forms import EMPTY, list_templates
 from blocsim.web.service import NAME_PATTERN, RUN_ID_PATTERN, Dashboard
 from blocsim.web.views.api import JOB_ID_PATTERN

@@ -15,7 +15,7 @@ same way gives identical numbers on every scheduler.
 
 Examples
 --------
->>> from blocsim.results.distributed import sweep
+>>> from blocsim.pipeline import sweep
 >>> sweep(pow, [(2, 3), (3, 2)], scheduler=None, star=True)
 [8, 9]
 """

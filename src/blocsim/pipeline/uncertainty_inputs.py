@@ -1,4 +1,4 @@
-"""Inputs of :func:`blocsim.results.uncertainty.monte_carlo`: validation and the packed problem.
+"""Inputs of :func:`blocsim.pipeline.uncertainty.monte_carlo`: validation and the packed problem.
 
 Every argument of ``monte_carlo`` is either used by the chosen model or rejected: the
 one-sector model (``model="ge"``) takes ``sigma``, ``baseline_method``,
@@ -22,7 +22,7 @@ import pandas as pd
 from blocsim.equilibrium.baseline import check_flows, pair_codes
 from blocsim.equilibrium.options import Compat, SolverOptions, check_choice
 from blocsim.errors import DataValidationError
-from blocsim.results.uncertainty_draws import Parameter, parameter
+from blocsim.pipeline.uncertainty_draws import Parameter, parameter
 
 ONE_SECTOR_VARIABLES = ("real_gdp_pct", "welfare_pct", "exports_pct", "imports_pct", "factory_price_pct")
 MULTISECTOR_VARIABLES = ("welfare_pct", "real_wage_pct", "exports_pct", "imports_pct", "tariff_revenue_change")

@@ -69,7 +69,7 @@ def resolve_theta(scenario: Scenario) -> dict[str, float]:
     """Trade elasticities of the scenario (a named table or the file's own)."""
     if isinstance(scenario.model.theta, dict):
         return dict(scenario.model.theta)
-    from blocsim.equilibrium.elasticities import get_elasticities
+    from blocsim.data.elasticities import get_elasticities
 
     return get_elasticities(scenario.model.theta)
 
@@ -114,7 +114,7 @@ def run_scenario(
         directory (or a file) is refused, so user files are never deleted.
     draws
         If given, also compute Monte Carlo bands over the trade elasticities with this many
-        draws (:func:`blocsim.results.uncertainty.scenario_bands`) and write ``bands.csv``:
+        draws (:func:`blocsim.pipeline.uncertainty.scenario_bands`) and write ``bands.csv``:
         2 to 1,000,000 draws whose result fits in 2 GiB, checked before anything is solved.
     seed
         Seed of the Monte Carlo draws (an integer >= 0, default 0; the same seed gives the
@@ -169,7 +169,7 @@ def run_scenario(
     meta = _meta(scenario, baseline, before, after, shock, model, violations, rates, theta)
     result = ScenarioResult(scenario, before, after, shock, model, tables, meta, violations)
     if draws is not None:
-        from blocsim.results.uncertainty import scenario_bands
+        from blocsim.pipeline.uncertainty import scenario_bands
 
         tables["bands"] = scenario_bands(result, draws=draws, seed=seed).bands
         meta["uncertainty"] = {"draws": draws, "seed": seed, "varied": "theta (lognormal, sd of log 0.2)"}
@@ -189,11 +189,11 @@ def _check_bands_request(draws: int | None, seed: int | None, dataset: Any) -> i
     ------
     DataValidationError
         ``seed`` without ``draws``; ``draws`` or ``seed`` out of range (too many draws for
-        the memory budget of :mod:`blocsim.results.uncertainty_draws`).
+        the memory budget of :mod:`blocsim.pipeline.uncertainty_draws`).
     """
     from blocsim.errors import DataValidationError
-    from blocsim.results.uncertainty import MULTISECTOR_VARIABLES
-    from blocsim.results.uncertainty_draws import check_draws, check_seed
+    from blocsim.pipeline.uncertainty import MULTISECTOR_VARIABLES
+    from blocsim.pipeline.uncertainty_draws import check_draws, check_seed
 
     if draws is None:
         if seed is not None:

@@ -24,8 +24,8 @@ the draws of a chunk one by one with that compatibility algorithm (each has its 
 rule). The multi-sector model has no batched core and loops over
 :func:`blocsim.solve_multisector`. Every argument of a single run (``compat``, ``output``,
 ``expenditure``, ``io``, ``duty_pool``, ...) reaches every draw; arguments the chosen model
-does not use are errors (:mod:`blocsim.results.uncertainty_inputs`). Chunks of draws are tasks
-for :mod:`blocsim.results.distributed` (in process or on Dask).
+does not use are errors (:mod:`blocsim.pipeline.uncertainty_inputs`). Chunks of draws are tasks
+for :mod:`blocsim.pipeline.distributed` (in process or on Dask).
 
 Bands: for every country and variable, percentiles of the draws (``numpy.percentile``,
 linear interpolation), their mean and standard deviation, and the point estimate (the model
@@ -47,14 +47,14 @@ from blocsim.equilibrium.baseline import country_index
 from blocsim.equilibrium.equations import country_changes, solve_counterfactual
 from blocsim.equilibrium.options import SolverOptions
 from blocsim.errors import DataValidationError
-from blocsim.results.distributed import Scheduler, map_tasks
-from blocsim.results.uncertainty_draws import (
+from blocsim.pipeline.distributed import Scheduler, map_tasks
+from blocsim.pipeline.uncertainty_draws import (
     check_draws,
     check_seed,
     coefficient_draws_root,
     draw_rng,
 )
-from blocsim.results.uncertainty_inputs import (
+from blocsim.pipeline.uncertainty_inputs import (
     MULTISECTOR_VARIABLES,
     ONE_SECTOR_VARIABLES,
     MonteCarloProblem,
@@ -276,7 +276,7 @@ def monte_carlo(
     draws : int
         Number of draws D, from 2 to ``MAX_DRAWS`` (1,000,000), and small enough that the
         result fits in ``MAX_RESULT_BYTES`` (2 GiB; see
-        :func:`blocsim.results.uncertainty_draws.result_bytes`).
+        :func:`blocsim.pipeline.uncertainty_draws.result_bytes`).
     seed : int
         Seed (>= 0); the same seed gives the same numbers on every scheduler and chunking.
     sigma : float, frozen distribution or spec
@@ -314,7 +314,7 @@ def monte_carlo(
         One-sector only (default "batched"): all draws of a chunk in one vectorised solve of
         the array core, or one :func:`blocsim.solve_ge` call per draw (same numbers to ~1e-10).
     scheduler : None, "local", "processes", address or distributed.Client
-        Where the chunks run (:mod:`blocsim.results.distributed`).
+        Where the chunks run (:mod:`blocsim.pipeline.distributed`).
     chunk_size : int
         Draws per task (>= 1).
     exporter, importer, flow : str

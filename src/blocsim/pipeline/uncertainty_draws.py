@@ -1,4 +1,4 @@
-"""Parameter draws for :mod:`blocsim.results.uncertainty`: distributions, per-draw seeds, coefficients.
+"""Parameter draws for :mod:`blocsim.pipeline.uncertainty`: distributions, per-draw seeds, coefficients.
 
 - :func:`as_distribution` turns a frozen :mod:`scipy.stats` distribution or a small spec
   (``("normal", mean, sd)``, ``("lognormal", median, sd_of_log)``, ``("uniform", low, high)``,

@@ -35,7 +35,7 @@ def register(data_app: typer.Typer) -> None:
         ] = TABLES_DIR,
     ) -> None:
         """Rebuild the bundled EAEU dataset tables from the original public files (deterministic)."""
-        from blocsim.data.eaeu.build import TABLES, build_eaeu
+        from blocsim.data.eaeu import TABLES, build_eaeu
 
         build_eaeu(source, out)
         total = sum((out / name).stat().st_size for name in TABLES)

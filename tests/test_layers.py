@@ -40,8 +40,8 @@ FLOORS: list[tuple[str, ...]] = [
     ("estimation", "equilibrium"),  # the models
     ("results",),  # run directories, result tables
     ("pipeline",),  # scenario -> shock -> model -> results: one run, a batch of draws, a sweep
-    ("",),  # blocsim: the top-level public API (lazy re-exports)
     ("report",),
+    ("",),  # blocsim: the top-level public API (lazy re-exports, the report's ``compare`` too)
     ("web",),
     ("cli",),
     ("__main__",),

@@ -39,12 +39,12 @@ _PUBLIC = {
     "DutyPool": "blocsim.equilibrium",
     "write_run": "blocsim.results",
     "read_run": "blocsim.results",
-    "export_run": "blocsim.results.export",
+    "export_run": "blocsim.results",
     "run_scenario": "blocsim.pipeline",
     "ScenarioResult": "blocsim.pipeline",
     "monte_carlo": "blocsim.pipeline",
     "scenario_bands": "blocsim.pipeline",
-    "compare": "blocsim.report.compare_page",
+    "compare": "blocsim.report",
 }
 
 __all__ = ["__version__", *_PUBLIC]

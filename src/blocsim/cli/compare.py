@@ -24,7 +24,7 @@ def _cell(value: float, *, signed: bool = False) -> str:
 def terminal_tables(comparison: Any, variables: tuple[str, ...]) -> list[Table]:
     """One Rich table per variable: a row per country, the value of each run, the differences to the
     reference run and, for runs with Monte Carlo bands, p05 / p95."""
-    from blocsim.results.columns import describe_column
+    from blocsim.results import describe_column
 
     reference = comparison.reference
     labels = [info.label for info in comparison.runs]
@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
 
         Runs of different models, datasets or data years may be compared; a warning names what differs.
         """
-        from blocsim.report.compare_page import PAGE_NAME, compare
+        from blocsim.report import COMPARE_PAGE_NAME, compare
 
         if report and out is None:
             raise BlocsimError("--report: needs --out DIR (the folder the comparison page is written to)")
@@ -84,14 +84,13 @@ def register(app: typer.Typer) -> None:
             raise BlocsimError(f"--variable {unknown[0]!r}: not compared; allowed are {', '.join(comparison.variables)}")
         written: list[Path] = []
         if out is not None:
-            from blocsim.results.compare import LONG_NAME, RUNS_NAME, WIDE_NAME
-            from blocsim.results.output import check_targets
+            from blocsim.results import COMPARISON_FILES, check_targets
 
             # every name checked before anything is written: an existing file stops the command whole
-            check_targets(out, [WIDE_NAME, LONG_NAME, RUNS_NAME, *([PAGE_NAME] if report else [])], force=force)
+            check_targets(out, [*COMPARISON_FILES, *([COMPARE_PAGE_NAME] if report else [])], force=force)
             written = comparison.write_csv(out, force=force)
             if report:
-                written.append(comparison.to_html(out / PAGE_NAME, force=force))
+                written.append(comparison.to_html(out / COMPARE_PAGE_NAME, force=force))
         if as_json:
             print_json({"runs": comparison.runs_frame().to_dict(orient="records"),
                         "warnings": list(comparison.warnings),

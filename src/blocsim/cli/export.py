@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Export a run for Excel, Stata or a locale's spreadsheet: tables plus a README of units, definitions
         and the run's assumptions. Existing files are not overwritten unless --force; each file is written whole."""
-        from blocsim.results.export import export_run
+        from blocsim.results import export_run
 
         written = export_run(run_dir, format, locale=locale, out=out, force=force)  # type: ignore[arg-type]
         if as_json:

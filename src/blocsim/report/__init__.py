@@ -3,6 +3,7 @@
 - :func:`write_report` -- ``RUN_DIR/report.html``
 - :func:`write_pngs` -- one PNG per chart, rendered by a headless chromium
 - :func:`report_figures` -- the Plotly figures, for notebooks
+- :func:`compare` -- runs side by side (tables and an offline comparison page)
 """
 
 from blocsim._lazy import lazy_exports
@@ -14,6 +15,8 @@ _PUBLIC = {
     "report_figures": "blocsim.report.figures",
     "signed_pct": "blocsim.report.figures",
     "write_pngs": "blocsim.report.png",
+    "compare": "blocsim.report.compare_page",
+    "COMPARE_PAGE_NAME": "blocsim.report.compare_page",
 }
 __all__ = list(_PUBLIC)
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

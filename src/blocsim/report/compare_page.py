@@ -20,17 +20,21 @@ import plotly.graph_objects as go
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from blocsim._version import __version__
 from blocsim.errors import BlocsimError
 from blocsim.report.figures import FONT, region_names, signed_pct
 from blocsim.report.html import figure_div
-from blocsim.results.columns import describe_column
-from blocsim.results.compare import BAND_STATISTICS, RunComparison, compare_runs
-from blocsim.results.output import check_targets
-from blocsim.results import write_file_atomic
+from blocsim.results import (
+    BAND_STATISTICS,
+    RunComparison,
+    check_targets,
+    compare_runs,
+    describe_column,
+    provenance,
+    write_file_atomic,
+)
 
 #: Default file name of the page (``blocsim compare --out DIR --report``).
-PAGE_NAME = "comparison.html"
+COMPARE_PAGE_NAME = "comparison.html"
 
 #: Colours of the runs' bars, in run order (cycled).
 RUN_COLOURS = ("#2b6a99", "#c0504d", "#5a8f29", "#8e6bb8", "#d08c2c", "#3d9a9a")
@@ -160,6 +164,6 @@ def render_comparison(comparison: RunComparison) -> str:
         "names": region_names(),
         "figure": figure_div(welfare_figure(comparison), "fig-welfare-compare"),
         "plotly_js": Markup(get_plotlyjs()),
-        "version": __version__,
+        "version": provenance()["version"],
     }
     return _environment().get_template("compare.html").render(**context)

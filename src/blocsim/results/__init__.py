@@ -12,6 +12,10 @@ _PUBLIC = {
     "write_file_atomic": "blocsim.results.journal",
     "write_files": "blocsim.results.journal",
     "compare_runs": "blocsim.results.compare",
+    "RunComparison": "blocsim.results.compare",
+    "COMPARISON_FILES": "blocsim.results.compare",
+    "BAND_STATISTICS": "blocsim.results.compare",
+    "check_targets": "blocsim.results.output",
     "export_run": "blocsim.results.export",
     "describe_column": "blocsim.results.columns",
 }

@@ -49,6 +49,8 @@ BAND_STATISTICS: tuple[str, ...] = ("p05", "p50", "p95")
 
 #: Files written by :meth:`RunComparison.write_csv`.
 WIDE_NAME, LONG_NAME, RUNS_NAME = "comparison.csv", "comparison_long.csv", "comparison_runs.csv"
+#: The CSV files a comparison writes (``RunComparison.write_csv``), in that order.
+COMPARISON_FILES = (WIDE_NAME, LONG_NAME, RUNS_NAME)
 
 #: What must match for runs to be comparable without a warning: (label, function of run.json).
 _ASPECTS: tuple[tuple[str, Callable[[Mapping[str, Any]], Any]], ...] = (

@@ -16,11 +16,11 @@ import pandas as pd
 from blocsim.data import schema
 from blocsim.errors import DataValidationError
 
-#: Largest flow accepted, in the flow column's own unit. The IRLS iterations sum flows,
-#: weights proportional to them and weighted squares of the covariates; with flows up to this
-#: and covariates up to :data:`MAX_COVARIATE` those stay far below the double-precision limit
-#: (1.8e308). No currency unit comes near it (world trade is about 3e7 USD millions).
-MAX_FLOW = 1e100
+#: Largest flow accepted (:data:`blocsim.data.schema.MAX_FLOW`). The IRLS iterations sum
+#: flows, weights proportional to them and weighted squares of the covariates; with flows up
+#: to this and covariates up to :data:`MAX_COVARIATE` those stay far below the
+#: double-precision limit (1.8e308).
+MAX_FLOW = schema.MAX_FLOW
 #: Largest absolute covariate value accepted (cost covariates are logs, dummies or rates).
 MAX_COVARIATE = 1e50
 #: Largest absolute log offset accepted: ``exp(709.8)`` overflows double precision.

@@ -171,3 +171,34 @@ def test_baci_underflow_and_signed_zero_are_finite(tmp_path: Path) -> None:
         for engine in ("pandas", "duckdb"):
             table = loaders.load_baci(path, engine=engine)
             assert table.loc[1, "trade"] == 0.0 and math.isfinite(table.loc[1, "trade"])
+
+
+# -- through the store: nothing non-finite is stored -------------------------------------------
+
+@pytest.mark.parametrize(
+    ("source", "case", "column", "text", "options"),
+    [
+        ("itpd", CASES[4], "trade", "inf", []),
+        ("baci", CASES[3], "v", "NaN", ["--option", "engine=duckdb"]),
+        ("baci", CASES[3], "v", "1e309", ["--option", "engine=pandas"]),
+    ],
+    ids=["itpd-inf", "baci-duckdb-nan", "baci-pandas-1e309"],
+)
+def test_store_import_of_non_finite_values_fails_and_stores_nothing(
+    source: str, case: Case, column: str, text: str, options: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from blocsim.cli import _common
+    from blocsim.cli.main import app
+    from blocsim.data.store import Store
+
+    monkeypatch.setenv("BLOCSIM_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(_common.err_console, "width", 1000)
+    path = rewrite(case, tmp_path, lambda rows: set_cell(rows, 1, column, text))
+    result = CliRunner().invoke(app, ["data", "import", source, str(path), "--name", "hostile", *options])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1, output
+    assert f"row 3, column '{column}': value '{text}' is not a finite number" in output
+    assert "Traceback" not in output
+    assert "hostile" not in set(Store(tmp_path / "home").list()["name"])

@@ -96,7 +96,8 @@ class GravityData:
         ------
         DataValidationError
             Unknown or missing columns, non-numeric / NaN / negative / infinite flows, flows
-            above :data:`blocsim.data.schema.MAX_FLOW`, NaN or infinite covariates, duplicate pairs, missing domestic flows or a non-square table. The
+            above :data:`blocsim.data.schema.MAX_FLOW`, NaN or infinite covariates, duplicate
+            pairs, missing domestic flows or a non-square table. The
             message names the column, the first offending rows and a fix.
         """
         if extra not in _EXTRA_ALLOWED:

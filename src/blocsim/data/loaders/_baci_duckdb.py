@@ -124,7 +124,9 @@ def _value_checks(con: duckdb.DuckDBPyConnection) -> list[Check]:
         ).fetchall()]
         unknown = [int(code) for code in bad]
         condition = f"{column} IN ({', '.join(_sql_literal(float(x)) for x in bad)})" if bad else "FALSE"
-        checks.append((column, condition, lambda x, u=unknown: unknown_code(int(x), u), column))  # type: ignore[call-overload]
+        checks.append(
+            (column, condition, lambda x, u=unknown: unknown_code(int(x), u), column)  # type: ignore[call-overload]
+        )
     bad_products = [row[0] for row in con.execute(
         f"SELECT x FROM (SELECT DISTINCT k AS x FROM raw) WHERE trim(x) <> '' AND NOT regexp_full_match(trim(x), "
         f"'{PRODUCT_DIGITS}')"

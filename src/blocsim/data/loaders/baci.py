@@ -22,9 +22,9 @@ Engines
 :mod:`._io`; ``engine="duckdb"`` does all of it in DuckDB (:mod:`._baci_duckdb`) and, through
 :func:`baci_parquet_writer`, lets the store write Parquet without a table in Python. Both
 accept exactly the same files (:mod:`._baci_rules`), give the same table and report the same
-first problem with the same message (file, row, column and the cell as written). ``engine="auto"`` (default)
-picks DuckDB for files of at least :data:`AUTO_DUCKDB_BYTES`: on a 10M-row file
-(``bench/data_load.py``) the DuckDB import is about three times faster.
+first problem with the same message (file, row, column and the cell as written).
+``engine="auto"`` (default) picks DuckDB for files of at least :data:`AUTO_DUCKDB_BYTES`: on a
+10M-row file (``bench/data_load.py``) the DuckDB import is about three times faster.
 """
 
 from __future__ import annotations
@@ -255,9 +255,8 @@ def _check_unique(out: pd.DataFrame, raw_products: pd.Series, source: SourceFile
     same = (out[keys] == out.loc[pos, keys].to_numpy()).all(axis=1).to_numpy()
     first = int(out.index[same][0])
     row = out.loc[pos]
-    raise source.error(
-        pos, "k", duplicate_key(int(row["year"]), int(row["i"]), int(row["j"]), raw_products.loc[pos], source.row(first))
-    )
+    message = duplicate_key(int(row["year"]), int(row["i"]), int(row["j"]), raw_products.loc[pos], source.row(first))
+    raise source.error(pos, "k", message)
 
 
 def baci_parquet_writer(

@@ -191,3 +191,28 @@ def test_domestic_flows_refuses_bad_inputs_and_clips_on_request() -> None:
         add_domestic_flows(result, output)
     with pytest.raises(DataValidationError, match="no 'output' for"):
         add_domestic_flows(flows, output.iloc[1:])
+
+
+# -- non-finite values (issue 13, finding 8) ----------------------------------------------
+
+
+def test_aggregation_refuses_infinite_values_and_overflowing_sums() -> None:
+    flows = random_hs6_flows(np.random.default_rng(3), n=50)
+    flows.loc[7, "trade"] = np.inf
+    with pytest.raises(DataValidationError, match=r"hs6: column 'trade' has a non-finite value inf in row 7 \(1 such"):
+        aggregate_products(flows, "hs2", source="hs6")
+    huge = pd.DataFrame({"exporter": ["DEU", "FRA"], "importer": ["FRA", "DEU"], "year": 2012, "trade": [1e308, 1e308]})
+    mapping = {"DEU": "EUN", "FRA": "EUN"}
+    with pytest.raises(DataValidationError, match=r"flows: the sum of column 'trade' overflows .*'exporter': 'EUN'"):
+        aggregate_countries(huge, mapping, source="flows")
+
+
+def test_domestic_flows_refuse_missing_flows_and_infinite_output() -> None:
+    """A NaN flow used to count as zero exports, inflating the domestic flow."""
+    flows = pd.DataFrame({"exporter": ["RUS", "RUS"], "importer": ["KAZ", "BLR"], "year": 2012, "trade": [14.0, np.nan]})
+    output = pd.DataFrame({"country": ["RUS", "KAZ", "BLR"], "year": 2012, "output": [100.0, 50.0, 20.0]})
+    with pytest.raises(DataValidationError, match=r"flows: column 'trade' has a non-finite value nan in row 1"):
+        add_domestic_flows(flows, output)
+    infinite = output.assign(output=[np.inf, 50.0, 20.0])
+    with pytest.raises(DataValidationError, match=r"output: column 'output' has a non-finite value inf in row 0"):
+        add_domestic_flows(flows.fillna(1.0), infinite)

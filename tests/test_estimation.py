@@ -159,6 +159,7 @@ def test_nafta_step1_rta_and_robust_se(nafta_step1: GravityResults) -> None:
     assert_estimates(nafta_step1, ref.NAFTA_STEP1, ref.LOG_ATOL)
     assert nafta_step1.n_obs == ref.NAFTA_STEP1_N
     assert nafta_step1.n_dropped == 84  # rows of pairs with zero flows in every year (separated)
+    assert nafta_step1.n_separated == 84 and nafta_step1.fit_warnings == ("84 observations removed because of separation.",)
 
 
 def test_nafta_step2_pair_effects_on_gravity_variables(panel: pd.DataFrame, nafta_step1: GravityResults) -> None:
@@ -233,7 +234,7 @@ def test_negative_and_missing_flows_are_rejected_with_the_rows(small: pd.DataFra
     with pytest.raises(DataValidationError, match=r"'trade' \(flow\) must be >= 0 .*row 4 \(exporter='\w{3}'"):
         estimate_gravity(negative, covariates=["lndist"])
     missing = small.assign(lndist=np.where(small.index == 7, np.nan, small["lndist"]))
-    with pytest.raises(DataValidationError, match=r"missing or infinite values .*row 7 .*missing='drop'"):
+    with pytest.raises(DataValidationError, match=r"missing values .*row 7 .*missing='drop'"):
         estimate_gravity(missing, covariates=["lndist"])
     dropped = estimate_gravity(missing, covariates=["lndist"], missing="drop")
     assert dropped.n_obs == len(small) - 1 and dropped.n_dropped == 1

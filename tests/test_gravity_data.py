@@ -72,6 +72,11 @@ def test_sector_dimension() -> None:
          r"column 'value' has missing \(NaN\) values in 1 row, first: row 4 .*fix: fill them"),
         (lambda f: f.assign(value=np.where(f.index == 2, np.inf, f.value)),
          r"column 'value' has infinite values in 1 row, first: row 2"),
+        (lambda f: f.assign(value=np.where(f.index == 6, 1e308, f.value)),
+         r"column 'value' \(flows, current USD millions\) has values above 1e\+100 in 1 row, first: row 6 .*"
+         r"value=1e\+308\)"),
+        (lambda f: f.assign(dist=np.where(f.index == 3, -np.inf, f.dist)),
+         r"column 'dist' has infinite values in 1 row, first: row 3"),
         (lambda f: f.assign(dist=np.where(f.index == 5, np.nan, f.dist)),
          r"column 'dist' has missing \(NaN\) values in 1 row, first: row 5"),
         (lambda f: f.assign(value=f.value.astype(str)),
@@ -91,7 +96,7 @@ def test_sector_dimension() -> None:
         (lambda f: f.assign(yr=np.where(f.index == 0, 2010.5, f.yr)),
          r"column 'yr' \(year\) must hold whole years .* row 0 "),
     ],
-    ids=["negative", "nan", "inf", "nan_covariate", "text_flow", "duplicate", "no_domestic", "non_square",
+    ids=["negative", "nan", "inf", "flow_1e308", "inf_covariate", "nan_covariate", "text_flow", "duplicate", "no_domestic", "non_square",
          "exporter_only", "missing_code", "fractional_year"],
 )
 def test_bad_tables_name_the_column_rows_and_fix(mutate, pattern: str) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,8 @@ construction of domestic flows where a source has none.
 All functions are pure: they take tidy frames (see :mod:`blocsim.data.schema`) and return
 new ones. Sums use ``min_count=1``, so a group whose values are all missing stays missing
 instead of becoming a fake zero; otherwise the grand total of every value column is
-unchanged by aggregation.
+unchanged by aggregation. Infinite values are refused on the way in, and a sum that
+overflows to infinity on the way out.
 """
 
 from __future__ import annotations
@@ -27,9 +28,35 @@ DOMESTIC_CAVEAT = (
 )
 
 
-def _group_sum(frame: pd.DataFrame, keys: list[str], values: list[str]) -> pd.DataFrame:
-    grouped = frame.groupby(keys, sort=True, dropna=False, observed=True)[values].sum(min_count=1)
-    return grouped.reset_index()
+def _require_finite(frame: pd.DataFrame, columns: Sequence[str], *, source: str, allow_missing: bool) -> None:
+    """Raise on the first infinite value (and, unless ``allow_missing``, NaN) in ``columns``."""
+    for column in columns:
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        bad = np.isinf(values) if allow_missing else ~np.isfinite(values)
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise DataValidationError(
+                f"{source}: column {column!r} has a non-finite value {float(values[first])!r} in row "
+                f"{frame.index[first]!r} ({int(bad.sum())} such rows); values must be finite"
+                + (" (NaN marks a missing value)" if allow_missing else "")
+                + "; fix: correct or drop those rows"
+            )
+
+
+def _group_sum(frame: pd.DataFrame, keys: list[str], values: list[str], *, source: str) -> pd.DataFrame:
+    """Group sums of ``values`` by ``keys``; raises on infinite inputs or sums that overflow."""
+    _require_finite(frame, values, source=source, allow_missing=True)
+    with np.errstate(over="ignore"):  # an overflow is reported below, with its group
+        grouped = frame.groupby(keys, sort=True, dropna=False, observed=True)[values].sum(min_count=1).reset_index()
+    for column in values:
+        overflow = np.isinf(grouped[column].to_numpy(dtype=float))
+        if overflow.any():
+            row = grouped.loc[overflow, keys].iloc[0].to_dict()
+            raise DataValidationError(
+                f"{source}: the sum of column {column!r} overflows double precision for {row}; values must be far "
+                "below 1e308; fix: check the units of that column"
+            )
+    return grouped
 
 
 def aggregate_countries(
@@ -83,7 +110,7 @@ def aggregate_countries(
             )
         out[column] = codes.map(lookup).astype(str)
     group = _keys(out, keys, value_columns, required=columns)
-    return _group_sum(out, group, _value_columns(out, value_columns, group))
+    return _group_sum(out, group, _value_columns(out, value_columns, group), source=source)
 
 
 def _keys(
@@ -152,7 +179,7 @@ def aggregate_products(
     out = frame.drop(columns=[product]).assign(**{target: mapped})
     group = _keys(out, [k for k in keys if k != product] if keys is not None else None, value_columns, required=())
     group = list(dict.fromkeys([*group, target]))
-    return _group_sum(out, group, _value_columns(out, value_columns, group))
+    return _group_sum(out, group, _value_columns(out, value_columns, group), source=source)
 
 
 def add_domestic_flows(
@@ -198,10 +225,14 @@ def add_domestic_flows(
     Raises
     ------
     DataValidationError
-        If ``flows`` already has domestic rows, a country has no output, an output row is
-        repeated, or exports exceed output with ``on_negative="raise"``.
+        If ``flows`` already has domestic rows, a flow is missing or not finite, an output is
+        infinite, a country has no output, an output row is repeated, or exports exceed
+        output with ``on_negative="raise"``.
     """
     keys = list(keys)
+    if flow not in flows.columns:
+        raise DataValidationError(f"flows: missing column {flow!r}; pass flow=<flow column>")
+    _require_finite(flows, [flow], source="flows", allow_missing=False)  # a NaN flow would count as 0
     domestic = flows[exporter] == flows[importer]
     if domestic.any():
         first = flows.loc[domestic].iloc[0]
@@ -213,6 +244,7 @@ def add_domestic_flows(
     missing = [c for c in need if c not in output.columns]
     if missing:
         raise DataValidationError(f"output: missing column(s) {missing}; needs {need}")
+    _require_finite(output, [output_column], source="output", allow_missing=True)  # NaN: no output, below
     if output.duplicated([country, *keys]).any():
         row = output.loc[output.duplicated([country, *keys])].iloc[0]
         raise DataValidationError(f"output: repeated row for {row[[country, *keys]].to_dict()}; one row per country")

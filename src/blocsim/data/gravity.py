@@ -73,7 +73,8 @@ class GravityData:
         exporter, importer
             Columns with ISO3 codes of origin and destination.
         flow
-            Column with flows in current USD millions (>= 0, finite, no NaN).
+            Column with flows in current USD millions (>= 0, finite, at most
+            :data:`blocsim.data.schema.MAX_FLOW`, no NaN).
         year, sector
             Optional panel dimensions. Every (year, sector) slice must be square over the
             same set of countries.
@@ -94,8 +95,9 @@ class GravityData:
         Raises
         ------
         DataValidationError
-            Unknown or missing columns, non-numeric / NaN / negative / infinite flows, NaN
-            covariates, duplicate pairs, missing domestic flows or a non-square table. The
+            Unknown or missing columns, non-numeric / NaN / negative / infinite flows, flows
+            above :data:`blocsim.data.schema.MAX_FLOW`, NaN or infinite covariates, duplicate
+            pairs, missing domestic flows or a non-square table. The
             message names the column, the first offending rows and a fix.
         """
         if extra not in _EXTRA_ALLOWED:
@@ -264,6 +266,13 @@ def _check_flow(frame: pd.DataFrame, flow: str, keys: list[str], *, source: str)
             f"{source}: column {flow!r} (flows, {schema.FLOW_UNIT}) must be >= 0 but is negative in "
             f"{format_rows(frame, negative, [*keys, flow])}; fix: correct those values or set "
             f"them to 0 (no trade)"
+        )
+    too_big = (frame[flow] > schema.MAX_FLOW).to_numpy()
+    if too_big.any():
+        raise DataValidationError(
+            f"{source}: column {flow!r} (flows, {schema.FLOW_UNIT}) has values above {schema.MAX_FLOW:.0e} in "
+            f"{format_rows(frame, too_big, [*keys, flow])}; output and expenditure sums and the models overflow "
+            f"double precision at this size; fix: correct those values or check the units"
         )
 
 

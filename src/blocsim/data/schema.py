@@ -36,6 +36,11 @@ FLOW = "trade"
 #: Unit of every flow column (exporter -> importer trade, domestic flows included).
 FLOW_UNIT = "current USD millions"
 
+#: Largest flow accepted anywhere, in any unit. No currency unit comes near it (world trade
+#: is about 3e7 USD millions); beyond it sums, squares and PPML weights of flows overflow
+#: double precision (1.8e308), so a larger value is a corrupt or mis-scaled cell.
+MAX_FLOW = 1e100
+
 #: How many offending rows an error message quotes.
 MAX_ROWS_SHOWN = 5
 

@@ -9,7 +9,10 @@ The estimating equation (Yotov et al. 2016, ch. 1, eq. 1.7 and 1.10):
 with exporter(-year) effects :math:`\\pi`, importer(-year) effects :math:`\\chi`, optional pair
 effects :math:`\\mu` and cost covariates :math:`z`. Estimated by Poisson pseudo-maximum
 likelihood (Santos Silva and Tenreyro 2006); pyfixest absorbs the fixed effects and drops
-observations separated by them (groups with only zero flows), like Stata's ``ppmlhdfe``.
+separated observations (zero flows perfectly predicted by the fixed effects or by the
+covariates), like Stata's ``ppmlhdfe``. A covariate that separates has no finite estimate and
+is reported as a failure, never as a number. Degenerate samples are rejected before pyfixest
+sees them (``_checks``); pyfixest's warnings are recorded on the result (``_fit``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import pandas as pd
 from blocsim.data import schema
 from blocsim.data.gravity import GravityData
 from blocsim.errors import ConvergenceError, DataValidationError
+from blocsim.estimation._checks import check_magnitudes, check_sample
+from blocsim.estimation._fit import FitOutcome, SeparationMethod, diverging_covariates, run_fepois
 from blocsim.estimation.results import GravityResults
 
 FixedEffects = Literal[
@@ -38,6 +43,7 @@ Domestic = Literal["keep", "drop"]
 Missing = Literal["error", "drop"]
 
 _SEP = "|"
+_SOURCE = "estimate_gravity(df=...)"
 
 
 def estimate_gravity(
@@ -59,6 +65,8 @@ def estimate_gravity(
     tol: float = 1e-8,
     maxiter: int = 50,
     fixef_tol: float = 1e-10,
+    separation_check: Sequence[SeparationMethod] = ("fe", "ir"),
+    raise_on_failure: bool = True,
 ) -> GravityResults:
     """Estimate a gravity equation by PPML with exporter, importer and pair fixed effects.
 
@@ -100,15 +108,28 @@ def estimate_gravity(
         constrained estimations of Yotov et al. 2016, ch. 2).
     missing
         ``"error"`` (default) raises on NaN in the used columns; ``"drop"`` drops those rows
-        (they count in ``n_dropped``).
+        (they count in ``n_dropped``). Infinite values are always an error.
     tol, maxiter
-        IRLS convergence tolerance (relative deviance change) and iteration cap.
+        IRLS convergence tolerance (relative deviance change, in (0, 1)) and iteration cap
+        (an int >= 1).
     fixef_tol
         Tolerance of the fixed-effect projections inside each IRLS step and of the recovery
         of the fixed effects afterwards. The default makes fitted flows add up to observed
         output and expenditure to about 1e-10 and reproduces the guide's two-stage trade
         costs (regressions on estimated pair effects) to 7 digits; pyfixest's own default,
         1e-6, moves those by up to 1e-5.
+    separation_check
+        Methods pyfixest uses to find observations separated (perfectly predicted zero
+        flows), which are dropped before fitting: ``"fe"`` (fixed-effect groups whose flows
+        are all zero) and ``"ir"`` (the iterative rectifier of Correia, Guimaraes and Zylkin
+        2021, for separation by covariates). Both by default, as Stata's ``ppmlhdfe``. A
+        covariate that separates has no finite estimate; so does one whose estimate keeps
+        running away when the tolerance is tightened (checked whenever zero flows are fitted
+        at almost nothing, so separation these methods miss is caught too).
+    raise_on_failure
+        ``True`` (default): a fit that did not converge or has a covariate with no finite
+        estimate raises :class:`ConvergenceError`. ``False``: it is returned with
+        ``converged=False``, the covariates in ``not_identified`` and NaN as their estimates.
 
     Returns
     -------
@@ -120,9 +141,14 @@ def estimate_gravity(
     ------
     DataValidationError
         Missing columns, negative or non-numeric flows, NaN values (with ``missing="error"``),
+        infinite values, flows above 1e150 or covariates too large for the fixed-effect
+        projections (see ``blocsim.estimation._checks``), fewer than 2 exporters or importers,
+        no positive flow, no observation left after singleton and all-zero groups are dropped,
         a bad option value, or a covariate that is collinear with the fixed effects.
     ConvergenceError
-        If IRLS does not converge within ``maxiter`` iterations.
+        If IRLS does not converge within ``maxiter`` iterations, if the fixed-effect
+        projections fail, or if a covariate has no finite estimate (separation), unless
+        ``raise_on_failure=False``.
 
     Notes
     -----
@@ -144,6 +170,8 @@ def estimate_gravity(
     _check_option("domestic_pair", domestic_pair, DomesticPair)
     _check_option("domestic", domestic, Domestic)
     _check_option("missing", missing, Missing)
+    separation = _check_separation(separation_check)
+    tol, maxiter, fixef_tol = _check_numbers(tol, maxiter, fixef_tol, raise_on_failure)
     if isinstance(df, GravityData):
         if year is None and df.years:
             year = schema.YEAR
@@ -158,11 +186,6 @@ def estimate_gravity(
     if not covariates:
         raise DataValidationError(
             "estimate_gravity(covariates=[]): give at least one cost covariate, e.g. covariates=['ln_DIST']"
-        )
-    if not (tol > 0 and fixef_tol > 0 and maxiter >= 1):
-        raise DataValidationError(
-            f"estimate_gravity: need tol > 0, fixef_tol > 0 and maxiter >= 1, got tol={tol!r}, "
-            f"fixef_tol={fixef_tol!r}, maxiter={maxiter!r}"
         )
     uses_year = fixed_effects != "exporter-importer" or years is not None
     if uses_year and year is None:
@@ -184,7 +207,7 @@ def estimate_gravity(
         else:
             named["cluster"] = cluster
             cluster_column = cluster
-    schema.require_columns(df, named, source="estimate_gravity(df=...)")
+    schema.require_columns(df, named, source=_SOURCE)
 
     table = df
     if years is not None:
@@ -200,30 +223,138 @@ def estimate_gravity(
         table = table[(table[exporter] != table[importer]).to_numpy()]
     n_selected = len(table)
 
-    work = _working_frame(table, named, covariates, cluster, cluster_column, source="estimate_gravity(df=...)")
+    work = _working_frame(table, named, covariates, cluster, cluster_column, source=_SOURCE)
     keep = _missing_mask(work, table, named, missing)
-    work = work[keep]
-    labels = _fixed_effect_columns(table[keep], exporter, importer, year, fixed_effects, pair, domestic_pair)
+    work, sample = work[keep], table[keep]
+    check_magnitudes(work, sample, named, covariates, source=_SOURCE)
+    labels = _fixed_effect_columns(sample, exporter, importer, year, fixed_effects, pair, domestic_pair)
+    singleton, fe_separated = check_sample(work["_y"].to_numpy(), labels, sample, named, source=_SOURCE)
     for k, values in enumerate(labels.values()):
         work[f"_fe{k}"] = values
     work["_row"] = np.flatnonzero(keep)
 
     x_names = [f"_x{k}" for k in range(len(covariates))]
-    fe_part = " + ".join(f"_fe{k}" for k in range(len(labels)))
+    formula = f"_y ~ {' + '.join(x_names)} | {' + '.join(f'_fe{k}' for k in range(len(labels)))}"
     vcov: str | dict[str, str] = {"CRV1": "_cluster"} if cluster is not None else "hetero"
-    model = _fit(work, x_names, covariates, fe_part, vcov, offset is not None, tol, maxiter, fixef_tol)
-    if not model._convergence:
-        raise ConvergenceError(
-            f"PPML (pyfixest fepois) did not converge for {flow} ~ {' + '.join(covariates)}; fix: raise "
-            f"maxiter or check for covariates that separate zero flows",
-            residual=float("nan"),
-            iterations=maxiter,
-            method="ppml-irls",
+    fit_options = {
+        "vcov": vcov, "has_offset": offset is not None, "separation_check": separation, "tol": tol,
+        "maxiter": maxiter, "fixef_tol": fixef_tol, "names": dict(zip(x_names, covariates, strict=True)),
+    }
+    outcome = run_fepois(work, formula, **fit_options)  # type: ignore[arg-type]
+    for message in outcome.unexplained:
+        warnings.warn(f"estimate_gravity: pyfixest: {message}", UserWarning, stacklevel=2)
+    estimated = set(outcome.model._coefnames) if outcome.model is not None else set()
+    dropped = [covariates[k] for k, name in enumerate(x_names) if name not in estimated]
+    by_covariates = outcome.n_separated > int(fe_separated.sum())
+    if dropped and not by_covariates:
+        raise DataValidationError(
+            f"estimate_gravity: covariates {dropped} are collinear with the fixed effects and cannot be "
+            f"estimated; fix: remove them or use fewer fixed effects"
         )
-    return _results(
-        model, table, covariates, x_names, labels, np.flatnonzero(keep), fixed_effects, flow, cluster, n_selected,
-        fixef_tol,
+
+    show = [exporter, importer, *([year] if year is not None else []), flow]
+    failure, not_identified = _diagnose(
+        outcome, work, formula, table, keep, singleton | fe_separated, int(fe_separated.sum()), dropped,
+        covariates, x_names, show, fit_options,
     )
+    if failure is not None and raise_on_failure:
+        raise ConvergenceError(failure, residual=float("nan"), iterations=maxiter, method="ppml-irls")
+    return _results(
+        outcome, table, covariates, x_names, labels, np.flatnonzero(keep), fixed_effects, flow, cluster,
+        n_selected, fixef_tol, converged=failure is None, not_identified=tuple(not_identified),
+    )
+
+
+def _diagnose(
+    outcome: FitOutcome,
+    work: pd.DataFrame,
+    formula: str,
+    table: pd.DataFrame,
+    keep: np.ndarray,
+    pre_dropped: np.ndarray,
+    n_fe_separated: int,
+    dropped: list[str],
+    covariates: list[str],
+    x_names: list[str],
+    show: list[str],
+    fit_options: dict[str, Any],
+) -> tuple[str | None, list[str]]:
+    """Why the fit failed (``None`` if it did not) and the covariates with no finite estimate.
+
+    ``pre_dropped`` marks the kept rows pyfixest drops before fitting (singletons and
+    all-zero fixed-effect groups); ``dropped`` are covariates pyfixest left out, which here
+    means that separation by covariates removed their variation.
+    """
+    rows = schema.format_rows
+    separation = fit_options["separation_check"]
+    if dropped:
+        separated = np.zeros(len(table), dtype=bool)
+        if outcome.model is not None:
+            separated[np.flatnonzero(keep)[~pre_dropped]] = True
+            separated[outcome.model._data["_row"].to_numpy()] = False
+        where = f": {rows(table, separated, [*show, *dropped])}" if separated.any() else ""
+        return (
+            f"PPML has no finite estimate for {dropped}: with the fixed effects they perfectly predict the zero "
+            f"flows of {outcome.n_separated - n_fe_separated} observation(s) (separation, found by "
+            f"separation_check={list(separation)}{where}); the likelihood keeps rising as their coefficients run "
+            f"to +/-infinity, so any value IRLS stops at is arbitrary; fix: drop them from covariates, drop the "
+            f"separated observations (e.g. domestic='drop' when the zeros are domestic flows) or correct the flows"
+        ), dropped
+    if outcome.model is None:
+        return None, []
+    if "ir" not in separation or outcome.ir_incomplete:
+        diverging, suspects = diverging_covariates(outcome, work, formula, x_names, **fit_options)
+        if diverging:
+            names = [covariates[x_names.index(name)] for name in diverging]
+            suspect_mask = np.zeros(len(table), dtype=bool)
+            suspect_mask[suspects] = True
+            return (
+                f"PPML has no finite estimate for {names}: their estimates keep running away when the IRLS "
+                f"tolerance is tightened 100-fold, while zero flows are fitted at almost nothing in "
+                f"{rows(table, suspect_mask, [*show, *names])}; this is separation that "
+                f"separation_check={list(separation)} did not detect; fix: use separation_check=['fe', 'ir'], "
+                f"drop those covariates or the separated observations"
+            ), names
+    # pyfixest sets ``_convergence`` only when IRLS met its tolerance
+    if not getattr(outcome.model, "_convergence", False):
+        return (
+            f"PPML (pyfixest fepois) did not converge for {show[-1]} ~ {' + '.join(covariates)}; fix: raise "
+            f"maxiter or check for covariates that separate zero flows"
+        ), []
+    return None, []
+
+
+def _check_separation(separation_check: object) -> tuple[SeparationMethod, ...]:
+    allowed = get_args(SeparationMethod)
+    values = [separation_check] if isinstance(separation_check, str) else separation_check
+    if not isinstance(values, (list, tuple)) or any(value not in allowed for value in values):
+        raise DataValidationError(
+            f"estimate_gravity(separation_check={separation_check!r}): not an allowed value; allowed: a list "
+            f"of {list(allowed)}, e.g. ['fe', 'ir'] (the default)"
+        )
+    return tuple(dict.fromkeys(values))  # type: ignore[arg-type]
+
+
+def _check_numbers(
+    tol: object, maxiter: object, fixef_tol: object, raise_on_failure: object
+) -> tuple[float, int, float]:
+    """Validated ``(tol, maxiter, fixef_tol)`` as the Python types pyfixest requires."""
+    def real(value: object) -> bool:
+        return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+    if not (real(tol) and 0 < tol < 1):  # type: ignore[operator]
+        raise DataValidationError(f"estimate_gravity(tol={tol!r}): allowed: a number in (0, 1), e.g. 1e-8")
+    if not (real(fixef_tol) and 0 < fixef_tol < 1):  # type: ignore[operator]
+        raise DataValidationError(
+            f"estimate_gravity(fixef_tol={fixef_tol!r}): allowed: a number in (0, 1), e.g. 1e-10"
+        )
+    if not (isinstance(maxiter, (int, np.integer)) and not isinstance(maxiter, (bool, np.bool_)) and maxiter >= 1):
+        raise DataValidationError(f"estimate_gravity(maxiter={maxiter!r}): allowed: an int >= 1, e.g. 50")
+    if not isinstance(raise_on_failure, (bool, np.bool_)):
+        raise DataValidationError(
+            f"estimate_gravity(raise_on_failure={raise_on_failure!r}): allowed: True or False"
+        )
+    return float(tol), int(maxiter), float(fixef_tol)  # type: ignore[arg-type]
 
 
 def _check_option(name: str, value: object, literal: object) -> None:
@@ -249,19 +380,19 @@ def _working_frame(
     flow = named["flow"]
     values = table[flow]
     if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        schema.require_numeric(table.reset_index(drop=True), flow, source=source, keys=keys)
+        schema.require_numeric(table, flow, source=source, keys=keys)
     negative = (values < 0).to_numpy()
     if negative.any():
         raise DataValidationError(
             f"{source}: column {flow!r} (flow) must be >= 0 for PPML but is negative in "
-            f"{schema.format_rows(table.reset_index(drop=True), negative, [*keys, flow])}; fix: correct "
+            f"{schema.format_rows(table, negative, [*keys, flow])}; fix: correct "
             f"those values"
         )
     work["_y"] = values.astype(float)
     for k, name in enumerate(covariates):
         column = table[name]
         if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
-            schema.require_numeric(table.reset_index(drop=True), name, source=source, keys=keys)
+            schema.require_numeric(table, name, source=source, keys=keys)
         work[f"_x{k}"] = column.astype(float)
     if "offset" in named:
         work["_offset"] = table[named["offset"]].astype(float)
@@ -274,20 +405,27 @@ def _working_frame(
 
 
 def _missing_mask(work: pd.DataFrame, table: pd.DataFrame, named: dict[str, str], missing: str) -> np.ndarray:
+    """Rows without missing values (``missing="drop"``); raises on infinite values, and on
+    missing ones with ``missing="error"``."""
     numeric = work.select_dtypes("number").to_numpy(dtype=float)
-    bad = ~np.isfinite(numeric).all(axis=1)
+    columns = [c for c in named.values() if c in table.columns]
+    infinite = np.isinf(numeric).any(axis=1)
+    if infinite.any():
+        raise DataValidationError(
+            f"{_SOURCE}: infinite values in the used columns in {schema.format_rows(table, infinite, columns)}; "
+            f"PPML needs finite flows and covariates (a log of zero gives -inf); fix: correct those values, "
+            f"e.g. replace zeros before taking logs"
+        )
+    bad = np.isnan(numeric).any(axis=1)
     for column in (named["exporter"], named["importer"], named.get("year")):
         if column is not None:
             bad |= table[column].isna().to_numpy()
     if "_cluster" in work and not pd.api.types.is_numeric_dtype(work["_cluster"]):
         bad |= work["_cluster"].isna().to_numpy()
     if bad.any() and missing == "error":
-        frame = table.reset_index(drop=True)
-        columns = [c for c in named.values() if c in frame.columns]
         raise DataValidationError(
-            f"estimate_gravity(df=...): missing or infinite values in the used columns in "
-            f"{schema.format_rows(frame, bad, columns)}; fix: fill them (e.g. ln_MFN = 0 for domestic "
-            f"pairs), drop the rows, or pass missing='drop'"
+            f"{_SOURCE}: missing values in the used columns in {schema.format_rows(table, bad, columns)}; fix: "
+            f"fill them (e.g. ln_MFN = 0 for domestic pairs), drop the rows, or pass missing='drop'"
         )
     return ~bad
 
@@ -322,45 +460,8 @@ def _fixed_effect_columns(
     return labels
 
 
-def _fit(
-    work: pd.DataFrame,
-    x_names: list[str],
-    covariates: list[str],
-    fe_part: str,
-    vcov: str | dict[str, str],
-    has_offset: bool,
-    tol: float,
-    maxiter: int,
-    fixef_tol: float,
-) -> Any:
-    import pyfixest as pf
-
-    formula = f"_y ~ {' + '.join(x_names)} | {fe_part}"
-    with warnings.catch_warnings():
-        # separation drops are reported in n_dropped; pandas deprecation noise from pyfixest
-        warnings.simplefilter("ignore")
-        model = pf.fepois(
-            formula,
-            data=work,
-            vcov=vcov,
-            ssc=pf.ssc(k_adj=False, G_adj=True),
-            offset="_offset" if has_offset else None,
-            iwls_tol=tol,
-            iwls_maxiter=maxiter,
-            fixef_tol=fixef_tol,
-            separation_check=["fe"],
-        )
-    dropped = [covariates[k] for k, name in enumerate(x_names) if name not in list(model._coefnames)]
-    if dropped:
-        raise DataValidationError(
-            f"estimate_gravity: covariates {dropped} are collinear with the fixed effects and cannot be "
-            f"estimated; fix: remove them or use fewer fixed effects"
-        )
-    return model
-
-
 def _results(
-    model: Any,
+    outcome: FitOutcome,
     table: pd.DataFrame,
     covariates: list[str],
     x_names: list[str],
@@ -371,39 +472,58 @@ def _results(
     cluster: str | None,
     n_selected: int,
     fixef_tol: float,
+    *,
+    converged: bool,
+    not_identified: tuple[str, ...],
 ) -> GravityResults:
+    """The result object; covariates in ``not_identified`` get NaN estimates and covariances."""
+    model = outcome.model
     rename = dict(zip(x_names, covariates, strict=True))
-    coefficients = model.coef().rename(index=rename).rename("coefficient")
-    n_obs = int(model._N)
-    vcov_matrix = np.asarray(model._vcov, dtype=float)
-    if cluster is None:
-        vcov_matrix = vcov_matrix * n_obs / (n_obs - 1.0)  # Stata ppml's robust small-sample factor
-    vcov = pd.DataFrame(vcov_matrix, index=coefficients.index, columns=coefficients.index)
-    std_errors = pd.Series(np.sqrt(np.diag(vcov_matrix)), index=coefficients.index, name="std_error")
-
-    used_rows = model._data["_row"].to_numpy()
+    coefficients = pd.Series(np.nan, index=pd.Index(covariates), name="coefficient")
+    vcov = pd.DataFrame(np.nan, index=coefficients.index, columns=coefficients.index)
     fitted = pd.Series(np.nan, index=table.index, name=f"{flow}_fitted")
-    fitted.iloc[used_rows] = np.asarray(model._Y_hat_response, dtype=float).ravel()  # IRLS fit at convergence
+    n_obs = 0
+    effects: Any = functools.partial(_no_effects, table.index)
+    if model is not None:
+        estimated = model.coef().rename(index=rename)
+        coefficients[estimated.index] = estimated.to_numpy(dtype=float)
+        n_obs = int(model._N)
+        vcov_matrix = np.asarray(model._vcov, dtype=float)
+        if cluster is None:
+            vcov_matrix = vcov_matrix * n_obs / (n_obs - 1.0)  # Stata ppml's robust small-sample factor
+        vcov.loc[estimated.index, estimated.index] = vcov_matrix
+        used_rows = model._data["_row"].to_numpy()
+        fitted.iloc[used_rows] = np.asarray(model._Y_hat_response, dtype=float).ravel()  # IRLS fit at convergence
+        effects = functools.partial(_recover_effects, model, table.index, labels, keep_rows, used_rows, fixef_tol)
+    coefficients[list(not_identified)] = np.nan
+    vcov.loc[list(not_identified), :] = np.nan
+    vcov.loc[:, list(not_identified)] = np.nan
+    std_errors = pd.Series(np.sqrt(np.diag(vcov.to_numpy(dtype=float))), index=coefficients.index, name="std_error")
 
-    effects = functools.partial(_recover_effects, model, table.index, labels, keep_rows, used_rows, fixef_tol)
-
-    fe_text = " + ".join(labels)
-    formula = f"{flow} ~ {' + '.join(covariates)} | {fe_text}"
+    formula = f"{flow} ~ {' + '.join(covariates)} | {' + '.join(labels)}"
     return GravityResults(
         coefficients=coefficients,
         std_errors=std_errors,
         vcov=vcov,
         n_obs=n_obs,
         n_dropped=n_selected - n_obs,
-        converged=bool(model._convergence),
-        deviance=float(model.deviance),
-        pseudo_r2=float(model._pseudo_r2),
+        converged=converged,
+        deviance=float(model.deviance) if model is not None else float("nan"),
+        pseudo_r2=float(model._pseudo_r2) if model is not None else float("nan"),
         vcov_type="robust" if cluster is None else f"cluster({cluster})",
         fixed_effects=fixed_effects,
         formula=formula,
         fitted=fitted,
         _effects=functools.cache(effects),
+        n_separated=outcome.n_separated,
+        not_identified=not_identified,
+        fit_warnings=outcome.messages,
     )
+
+
+def _no_effects(index: pd.Index) -> tuple[dict[str, pd.Series], pd.DataFrame]:
+    """Fixed effects of a fit pyfixest could not run (no estimable covariate): none."""
+    return {}, pd.DataFrame(index=index)
 
 
 def _recover_effects(

@@ -31,7 +31,8 @@ class GravityResults:
     n_dropped : int
         Input rows (after the ``years`` / ``domestic`` selection) not used.
     converged : bool
-        Whether the IRLS iterations met their tolerance.
+        Whether the IRLS iterations met their tolerance and every covariate has a finite
+        estimate (False only when ``estimate_gravity(raise_on_failure=False)``).
     deviance : float
         Poisson deviance at the estimate.
     pseudo_r2 : float
@@ -57,6 +58,15 @@ class GravityResults:
         dimension; NaN for rows not used, e.g. pairs whose flows are all zero).
     method : str
         ``"ppml"`` (Poisson pseudo-maximum likelihood, pyfixest ``fepois``).
+    n_separated : int
+        Observations dropped as separated (zero flows perfectly predicted by the fixed
+        effects or the covariates; part of ``n_dropped``).
+    not_identified : tuple of str
+        Covariates with no finite estimate (separation); their estimates, standard errors
+        and covariances are NaN and ``converged`` is False.
+    fit_warnings : tuple of str
+        Every warning pyfixest issued during the fit, in order (pandas deprecation notices
+        excluded). Those not reported by a field above were also re-issued as warnings.
     """
 
     coefficients: pd.Series
@@ -73,6 +83,23 @@ class GravityResults:
     fitted: pd.Series = field(repr=False)
     _effects: Callable[[], tuple[Mapping[str, pd.Series], pd.DataFrame]] = field(repr=False)
     method: str = "ppml"
+    n_separated: int = 0
+    not_identified: tuple[str, ...] = ()
+    fit_warnings: tuple[str, ...] = ()
+
+    @property
+    def diagnostics(self) -> dict[str, object]:
+        """Fit diagnostics: ``converged``, ``method``, ``n_obs``, ``n_dropped``,
+        ``n_separated``, ``not_identified`` (list) and ``fit_warnings`` (list)."""
+        return {
+            "converged": self.converged,
+            "method": self.method,
+            "n_obs": self.n_obs,
+            "n_dropped": self.n_dropped,
+            "n_separated": self.n_separated,
+            "not_identified": list(self.not_identified),
+            "fit_warnings": list(self.fit_warnings),
+        }
 
     @cached_property
     def fixed_effect_values(self) -> Mapping[str, pd.Series]:
@@ -128,7 +155,8 @@ class GravityResults:
         Raises
         ------
         DataValidationError
-            If a name was not estimated.
+            If a name was not estimated, or has no finite estimate (see
+            :attr:`not_identified`), or the fit did not converge.
         """
         chosen = list(self.coefficients.index) if names is None else list(names)
         unknown = [name for name in chosen if name not in self.coefficients.index]
@@ -136,6 +164,14 @@ class GravityResults:
             raise DataValidationError(
                 f"cost_coefficients(names={chosen!r}): {unknown} were not estimated; estimated "
                 f"covariates: {list(self.coefficients.index)}"
+            )
+        missing = [name for name in chosen if not np.isfinite(self.coefficients[name])]
+        if missing or not self.converged:
+            raise DataValidationError(
+                f"cost_coefficients(names={chosen!r}): the PPML fit did not converge (converged=False"
+                f"{f'; no finite estimate for {missing}' if missing else ''}), so its coefficients are no trade "
+                f"costs; fix: see estimate_gravity's error (call it with raise_on_failure=True) and change the "
+                f"covariates or the data"
             )
         return {name: float(self.coefficients[name]) for name in chosen}
 
@@ -145,8 +181,10 @@ class GravityResults:
         lines = [
             f"PPML gravity estimation: {self.formula}",
             f"fixed effects: {self.fixed_effects}; standard errors: {self.vcov_type}",
-            f"observations: {self.n_obs} (dropped: {self.n_dropped}); converged: {self.converged}; "
-            f"pseudo R2: {self.pseudo_r2:.4f}",
+            f"observations: {self.n_obs} (dropped: {self.n_dropped}, separated: {self.n_separated}); "
+            f"converged: {self.converged}; pseudo R2: {self.pseudo_r2:.4f}",
+            *([f"no finite estimate (separation): {list(self.not_identified)}"] if self.not_identified else []),
+            *(f"pyfixest: {message}" for message in self.fit_warnings),
             "",
             f"{'term':<20}{'estimate':>12}{'std.err':>12}{'z':>9}{'p':>8}",
         ]

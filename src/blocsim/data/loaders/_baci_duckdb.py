@@ -1,70 +1,108 @@
 """DuckDB engine of the BACI loader: CSV -> validated flows table -> Parquet or Arrow, in SQL.
 
-The whole file is read once by DuckDB's parallel CSV reader with explicit column types
-(``t, i, j, v`` DOUBLE, ``k`` VARCHAR, ``q`` VARCHAR because BACI pads ``NA`` with blanks);
-cells that do not parse are collected with ``store_rejects`` instead of aborting, so the
-first one is reported with its line and column. Country codes are mapped through the code
-table (an SQL macro over a list indexed by code), and every check is an SQL query that
-finds the first offending row. No pandas DataFrame of the data is built:
-:func:`write_parquet` ends in ``COPY ... TO``.
+The whole file is read once by DuckDB's parallel CSV reader, every column as text; numbers
+are parsed in SQL by the rules of :func:`blocsim.data.loaders._io.parse_numbers` (blanks
+ignored, empty or ``NA`` missing, ``nan``/``inf``/``1e309`` non-finite, other text not a
+number), so this engine accepts exactly the files the pandas engine accepts. The table keeps
+the parsed value and a state per numeric cell, not the text; the text of a bad cell is read
+again only to quote it in the error. Country codes are mapped through the code table (an SQL
+macro over a list indexed by code), and every check is an SQL query that finds the first
+offending row. No pandas DataFrame of the data is built: :func:`write_parquet` ends in
+``COPY ... TO``.
 
 Errors are :class:`~blocsim.errors.DataValidationError` with the same wording as the pandas
-engine: ``<file>: row <line>, column '<name>': <problem>; <what is allowed / fix>``, where
-``<line>`` is the 1-based line in the file (header = line 1).
+engine (the messages come from :mod:`._io` and :mod:`._baci_rules`):
+``<file>: row <line>, column '<name>': <problem>; <what is allowed / fix>``, where ``<line>``
+is the 1-based line in the file (header = line 1).
 """
 
 from __future__ import annotations
 
-import csv
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Mapping
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 
 from blocsim.data.countries import known_codes
-from blocsim.data.loaders._io import sniff_header
+from blocsim.data.loaders._baci_rules import BACI_COLUMNS, PRODUCT_DIGITS, duplicate_key, not_hs6, unknown_code
+from blocsim.data.loaders._io import (
+    BLANK,
+    MISSING_VALUE,
+    NUMBER,
+    TEXT,
+    SourceFile,
+    check_header,
+    header_fields,
+    negative_value,
+    not_a_number,
+    not_finite,
+    not_whole,
+    require_columns,
+    too_many_fields,
+)
 from blocsim.errors import DataValidationError
 
-#: Read types. ``t, i, j`` are read as DOUBLE and checked to be whole numbers, because
-#: DuckDB's BIGINT cast would round ``12.5`` silently.
-BACI_TYPES = {"t": "DOUBLE", "i": "DOUBLE", "j": "DOUBLE", "k": "VARCHAR", "v": "DOUBLE", "q": "VARCHAR"}
 #: Output columns, in order (same as the pandas engine).
 OUTPUT_COLUMNS = ("exporter", "importer", "year", "product", "trade", "quantity")
-CODE_FIX = (
-    "; allowed are the codes of the BACI country_codes file (pass country_codes=... with the file of "
-    "the same BACI version)"
-)
 _MAX_CODE = 10_000
-_NEGATIVE = "negative value {!r}; values must be >= 0 (fix the sign or drop the row)"
-#: (column, SQL condition on view ``flows``, message template, SQL of the value shown)
-_ROW_CHECKS = (
-    *(
-        check
-        for column in ("t", "i", "j")
-        for check in (
-            (column, f"{column} IS NULL", "missing value; this column must be filled", column),
-            (column, f"NOT isfinite({column}) OR {column} <> round({column})", "value {!r} is not a whole number",
-             column),
-        )
-    ),
-    ("v", "v IS NULL", "missing value; this column must be filled", "v"),
-    ("q", "quantity IS NULL AND q_raw IS NOT NULL", "value {!r} is not a number or NA", "q_raw"),
-    ("v", "v < 0", _NEGATIVE, "v"),
-    ("q", "quantity < 0", _NEGATIVE, "quantity"),
-)
-#: Checks on the few distinct values of a column: (column, SQL test of a bad value ``x``, message, shown)
-_VALUE_CHECKS = (
-    ("i", "iso3(x) IS NULL", "unknown BACI country code {!r}", "TRY_CAST(i AS BIGINT)"),
-    ("j", "iso3(x) IS NULL", "unknown BACI country code {!r}", "TRY_CAST(j AS BIGINT)"),
-    (
-        "k",
-        "NOT regexp_full_match(lpad(trim(x), 6, '0'), '[0-9]{6}')",
-        "product code {!r} is not an HS6 code (six digits)",
-        "k",
-    ),
-)
+_WHAT = "CEPII BACI"
+
+#: Whitespace that ``str.strip`` removes and DuckDB's ``trim`` needs listed.
+_BLANKS = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
+
+
+def _parsed(column: str, alias: str) -> tuple[str, str]:
+    """SQL parsing a numeric cell by the rules of ``_io.parse_numbers``.
+
+    Returns the select items of an inner query over the CSV (``<alias>_num``: DOUBLE, NULL
+    unless a number; ``<alias>_text``: the cell) and of the outer query (``<alias>`` and
+    ``<alias>_state``: NUMBER / BLANK / TEXT as in ``_io``). ``TRY_CAST`` ignores surrounding
+    blanks and reads ``nan``, ``inf`` and ``1e309`` as pandas does; it also reads digit
+    separators (``1_000``) and ``nan(...)``, which pandas does not, so cells with ``_`` or
+    ``(`` are refused. The costly blank test runs only on cells that are no number (``CASE``
+    evaluates a branch only for the rows that reach it).
+    """
+    inner = (
+        f"CASE WHEN contains({column}, '_') OR contains({column}, '(') THEN NULL "
+        f"ELSE TRY_CAST({column} AS DOUBLE) END AS {alias}_num, {column} AS {alias}_text"
+    )
+    state = (
+        f"CASE WHEN {alias}_num IS NOT NULL THEN {NUMBER} "
+        f"WHEN {alias}_text IS NULL OR trim({alias}_text, {_BLANKS}) IN ('', 'NA') THEN {BLANK} ELSE {TEXT} END"
+    )
+    return inner, f"{alias}_num AS {alias}, CAST({state} AS UTINYINT) AS {alias}_state"
+
+
+#: A row check: (column, SQL condition on view ``flows``, message from the shown value, SQL of
+#: the shown value or ``None`` to quote the cell as written in the file).
+Check = tuple[str, str, Callable[[object], str], str | None]
+
+
+def _row_checks() -> list[Check]:
+    """The checks of the pandas engine, in its order: ``t, i, j`` (whole numbers), ``v``
+    (a finite number >= 0), ``q`` (a finite number >= 0 or missing)."""
+    checks: list[Check] = []
+    for column in ("t", "i", "j"):
+        checks += [
+            (column, f"{column}_state = {TEXT}", lambda x: not_a_number(x, allow_missing=False), None),
+            (column, f"{column}_state = {BLANK}", lambda _: MISSING_VALUE, column),
+            (column, f"{column}_state = {NUMBER} AND (NOT isfinite({column}) OR {column} <> round({column}))",
+             lambda x: not_whole(float(x)), column),  # type: ignore[arg-type]
+        ]
+    for column, value, allow_missing in (("v", "v", False), ("q", "quantity", True)):
+        checks += [
+            (column, f"{column}_state = {TEXT}", lambda x, m=allow_missing: not_a_number(x, allow_missing=m), None),
+            (column, f"{column}_state = {NUMBER} AND NOT isfinite({value})",
+             lambda x, m=allow_missing: not_finite(x, allow_missing=m), None),
+        ]
+        if not allow_missing:
+            checks.append((column, f"{column}_state = {BLANK}", lambda _: MISSING_VALUE, column))
+        checks.append((column, f"{value} < 0", lambda x: negative_value(float(x)), value))  # type: ignore[arg-type]
+    return checks
 
 
 def _sql_literal(value: float | str) -> str:
@@ -74,69 +112,65 @@ def _sql_literal(value: float | str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _value_checks(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, str]]:
-    """Row checks for codes and products: the distinct values are tested (a few hundred
-    codes, a few thousand products instead of every row), and the row condition is
-    ``FALSE`` unless a bad value exists."""
-    checks: list[tuple[str, str, str, str]] = []
-    for column, test, message, shown in _VALUE_CHECKS:
-        bad = [
-            row[0]
-            for row in con.execute(
-                f"SELECT x FROM (SELECT DISTINCT {column} AS x FROM raw) WHERE x IS NULL OR {test}"
-            ).fetchall()
-        ]
-        condition = "FALSE"
-        if bad:
-            condition = f"{column} IN ({', '.join(_sql_literal(x) for x in bad if x is not None) or 'NULL'})"
-            if None in bad:
-                condition = f"({column} IS NULL OR {condition})"
-        checks.append((column, condition, message, shown))
+def _value_checks(con: duckdb.DuckDBPyConnection) -> list[Check]:
+    """Checks of codes and products: the distinct values are tested (a few hundred codes, a
+    few thousand products instead of every row); the row condition is ``FALSE`` unless a
+    bad value exists."""
+    checks: list[Check] = []
+    for column in ("i", "j"):
+        bad = [row[0] for row in con.execute(
+            f"SELECT x FROM (SELECT DISTINCT {column} AS x FROM raw) WHERE isfinite(x) AND x = round(x) "
+            "AND iso3(x) IS NULL ORDER BY x"
+        ).fetchall()]
+        unknown = [int(code) for code in bad]
+        condition = f"{column} IN ({', '.join(_sql_literal(float(x)) for x in bad)})" if bad else "FALSE"
+        checks.append(
+            (column, condition, lambda x, u=unknown: unknown_code(int(x), u), column)  # type: ignore[call-overload]
+        )
+    bad_products = [row[0] for row in con.execute(
+        f"SELECT x FROM (SELECT DISTINCT k AS x FROM raw) WHERE trim(x) <> '' AND NOT regexp_full_match(trim(x), "
+        f"'{PRODUCT_DIGITS}')"
+    ).fetchall()]
+    checks.append(("k", "k IS NULL OR trim(k) = ''", lambda _: MISSING_VALUE, "k"))
+    condition = f"k IN ({', '.join(_sql_literal(x) for x in bad_products)})" if bad_products else "FALSE"
+    checks.append(("k", condition, not_hs6, None))
     return checks
 
 
 def _columns(file: Path) -> dict[str, str]:
-    """Header names -> DuckDB types; raises on a wrong separator or missing columns."""
-    header = sniff_header(file)
-    names = [name.strip().strip('"') for name in header.split(",")]
-    if len(names) < 2:
-        raise DataValidationError(
-            f"{file}: row 1: wrong separator: a CEPII BACI file is comma-separated with columns "
-            f"{', '.join(BACI_TYPES)}; the header read {header[:60]!r}"
-        )
-    missing = [c for c in BACI_TYPES if c not in names]
-    if missing:
-        raise DataValidationError(
-            f"{file}: column {missing[0]!r}: missing column(s) {', '.join(missing)}; a CEPII BACI file needs "
-            f"{', '.join(BACI_TYPES)}; found {', '.join(names)}"
-        )
-    if len(set(names)) != len(names) or not all(re.fullmatch(r"\w+", name) for name in names):
-        raise DataValidationError(
-            f"{file}: row 1: header {header[:80]!r} has repeated or non-word column names; a CEPII BACI "
-            f"header is {','.join(BACI_TYPES)}"
-        )
-    return {name: BACI_TYPES.get(name, "VARCHAR") for name in names}
+    """Header names -> DuckDB types (all VARCHAR); raises as the pandas engine on an empty
+    file, a wrong separator, a column named twice or a missing column."""
+    fields = header_fields(file, sep=",")
+    check_header(file, fields, sep=",", required=BACI_COLUMNS, what=_WHAT)
+    require_columns(pd.DataFrame(columns=fields), BACI_COLUMNS, SourceFile(file), what=_WHAT)
+    return dict.fromkeys(fields, "VARCHAR")
+
+
+def _read_csv_sql(columns: Mapping[str, str]) -> str:
+    """The ``read_csv(?, ...)`` call for this file (its path is the query parameter)."""
+    struct = ", ".join("'" + name.replace("'", "''") + f"': '{kind}'" for name, kind in columns.items())
+    return (
+        "read_csv(?, header = true, delim = ',', quote = '\"', nullstr = '', auto_detect = false, "
+        f"null_padding = true, store_rejects = true, columns = {{{struct}}})"
+    )
 
 
 def _raise_rejected(con: duckdb.DuckDBPyConnection, file: Path) -> None:
-    """Raise on the first line DuckDB's CSV reader could not read (if any)."""
+    """Raise on the first line DuckDB's CSV reader could not split into the header's fields
+    (short lines are padded with empty cells, as pandas reads them)."""
     first = con.execute(
-        "SELECT line, column_idx, column_name, error_type, csv_line, error_message FROM reject_errors "
-        "ORDER BY line, column_idx LIMIT 1"
+        "SELECT line, error_message FROM reject_errors ORDER BY line, column_idx LIMIT 1"
     ).fetchone()
     if first is None:
         return
-    line, index, column, kind, text, message = first
-    if str(kind) != "CAST":
-        raise DataValidationError(
-            f"{file}: row {line}: cannot be read ({message}); a CEPII BACI line has the comma-separated "
-            f"fields {', '.join(BACI_TYPES)}"
-        )
-    fields = next(csv.reader([text or ""]), [])
-    value = fields[index - 1] if 0 < index <= len(fields) else text
-    allowed = "a whole number" if column in ("t", "i", "j") else "a number"
+    line, message = first
+    ragged = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", str(message))
+    if ragged:
+        expected, found = map(int, ragged.groups())
+        raise DataValidationError(too_many_fields(file, int(line), expected, found, sep=",", what=_WHAT))
     raise DataValidationError(
-        f"{file}: row {line}, column {column!r}: value {value!r} is not a number; {column} must be {allowed}"
+        f"{file}: row {line}: cannot be read ({message}); a CEPII BACI line has the comma-separated "
+        f"fields {', '.join(BACI_COLUMNS)}"
     )
 
 
@@ -168,7 +202,7 @@ def validated_flows(con: duckdb.DuckDBPyConnection, file: Path, mapping: Mapping
     Parameters
     ----------
     con
-        A fresh DuckDB connection (table ``raw``, macro ``iso3`` and view ``flows`` are created).
+        A fresh DuckDB connection (table ``raw``, macros and view ``flows`` are created).
     file
         BACI CSV (``t,i,j,k,v,q``).
     mapping
@@ -178,14 +212,15 @@ def validated_flows(con: duckdb.DuckDBPyConnection, file: Path, mapping: Mapping
     -------
     int
         Rows of ``flows``: ``pos`` (0-based data row), :data:`OUTPUT_COLUMNS` (trade in USD
-        millions = ``v`` / 1000, quantity in metric tons) and the raw ``t, i, j, v, k, q_raw``;
+        millions = ``v`` / 1000, quantity in metric tons) and the parsed ``t, i, j, v, k``;
         in file order.
 
     Raises
     ------
     DataValidationError
-        First unreadable cell, missing or negative value, unknown code, bad HS6 code or
-        repeated (t, i, j, k), naming the file, row and column.
+        Empty file, bad header, first unreadable line, a cell that is not a number, not
+        finite, missing or negative, an unknown code, a bad HS6 code or a repeated
+        (t, i, j, k), naming the file, row and column, exactly as the pandas engine.
     """
     columns = _columns(file)
     bad_codes = sorted(set(mapping.values()) - known_codes())
@@ -193,11 +228,12 @@ def validated_flows(con: duckdb.DuckDBPyConnection, file: Path, mapping: Mapping
         raise DataValidationError(f"{file}: country codes {bad_codes} in the code mapping are not known ISO3 codes")
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar = false")
-    struct = ", ".join(f"'{name}': '{kind}'" for name, kind in columns.items())
+    parsed = [_parsed(column, alias) for column, alias in (("t", "t"), ("i", "i"), ("j", "j"), ("v", "v"), ("q", "q"))]
     try:
         con.execute(
-            "CREATE TABLE raw AS SELECT t, i, j, k, v, q FROM read_csv(?, header = true, delim = ',', "
-            f"quote = '\"', nullstr = ['', 'NA'], auto_detect = false, store_rejects = true, columns = {{{struct}}})",
+            f"CREATE TABLE raw AS SELECT {', '.join(outer for _, outer in parsed)}, k, "
+            f"lpad(trim(k), 6, '0') AS product FROM (SELECT {', '.join(inner for inner, _ in parsed)}, k "
+            f"FROM {_read_csv_sql(columns)})",
             [str(file)],
         )
     except duckdb.Error as error:
@@ -206,49 +242,58 @@ def validated_flows(con: duckdb.DuckDBPyConnection, file: Path, mapping: Mapping
     _code_lookup(con, mapping, file)
     con.execute(
         "CREATE VIEW flows AS SELECT rowid AS pos, iso3(i) AS exporter, iso3(j) AS importer, "
-        "TRY_CAST(t AS BIGINT) AS year, lpad(trim(k), 6, '0') AS product, v * CAST(0.001 AS DOUBLE) AS trade, "
-        "TRY_CAST(NULLIF(trim(q), 'NA') AS DOUBLE) AS quantity, "
-        "t, i, j, v, k, NULLIF(NULLIF(trim(q), 'NA'), '') AS q_raw FROM raw"
+        "TRY_CAST(t AS BIGINT) AS year, product, v * CAST(0.001 AS DOUBLE) AS trade, q AS quantity, "
+        "t, i, j, v, k, t_state, i_state, j_state, v_state, q_state FROM raw"
     )
-    checks = [*_ROW_CHECKS, *_value_checks(con)]
+    checks = [*_row_checks(), *_value_checks(con)]
     firsts = con.execute(
         "SELECT " + ", ".join(f"min(pos) FILTER (WHERE {condition})" for _, condition, _, _ in checks)
         + ", count(*) FROM flows"
     ).fetchone()
-    assert firsts is not None
-    for (column, condition, message, shown), first in zip(checks, firsts[:-1]):
+    if firsts is None:  # an aggregate without GROUP BY always returns one row
+        raise DataValidationError(f"{file}: cannot be read as a CEPII BACI file: no result from DuckDB")
+    source = SourceFile(file)
+    for (column, _, message, shown), first in zip(checks, firsts[:-1]):
         if first is None:
             continue
-        value = con.execute(f"SELECT {shown} FROM flows WHERE pos = ?", [first]).fetchone()[0]  # type: ignore[index]
-        text = message.format(value)
-        if column in ("i", "j"):
-            unknown = [row[0] for row in con.execute(
-                f"SELECT DISTINCT TRY_CAST({column} AS BIGINT) FROM flows WHERE {condition} ORDER BY 1 LIMIT 10"
-            ).fetchall()]
-            text += f" (unknown: {', '.join(map(str, unknown))})" + CODE_FIX
-        raise DataValidationError(f"{file}: row {first + 2}, column {column!r}: {text}")
-    _check_unique(con, file)
+        if shown is None:
+            value = _cell_text(con, file, columns, int(first), column)
+        else:
+            row = con.execute(f"SELECT {shown} FROM flows WHERE pos = ?", [first]).fetchone()
+            value = row[0] if row is not None else None
+        raise source.error(int(first), column, message(value))
+    _check_unique(con, file, columns)
     return int(firsts[-1])
 
 
-def _check_unique(con: duckdb.DuckDBPyConnection, file: Path) -> None:
-    """Raise on the first repeated (t, i, j, k); ``product`` is six digits here, so its integer
-    value identifies it (``10121`` and ``010121`` are the same product)."""
-    repeated = con.execute(  # t, i, j are whole numbers here and k six digits (blanks allowed)
-        "SELECT t, i, j, CAST(k AS INTEGER) FROM raw GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
+def _cell_text(con: duckdb.DuckDBPyConnection, file: Path, columns: Mapping[str, str], pos: int, column: str) -> str:
+    """The cell of data row ``pos`` (0-based) and ``column`` as written in the file."""
+    name = '"' + column.replace('"', '""') + '"'
+    row = con.execute(
+        f"SELECT {name} FROM {_read_csv_sql(columns)} LIMIT 1 OFFSET {int(pos)}", [str(file)]
+    ).fetchone()
+    return "" if row is None or row[0] is None else str(row[0])
+
+
+def _check_unique(con: duckdb.DuckDBPyConnection, file: Path, columns: Mapping[str, str]) -> None:
+    """Raise on the first row repeating an earlier (t, i, j, product); ``product`` is six
+    digits here, so ``10121`` and ``010121`` are the same product. The cheap grouped test
+    runs always; the ordered search for the first repeat only when there is one."""
+    repeated = con.execute(
+        "SELECT 1 FROM flows GROUP BY t, i, j, product HAVING count(*) > 1 LIMIT 1"
     ).fetchone()
     if repeated is None:
         return
-    rows = con.execute(
-        "SELECT rowid, k FROM raw WHERE t = ? AND i = ? AND j = ? AND CAST(k AS INTEGER) = ? "
-        "ORDER BY rowid LIMIT 2",
-        list(repeated),
-    ).fetchall()
-    raise DataValidationError(
-        f"{file}: row {rows[1][0] + 2}, column 'k': duplicate key (t={int(repeated[0])}, i={int(repeated[1])}, "
-        f"j={int(repeated[2])}, k={rows[1][1]!r}), first seen at row {rows[0][0] + 2}; each (t, i, j, k) must "
-        "appear once"
-    )
+    first = con.execute(
+        "SELECT pos, first, t, i, j FROM (SELECT pos, t, i, j, row_number() OVER w AS n, min(pos) OVER w AS first "
+        "FROM flows WINDOW w AS (PARTITION BY t, i, j, product ORDER BY pos)) WHERE n = 2 ORDER BY pos LIMIT 1"
+    ).fetchone()
+    if first is None:  # the grouped test found a repeat, so the search does too
+        raise DataValidationError(f"{file}: repeated (t, i, j, k) found but not located")
+    pos, earlier, t, i, j = first
+    k = _cell_text(con, file, columns, int(pos), "k")
+    source = SourceFile(file)
+    raise source.error(int(pos), "k", duplicate_key(int(t), int(i), int(j), k, source.row(int(earlier))))
 
 
 #: The output, in file order (a projection of the scan, which keeps insertion order).

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -77,6 +78,70 @@ def sniff_header(path: Path, *, encoding: str = "utf-8-sig", skip: int = 0) -> s
         return handle.readline().rstrip("\r\n")
 
 
+def header_fields(path: Path, *, sep: str, encoding: str = "utf-8-sig", skiprows: int = 0) -> list[str]:
+    """Column names of a delimited file's header line (CSV quoting honoured, blanks and
+    quotes stripped from each name); ``[]`` for an empty file."""
+    header = sniff_header(path, encoding=encoding, skip=skiprows)
+    return [field.strip().strip('"') for field in next(csv.reader([header], delimiter=sep))] if header else []
+
+
+def check_header(
+    path: Path,
+    fields: Sequence[str],
+    *,
+    sep: str,
+    required: Sequence[str],
+    what: str,
+    encoding: str = "utf-8-sig",
+    skiprows: int = 0,
+) -> None:
+    """Raise on an empty file, a wrong separator, or a column name given twice.
+
+    Parameters
+    ----------
+    path
+        The file (for messages).
+    fields
+        Its header names, from :func:`header_fields`.
+    sep, required, what, encoding, skiprows
+        As in :func:`read_delimited`.
+    """
+    line = 1 + skiprows
+    if not fields:
+        problem = "the file is empty" if path.stat().st_size == 0 else "the header line is blank"
+        raise DataValidationError(
+            f"{path}: row {line}: {problem}; a {what} file starts with a header line naming {', '.join(required)}"
+        )
+    if len(fields) < 2 and len(required) > 1:
+        header = sniff_header(path, encoding=encoding, skip=skiprows)
+        others = [name for s, name in _SEPARATORS.items() if s != sep and header.count(s) >= len(required) - 1]
+        found = f" the header looks {others[0]}-separated;" if others else ""
+        raise DataValidationError(
+            f"{path}: row {line}: wrong separator:{found} a {what} file is "
+            f"{_SEPARATORS.get(sep, repr(sep))}-separated with columns {', '.join(required)}; "
+            "re-export it with that separator or pass the matching loader option"
+        )
+    seen: dict[str, int] = {}
+    for number, name in enumerate(fields, start=1):
+        if name in seen:
+            raise DataValidationError(
+                f"{path}: row {line}, column {name!r}: the header names column {name!r} twice (fields "
+                f"{seen[name]} and {number}), so its values are ambiguous; a {what} header names each column "
+                "once; rename or remove one of them"
+            )
+        seen[name] = number
+
+
+def too_many_fields(path: Path, line: int, expected: int, found: int, *, sep: str, what: str) -> str:
+    """Message for a line with more fields than the header (shared by both BACI engines; a
+    line with fewer fields reads as empty trailing cells in both)."""
+    name = _SEPARATORS.get(sep, repr(sep))
+    return (
+        f"{path}: row {line}: cannot be read: {found} fields where the header has {expected}; a {what} line has "
+        f"one {name}-separated field per header column (quote a cell that contains a {name})"
+    )
+
+
 def read_delimited(
     path: Path,
     *,
@@ -88,7 +153,7 @@ def read_delimited(
     encoding: str = "utf-8-sig",
     skiprows: int = 0,
 ) -> pd.DataFrame:
-    """Read a delimited text file and check its separator and columns.
+    """Read a delimited text file and check its header (see :func:`check_header`) and columns.
 
     Parameters
     ----------
@@ -115,18 +180,16 @@ def read_delimited(
     -------
     DataFrame
         All columns as read, index = 0-based data-row position.
+
+    Raises
+    ------
+    DataValidationError
+        Empty file, wrong separator, a column named twice, a missing required column, or a
+        file pandas cannot parse.
     """
     source = SourceFile(path, row_offset=2 + skiprows)
-    header = sniff_header(path, encoding=encoding, skip=skiprows)
-    fields = next(csv.reader([header], delimiter=sep)) if header else []
-    if len(fields) < 2 and len(required) > 1:
-        others = [name for s, name in _SEPARATORS.items() if s != sep and header.count(s) >= len(required) - 1]
-        found = f" the header looks {others[0]}-separated;" if others else ""
-        raise DataValidationError(
-            f"{path}: row {1 + skiprows}: wrong separator:{found} a {what} file is "
-            f"{_SEPARATORS.get(sep, repr(sep))}-separated with columns {', '.join(required)}; "
-            "re-export it with that separator or pass the matching loader option"
-        )
+    fields = header_fields(path, sep=sep, encoding=encoding, skiprows=skiprows)
+    check_header(path, fields, sep=sep, required=required, what=what, encoding=encoding, skiprows=skiprows)
     try:
         frame = pd.read_csv(
             path,
@@ -144,6 +207,10 @@ def read_delimited(
             encoding="latin-1", skiprows=skiprows, low_memory=False,
         )
     except (pd.errors.ParserError, ValueError) as error:
+        ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
+        if ragged:
+            expected, line, found = map(int, ragged.groups())
+            raise DataValidationError(too_many_fields(path, line, expected, found, sep=sep, what=what)) from None
         raise DataValidationError(f"{path}: cannot be parsed as a {what} file: {error}") from None
     frame.columns = [str(c).strip().strip('"') for c in frame.columns]
     require_columns(frame, required, source, what=what)
@@ -162,6 +229,68 @@ def require_columns(frame: pd.DataFrame, required: Sequence[str], source: Source
         )
 
 
+#: Text a "not a number" value is written as (any case, optional sign): parsed as NaN.
+_NAN_TEXT = r"[+-]?nan"
+#: Cell state of :func:`parse_numbers`: a number (possibly non-finite), an empty or
+#: missing-marker cell, or text that is not a number.
+NUMBER, BLANK, TEXT = 0, 1, 2
+
+
+def not_a_number(value: object, *, allow_missing: bool) -> str:
+    """Message for a cell that is not a number (shared by every loader and both BACI engines)."""
+    return f"value {value!r} is not a number; write a number" + (" or leave the cell empty" if allow_missing else "")
+
+
+def not_finite(value: object, *, allow_missing: bool) -> str:
+    """Message for a cell that reads as NaN or +/-infinity (``nan``, ``inf``, ``1e309``)."""
+    return (
+        f"value {value!r} is not a finite number; write a finite number"
+        + (" or leave the cell empty" if allow_missing else "")
+    )
+
+
+MISSING_VALUE = "missing value; this column must be filled"
+
+
+def negative_value(value: float) -> str:
+    """Message for a negative value where values must be >= 0."""
+    return f"negative value {float(value)!r}; values must be >= 0 (fix the sign or drop the row)"
+
+
+def not_whole(value: float) -> str:
+    """Message for a value that must be a whole number (years, codes)."""
+    return f"value {float(value)!r} is not a whole number"
+
+
+def parse_numbers(raw: pd.Series, *, missing: Iterable[str] = ()) -> tuple[pd.Series, pd.Series]:
+    """Parse a text column as float64, keeping apart empty cells and text that is no number.
+
+    The rules every loader applies (and the DuckDB BACI engine mirrors in SQL): surrounding
+    blanks are ignored; an empty cell or one of ``missing`` is missing; ``nan``, ``inf``,
+    ``infinity`` and overflowing numbers such as ``1e309`` parse to NaN / +/-inf (to be
+    rejected as non-finite); anything else that :func:`pandas.to_numeric` rejects (``1,5``,
+    ``1_000``, ``abc``) is not a number.
+
+    Returns
+    -------
+    tuple of pandas.Series
+        Values (float64; NaN for missing cells, text and ``nan``), and the cell state
+        (:data:`NUMBER`, :data:`BLANK` or :data:`TEXT`), both indexed like ``raw``.
+    """
+    if raw.dtype.kind in "biuf":  # a typed (Parquet) column: NaN is a missing cell
+        values = raw.astype("float64")
+        return values, pd.Series(np.where(values.isna(), BLANK, NUMBER), index=raw.index)
+    text = raw.astype("string").str.strip()
+    blank = text.isna() | text.isin(list(missing)) | (text == "")
+    values = pd.to_numeric(text.mask(blank), errors="coerce").astype("float64")
+    unread = (values.isna() & ~blank).to_numpy()
+    state = np.where(blank.to_numpy(), BLANK, NUMBER)
+    if unread.any():  # "nan" reads as NaN like unreadable text; tell them apart (few cells)
+        nan_text = text[unread].str.fullmatch(_NAN_TEXT, case=False).to_numpy(dtype=bool)
+        state[np.flatnonzero(unread)[~nan_text]] = TEXT
+    return values, pd.Series(state, index=raw.index)
+
+
 def numeric_column(
     frame: pd.DataFrame,
     column: str,
@@ -170,8 +299,13 @@ def numeric_column(
     missing: Iterable[str] = (),
     allow_missing: bool = True,
     non_negative: bool = False,
+    finite: bool = True,
 ) -> pd.Series:
-    """Convert ``column`` to float64, reporting the first non-numeric or negative cell.
+    """Convert ``column`` to float64, reporting the first bad cell (see :func:`parse_numbers`).
+
+    Checks, in this order, each reporting its first row: text that is not a number;
+    non-finite values (``nan``, ``inf``, ``1e309``), unless ``finite=False``; missing cells,
+    if not allowed; negative values, if ``non_negative``.
 
     Parameters
     ----------
@@ -181,31 +315,25 @@ def numeric_column(
         If False, a missing cell is an error.
     non_negative
         If True, a negative value is an error.
+    finite
+        If False, non-finite values are returned as parsed (for callers with a stricter
+        check of their own, such as :func:`integer_column`).
     """
     raw = frame[column]
-    if raw.dtype.kind in "biuf":
-        values = raw.astype("float64")
-        bad_text = pd.Series(False, index=raw.index)
-    else:
-        text = raw.astype("string").str.strip()
-        text = text.mask(text.isin(list(missing)) | (text == ""))
-        values = pd.to_numeric(text, errors="coerce").astype("float64")
-        bad_text = text.notna() & values.isna()
-    pos = first_row(bad_text)
+    values, state = parse_numbers(raw, missing=missing)
+    pos = first_row(state == TEXT)
     if pos is not None:
-        raise source.error(
-            pos, column, f"value {raw.loc[pos]!r} is not a number; write a number or leave the cell empty"
-        )
-    pos = None if allow_missing else first_row(values.isna())
+        raise source.error(pos, column, not_a_number(raw.loc[pos], allow_missing=allow_missing))
+    pos = first_row((state == NUMBER) & ~np.isfinite(values)) if finite else None
     if pos is not None:
-        raise source.error(pos, column, "missing value; this column must be filled")
+        shown = raw.loc[pos] if isinstance(raw.loc[pos], str) else float(raw.loc[pos])
+        raise source.error(pos, column, not_finite(shown, allow_missing=allow_missing))
+    pos = None if allow_missing else first_row(state == BLANK)
+    if pos is not None:
+        raise source.error(pos, column, MISSING_VALUE)
     pos = first_row(values < 0) if non_negative else None
     if pos is not None:
-        raise source.error(
-            pos,
-            column,
-            f"negative value {float(values.loc[pos])!r}; values must be >= 0 (fix the sign or drop the row)",
-        )
+        raise source.error(pos, column, negative_value(values.loc[pos]))
     return values
 
 
@@ -228,12 +356,15 @@ def country_column(
     )
 
 
-def integer_column(frame: pd.DataFrame, column: str, source: SourceFile) -> pd.Series:
-    """Convert ``column`` to int64, reporting the first missing or non-integer cell."""
-    values = numeric_column(frame, column, source, allow_missing=False)
+def integer_column(
+    frame: pd.DataFrame, column: str, source: SourceFile, *, missing: Iterable[str] = ()
+) -> pd.Series:
+    """Convert ``column`` to int64, reporting the first cell that is not a number, missing
+    (empty or one of ``missing``), or not a whole finite number (``12.5``, ``inf``, ``nan``)."""
+    values = numeric_column(frame, column, source, missing=missing, allow_missing=False, finite=False)
     pos = first_row(~np.isfinite(values) | (values != np.round(values)))
     if pos is not None:
-        raise source.error(pos, column, f"value {float(values.loc[pos])!r} is not a whole number")
+        raise source.error(pos, column, not_whole(values.loc[pos]))
     return values.astype("int64")
 
 

@@ -21,15 +21,17 @@ Engines
 ``engine="pandas"`` reads with :func:`pandas.read_csv` and checks with the shared helpers of
 :mod:`._io`; ``engine="duckdb"`` does all of it in DuckDB (:mod:`._baci_duckdb`) and, through
 :func:`baci_parquet_writer`, lets the store write Parquet without a table in Python. Both
-give the same table and report the same file, row and column. ``engine="auto"`` (default)
-picks DuckDB for files of at least :data:`AUTO_DUCKDB_BYTES`: on a 10M-row file
-(``bench/data_load.py``) the DuckDB import is about three times faster.
+accept exactly the same files (:mod:`._baci_rules`), give the same table and report the same
+first problem with the same message (file, row, column and the cell as written).
+``engine="auto"`` (default) picks DuckDB for files of at least :data:`AUTO_DUCKDB_BYTES`: on a
+10M-row file (``bench/data_load.py``) the DuckDB import is about three times faster.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import warnings
 from pathlib import Path
 from typing import Callable, Literal
 
@@ -39,7 +41,16 @@ import pyarrow as pa
 
 from blocsim.data.countries import iso3_table, normalize_codes
 from blocsim.data.loaders import _baci_duckdb
+from blocsim.data.loaders._baci_rules import (
+    BACI_COLUMNS,
+    MISSING_MARKERS,
+    PRODUCT_DIGITS,
+    duplicate_key,
+    not_hs6,
+    unknown_code,
+)
 from blocsim.data.loaders._io import (
+    MISSING_VALUE,
     PathLike,
     SourceFile,
     check_unique,
@@ -53,7 +64,7 @@ from blocsim.data.loaders._io import (
 )
 from blocsim.errors import DataValidationError
 
-BACI_COLUMNS = ("t", "i", "j", "k", "v", "q")
+__all__ = ["BACI_COLUMNS", "BACI_SPECIAL_CODES", "baci_country_codes", "baci_parquet_writer", "load_baci"]
 BACI_SPECIAL_CODES: dict[int, str] = {
     58: "BLX",
     251: "FRA",
@@ -150,8 +161,10 @@ def load_baci(
     Raises
     ------
     DataValidationError
-        Wrong separator, missing columns, non-numeric or negative ``v``/``q``, unknown
-        country code, or a repeated (t, i, j, k).
+        Empty file, wrong separator, a column named twice, missing columns, a line with more
+        fields than the header, ``t``/``i``/``j`` that are not whole numbers, ``v``/``q`` that
+        are not numbers, not finite (``nan``, ``inf``, ``1e309``) or negative, a missing
+        ``v``, an unknown country code, a product that is not HS6, or a repeated (t, i, j, k).
     """
     file = existing_file(path, what="CEPII BACI")
     chosen = baci_engine(file, engine)
@@ -162,39 +175,50 @@ def load_baci(
         table = _baci_duckdb.read_arrow(file, mapping)
         return table if arrow else tidy(table.to_pandas()).astype({"year": "int64"})
     source = SourceFile(file)
-    try:
-        raw = read_delimited(
-            file,
-            sep=",",
-            required=BACI_COLUMNS,
-            what="CEPII BACI",
-            dtype={"t": "int64", "i": "int64", "j": "int64", "k": str, "v": "float64", "q": str},
-            na_values=("NA",),
-        )
-    except DataValidationError as error:
-        if "cannot be parsed" not in str(error):
-            raise
-        # locate the offending cell: re-read as text and check column by column
-        text = read_delimited(file, sep=",", required=BACI_COLUMNS, what="CEPII BACI", dtype=str, na_values=())
-        for column in ("t", "i", "j"):
-            integer_column(text, column, source)
-        numeric_column(text, "v", source, allow_missing=False)
-        raise
-    value = numeric_column(raw, "v", source, allow_missing=False, non_negative=True)
-    quantity = numeric_column(raw, "q", source, missing=("NA",), non_negative=True)
+    raw = _read_pandas(file, source)
+    value = numeric_column(raw, "v", source, missing=MISSING_MARKERS, allow_missing=False, non_negative=True)
+    quantity = numeric_column(raw, "q", source, missing=MISSING_MARKERS, non_negative=True)
+    exporter = _map_codes(raw["i"], mapping, source, "i")
+    importer = _map_codes(raw["j"], mapping, source, "j")
+    product = _products(raw["k"], source)
     out = pd.DataFrame(
         {
-            "exporter": _map_codes(raw["i"], mapping, source, "i"),
-            "importer": _map_codes(raw["j"], mapping, source, "j"),
+            "exporter": exporter,
+            "importer": importer,
             "year": raw["t"].astype("int64"),
-            "product": raw["k"].astype(str).str.strip().str.zfill(6),
+            "product": product,
             "trade": value * THOUSANDS_TO_MILLIONS,
             "quantity": quantity,
         }
     )
-    _check_products(out["product"], source)
-    check_unique(out.assign(i=raw["i"], j=raw["j"]), ("year", "i", "j", "product"), source)
+    _check_unique(out.assign(i=raw["i"], j=raw["j"]), raw["k"], source)
     return tidy(out)
+
+
+def _read_pandas(file: Path, source: SourceFile) -> pd.DataFrame:
+    """The file with ``t, i, j`` as int64, ``v`` as float64, ``k, q`` as text.
+
+    The fast typed read is used when it succeeds with finite values; otherwise the file is
+    re-read as text and every column checked with the shared rules, which reports the first
+    bad cell as written (``1,5x``, ``inf``, ``1e309``) exactly as the DuckDB engine does.
+    """
+    try:
+        with warnings.catch_warnings():  # pandas warns when "inf" fails as int64; the text read reports it
+            warnings.filterwarnings("ignore", "invalid value encountered in cast", RuntimeWarning)
+            raw = read_delimited(
+                file, sep=",", required=BACI_COLUMNS, what="CEPII BACI",
+                dtype={"t": "int64", "i": "int64", "j": "int64", "k": str, "v": "float64", "q": str}, na_values=(),
+            )
+        if np.isfinite(raw["v"].to_numpy()).all():
+            return raw
+    except DataValidationError as error:
+        if "cannot be parsed" not in str(error):
+            raise
+    text = read_delimited(file, sep=",", required=BACI_COLUMNS, what="CEPII BACI", dtype=str, na_values=())
+    for column in ("t", "i", "j"):
+        text[column] = integer_column(text, column, source, missing=MISSING_MARKERS)
+    text["v"] = numeric_column(text, "v", source, missing=MISSING_MARKERS, allow_missing=False, non_negative=True)
+    return text
 
 
 def _map_codes(numeric: pd.Series, mapping: dict[int, str], source: SourceFile, column: str) -> pd.Series:
@@ -204,21 +228,35 @@ def _map_codes(numeric: pd.Series, mapping: dict[int, str], source: SourceFile, 
     unknown = mapped == ""
     pos = first_row(numeric.isin(uniques[unknown]))
     if pos is not None:
-        bad = uniques[unknown]
-        raise source.error(
-            pos,
-            column,
-            f"unknown BACI country code {int(numeric.loc[pos])} ({len(bad)} unknown: "
-            f"{', '.join(map(str, bad[:10]))}); allowed are the codes of the BACI country_codes file "
-            "(pass country_codes=... with the file of the same BACI version)",
-        )
+        raise source.error(pos, column, unknown_code(int(numeric.loc[pos]), [int(code) for code in uniques[unknown]]))
     return pd.Series(mapped[inverse], index=numeric.index, dtype=object)
 
 
-def _check_products(products: pd.Series, source: SourceFile) -> None:
-    pos = first_row(~products.str.fullmatch(r"\d{6}"))
+def _products(raw: pd.Series, source: SourceFile) -> pd.Series:
+    """HS6 codes as 6-character strings (``10121`` -> ``010121``; surrounding spaces ignored);
+    raises on an empty cell or one that is not one to six digits."""
+    text = raw.fillna("").astype(str).str.strip(" ")
+    pos = first_row(text == "")
     if pos is not None:
-        raise source.error(pos, "k", f"product code {products.loc[pos]!r} is not an HS6 code (six digits)")
+        raise source.error(pos, "k", MISSING_VALUE)
+    pos = first_row(~text.str.fullmatch(PRODUCT_DIGITS))
+    if pos is not None:
+        raise source.error(pos, "k", not_hs6(raw.loc[pos]))
+    return text.str.zfill(6)
+
+
+def _check_unique(out: pd.DataFrame, raw_products: pd.Series, source: SourceFile) -> None:
+    """Raise on the first row repeating an earlier (t, i, j, k); ``010121`` and ``10121`` are
+    the same product."""
+    keys = ["year", "i", "j", "product"]
+    pos = first_row(out.duplicated(keys, keep="first"))
+    if pos is None:
+        return
+    same = (out[keys] == out.loc[pos, keys].to_numpy()).all(axis=1).to_numpy()
+    first = int(out.index[same][0])
+    row = out.loc[pos]
+    message = duplicate_key(int(row["year"]), int(row["i"]), int(row["j"]), raw_products.loc[pos], source.row(first))
+    raise source.error(pos, "k", message)
 
 
 def baci_parquet_writer(

@@ -284,8 +284,8 @@ def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: Float
     io_share = b.base.input_share
     theta = b.theta[:, :, None]
     lc = cal.va_share * lw[:, None, :] - cal.log_prod
-    if io_share is not None and lp is not None:  # sum_k G[i,k,s] lp[d,k,i]
-        lc = lc + np.einsum("dki,iks->dsi", lp, io_share)
+    if io_share is not None and lp is not None:  # sum_k G[i,k,s] lp[d,k,i], one (1, S) x (S, S) product per (d, i)
+        lc = lc + np.matmul(lp.transpose(0, 2, 1)[:, :, None, :], io_share)[:, :, 0, :].transpose(0, 2, 1)
     u = -theta * lc
     shift = u.max(axis=-1, keepdims=True)
     cm = np.exp(u - shift)
@@ -311,7 +311,7 @@ def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: Float
     income = va_new + received + d_new
     spend_new = cal.alpha * income[:, None, :]
     if io_share is not None:  # + sum_k G[j,s,k] Y[d,k,j]
-        spend_new = spend_new + np.einsum("jsk,dkj->dsj", io_share, output)
+        spend_new = spend_new + np.matmul(io_share, output.transpose(0, 2, 1)[..., None])[..., 0].transpose(0, 2, 1)
     xh_new = np.where(cal.spend_mask, spend_new / np.where(cal.spend_mask, cal.spending, 1.0), 0.0)
     demand = np.sum(cal.va_share * output, axis=-2)
     excess = np.log(np.maximum(demand, 1e-300 * va_new) / va_new)

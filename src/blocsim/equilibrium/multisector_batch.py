@@ -59,8 +59,8 @@ class MultiSectorBatchResult:
 
     Money in the baseline's unit (USD millions); counterfactual levels in units of the
     numeraire (default: world value added unchanged). ``*_hat`` are ratios
-    counterfactual/baseline. Arrays of a draw that did not converge are NaN; its residual and
-    iteration count are in ``diagnostics``.
+    counterfactual/baseline. The counterfactual arrays of a draw that did not converge are NaN
+    (the baseline ones are kept); its residual and iteration count are in ``diagnostics``.
 
     Attributes
     ----------

@@ -8,6 +8,10 @@ _PUBLIC = {
     "SolverOptions": "blocsim.equilibrium.options",
     "solve_multisector": "blocsim.equilibrium.multisector",
     "MultiSectorResult": "blocsim.equilibrium.multisector",
+    "solve_multisector_batch": "blocsim.equilibrium.multisector_batch",
+    "MultiSectorBatchResult": "blocsim.equilibrium.multisector_batch",
+    "multisector_problem": "blocsim.equilibrium.multisector_inputs",
+    "MultiSectorProblem": "blocsim.equilibrium.multisector_inputs",
     "DutyPool": "blocsim.equilibrium.duty_pool",
     "solve_pe": "blocsim.equilibrium.pe",
 }

@@ -46,16 +46,7 @@ from blocsim.equilibrium.multisector_core import (
     solve_changes,
     solve_conditional,
 )
-from blocsim.equilibrium.multisector_inputs import (
-    MultiSectorProblem,
-    check_domestic_tariffs,
-    parse_baseline,
-    parse_io,
-    parse_pair_table,
-    parse_productivity,
-    parse_theta,
-    pool_arrays,
-)
+from blocsim.equilibrium.multisector_inputs import multisector_problem, numeraire_index
 from blocsim.equilibrium.multisector_tables import (
     bloc_table,
     country_table,
@@ -63,7 +54,7 @@ from blocsim.equilibrium.multisector_tables import (
     member_mask,
     partner_table,
 )
-from blocsim.equilibrium.options import SolverOptions, check_choice, check_theta_mapping
+from blocsim.equilibrium.options import SolverOptions, check_choice
 from blocsim.errors import DataValidationError
 
 ClosureName = Literal["ratio", "level"]
@@ -225,49 +216,12 @@ def solve_multisector(
     """
     start = time.perf_counter()
     check_choice(closure, ("ratio", "level"), "closure")
-    check_theta_mapping(theta)
-    countries, sectors, flows = parse_baseline(baseline_df, exporter, importer, sector, flow)
-    names = (exporter, importer, sector)
-    tariff_before, tariff_after = parse_pair_table(
-        tariffs, ("tariff_before", "tariff_after"), "tariffs", countries, sectors, names,
-        fill=0.0, low=0.0, high=np.inf, allowed="finite ad valorem fractions >= 0 (0.05 = 5 %)",
+    problem = multisector_problem(
+        baseline_df, theta=theta, shock=shock, tariffs=tariffs, io=io, duty_pool=duty_pool,
+        duty_pool_after=duty_pool_after, productivity=productivity, names=(exporter, importer, sector, flow),
     )
-    check_domestic_tariffs((tariff_before, tariff_after), countries)
-    (cost_factor,) = parse_pair_table(
-        shock, ("factor",), "shock", countries, sectors, names,
-        fill=1.0, low=0.0, high=np.inf, allowed="finite factors >= 0 on kappa^-theta (0 = ban)",
-    )
-    if cost_factor is not None and np.any(np.einsum("sii->si", cost_factor) == 0):
-        s, k = np.argwhere(np.einsum("sii->si", cost_factor) == 0)[0]
-        raise DataValidationError(
-            f"argument 'shock': factor 0 on the domestic flow of {countries[k]!r} in sector {sectors[s]!r} (exporter "
-            "== importer), a ban on a country's own goods; allowed: factors > 0 on domestic rows. Fix: drop the row "
-            "(a ban closes imports from other origins)."
-        )
-    va_share, input_share = parse_io(io, countries, sectors)
-    problem = MultiSectorProblem(
-        countries=countries,
-        sectors=sectors,
-        flows=flows,
-        tariff_before=tariff_before,
-        tariff_after=tariff_after,
-        cost_factor=cost_factor,
-        theta=parse_theta(theta, sectors),
-        productivity=parse_productivity(productivity, countries, sectors),
-        va_share=va_share,
-        input_share=input_share,
-        pool_before=pool_arrays(duty_pool, countries, "duty_pool"),
-        pool_after=pool_arrays(duty_pool if duty_pool_after is None else duty_pool_after, countries,
-                               "duty_pool_after"),
-    )
-    ref = None
-    if numeraire is not None:
-        if numeraire not in countries:
-            raise DataValidationError(
-                f"argument 'numeraire': {numeraire!r} is not a country of the baseline data; allowed: "
-                "None (world value added) or one of its ISO3 codes. Fix: pick a country in the data."
-            )
-        ref = countries.index(numeraire)
+    countries, sectors, flows = problem.countries, problem.sectors, problem.flows
+    ref = numeraire_index(numeraire, countries)
     members = None if bloc is None else member_mask(bloc, countries, "bloc")
     cal = calibrate(problem, closure=closure, numeraire=ref)
     eq = solve_changes(cal, options)

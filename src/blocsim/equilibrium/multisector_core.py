@@ -29,44 +29,68 @@ one-sector engine). The wage update is the tatonnement
 :math:`\log w \mathrel{+}= \lambda_i \log(\text{VA demand}/\text{VA supply})` with
 :math:`\lambda_i = 1/(1+\sum_s v_{is}\theta_s)`, ``v`` the sectoral value-added shares (the
 one-sector rule :math:`p \leftarrow p (S/pY)^{1/\sigma}` when S = 1).
+
+Batches. Every equation is written once, for a batch of D counterfactuals on one baseline
+(:class:`~blocsim.equilibrium.multisector_inputs.MultiSectorBatch`): the arrays below carry a
+leading draw axis (length D, or 1 where the draws share the value), and each draw has its own
+convergence record. :func:`calibrate_batch`, :func:`solve_changes_batch` and
+:func:`solve_conditional_batch` are the equations; :func:`calibrate`, :func:`solve_changes`
+and :func:`solve_conditional` solve one counterfactual as the batch of size 1 and return its
+draw view (:meth:`Calibration.draw`, same field names without the draw axis).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from blocsim.equilibrium.duty_pool import redistribute
-from blocsim.equilibrium.multisector_inputs import MultiSectorProblem, PoolArrays
+from blocsim.equilibrium.multisector_inputs import MultiSectorBatch, MultiSectorProblem, PoolArrays, pick_draws
 from blocsim.equilibrium.options import SolverOptions
-from blocsim.equilibrium.solvers import FixedPointResult, StepFunction, solve_fixed_point
-from blocsim.errors import ConvergenceError, DataValidationError
+from blocsim.equilibrium.solvers import FixedPointResult, StepFunction, solve_with_fallback
+from blocsim.errors import DataValidationError
 
 FloatArray = NDArray[np.float64]
+Index = int | NDArray[np.intp]
+_HINT = "try SolverOptions(max_iter=...) larger, or check the data for countries that barely trade"
 
 
 def _rowvec_matmul(vec: FloatArray, cube: FloatArray) -> FloatArray:
-    """``out[s, j] = sum_i vec[s, i] cube[s, i, j]`` for vec (S, N), cube (S, N, N)."""
-    return np.matmul(vec[:, None, :], cube)[:, 0, :]
+    """``out[..., s, j] = sum_i vec[..., s, i] cube[..., s, i, j]`` (batched vector-matrix products)."""
+    return np.matmul(vec[..., None, :], cube)[..., 0, :]
 
 
 def _matmul_colvec(cube: FloatArray, vec: FloatArray) -> FloatArray:
-    """``out[s, i] = sum_j cube[s, i, j] vec[s, j]``."""
-    return np.matmul(cube, vec[:, :, None])[:, :, 0]
+    """``out[..., s, i] = sum_j cube[..., s, i, j] vec[..., s, j]``."""
+    return np.matmul(cube, vec[..., None])[..., 0]
+
+
+class _DrawAxis:
+    """Mixin of the batch records: select draws along the leading axis of every array field."""
+
+    def _select(self, index: Index, **special: Any) -> Any:
+        values = {f.name: pick_draws(getattr(self, f.name), index) for f in fields(self)  # type: ignore[arg-type]
+                  if f.name not in special}
+        return type(self)(**values, **special)
 
 
 @dataclass(frozen=True)
-class Calibration:
-    """Baseline quantities and shock kernels of one counterfactual (see module notes).
+class Calibration(_DrawAxis):
+    """Baseline quantities and shock kernels (see module notes).
 
-    Shapes: (S, N, N) for ``kernel`` (:math:`\\pi\\hat\\kappa^{-\\theta}`) and
+    Shapes of one draw: (S, N, N) for ``kernel`` (:math:`\\pi\\hat\\kappa^{-\\theta}`) and
     ``kernel_pre`` (the same divided by :math:`1+\\tau'`); (S, N) for ``spending`` (X, incl.
-    tariffs), ``output`` (Y), ``alpha``, ``log_prod`` and the masks; (N,) for the rest.
+    tariffs), ``output`` (Y), ``alpha``, ``va_share``, ``log_prod`` and ``spend_mask``; (N,)
+    for the rest. Money in the baseline's unit (USD millions). In a batch (``problem`` is a
+    :class:`MultiSectorBatch`) every array has a leading draw axis of length D, or 1 where
+    all draws share it; :meth:`draw` gives one draw (``problem`` then its
+    :class:`MultiSectorProblem`).
     """
 
-    problem: MultiSectorProblem
+    problem: MultiSectorBatch | MultiSectorProblem
     kernel: FloatArray
     kernel_pre: FloatArray
     has_tariff_after: bool
@@ -86,9 +110,55 @@ class Calibration:
     closure: str
     numeraire: int | None
 
+    @property
+    def batch(self) -> MultiSectorBatch:
+        """The batch problem (raises on a draw view)."""
+        if not isinstance(self.problem, MultiSectorBatch):
+            raise TypeError("a draw view of a calibration has no batch; use calibrate_batch")
+        return self.problem
+
+    @property
+    def size(self) -> int:
+        """Number of draws D of a batch calibration."""
+        return self.batch.size
+
+    def draw(self, index: int) -> Calibration:
+        """Draw ``index`` of a batch (arrays without the draw axis)."""
+        return self._select(index, problem=self.batch.problem(index))
+
+    def iteration_rows(self, rows: NDArray[np.intp]) -> Calibration:
+        """Draws ``rows`` as a smaller batch for the iteration only: the kernels already carry
+        the tariffs and cost factors, so the problem's (S, N, N) inputs are left out (not copied);
+        not for :meth:`draw` or result tables."""
+        light = replace(self.batch, tariff_before=None, tariff_after=None, cost_factor=None)
+        return self._select(rows, problem=light.take(rows))
+
+    def as_batch(self) -> Calibration:
+        """A draw view as the batch of size 1 (a leading axis of length 1 on every array; views)."""
+        if isinstance(self.problem, MultiSectorBatch):
+            return self
+        lifted = {f.name: getattr(self, f.name)[None] for f in fields(self)
+                  if isinstance(getattr(self, f.name), np.ndarray)}
+        return replace(self, problem=MultiSectorBatch.from_problem(self.problem), **lifted)
+
 
 def calibrate(problem: MultiSectorProblem, *, closure: str, numeraire: int | None) -> Calibration:
-    """Baseline accounting and shock kernels from a validated problem.
+    """Baseline accounting and shock kernels of one counterfactual (the batch of size 1).
+
+    Raises as :func:`calibrate_batch`.
+    """
+    return calibrate_batch(MultiSectorBatch.from_problem(problem), closure=closure, numeraire=numeraire).draw(0)
+
+
+def _draw_note(batch: MultiSectorBatch, draw: int) -> str:
+    return f" (draw {batch.first_draw + int(draw)})" if batch.size > 1 or batch.first_draw else ""
+
+
+def calibrate_batch(batch: MultiSectorBatch, *, closure: str, numeraire: int | None) -> Calibration:
+    """Baseline accounting and shock kernels of D counterfactuals on one baseline.
+
+    Memory: two (D, S, N, N) kernels (one when there are no tariffs after) and one transient
+    (D|1, S, N, N) array.
 
     Raises
     ------
@@ -96,82 +166,77 @@ def calibrate(problem: MultiSectorProblem, *, closure: str, numeraire: int | Non
         Final demand implied by the IO shares is negative, or a market (importer, sector)
         with positive spending loses every source (e.g. all its suppliers banned).
     """
-    p = problem
+    p = batch.base
     x0 = p.flows
-    theta = p.theta[:, None, None]
-    tau0 = p.tariff_before
-    tau1 = p.tariff_after
-    # (S, N, N) work in place: one temporary cube besides the two kernels
-    kernel = x0 * (1.0 + tau0) if tau0 is not None else x0.copy()  # spending incl. tariffs
-    spending = kernel.sum(axis=1)  # (S, N_j)
-    output = x0.sum(axis=2)  # (S, N_i)
+    theta = batch.theta[:, :, None, None]
+    tau0, tau1 = batch.tariff_before, batch.tariff_after
+    shares = x0 * (1.0 + tau0) if tau0 is not None else x0[None]  # spending incl. tariffs, (D|1, S, N, N)
+    spending = shares.sum(axis=-2)  # (D|1, S, N_j)
+    output = x0.sum(axis=-1)[None]  # (1, S, N_i)
     with np.errstate(divide="ignore"):
-        kernel *= np.where(spending > 0, 1.0 / spending, 0.0)[:, None, :]  # import shares pi
+        shares = shares * np.where(spending > 0, 1.0 / spending, 0.0)[..., None, :]  # import shares pi
     if tau0 is not None or tau1 is not None:
-        ratio = np.add(1.0, tau1) if tau1 is not None else np.ones_like(kernel)
+        ratio = np.add(1.0, tau1) if tau1 is not None else np.ones_like(shares)
         if tau0 is not None:
             ratio /= 1.0 + tau0
-        kernel *= np.power(ratio, -theta, out=ratio)
+        kernel = np.power(ratio, -theta)  # (D, S, N, N)
         del ratio
-    if p.cost_factor is not None:
-        kernel *= p.cost_factor
+        kernel *= shares
+    else:
+        kernel = shares  # (D|1, S, N, N), owned: computed above
+    del shares
+    if batch.cost_factor is not None:
+        kernel = _times(kernel, batch.cost_factor)
     kernel_pre = kernel if tau1 is None else kernel / (1.0 + tau1)
-    lost = (spending > 0) & (kernel.sum(axis=1) <= 0)
+    lost = (spending > 0) & (kernel.sum(axis=-2) <= 0)
     if lost.any():
-        s, j = np.argwhere(lost)[0]
+        d, s, j = np.argwhere(lost)[0]
         raise DataValidationError(
-            f"arguments 'shock'/'tariffs': importer {p.countries[j]!r} loses every supplier of "
-            f"sector {p.sectors[s]!r} (cost factors 0 or prohibitive tariffs on all of them), so its "
-            "price index is infinite. "
-            "Fix: keep at least one source (usually the domestic flow) open."
+            f"arguments 'shock'/'tariffs'{_draw_note(batch, d)}: importer {p.countries[j]!r} loses "
+            f"every supplier of sector {p.sectors[s]!r} (cost factors 0 or prohibitive tariffs on all of them), "
+            "so its price index is infinite. Fix: keep at least one source (usually the domestic flow) open."
         )
-    va_share = p.va_share.T  # (S, N)
-    value_added = np.sum(va_share * output, axis=0)
-    collected = np.zeros(len(p.countries)) if tau0 is None else np.einsum("sij,sij->j", tau0, x0)
-    received = redistribute(collected, *_pool(p.pool_before))
-    deficit = x0.sum(axis=(0, 1)) - x0.sum(axis=(0, 2))
+    va_share = p.va_share.T[None]  # (1, S, N)
+    value_added = np.sum(va_share * output, axis=-2)  # (1, N)
+    collected = np.zeros((1, len(p.countries))) if tau0 is None else np.einsum("dsij,sij->dj", tau0, x0)
+    received = redistribute(collected, *_pool(batch.pool_before))
+    deficit = (x0.sum(axis=(0, 1)) - x0.sum(axis=(0, 2)))[None]
     deficit_other = deficit - (received - collected)
-    income = value_added + received + deficit_other
+    income = value_added + received + deficit_other  # (D|1, N)
     intermediate = (
         np.zeros_like(spending)
         if p.input_share is None
-        else np.einsum("jsk,kj->sj", p.input_share, output)
+        else np.einsum("jsk,kj->sj", p.input_share, output[0])[None]
     )
     final = spending - intermediate
-    scale = np.maximum(spending.sum(axis=0), 1e-300)
+    scale = np.maximum(spending.sum(axis=-2, keepdims=True), 1e-300)
     if np.any(final < -1e-9 * scale) or np.any(income <= 0):
-        s, j = np.unravel_index(np.argmin(final / scale), final.shape)
+        d, s, j = np.unravel_index(np.argmin(final / scale), final.shape)
         raise DataValidationError(
-            f"argument 'io': intermediate demand of {p.countries[j]!r} for sector {p.sectors[s]!r} "
-            f"({intermediate[s, j]:.6g}) exceeds its spending ({spending[s, j]:.6g}), so final demand "
-            "would be negative; allowed: input shares consistent with the flows. Fix: lower the "
+            f"argument 'io'{_draw_note(batch, d)}: intermediate demand of {p.countries[j]!r} for sector "
+            f"{p.sectors[s]!r} ({intermediate[0, s, j]:.6g}) exceeds its spending ({spending[d, s, j]:.6g}), so final "
+            "demand would be negative; allowed: input shares consistent with the flows. Fix: lower the "
             "input shares or check the baseline flows."
         )
-    alpha = np.maximum(final, 0.0) / income[None, :]
-    v = va_share * output / value_added[None, :]
-    step = 1.0 / (1.0 + np.sum(v * p.theta[:, None], axis=0))
-    log_prod = np.zeros_like(spending) if p.productivity is None else np.log(p.productivity.T)
+    alpha = np.maximum(final, 0.0) / income[..., None, :]
+    v = va_share * output / value_added[..., None, :]
+    step = 1.0 / (1.0 + np.sum(v * batch.theta[:, :, None], axis=-2))  # (D, N)
+    log_prod = np.zeros((1, *spending.shape[1:])) if batch.productivity is None else np.log(
+        batch.productivity.transpose(0, 2, 1))
     return Calibration(
-        problem=p,
-        kernel=kernel,
-        kernel_pre=kernel_pre,
-        has_tariff_after=tau1 is not None,
-        spending=spending,
-        output=output,
-        alpha=alpha,
-        value_added=value_added,
-        va_share=va_share,
-        deficit_other=deficit_other,
-        deficit=deficit,
-        revenue_collected=collected,
-        revenue_received=received,
-        income=income,
-        log_prod=log_prod,
-        step=step,
-        spend_mask=spending > 0,
-        closure=closure,
-        numeraire=numeraire,
+        problem=batch, kernel=kernel, kernel_pre=kernel_pre, has_tariff_after=tau1 is not None,
+        spending=spending, output=output, alpha=alpha, value_added=value_added, va_share=va_share,
+        deficit_other=deficit_other, deficit=deficit, revenue_collected=collected, revenue_received=received,
+        income=income, log_prod=log_prod, step=step, spend_mask=spending > 0, closure=closure, numeraire=numeraire,
     )
+
+
+def _times(owned: FloatArray, factor: FloatArray) -> FloatArray:
+    """``owned * factor``, in place when the product has the shape of ``owned``."""
+    if np.broadcast_shapes(owned.shape, factor.shape) == owned.shape:
+        owned *= factor
+        return owned
+    return owned * factor
 
 
 def _pool(pool: PoolArrays) -> tuple[NDArray[np.bool_] | None, FloatArray | None]:
@@ -179,14 +244,15 @@ def _pool(pool: PoolArrays) -> tuple[NDArray[np.bool_] | None, FloatArray | None
 
 
 @dataclass(frozen=True)
-class Equilibrium:
+class Equilibrium(_DrawAxis):
     """Counterfactual equilibrium in changes and levels (baseline currency unit).
 
-    Shapes: (N,) for ``wage_hat``, ``income``, ``revenue_collected``, ``revenue_received``,
-    ``deficit_other``; (S, N) for ``log_price_hat`` (sectoral price indices, by importer),
-    ``scaled_cost`` (:math:`\\hat c^{-\\theta}` up to a per-sector factor that cancels),
-    ``price_term`` (:math:`\\sum_i` kernel x scaled_cost), ``spending`` (X'), ``output`` (Y'),
-    ``log_cost_hat`` (:math:`\\log \\hat c`).
+    Shapes of one draw: (N,) for ``wage_hat``, ``income``, ``revenue_collected``,
+    ``revenue_received``, ``deficit_other``; (S, N) for ``log_price_hat`` (sectoral price
+    indices, by importer), ``scaled_cost`` (:math:`\\hat c^{-\\theta}` up to a per-sector
+    factor that cancels), ``price_term`` (:math:`\\sum_i` kernel x scaled_cost), ``spending``
+    (X'), ``output`` (Y'), ``log_cost_hat`` (:math:`\\log \\hat c`). A batch adds a leading
+    draw axis (length D) and ``record`` holds one entry per draw; :meth:`draw` selects one.
     """
 
     wage_hat: FloatArray
@@ -203,20 +269,25 @@ class Equilibrium:
     record: FixedPointResult
 
     def flows(self, cal: Calibration) -> FloatArray:
-        """Counterfactual flows before tariffs, shape (S, N, N) (USD millions)."""
+        """Counterfactual flows before tariffs, shape ([D,] S, N, N) (USD millions)."""
         z = np.where(cal.spend_mask, self.spending / self.price_term, 0.0)
-        return cal.kernel_pre * self.scaled_cost[:, :, None] * z[:, None, :]
+        return cal.kernel_pre * self.scaled_cost[..., :, None] * z[..., None, :]
+
+    def draw(self, index: int) -> Equilibrium:
+        """Draw ``index`` of a batch (arrays without the draw axis, its own record)."""
+        return self._select(index, record=self.record.select(index))
 
 
 def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: FloatArray) -> dict[str, FloatArray]:
-    """One evaluation of the equilibrium map at ``(log w, log P, X'/X)``."""
-    p = cal.problem
-    theta = p.theta[:, None]
-    lc = cal.va_share * lw[None, :] - cal.log_prod
-    if p.input_share is not None and lp is not None:
-        lc = lc + np.matmul(lp.T[:, None, :], p.input_share)[:, 0, :].T  # sum_k G[i,k,s] lp[k,i]
+    """One evaluation of the equilibrium map at ``(log w, log P, X'/X)``, shapes (D, N), (D, S, N)."""
+    b = cal.batch
+    io_share = b.base.input_share
+    theta = b.theta[:, :, None]
+    lc = cal.va_share * lw[:, None, :] - cal.log_prod
+    if io_share is not None and lp is not None:  # sum_k G[i,k,s] lp[d,k,i], one (1, S) x (S, S) product per (d, i)
+        lc = lc + np.matmul(lp.transpose(0, 2, 1)[:, :, None, :], io_share)[:, :, 0, :].transpose(0, 2, 1)
     u = -theta * lc
-    shift = u.max(axis=1, keepdims=True)
+    shift = u.max(axis=-1, keepdims=True)
     cm = np.exp(u - shift)
     term = _rowvec_matmul(cm, cal.kernel)
     term = np.where(cal.spend_mask, term, 1.0)
@@ -226,23 +297,23 @@ def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: Float
     output = cm * _matmul_colvec(cal.kernel_pre, z)
     if cal.has_tariff_after:
         pre = _rowvec_matmul(cm, cal.kernel_pre)
-        collected = np.sum(spend * (1.0 - pre / term), axis=0)
+        collected = np.sum(spend * (1.0 - pre / term), axis=-2)
     else:
         collected = np.zeros_like(lw)
-    received = redistribute(collected, *_pool(p.pool_after))
+    received = redistribute(collected, *_pool(b.pool_after))
     wage = np.exp(lw)
     va_new = wage * cal.value_added
     if cal.closure == "ratio":
         scaled = cal.deficit_other * wage
-        d_new = scaled - va_new / va_new.sum() * scaled.sum()
+        d_new = scaled - va_new / va_new.sum(axis=-1, keepdims=True) * scaled.sum(axis=-1, keepdims=True)
     else:  # fixed in units of the numeraire (world value added, or a country's CPI basket)
-        d_new = cal.deficit_other * np.exp(_log_reference_cpi(cal, lp_new))
+        d_new = cal.deficit_other * np.exp(_log_reference_cpi(cal, lp_new))[:, None]
     income = va_new + received + d_new
-    spend_new = cal.alpha * income[None, :]
-    if p.input_share is not None:
-        spend_new = spend_new + np.matmul(p.input_share, output.T[:, :, None])[:, :, 0].T  # G[j,s,k] Y[k,j]
+    spend_new = cal.alpha * income[:, None, :]
+    if io_share is not None:  # + sum_k G[j,s,k] Y[d,k,j]
+        spend_new = spend_new + np.matmul(io_share, output.transpose(0, 2, 1)[..., None])[..., 0].transpose(0, 2, 1)
     xh_new = np.where(cal.spend_mask, spend_new / np.where(cal.spend_mask, cal.spending, 1.0), 0.0)
-    demand = np.sum(cal.va_share * output, axis=0)
+    demand = np.sum(cal.va_share * output, axis=-2)
     excess = np.log(np.maximum(demand, 1e-300 * va_new) / va_new)
     return {
         "lc": lc, "cm": cm, "term": term, "lp_new": lp_new, "spend": spend, "output": output,
@@ -251,63 +322,40 @@ def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: Float
     }
 
 
-def _log_world_va(cal: Calibration, lw: FloatArray) -> float:
-    """Log change of world value added (the internal numeraire is world value added)."""
-    return float(np.log(np.sum(cal.value_added * np.exp(lw)) / np.sum(cal.value_added)))
+def _log_world_va(cal: Calibration, lw: FloatArray) -> FloatArray:
+    """Log change of world value added per draw, (D,) (the internal numeraire)."""
+    va = cal.value_added  # (1, N): baseline value added, the same for every draw
+    return np.log((np.exp(lw) * va).sum(axis=-1) / va.sum())  # row by row: no dependence on the batch
 
 
-def _log_reference_cpi(cal: Calibration, lp: FloatArray) -> float:
-    """Log change of the numeraire country's consumer price index (0 without one)."""
+def log_consumer_prices(cal: Calibration, log_price_hat: FloatArray) -> FloatArray:
+    """Log change of every country's consumer price index (final-demand weights), ([D,] N)."""
+    total = cal.alpha.sum(axis=-2)
+    return np.sum(cal.alpha * log_price_hat, axis=-2) / np.where(total > 0, total, 1.0)
+
+
+def _log_reference_cpi(cal: Calibration, lp: FloatArray) -> FloatArray:
+    """Log change of the numeraire country's consumer price index per draw, (D,) (0 without one)."""
     if cal.numeraire is None:
-        return 0.0
-    r = cal.numeraire
-    return float(np.sum(cal.alpha[:, r] * lp[:, r]) / np.sum(cal.alpha[:, r]))
-
-
-def _solve_with_fallback(
-    step: StepFunction, x0: FloatArray, options: SolverOptions | None, name: str = "multi-sector GE"
-) -> FixedPointResult:
-    """Anderson first; if it stalls, plain iteration from the start.
-
-    Both maps solved this way are stable without acceleration: the wage tatonnement of the
-    full equilibrium and the matrix-scaling (Sinkhorn-type) update of the conditional one.
-
-    Anderson gets ``max(200, max_iter // 10)`` iterations (it needs ~50-150 when it works),
-    plain iteration the rest of ``max_iter``. The record counts both attempts; the error,
-    when both fail, carries the residual of the last one.
-    """
-    opts = options or SolverOptions()
-    if opts.method == "iterate":
-        return solve_fixed_point(step, x0[None, :], options=opts, name=name)
-    budget = min(opts.max_iter, max(200, opts.max_iter // 10))
-    first = solve_fixed_point(
-        step, x0[None, :], options=replace(opts, max_iter=budget, raise_on_failure=False), name=name
-    )
-    remaining = opts.max_iter - first.iterations
-    if first.converged or remaining < 1:
-        last = first
-    else:
-        plain = replace(opts, method="iterate", max_iter=remaining, raise_on_failure=False)
-        second = solve_fixed_point(step, x0[None, :], options=plain, name=name)
-        last = replace(second, iterations=first.iterations + second.iterations, method="anderson+iterate")
-    if not last.converged and opts.raise_on_failure:
-        raise ConvergenceError(
-            f"{name} did not converge to tol={opts.tol:g} (Anderson, then plain iteration); "
-            "try SolverOptions(max_iter=...) larger, or check the data for countries that barely trade",
-            residual=last.max_residual,
-            iterations=last.iterations,
-            method=last.method,
-        )
-    return last
+        return np.zeros(lp.shape[0])
+    return log_consumer_prices(cal, lp)[:, cal.numeraire]
 
 
 def solve_changes(cal: Calibration, options: SolverOptions | None = None) -> Equilibrium:
-    """Solve the counterfactual equilibrium in changes.
+    """Solve one counterfactual (a draw view from :func:`calibrate`) as the batch of size 1.
+
+    See :func:`solve_changes_batch`.
+    """
+    return solve_changes_batch(cal.as_batch(), options).draw(0)
+
+
+def solve_changes_batch(cal: Calibration, options: SolverOptions | None = None) -> Equilibrium:
+    """Solve the counterfactual equilibria in changes of a batch (one record per draw).
 
     Parameters
     ----------
     cal : Calibration
-        From :func:`calibrate`.
+        From :func:`calibrate_batch`.
     options : SolverOptions, optional
         Tolerance (on the largest of: log value-added market-clearing error, change of
         log P, change of X'/X, world value-added gauge error), iteration cap, Anderson memory.
@@ -317,58 +365,70 @@ def solve_changes(cal: Calibration, options: SolverOptions | None = None) -> Equ
     The iteration always uses world value added as its gauge (robust); with a country
     numeraire, deficits under ``closure="level"`` are measured in that country's consumer
     price index inside the map, and all nominal values are divided by that index at the end.
+    Each draw converges on its own: once its residual meets the tolerance it is frozen, and
+    the batch iterates until every draw has converged or failed; a draw on which Anderson
+    mixing stalls restarts alone with the plain iteration
+    (:func:`blocsim.equilibrium.solvers.solve_with_fallback`).
 
     Returns
     -------
     Equilibrium
+        Arrays with a leading draw axis (length D).
 
     Raises
     ------
     ConvergenceError
-        With the residual and the iteration count, when the tolerance is not met.
+        With the residual and the iteration count (and the failed draws), when the tolerance
+        is not met and ``options.raise_on_failure`` (the default).
     """
-    s_count, n = cal.spending.shape
-    io = cal.problem.input_share is not None
+    draws = cal.size
+    s_count, n = cal.spending.shape[-2:]
+    io = cal.batch.base.input_share is not None
     n_lp = s_count * n if io else 0
 
     def unpack(x: FloatArray) -> tuple[FloatArray, FloatArray | None, FloatArray]:
-        lw = x[:n]
-        lp = x[n : n + n_lp].reshape(s_count, n) if io else None
-        xh = x[n + n_lp :].reshape(s_count, n)
+        lw = x[:, :n]
+        lp = x[:, n : n + n_lp].reshape(-1, s_count, n) if io else None
+        xh = x[:, n + n_lp :].reshape(-1, s_count, n)
         return lw, lp, xh
 
-    def step(xb: FloatArray) -> tuple[FloatArray, FloatArray]:
-        lw, lp, xh = unpack(xb[0])
-        ev = _evaluate(cal, lw, lp, xh)
-        lw_new = lw + cal.step * ev["excess"]
-        k = _log_world_va(cal, lw_new)
-        lp_new = np.where(cal.spend_mask, ev["lp_new"] - k, 0.0)
-        xh_new = ev["xh_new"] * np.exp(-k)
-        residual = max(
-            float(np.max(np.abs(ev["excess"]))),
-            float(np.max(np.abs(ev["xh_new"] - xh))),
-            float(np.max(np.abs(ev["lp_new"] - lp))) if lp is not None else 0.0,
-            abs(_log_world_va(cal, lw)),
-        )
-        parts = [lw_new - k, lp_new.ravel()] if io else [lw_new - k]
-        return np.concatenate([*parts, xh_new.ravel()])[None, :], np.array([residual])
+    def make_step(rows: NDArray[np.intp] | None) -> StepFunction:
+        part = cal if rows is None else cal.iteration_rows(rows)
 
-    x0 = np.concatenate([np.zeros(n), np.zeros(n_lp), cal.spend_mask.astype(float).ravel()])
-    record = _solve_with_fallback(step, x0, options)
-    lw, lp, xh = unpack(record.x[0])
+        def step(x: FloatArray) -> tuple[FloatArray, FloatArray]:
+            lw, lp, xh = unpack(x)
+            ev = _evaluate(part, lw, lp, xh)
+            lw_new = lw + part.step * ev["excess"]
+            k = _log_world_va(part, lw_new)[:, None]
+            lp_new = np.where(part.spend_mask, ev["lp_new"] - k[..., None], 0.0)
+            xh_new = ev["xh_new"] * np.exp(-k)[..., None]
+            residual = np.abs(ev["excess"]).max(axis=1)
+            np.maximum(residual, np.abs(ev["xh_new"] - xh).max(axis=(1, 2)), out=residual)
+            np.maximum(residual, np.abs(_log_world_va(part, lw)), out=residual)
+            if lp is not None:
+                np.maximum(residual, np.abs(ev["lp_new"] - lp).max(axis=(1, 2)), out=residual)
+            parts = [lw_new - k, lp_new.reshape(len(x), -1)] if io else [lw_new - k]
+            return np.concatenate([*parts, xh_new.reshape(len(x), -1)], axis=1), residual
+
+        return step
+
+    start = np.broadcast_to(cal.spend_mask, (draws, s_count, n)).reshape(draws, -1).astype(float)
+    x0 = np.concatenate([np.zeros((draws, n + n_lp)), start], axis=1)
+    record = solve_with_fallback(make_step, x0, options, name="multi-sector GE", hint=_HINT)
+    lw, lp, xh = unpack(record.x)
     ev = _evaluate(cal, lw, lp, xh)
     # express nominal values in the numeraire: divide by the reference CPI (exact, since the
     # solution is homogeneous of degree one in nominal values once deficits are so measured)
-    shift = _log_reference_cpi(cal, ev["lp_new"])
+    shift = _log_reference_cpi(cal, ev["lp_new"])[:, None]
     scale = np.exp(-shift)
     return Equilibrium(
         wage_hat=np.exp(lw) * scale,
-        log_price_hat=np.where(cal.spend_mask, ev["lp_new"] - shift, 0.0),
-        log_cost_hat=ev["lc"] - shift,
+        log_price_hat=np.where(cal.spend_mask, ev["lp_new"] - shift[..., None], 0.0),
+        log_cost_hat=ev["lc"] - shift[..., None],
         scaled_cost=ev["cm"],
         price_term=ev["term"],
-        spending=ev["spend"] * scale,
-        output=ev["output"] * scale,
+        spending=ev["spend"] * scale[..., None],
+        output=ev["output"] * scale[..., None],
         income=ev["income"] * scale,
         revenue_collected=ev["collected"] * scale,
         revenue_received=ev["received"] * scale,
@@ -378,20 +438,29 @@ def solve_changes(cal: Calibration, options: SolverOptions | None = None) -> Equ
 
 
 @dataclass(frozen=True)
-class Conditional:
+class Conditional(_DrawAxis):
     """Conditional equilibrium: output and spending fixed, resistances adjust.
 
-    ``exports`` and ``imports`` (N,) are international flows before tariffs (USD millions);
-    ``record`` the convergence record.
+    ``exports`` and ``imports`` (N,) per draw are international flows before tariffs (USD
+    millions); ``record`` the convergence record. A batch adds a leading draw axis.
     """
 
     exports: FloatArray
     imports: FloatArray
     record: FixedPointResult
 
+    def draw(self, index: int) -> Conditional:
+        """Draw ``index`` of a batch."""
+        return self._select(index, record=self.record.select(index))
+
 
 def solve_conditional(cal: Calibration, options: SolverOptions | None = None) -> Conditional:
-    r"""Conditional GE (Yotov et al. 2016, ch. 2, sector by sector).
+    """Conditional GE of one counterfactual (the batch of size 1); see :func:`solve_conditional_batch`."""
+    return solve_conditional_batch(cal.as_batch(), options).draw(0)
+
+
+def solve_conditional_batch(cal: Calibration, options: SolverOptions | None = None) -> Conditional:
+    r"""Conditional GE (Yotov et al. 2016, ch. 2, sector by sector) of every draw of a batch.
 
     Sectoral output :math:`Y_{is}` and purchases :math:`E_{js}` (both before tariffs) stay at
     baseline; outward resistances :math:`g_{is}` solve the matrix-scaling problem
@@ -399,48 +468,68 @@ def solve_conditional(cal: Calibration, options: SolverOptions | None = None) ->
     :math:`K` = ``kernel_pre`` (so that purchases before tariffs add up to :math:`E_{js}`).
     Producers that lose every market keep :math:`g = 1` (their output is lost). With a
     ban this problem can have no solution (a market that must keep buying from sources that
-    are closed); then the record says ``converged=False`` and the caller reports NaN instead
-    of raising: the conditional effects are a by-product, the full equilibrium is the result.
-    Anderson mixing can stall on this map (near-zero shares); the plain iteration then takes
-    over, as in :func:`solve_changes`.
+    are closed); then the draw's record says ``converged=False`` and the caller reports NaN
+    instead of raising: the conditional effects are a by-product, the full equilibrium is the
+    result. Anderson mixing can stall on this map (near-zero shares); the plain iteration then
+    takes over, as in :func:`solve_changes_batch`.
     """
-    s_count, n = cal.output.shape
+    draws = cal.size
+    s_count, n = cal.output.shape[-2:]
     y = cal.output
-    purchases = cal.problem.flows.sum(axis=1)
+    purchases = cal.batch.base.flows.sum(axis=-2)[None]
     buy_mask = purchases > 0
-    reach = _matmul_colvec(cal.kernel_pre, purchases)
-    active = (y > 0) & (reach > 0)
-    log_y = np.log(np.where(active, y, 1.0))
+    log_y = np.log(np.where(y > 0, y, 1.0))
 
-    def scaled(lg: FloatArray) -> FloatArray:
-        # g is defined up to a factor per sector: scale the largest to 1 (no overflow)
-        top = np.max(np.where(active, lg, -np.inf), axis=1, keepdims=True)
-        top = np.where(np.isfinite(top), top, 0.0)
-        return np.where(active, np.exp(np.clip(lg - top, -700.0, 0.0)), 0.0)
+    def make_step(rows: NDArray[np.intp] | None) -> StepFunction:
+        kernel = cal.kernel_pre if rows is None else pick_draws(cal.kernel_pre, rows)
+        active = (y > 0) & (_matmul_colvec(kernel, purchases) > 0)
 
-    def sales(lg: FloatArray) -> tuple[FloatArray, FloatArray]:
-        g = scaled(lg)
-        term = _rowvec_matmul(g, cal.kernel_pre)
-        z = np.where(buy_mask & (term > 0), purchases / np.where(term > 0, term, 1.0), 0.0)
-        return g * _matmul_colvec(cal.kernel_pre, z), z
+        def step(x: FloatArray) -> tuple[FloatArray, FloatArray]:
+            lg = x.reshape(-1, s_count, n)
+            sold, _ = _conditional_sales(kernel, purchases, buy_mask, active, lg)
+            gap = np.where(active, log_y - np.log(np.where(active, sold, 1.0)), 0.0)
+            new = lg + gap
+            centre = np.sum(np.where(active, new, 0.0), axis=-1, keepdims=True) / np.maximum(
+                active.sum(axis=-1, keepdims=True), 1
+            )
+            out = np.where(active, new - centre, 0.0)
+            return out.reshape(len(x), -1), np.max(np.abs(gap), axis=(-2, -1))
 
-    def step(xb: FloatArray) -> tuple[FloatArray, FloatArray]:
-        lg = xb[0].reshape(s_count, n)
-        sold, _ = sales(lg)
-        gap = np.where(active, log_y - np.log(np.where(active, sold, 1.0)), 0.0)
-        new = lg + gap
-        centre = np.sum(np.where(active, new, 0.0), axis=1, keepdims=True) / np.maximum(
-            active.sum(axis=1, keepdims=True), 1
-        )
-        return np.where(active, new - centre, 0.0).ravel()[None, :], np.array([float(np.max(np.abs(gap)))])
+        return step
 
     base = options or SolverOptions()
     # a by-product: cap its budget so that an unsolvable case (see above) stays cheap
     opts = replace(base, raise_on_failure=False, max_iter=min(base.max_iter, max(2000, base.max_iter // 4)))
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # non-finite -> not converged
-        record = _solve_with_fallback(step, np.zeros(s_count * n), opts, name="conditional GE")
-        lg = record.x[0].reshape(s_count, n)
-        _, z = sales(lg)
-        flows = (cal.kernel_pre * scaled(lg)[:, :, None] * z[:, None, :]).sum(axis=0)
-    np.fill_diagonal(flows, 0.0)  # international flows only, summed without cancellation
-    return Conditional(exports=flows.sum(axis=1), imports=flows.sum(axis=0), record=record)
+        record = solve_with_fallback(make_step, np.zeros((draws, s_count * n)), opts, name="conditional GE", hint=_HINT)
+        active = (y > 0) & (_matmul_colvec(cal.kernel_pre, purchases) > 0)
+        lg = record.x.reshape(draws, s_count, n)
+        _, z = _conditional_sales(cal.kernel_pre, purchases, buy_mask, active, lg)
+        flows = (cal.kernel_pre * _scaled_resistance(active, lg)[..., None] * z[..., None, :]).sum(axis=-3)
+    exports, imports = international_trade(flows)
+    return Conditional(exports=exports, imports=imports, record=record)
+
+
+def _scaled_resistance(active: NDArray[np.bool_], lg: FloatArray) -> FloatArray:
+    """``g`` from its log; defined up to a factor per sector: the largest is scaled to 1 (no overflow)."""
+    top = np.max(np.where(active, lg, -np.inf), axis=-1, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    return np.where(active, np.exp(np.clip(lg - top, -700.0, 0.0)), 0.0)
+
+
+def _conditional_sales(
+    kernel: FloatArray, purchases: FloatArray, buy_mask: NDArray[np.bool_], active: NDArray[np.bool_], lg: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Sales of every producer (D, S, N) and the market terms ``z`` at log resistances ``lg``."""
+    g = _scaled_resistance(active, lg)
+    term = _rowvec_matmul(g, kernel)
+    z = np.where(buy_mask & (term > 0), purchases / np.where(term > 0, term, 1.0), 0.0)
+    return g * _matmul_colvec(kernel, z), z
+
+
+def international_trade(flows: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Exports (by exporter) and imports (by importer) of ``([D,] N, N)`` flows, domestic excluded."""
+    total = flows.copy()
+    n = total.shape[-1]
+    total[..., np.arange(n), np.arange(n)] = 0.0  # drop domestic flows before summing (no cancellation)
+    return total.sum(axis=-1), total.sum(axis=-2)

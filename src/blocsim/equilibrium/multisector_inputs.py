@@ -1,15 +1,18 @@
 """Validate the tidy inputs of :func:`blocsim.solve_multisector` and turn them into arrays.
 
-Everything the solver needs is packed into :class:`MultiSectorProblem`: dense arrays of
-shape (S, N, N) indexed ``[sector, exporter, importer]`` and (N, S) or (S, N) country-sector
-arrays, in the order of ``countries`` and ``sectors``. Bad input raises
+Everything the solver needs is packed into :class:`MultiSectorProblem` (built from tidy
+tables by :func:`multisector_problem`): dense arrays of shape (S, N, N) indexed ``[sector,
+exporter, importer]`` and (N, S) or (S, N) country-sector arrays, in the order of
+``countries`` and ``sectors``. :class:`MultiSectorBatch` holds D counterfactuals on one
+baseline (the per-draw inputs with a leading draw axis; checked by
+:mod:`blocsim.equilibrium.multisector_batch`). Bad input raises
 :class:`~blocsim.errors.DataValidationError` naming the argument, the column, the offending
 values, what is allowed and a fix.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -17,6 +20,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from blocsim.equilibrium.duty_pool import DutyPool
+from blocsim.equilibrium.options import check_theta_mapping
 from blocsim.errors import DataValidationError
 
 FloatArray = NDArray[np.float64]
@@ -60,6 +64,83 @@ class MultiSectorProblem:
     input_share: FloatArray | None
     pool_before: PoolArrays
     pool_after: PoolArrays
+
+
+DRAW_FIELDS = ("theta", "tariff_before", "tariff_after", "cost_factor", "productivity", "pool_before", "pool_after")
+"""The inputs of :class:`MultiSectorProblem` that may differ between draws (the rest is the baseline)."""
+
+
+def pick_draws(value: object, index: int | slice | NDArray[np.intp]) -> object:
+    """``value`` indexed along its leading draw axis: an int drops the axis, a slice or an index
+    array keeps it; an axis of length 1 broadcasts (every draw shares it). Tuples are indexed
+    element by element; anything that is not an array passes through."""
+    if isinstance(value, tuple):
+        return tuple(pick_draws(v, index) for v in value)
+    if not isinstance(value, np.ndarray):
+        return value
+    if value.shape[0] == 1:
+        return value[0] if isinstance(index, (int, np.integer)) else value
+    return value[index]
+
+
+@dataclass(frozen=True)
+class MultiSectorBatch:
+    """D counterfactuals on the baseline of one :class:`MultiSectorProblem`.
+
+    The baseline (``base.flows``, ``base.va_share``, ``base.input_share``, the labels) is
+    shared; the fields below carry a leading draw axis of length D, or 1 when the input is the
+    same for every draw (a broadcast view of the single array, never a copy). Per draw the
+    shapes and units are those of :class:`MultiSectorProblem`.
+
+    Attributes
+    ----------
+    base : MultiSectorProblem
+        Baseline arrays (its own draw-side fields are not used by the batch).
+    theta : ndarray (D|1, S)
+    tariff_before, tariff_after, cost_factor : ndarray (D|1, S, N, N) or None
+    productivity : ndarray (D|1, N, S) or None
+    pool_before, pool_after : (member mask (D|1, N), shares (D|1, N)) or None
+    first_draw : int
+        Number of draw 0 among the caller's draws (a chunk of a larger run), for error messages.
+    """
+
+    base: MultiSectorProblem
+    theta: FloatArray
+    tariff_before: FloatArray | None
+    tariff_after: FloatArray | None
+    cost_factor: FloatArray | None
+    productivity: FloatArray | None
+    pool_before: PoolArrays
+    pool_after: PoolArrays
+    first_draw: int = 0
+
+    @classmethod
+    def from_problem(cls, problem: MultiSectorProblem) -> MultiSectorBatch:
+        """The batch of size 1 of ``problem`` (views with a leading axis of length 1)."""
+        def lift(value: object) -> object:
+            if value is None:
+                return None
+            if isinstance(value, tuple):
+                return tuple(lift(v) for v in value)
+            return np.asarray(value)[None]
+
+        return cls(base=problem, **{name: lift(getattr(problem, name)) for name in DRAW_FIELDS})
+
+    @property
+    def size(self) -> int:
+        """Number of draws D (the longest leading axis)."""
+        values = [getattr(self, name) for name in DRAW_FIELDS]
+        return max(np.shape(v[1] if isinstance(v, tuple) else v)[0] for v in values if v is not None)
+
+    def take(self, rows: slice | NDArray[np.intp]) -> MultiSectorBatch:
+        """The draws ``rows`` (a slice gives views and numbers its draws from ``rows.start``);
+        broadcast inputs stay broadcast."""
+        first = self.first_draw + ((rows.start or 0) if isinstance(rows, slice) else 0)
+        return replace(self, first_draw=first, **{name: pick_draws(getattr(self, name), rows) for name in DRAW_FIELDS})
+
+    def problem(self, draw: int) -> MultiSectorProblem:
+        """Draw ``draw`` as a single :class:`MultiSectorProblem` (views)."""
+        return replace(self.base, **{name: pick_draws(getattr(self, name), draw) for name in DRAW_FIELDS})
 
 
 def _require_columns(df: object, columns: Sequence[str], argument: str) -> pd.DataFrame:
@@ -324,6 +405,73 @@ def parse_io(
             "Fix: rescale the input shares of that sector."
         )
     return va, shares
+
+
+def multisector_problem(
+    baseline_df: pd.DataFrame,
+    *,
+    theta: Mapping[str, float] | float,
+    shock: pd.DataFrame | None = None,
+    tariffs: pd.DataFrame | None = None,
+    io: pd.DataFrame | None = None,
+    duty_pool: DutyPool | None = None,
+    duty_pool_after: DutyPool | None = None,
+    productivity: pd.DataFrame | None = None,
+    names: tuple[str, str, str, str] = ("exporter", "importer", "sector", "trade"),
+) -> MultiSectorProblem:
+    """Validate the tidy inputs of :func:`blocsim.solve_multisector` into a :class:`MultiSectorProblem`.
+
+    Arguments as for :func:`blocsim.solve_multisector` (``duty_pool_after`` defaults to
+    ``duty_pool``); ``names`` are the exporter, importer, sector and flow column names.
+    """
+    check_theta_mapping(theta)
+    exporter, importer, sector, flow = names
+    countries, sectors, flows = parse_baseline(baseline_df, exporter, importer, sector, flow)
+    keys = (exporter, importer, sector)
+    tariff_before, tariff_after = parse_pair_table(
+        tariffs, ("tariff_before", "tariff_after"), "tariffs", countries, sectors, keys,
+        fill=0.0, low=0.0, high=np.inf, allowed="finite ad valorem fractions >= 0 (0.05 = 5 %)",
+    )
+    check_domestic_tariffs((tariff_before, tariff_after), countries)
+    (cost_factor,) = parse_pair_table(
+        shock, ("factor",), "shock", countries, sectors, keys,
+        fill=1.0, low=0.0, high=np.inf, allowed="finite factors >= 0 on kappa^-theta (0 = ban)",
+    )
+    if cost_factor is not None and np.any(np.einsum("sii->si", cost_factor) == 0):
+        s, k = np.argwhere(np.einsum("sii->si", cost_factor) == 0)[0]
+        raise DataValidationError(
+            f"argument 'shock': factor 0 on the domestic flow of {countries[k]!r} in sector {sectors[s]!r} (exporter "
+            "== importer), a ban on a country's own goods; allowed: factors > 0 on domestic rows. Fix: drop the row "
+            "(a ban closes imports from other origins)."
+        )
+    va_share, input_share = parse_io(io, countries, sectors)
+    return MultiSectorProblem(
+        countries=countries,
+        sectors=sectors,
+        flows=flows,
+        tariff_before=tariff_before,
+        tariff_after=tariff_after,
+        cost_factor=cost_factor,
+        theta=parse_theta(theta, sectors),
+        productivity=parse_productivity(productivity, countries, sectors),
+        va_share=va_share,
+        input_share=input_share,
+        pool_before=pool_arrays(duty_pool, countries, "duty_pool"),
+        pool_after=pool_arrays(duty_pool if duty_pool_after is None else duty_pool_after, countries,
+                               "duty_pool_after"),
+    )
+
+
+def numeraire_index(numeraire: str | None, countries: Sequence[str]) -> int | None:
+    """Position of the numeraire country (None: world value added is the numeraire)."""
+    if numeraire is None:
+        return None
+    if numeraire not in countries:
+        raise DataValidationError(
+            f"argument 'numeraire': {numeraire!r} is not a country of the baseline data; allowed: "
+            "None (world value added) or one of its ISO3 codes. Fix: pick a country in the data."
+        )
+    return list(countries).index(numeraire)
 
 
 def pool_arrays(pool: DutyPool | None, countries: Sequence[str], argument: str) -> PoolArrays:

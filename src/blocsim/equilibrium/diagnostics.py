@@ -39,10 +39,14 @@ import pandas as pd
 from blocsim.equilibrium.options import SolverOptions
 from blocsim.errors import ConvergenceError
 
-ROUNDING_SLACK = 1e-13
-"""Allowance (dimensionless) for rounding between a solver's own stopping residual and the
-residual recomputed after the solve: a part converges when its recomputed residual is at
-most ``tol + ROUNDING_SLACK``."""
+RESIDUAL_ALLOWANCE = 100.0
+"""How far (a factor, dimensionless) the residual recomputed after a solve may exceed the
+solver's tolerance: the solvers stop on the change of their iterates, which understates the
+equilibrium residual by about ``1 / (1 - contraction rate)`` (hypothesis found a symmetric
+case stopping at 1e-12 with a recomputed residual of 1.3e-12). A part converges when its
+solver stopped on its own criterion and the recomputed residual is at most
+``RESIDUAL_ALLOWANCE * tol``; the gegravity one-step mode (residual 6e-3) and real failures
+stay far outside."""
 
 
 @dataclass(frozen=True)
@@ -82,9 +86,9 @@ def finite_residual(value: object) -> float:
 
 
 def within_tolerance(residual: float, options: SolverOptions | None) -> bool:
-    """True when a recomputed residual meets ``options.tol`` (plus :data:`ROUNDING_SLACK`)."""
+    """True when a recomputed residual meets ``options.tol`` (times :data:`RESIDUAL_ALLOWANCE`)."""
     tol = (options or SolverOptions()).tol
-    return math.isfinite(residual) and residual <= tol + ROUNDING_SLACK
+    return math.isfinite(residual) and residual <= RESIDUAL_ALLOWANCE * tol
 
 
 def nonfinite_columns(frame: pd.DataFrame, columns: Iterable[str]) -> list[str]:

@@ -9,7 +9,8 @@ The top-level public API, one name per step of the data path (imported lazily so
   :func:`parse_scenario`, :class:`Scenario`, :func:`library_names`
 - shock (``blocsim.shock``): :func:`compile_shock`
 - models: :func:`estimate_gravity` (PPML, ``blocsim.estimation``); :func:`solve_ge`,
-  :func:`solve_multisector`, :func:`solve_pe`, :class:`DutyPool` (``blocsim.equilibrium``)
+  :func:`solve_multisector`, :func:`solve_pe`, :class:`DutyPool`,
+  :func:`purge_deficits` (balanced-trade baseline) (``blocsim.equilibrium``)
 - results (``blocsim.results``): :func:`write_run`, :func:`read_run` (run directories),
   :func:`export_run` (Excel workbook, Stata files or locale-aware CSV)
 - pipeline (``blocsim.pipeline``): :func:`run_scenario` / :class:`ScenarioResult` (a scenario
@@ -37,6 +38,7 @@ _PUBLIC = {
     "solve_multisector": "blocsim.equilibrium",
     "solve_pe": "blocsim.equilibrium",
     "DutyPool": "blocsim.equilibrium",
+    "purge_deficits": "blocsim.equilibrium",
     "write_run": "blocsim.results",
     "read_run": "blocsim.results",
     "export_run": "blocsim.results",

@@ -14,6 +14,8 @@ _PUBLIC = {
     "MultiSectorProblem": "blocsim.equilibrium.multisector_inputs",
     "DutyPool": "blocsim.equilibrium.duty_pool",
     "solve_pe": "blocsim.equilibrium.pe",
+    "purge_deficits": "blocsim.equilibrium.deficits",
+    "caliendo_parro_decomposition": "blocsim.equilibrium.cp_decomposition",
 }
 __all__ = list(_PUBLIC)
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

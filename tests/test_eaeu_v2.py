@@ -213,3 +213,19 @@ def test_build_eaeu_command_errors_are_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
     unknown = CliRunner().invoke(app, ["data", "build-eaeu", "--from", str(tmp_path), "--dataset", "eaeu-9"])
     assert unknown.exit_code == 1 and "allowed: ['eaeu-2016v1', 'eaeu-2022v2']" in " ".join(unknown.output.split())
+
+
+def test_services_of_small_members_follow_oecd_reports_within_icio_totals(v2, icio: pd.DataFrame, shared_data: Path) -> None:
+    services = read(shared_data, "services")
+    rus = services[(services["reporter"] == "RUS") & (services["flow"] == "EXP") & (services["year"] == 2016)]
+    by_partner = rus.groupby("partner")["value_usd_m"].sum()
+    icio_partners = [c for c in set(icio["importer"]) if c != "ROW" and c in by_partner.index]
+    share = by_partner["KGZ"] / (by_partner["WLD"] - by_partner[icio_partners].sum())
+    cell = icio[(icio["exporter"] == "RUS") & (icio["importer"] == "ROW") & (icio["sector"] == SERVICES_CODE) & (icio["year"] == 2016)]
+    flows = v2.flows
+    row = flows[(flows["exporter"] == "RUS") & (flows["importer"] == "KGZ") & (flows["sector"] == SERVICES_CODE) & (flows["year"] == 2016)]
+    assert row["trade"].iloc[0] == pytest.approx(cell["trade_usd_m"].iloc[0] * share, rel=1e-9)
+    assert row["imputed"].iloc[0].endswith("+oecd_services")
+    # a pair no OECD reporter covers keeps the goods-share rule
+    kgz_tjk = flows[(flows["exporter"] == "KGZ") & (flows["importer"] == "TJK") & (flows["sector"] == SERVICES_CODE)]
+    assert kgz_tjk["imputed"].str.endswith("+services_goods_share").all()

@@ -26,6 +26,7 @@ from blocsim.data.eaeu_v2.fiscal import duties_table
 from blocsim.data.eaeu_v2.icio import YEARS, icio_cube
 from blocsim.data.eaeu_v2.labour import remittance_table
 from blocsim.data.eaeu_v2.sectors import sector_table
+from blocsim.data.eaeu_v2.services import services_shares
 from blocsim.data.eaeu_v2.sources import FILES, read_all
 from blocsim.data.eaeu_v2.tariffs import FLAGS, SOURCES, tariff_tables
 
@@ -80,7 +81,9 @@ def compute(source_dir: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     goods = sectors["goods"].to_numpy(dtype=bool)
     cube = icio_cube(src.icio, src.icio_countries, tuple(sectors["sector"]))
     reference = cv.national_totals()
-    carved = cv.carve(cube, src.comtrade, src.hs4, src.gdp_ppp, set(src.geo["iso3"]), goods, reference)
+    icio_codes = [e for e in cube.economies if e != "ROW"]
+    shares = services_shares(src.services, icio_codes, cv.SMALL)
+    carved = cv.carve(cube, src.comtrade, src.hs4, src.gdp_ppp, set(src.geo["iso3"]), goods, reference, shares)
     bilateral, external, cet = tariff_tables(carved.regions, cube.economies, cube.sectors, goods, YEARS, cube.tariffs)
     names = dict(zip(src.icio_countries["iso3"], src.icio_countries["name"], strict=True))
     tables = {

@@ -20,8 +20,10 @@ sector are unchanged. Steps (goods; flags in brackets):
    Comtrade year, ``f_c`` = ICIO goods trade among ICIO economies / their Comtrade exports.
 4. **Sectors**: ``X -> S`` follows the sector mix of ICIO's X->ROW cell; S's exports follow S's
    2017 HS4 export mix (:data:`~blocsim.data.eaeu_v2.sectors.HS_CHAPTER_SECTOR`); ROW -> S follows
-   ROW->ROW. Services of a pair = the pair's share of the goods of its ROW cell times the services
-   of that cell (``+services_goods_share``). Domestic S -> S = ROW->ROW cell x S's share of the
+   ROW->ROW. Services: where X reports services trade with S to the OECD (``oecd_services_trade``),
+   ICIO's X->ROW (ROW->X) services cell times S's share in X's services trade with non-ICIO
+   economies (``+oecd_services``, see :mod:`blocsim.data.eaeu_v2.services`); otherwise the pair's
+   share of the goods of its ROW cell times the services of that cell (``+services_goods_share``). Domestic S -> S = ROW->ROW cell x S's share of the
    PPP GDP of non-ICIO countries (WDI; 2022 uses 2021; ``ppp_share``).
 5. **Cap**: the four economies together take at most :data:`CAP` of any ROW cell; larger sums
    are scaled down (``+capped``); ``ROW`` keeps the rest (``remainder``).
@@ -54,6 +56,8 @@ FLAG_LEGEND: dict[str, str] = {
     "natstat": "scaled to the member's published national total of that year",
     "natstat_nearest": "scaled with the factor of the member's nearest year with a published total",
     "services_goods_share": "services = the pair's share of its ROW cell's goods x the cell's services",
+    "oecd_services": "services = ICIO ROW services cell x the pair's share in the reporter's OECD services trade",
+    "oecd_services_nearest": "as oecd_services, with the share of the reporter's nearest covered year",
     "ppp_share": "domestic flow = ROW->ROW x the economy's share of non-ICIO PPP GDP",
     "capped": "scaled down so the four economies take at most CAP of the ROW cell",
     "remainder": "ROW after the carve-out (ICIO ROW cell minus the carved parts)",
@@ -196,6 +200,7 @@ def carve(
     countries: set[str],
     goods: np.ndarray,
     reference: pd.DataFrame,
+    service_shares: pd.DataFrame,
 ) -> Carved:
     """Carve the four small economies out of ICIO's ROW (rules in the module docstring).
 
@@ -211,6 +216,8 @@ def carve(
         Which sectors are goods.
     reference
         Published national totals (:func:`national_totals`).
+    service_shares
+        Reported services shares (:func:`blocsim.data.eaeu_v2.services.services_shares`).
     """
     icio_codes = [e for e in cube.economies if e != "ROW"]
     regions = tuple(sorted(icio_codes + list(SMALL))) + ("ROW",)
@@ -292,7 +299,7 @@ def carve(
             k = pos[s]
             flows[y, k, k, :] = cube.flows[y, old_row, old_row, :] * ppp.loc[year, s]
             flags[y, k, k, :] = "ppp_share"
-    _services(flows, flags, cube, goods, pos, icio_idx, old_icio, old_row)
+    _services(flows, flags, cube, goods, pos, icio_idx, old_icio, old_row, service_shares)
     _cap_and_remainder(flows, flags, cube, pos, icio_idx, old_icio, old_row)
     totals = _totals(rows, raw, flows, goods, regions, valuation)
     return Carved(regions, flows, flags, totals, valuation)
@@ -312,10 +319,16 @@ def _place(flows, flags, cube, pos, y, a, b, value, method, goods, composition, 
     flags[y, pos[a], pos[b], :] = method
 
 
-def _services(flows, flags, cube, goods, pos, icio_idx, old_icio, old_row) -> None:
-    """Services of every carved pair: its share of the goods of its ROW cell x that cell's services."""
+def _services(flows, flags, cube, goods, pos, icio_idx, old_icio, old_row, reported: pd.DataFrame) -> None:
+    """Services of every carved pair: the OECD share where reported, else the pair's goods share.
+
+    ``reported`` is :func:`blocsim.data.eaeu_v2.services.services_shares` (``exporter, importer,
+    year, share, flag``); its share multiplies the ICIO X->ROW (ROW->X) services cell.
+    """
     services = ~goods
     row = pos["ROW"]
+    by_pair = {key: group.set_index("year") for key, group in reported.groupby(["exporter", "importer"])}
+    regions = {k: r for r, k in pos.items()}
     for s in SMALL:
         k = pos[s]
         pairs = [(i, k, old, old_row) for i, old in zip(icio_idx, old_icio, strict=True)]
@@ -324,11 +337,17 @@ def _services(flows, flags, cube, goods, pos, icio_idx, old_icio, old_row) -> No
         pairs += [(row, k, old_row, old_row)]
         for a, b, a_old, b_old in pairs:
             cell = cube.flows[:, a_old, b_old, :]
-            cell_goods = cell[:, goods].sum(axis=1)
-            carved = flows[:, a, b, :][:, goods].sum(axis=1)
-            share = np.divide(carved, cell_goods, out=np.zeros(len(cell)), where=cell_goods > 0)
+            known = by_pair.get((regions[a], regions[b]))
+            if known is not None:
+                share = known.loc[list(YEARS), "share"].to_numpy()
+                suffix = ("+" + known.loc[list(YEARS), "flag"]).to_numpy(dtype=str)
+            else:
+                cell_goods = cell[:, goods].sum(axis=1)
+                carved = flows[:, a, b, :][:, goods].sum(axis=1)
+                share = np.divide(carved, cell_goods, out=np.zeros(len(cell)), where=cell_goods > 0)
+                suffix = np.full(len(cell), "+services_goods_share")
             flows[:, a, b, services] = cell[:, services] * share[:, None]
-            flags[:, a, b, services] = np.char.add(flags[:, a, b, services].astype(str), "+services_goods_share")
+            flags[:, a, b, services] = np.char.add(flags[:, a, b, services].astype(str), suffix[:, None])
 
 
 def _scale_parts(flows, flags, parts, original) -> np.ndarray:

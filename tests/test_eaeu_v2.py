@@ -229,3 +229,15 @@ def test_services_of_small_members_follow_oecd_reports_within_icio_totals(v2, ic
     # a pair no OECD reporter covers keeps the goods-share rule
     kgz_tjk = flows[(flows["exporter"] == "KGZ") & (flows["importer"] == "TJK") & (flows["sector"] == SERVICES_CODE)]
     assert kgz_tjk["imputed"].str.endswith("+services_goods_share").all()
+
+
+def test_russian_external_tariffs_are_close_to_wits_applied_rates(v2) -> None:
+    check = v2.extra["tariff_check"]
+    rus = check[check["importer"] == "RUS"]
+    assert set(rus["year"]) == set(range(2014, 2023)) and set(rus["flags"]) == {"cet"}
+    by_year = rus.groupby("year")[["dataset", "wits"]].mean()
+    # the CET (sector means of ISIC 2-digit rates) sits above WITS's import-weighted AHS, by < 3 pp
+    gap = by_year["dataset"] - by_year["wits"]
+    assert (gap > 0).all() and (gap < 0.03).all(), gap.to_dict()
+    chn = rus[rus["exporter"] == "CHN"].groupby("year")["dataset"].mean()
+    assert (chn > 0.05).all()  # not Teti's ~1 % for RUS <- CHN

@@ -43,6 +43,7 @@ EXTRA_TABLES: dict[str, str] = {
     "small_member_totals": "small_member_totals",
     "national_totals": "national_totals",
     "customs_gap": "customs_gap",
+    "tariff_check": "tariff_check",
 }
 
 _DTYPES: dict[str, dict[str, Any]] = {

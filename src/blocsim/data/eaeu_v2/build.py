@@ -27,6 +27,7 @@ from blocsim.data.eaeu_v2.icio import YEARS, icio_cube
 from blocsim.data.eaeu_v2.labour import remittance_table
 from blocsim.data.eaeu_v2.sectors import sector_table
 from blocsim.data.eaeu_v2.services import services_shares
+from blocsim.data.eaeu_v2.tariff_check import wits_comparison
 from blocsim.data.eaeu_v2.sources import FILES, read_all
 from blocsim.data.eaeu_v2.tariffs import FLAGS, SOURCES, tariff_tables
 
@@ -54,6 +55,7 @@ TABLE_NAMES: tuple[str, ...] = (
     "small_member_totals",
     "national_totals",
     "customs_gap",
+    "tariff_check",
 )
 
 
@@ -101,6 +103,7 @@ def compute(source_dir: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     }
     goods_codes = list(sectors.loc[sectors["goods"], "sector"])
     tables["customs_gap"] = customs_gap(tables["flows"], src.comtrade, goods_codes)
+    tables["tariff_check"] = wits_comparison(bilateral, src.wits)
     meta = _meta(carved, tables, goods)
     return tables, meta
 
@@ -158,6 +161,10 @@ def _meta(carved: cv.Carved, tables: dict[str, pd.DataFrame], goods: np.ndarray)
         "trade_share_by_flag": {str(k): float(v) for k, v in flag_share.items()},
         "tariff_rows_share_by_flag": {str(k): float(tariff_share.get(k, 0.0)) for k in FLAGS},
         "tariff_sources": SOURCES,
+        "tariff_check_rus_mean_by_year": {
+            str(year): {"dataset": round(float(g["dataset"].mean()), 6), "wits": round(float(g["wits"].mean()), 6)}
+            for year, g in tables["tariff_check"][tables["tariff_check"]["importer"] == "RUS"].groupby("year")
+        },
         "valuation_factors": {str(c): round(f, 9) for c, f in carved.valuation.items()},
     }
 

@@ -42,6 +42,10 @@ FILES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "remittances": ("remittances_migration/remittances_bilateral.csv", ("sender_iso3", "receiver_iso3", "year", "usd_m")),
     "migrants": ("remittances_migration/migrant_stocks_2017.csv", ("origin_iso3", "destination_iso3", "migrants")),
+    "wits": (
+        "wits_tariffs_44/wits_ahs_tariffs.csv.gz",
+        ("importer_iso3", "exporter_iso3", "isic_group", "year", "tariff_pct", "fill_status"),
+    ),
 }
 
 _DTYPES: dict[str, dict[str, object]] = {
@@ -104,6 +108,7 @@ class Sources:
     services: pd.DataFrame
     remittances: pd.DataFrame
     migrants: pd.DataFrame
+    wits: pd.DataFrame
 
 
 def read_all(source_dir: Path) -> Sources:

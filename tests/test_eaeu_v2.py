@@ -19,6 +19,7 @@ from blocsim.data.eaeu_v2 import tariffs as tf
 from blocsim.data.eaeu_v2.build import TABLE_NAMES, build_eaeu_v2
 from blocsim.data.eaeu_v2.sectors import SERVICES_CODE, SERVICES_SOURCE_CODE
 from blocsim.data.eaeu_v2.sources import read
+from blocsim.errors import DataValidationError
 
 V2 = "eaeu-2022v2"
 YEARS = list(range(2011, 2023))
@@ -241,3 +242,20 @@ def test_russian_external_tariffs_are_close_to_wits_applied_rates(v2) -> None:
     assert (gap > 0).all() and (gap < 0.03).all(), gap.to_dict()
     chn = rus[rus["exporter"] == "CHN"].groupby("year")["dataset"].mean()
     assert (chn > 0.05).all()  # not Teti's ~1 % for RUS <- CHN
+
+
+def test_malformed_source_file_names_file_and_column(tmp_path: Path) -> None:
+    folder = tmp_path / "oecd_icio_tariffwar"
+    folder.mkdir()
+    (folder / "sectors.csv").write_text("dataset,position,code,name,isic_rev4\nicio,1,A01,Crops,01\n")
+    with pytest.raises(DataValidationError, match=r"oecd_icio_tariffwar/sectors.csv lacks columns \['goods'\]"):
+        read(tmp_path, "icio_sectors")
+
+
+def test_bad_row_in_the_national_totals_reference_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "national_trade_totals.csv"
+    text = cv.NATIONAL_TOTALS_FILE.read_text(encoding="utf-8").splitlines()
+    text.append('KAZ,2016,exports,36000,true,"x","y",,')
+    bad.write_text("\n".join(text) + "\n", encoding="utf-8")
+    with pytest.raises(DataValidationError, match=r"national_trade_totals.csv: row \d+ has member 'KAZ'.*allowed"):
+        cv.national_totals(bad)

@@ -287,7 +287,7 @@ def test_load_returns_independent_copies(ds: Dataset) -> None:
 
 
 def test_unknown_dataset_lists_allowed_names() -> None:
-    with pytest.raises(DataValidationError, match=r"name='nope'.*allowed: \['eaeu'\]"):
+    with pytest.raises(DataValidationError, match=r"name='nope'.*allowed: \['eaeu', 'eaeu-2016v1', 'eaeu-2022v2'\]"):
         load_dataset("nope")
     with pytest.raises(DataValidationError, match="year=2010"):
         load_dataset().total_flows(2010)

@@ -156,10 +156,14 @@ def test_cli_build_eaeu(rebuilt: Path, shared_data: Path, tmp_path: Path) -> Non
 
     register(app)
     out = tmp_path / "cli"
-    result = CliRunner().invoke(app, ["build-eaeu", "--from", str(shared_data), "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["build-eaeu", "--from", str(shared_data), "--out", str(out), "--dataset", "eaeu-2016v1"]
+    )
     assert result.exit_code == 0, result.output
     assert "wrote 6 tables" in result.output
     assert (out / "flows.csv").read_bytes() == (rebuilt / "flows.csv").read_bytes()
-    bad = CliRunner().invoke(app, ["build-eaeu", "--from", str(tmp_path / "missing"), "--out", str(out)])
+    bad = CliRunner().invoke(
+        app, ["build-eaeu", "--from", str(tmp_path / "missing"), "--out", str(out), "--dataset", "eaeu-2016v1"]
+    )
     assert bad.exit_code == 1
     assert "file not found" in bad.output

@@ -241,6 +241,7 @@ def export_command(
             "tariffs": dataset.tariffs,
             "countries": dataset.countries,
             "sectors": dataset.sectors,
+            **dataset.extra,  # v2: bilateral tariffs.csv, tariffs_external, cet, remittances, duties
         }
         meta = dataset.meta
     else:

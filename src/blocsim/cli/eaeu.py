@@ -1,14 +1,20 @@
-"""``blocsim data build-eaeu``: rebuild the bundled EAEU tables from the original public files."""
+"""``blocsim data build-eaeu``: rebuild a bundled EAEU dataset from the original public files."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 from blocsim.cli._common import console, handle_errors
-from blocsim.data.eaeu import TABLES_DIR
+from blocsim.errors import BlocsimError
+
+#: Datasets the command builds: name -> description.
+BUILDS: dict[str, str] = {
+    "eaeu-2022v2": "v2: OECD ICIO 2011-2022, 28 sectors, ARM/KGZ/TJK/UZB carved out (Parquet)",
+    "eaeu-2016v1": "the earlier 18-region, 4-sector tables for 2008/2012/2016 (CSV)",
+}
 
 
 def register(data_app: typer.Typer) -> None:
@@ -22,21 +28,36 @@ def register(data_app: typer.Typer) -> None:
             typer.Option(
                 "--from",
                 help="Folder with the original public files, laid out like ../shared/data "
-                "(wb_trade_agreements_penppml/, gdp_worldbank/, adb_mrio_sector_summary/, ...).",
+                "(oecd_icio_tariffwar/, wb_trade_agreements_penppml/, cepii_geodist/, ...).",
             ),
         ],
         out: Annotated[
-            Path,
+            Optional[Path],
             typer.Option(
                 "--out",
-                help="Folder to write flows.csv, gravity.csv, tariffs.csv, countries.csv, sectors.csv "
-                "and meta.json into (default: the tables bundled in the installed package).",
+                help="Folder to write the tables and meta.json into (default: the tables bundled in the "
+                "installed package for --dataset).",
             ),
-        ] = TABLES_DIR,
+        ] = None,
+        dataset: Annotated[
+            str,
+            typer.Option("--dataset", help="Which bundled dataset to build: eaeu-2022v2 (v2, default) or eaeu-2016v1."),
+        ] = "eaeu-2022v2",
     ) -> None:
-        """Rebuild the bundled EAEU dataset tables from the original public files (deterministic)."""
-        from blocsim.data.eaeu import TABLES, build_eaeu
+        """Rebuild a bundled EAEU dataset's tables from the original public files (deterministic)."""
+        if dataset not in BUILDS:
+            raise BlocsimError(f"--dataset {dataset!r} is not a bundled EAEU dataset; allowed: {sorted(BUILDS)}")
+        if dataset == "eaeu-2022v2":
+            from blocsim.data.eaeu_v2 import TABLES_DIR as v2_tables
+            from blocsim.data.eaeu_v2 import build_eaeu_v2
 
-        build_eaeu(source, out)
-        total = sum((out / name).stat().st_size for name in TABLES)
-        console.print(f"wrote {len(TABLES)} tables ({total / 1024:.0f} KiB) to {out}")
+            written = build_eaeu_v2(source, out or v2_tables)
+        else:
+            from blocsim.data.eaeu import TABLES_DIR
+            from blocsim.data.eaeu import TABLES, build_eaeu
+
+            target = out or TABLES_DIR
+            build_eaeu(source, target)
+            written = [target / name for name in TABLES]
+        total = sum(path.stat().st_size for path in written)
+        console.print(f"wrote {len(written)} tables ({total / 1024:.0f} KiB) to {written[0].parent}")

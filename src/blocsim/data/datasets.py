@@ -1,9 +1,14 @@
 """Bundled datasets: the tables blocsim runs on from a fresh install.
 
-``load_dataset("eaeu")`` returns the Eurasian Economic Union dataset shipped inside the
-package (``blocsim/data/eaeu/tables/``, built by :func:`blocsim.data.eaeu.build.build_eaeu`
-from the original public files; see ``DATA.md``). The tables are read once per process and
-every call returns fresh copies, so callers may modify what they get.
+``load_dataset("eaeu-2022v2")`` returns EAEU dataset v2 (``blocsim/data/eaeu_v2/tables/``,
+Parquet, OECD ICIO 2011-2022 with 28 sectors, built by
+:func:`blocsim.data.eaeu_v2.build.build_eaeu_v2`); ``load_dataset("eaeu-2016v1")`` the earlier
+18-region, 4-sector tables (``blocsim/data/eaeu/tables/``, CSV, built by
+:func:`blocsim.data.eaeu.build.build_eaeu`). ``"eaeu"`` is the default name and for now loads
+the 2016v1 tables (see :data:`BUNDLED`); ``DATA.md`` documents both.
+The tables are read once per process and every call returns fresh copies, so callers may
+modify what they get. Tables beyond the five of the contract (v2: bilateral tariffs, CET,
+remittances, duty-pool facts) are in :attr:`Dataset.extra`.
 """
 
 from __future__ import annotations
@@ -20,8 +25,26 @@ import pandas as pd
 from blocsim.data.gravity import GravityData
 from blocsim.errors import DataValidationError
 
-#: Bundled datasets: name -> package holding a ``tables/`` folder.
-BUNDLED: dict[str, str] = {"eaeu": "blocsim.data.eaeu"}
+#: Bundled datasets: name -> package holding a ``tables/`` folder (CSV or Parquet files).
+#: ``eaeu`` names the default EAEU dataset; it still points at the 2016v1 tables, which the
+#: library scenarios and the other stages are built on (switching it to v2 is one line here).
+BUNDLED: dict[str, str] = {
+    "eaeu": "blocsim.data.eaeu",
+    "eaeu-2016v1": "blocsim.data.eaeu",
+    "eaeu-2022v2": "blocsim.data.eaeu_v2",
+}
+#: Extra tables of a bundled dataset (read when present): export file name -> table file stem.
+EXTRA_TABLES: dict[str, str] = {
+    "tariffs": "tariffs_bilateral",
+    "tariffs_external": "tariffs",
+    "cet": "cet",
+    "remittances": "remittances",
+    "duties": "duties",
+    "small_member_totals": "small_member_totals",
+    "national_totals": "national_totals",
+    "customs_gap": "customs_gap",
+    "tariff_check": "tariff_check",
+}
 
 _DTYPES: dict[str, dict[str, Any]] = {
     "flows": {
@@ -78,6 +101,10 @@ class Dataset:
         ``sector, name, description``.
     meta : dict
         Sources, licenses, methods, assumptions, recipe version.
+    extra : dict of str to DataFrame
+        Further tables, keyed by the CSV name ``blocsim data export`` writes them under (v2:
+        ``tariffs`` = bilateral ``importer, exporter, sector, year, tariff, source, flag``;
+        ``tariffs_external`` = the contract table above; ``cet``; ``remittances``; ``duties``).
     """
 
     name: str
@@ -87,6 +114,7 @@ class Dataset:
     countries: pd.DataFrame
     sectors: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def years(self) -> tuple[int, ...]:
@@ -171,25 +199,43 @@ class Dataset:
         return int(year)
 
 
+def _read_table(folder: Any, table: str) -> pd.DataFrame | None:
+    """One bundled table from ``<table>.parquet`` or ``<table>.csv`` (``None`` if neither exists)."""
+    parquet = folder.joinpath(f"{table}.parquet")
+    if parquet.is_file():
+        with parquet.open("rb") as handle:
+            return pd.read_parquet(handle)
+    csv = folder.joinpath(f"{table}.csv")
+    if not csv.is_file():
+        return None
+    with csv.open("r", encoding="utf-8") as handle:
+        return pd.read_csv(
+            handle, dtype=_DTYPES[table], keep_default_na=False, na_values={"lat": [""], "lon": [""]}
+        )
+
+
 @functools.lru_cache(maxsize=4)
-def _read_bundled(name: str) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+def _read_bundled(name: str) -> tuple[dict[str, pd.DataFrame], dict[str, Any], dict[str, pd.DataFrame]]:
     folder = resources.files(BUNDLED[name]).joinpath("tables")
     tables: dict[str, pd.DataFrame] = {}
     for table in TABLE_NAMES:
-        with folder.joinpath(f"{table}.csv").open("r", encoding="utf-8") as handle:
-            frame = pd.read_csv(
-                handle, dtype=_DTYPES[table], keep_default_na=False, na_values={"lat": [""], "lon": [""]}
-            )
-        missing = [c for c in _COLUMNS[table] if c not in frame.columns]
-        if missing:
+        frame = _read_table(folder, table)
+        missing = list(_COLUMNS[table]) if frame is None else [c for c in _COLUMNS[table] if c not in frame.columns]
+        if frame is None or missing:
             raise DataValidationError(
-                f"bundled dataset {name!r}: {table}.csv lacks columns {missing}; fix: rebuild it with "
+                f"bundled dataset {name!r}: table {table} lacks columns {missing}; fix: rebuild it with "
                 "`blocsim data build-eaeu --from DIR`"
             )
         tables[table] = frame
+    extra: dict[str, pd.DataFrame] = {}
+    if folder.joinpath("flows.parquet").is_file():
+        for export_name, stem in EXTRA_TABLES.items():
+            frame = tables[stem] if stem in tables else _read_table(folder, stem)
+            if frame is not None:
+                extra[export_name] = frame
     with folder.joinpath("meta.json").open("r", encoding="utf-8") as handle:
         meta = json.load(handle)
-    return tables, meta
+    return tables, meta, extra
 
 
 def load_dataset(name: str = "eaeu") -> Dataset:
@@ -215,9 +261,10 @@ def load_dataset(name: str = "eaeu") -> Dataset:
             f"load_dataset: argument name={name!r} is not a bundled dataset; allowed: {sorted(BUNDLED)}; "
             "fix: use one of them (imported datasets live in the store: `blocsim data list`)"
         )
-    tables, meta = _read_bundled(name)
+    tables, meta, extra = _read_bundled(name)
     copies = {table: frame.copy() for table, frame in tables.items()}
-    return Dataset(name=name, meta=json.loads(json.dumps(meta)), **copies)
+    extras = {table: frame.copy() for table, frame in extra.items()}
+    return Dataset(name=name, meta=json.loads(json.dumps(meta)), extra=extras, **copies)
 
 
 def list_datasets() -> list[dict[str, Any]]:
@@ -227,11 +274,12 @@ def list_datasets() -> list[dict[str, Any]]:
     -------
     list of dict
         One dict per dataset with ``name, title, years, countries, sectors, source`` (a short
-        summary of the sources) and ``origin`` (``"bundled"``).
+        summary of the sources), ``rows``, ``region_count``, ``sector_count`` and ``origin``
+        (``"bundled"``).
     """
     out = []
     for name in sorted(BUNDLED):
-        tables, meta = _read_bundled(name)
+        tables, meta, _ = _read_bundled(name)
         out.append(
             {
                 "name": name,
@@ -241,6 +289,8 @@ def list_datasets() -> list[dict[str, Any]]:
                 "sectors": list(meta["sectors"]),
                 "source": "; ".join(sorted({s["file"].split("/")[0] for s in meta["sources"]})),
                 "rows": {table: int(len(frame)) for table, frame in tables.items()},
+                "region_count": len(meta["regions"]),
+                "sector_count": len(meta["sectors"]),
                 "origin": "bundled",
             }
         )

@@ -28,11 +28,13 @@ values gives the same bits as the compiled shock.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from blocsim.errors import DataValidationError
 
 AVE_KINDS = ("border", "transit", "reexport", "ntm", "deflection")
 """Kinds of AVE inputs a shock can depend on (``CostTerm.kind`` of terms with an input)."""
@@ -137,3 +139,19 @@ def ave_inputs(terms: Sequence[CostTerm]) -> dict[str, tuple[str, float]]:
         if term.input and term.input not in out:
             out[term.input] = (term.kind, term.ave)
     return out
+
+
+def reorder_terms(
+    terms: Sequence[CostTerm], countries: Sequence[str], sectors: Sequence[str],
+    to_countries: Sequence[str], to_sectors: Sequence[str],
+) -> tuple[CostTerm, ...]:
+    """The terms with cells renumbered from the axis order ``countries``/``sectors`` (the shock's)
+    to ``to_countries``/``to_sectors`` (e.g. a model problem's sorted order; the same labels)."""
+    if sorted(countries) != sorted(to_countries) or sorted(sectors) != sorted(to_sectors):
+        raise DataValidationError(
+            f"reorder_terms: axis orders {list(countries)} / {list(sectors)} and {list(to_countries)} / "
+            f"{list(to_sectors)} hold different labels; allowed: the same countries and sectors in another order")
+    country = np.array([list(to_countries).index(c) for c in countries], dtype=np.intp)
+    sector = np.array([list(to_sectors).index(s) for s in sectors], dtype=np.intp)
+    return tuple(replace(t, cells=np.stack([sector[t.cells[:, 0]], country[t.cells[:, 1]], country[t.cells[:, 2]]],
+                                           axis=1)) for t in terms)

@@ -119,7 +119,7 @@ def _lognormal(point: float, spread: float, name: str, lower: float) -> tuple[Pa
 
 
 def _given(spec: Any, name: str, point: float, lower: float, where: str) -> tuple[Parameter, str]:
-    numbers = {k: v for k, v in spec.model_dump().items() if v is not None}
+    numbers = {k: v for k, v in spec.model_dump(exclude={"path"}).items() if v is not None}
     dist = as_distribution(numbers, where)
     text = f"{numbers.pop('dist')}({', '.join(f'{k} {v:g}' for k, v in numbers.items())})"
     return Parameter(name, point, dist, lower), text
@@ -312,7 +312,22 @@ def _rebuilt(plan: BandsPlan, values: np.ndarray, theta: np.ndarray, aves: dict[
                 raise ScenarioError(f"[uncertainty] parameters: a draw changes the members of the duty pool "
                                     f"({name}); allowed: draws that keep the pool's members")
             parts[name].append(None if pool is None else pool[1])
-    return {k: np.stack(v) for k, v in parts.items() if v and v[0] is not None}
+    point = {"tariff_before": p.tariff_before, "tariff_after": p.tariff_after, "productivity": p.productivity,
+             "pool_shares_before": None if p.pool_before is None else p.pool_before[1],
+             "pool_shares_after": None if p.pool_after is None else p.pool_after[1]}
+    neutral = {"tariff_before": 0.0, "tariff_after": 0.0, "productivity": 1.0}
+    given = {}
+    for name, rows in parts.items():
+        if not rows or rows[0] is None:
+            continue
+        reference = point.get(name)
+        if name != "cost_factor":
+            if reference is None and name in neutral:
+                reference = np.full_like(rows[0], neutral[name])
+            if reference is not None and all(np.array_equal(r, reference) for r in rows):
+                continue  # the same as the point problem's: solved exactly as the point run
+        given[name] = np.stack(rows)
+    return given
 
 
 def batch_variables(res: MultiSectorBatchResult, variables: Sequence[str]) -> np.ndarray:

@@ -147,3 +147,13 @@ def test_run_with_draws_writes_bands_sensitivity_and_what_was_varied(tmp_path: P
                                                      "added_cost[transit BLR->KAZ via RUS]"]
     assert meta["varied"][-1]["distribution"] == "lognormal(median 0.3, sd of log 0.4)"
     assert set(meta["not_in_model"]) == {"pool_collection_efficiency", "migration_elasticity"}
+
+
+def test_report_shows_the_tornado_only_when_the_run_has_sensitivity(tmp_path: Path) -> None:
+    from blocsim.report import write_report
+
+    run_scenario(TRANSIT, tmp_path / "mc", draws=6)
+    run_scenario(TRANSIT, tmp_path / "plain")
+    with_bands = write_report(tmp_path / "mc").read_text()
+    assert 'id="sensitivity"' in with_bands and "added_cost[transit BLR-" in with_bands
+    assert 'id="sensitivity"' not in write_report(tmp_path / "plain").read_text()

@@ -191,7 +191,7 @@ def test_n_workers_without_a_cluster_to_size_is_rejected() -> None:
 
 
 def test_scenario_bands_point_is_the_scenario_result() -> None:
-    from blocsim.pipeline.uncertainty import scenario_bands
+    from blocsim.pipeline.bands import scenario_bands
     from blocsim.pipeline import run_scenario
 
     run = run_scenario("russia-food-ban-2014")

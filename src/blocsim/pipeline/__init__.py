@@ -18,7 +18,7 @@ _PUBLIC = {
     "resolve_theta": "blocsim.pipeline.scenario_run",
     "run_config": "blocsim.pipeline.ge_run",
     "monte_carlo": "blocsim.pipeline.uncertainty",
-    "scenario_bands": "blocsim.pipeline.uncertainty",
+    "scenario_bands": "blocsim.pipeline.bands",
     "MonteCarloResult": "blocsim.pipeline.uncertainty",
     "sweep": "blocsim.pipeline.distributed",
 }

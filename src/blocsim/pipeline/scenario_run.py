@@ -113,9 +113,13 @@ def run_scenario(
         replaced atomically, only once the new run is complete; a directory that is not a run
         directory (or a file) is refused, so user files are never deleted.
     draws
-        If given, also compute Monte Carlo bands over the trade elasticities with this many
-        draws (:func:`blocsim.pipeline.uncertainty.scenario_bands`) and write ``bands.csv``:
-        2 to 1,000,000 draws whose result fits in 2 GiB, checked before anything is solved.
+        If given, also compute Monte Carlo bands with this many draws over the scenario's
+        uncertain inputs (trade elasticities, AVEs of its non-tariff measures, the parameters
+        of its ``[uncertainty]`` table; :func:`blocsim.pipeline.bands.scenario_bands`) and the
+        one-at-a-time sensitivity of the headline numbers
+        (:func:`blocsim.pipeline.sensitivity.sensitivity_table`), written as ``bands.csv``
+        and ``sensitivity.csv``: 2 to 1,000,000 draws whose result fits in 2 GiB, checked
+        before anything is solved.
     seed
         Seed of the Monte Carlo draws (an integer >= 0, default 0; the same seed gives the
         same bands). Only with ``draws``.
@@ -169,10 +173,17 @@ def run_scenario(
     meta = _meta(scenario, baseline, before, after, shock, model, violations, rates, theta)
     result = ScenarioResult(scenario, before, after, shock, model, tables, meta, violations)
     if draws is not None:
-        from blocsim.pipeline.uncertainty import scenario_bands
+        from blocsim.pipeline.bands import bands_plan, scenario_bands
+        from blocsim.pipeline.sensitivity import HEADLINE_VARIABLES, sensitivity_table
 
-        tables["bands"] = scenario_bands(result, draws=draws, seed=seed).bands
-        meta["uncertainty"] = {"draws": draws, "seed": seed, "varied": "theta (lognormal, sd of log 0.2)"}
+        plan = bands_plan(result, seed=seed, dataset=dataset)
+        bands = scenario_bands(result, draws=draws, seed=seed, plan=plan)
+        tables["bands"] = bands.bands
+        tables["sensitivity"] = sensitivity_table(plan, meta["focus_countries"])
+        meta["uncertainty"] = {"draws": draws, "seed": seed, "varied": bands.diagnostics["varied"],
+                               "not_in_model": bands.diagnostics["not_in_model"],
+                               "sensitivity": {"method": "one at a time, p05 and p95 of each input",
+                                               "variables": list(HEADLINE_VARIABLES)}}
     if out_dir is None:
         return result
     from blocsim.results import write_run

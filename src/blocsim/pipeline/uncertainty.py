@@ -21,8 +21,9 @@ array core (:func:`blocsim.equilibrium.equations.solve_counterfactual`, arrays `
 ``sigma`` of shape ``(D, 1)``); ``method="loop"`` calls :func:`blocsim.solve_ge` once per draw
 instead (for comparison). With ``compat="yotov"`` or ``"gegravity"`` the batched path solves
 the draws of a chunk one by one with that compatibility algorithm (each has its own stopping
-rule). The multi-sector model has no batched core and loops over
-:func:`blocsim.solve_multisector`. Every argument of a single run (``compat``, ``output``,
+rule). ``model="multisector"`` loops over :func:`blocsim.solve_multisector` (every keyword of
+the single solve reaches each draw); a scenario run's bands use the batched multi-sector core
+through :mod:`blocsim.pipeline.bands`. Every argument of a single run (``compat``, ``output``,
 ``expenditure``, ``io``, ``duty_pool``, ...) reaches every draw; arguments the chosen model
 does not use are errors (:mod:`blocsim.pipeline.uncertainty_inputs`). Chunks of draws are tasks
 for :mod:`blocsim.pipeline.distributed` (in process or on Dask).
@@ -65,7 +66,7 @@ from blocsim.pipeline.uncertainty_inputs import (
     reject_unused,
 )
 
-__all__ = ["MULTISECTOR_VARIABLES", "ONE_SECTOR_VARIABLES", "MonteCarloResult", "monte_carlo", "scenario_bands"]
+__all__ = ["MULTISECTOR_VARIABLES", "ONE_SECTOR_VARIABLES", "MonteCarloResult", "band_frame", "monte_carlo"]
 
 _Chunk = tuple[np.ndarray, np.ndarray, np.ndarray]
 """What a chunk task returns: elasticities (D, P), coefficients (D, K), results (D, V, N)."""
@@ -405,12 +406,13 @@ def _point(problem: MonteCarloProblem) -> np.ndarray:
     return _multisector_solve(problem, point_elas, problem.coef_mean)
 
 
-def _assemble(problem: MonteCarloProblem, samples: np.ndarray, point: np.ndarray, elas: np.ndarray, coefs: np.ndarray,
-              pct: np.ndarray, diagnostics: dict[str, Any]) -> MonteCarloResult:
-    v, n = len(problem.variables), len(problem.countries)
+def band_frame(samples: np.ndarray, point: np.ndarray, variables: Sequence[str], countries: Sequence[str],
+               pct: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The bands table (one row per country and variable) and the point table of draws (D, V, N)."""
+    v, n = len(variables), len(countries)
     bands = pd.DataFrame({
-        "country": np.tile(np.asarray(problem.countries, dtype=object), v),
-        "variable": np.repeat(np.asarray(problem.variables, dtype=object), n),
+        "country": np.tile(np.asarray(countries, dtype=object), v),
+        "variable": np.repeat(np.asarray(variables, dtype=object), n),
         "point": point.ravel(),
         "mean": samples.mean(axis=0).ravel(),
         "std": samples.std(axis=0, ddof=1).ravel(),
@@ -418,74 +420,18 @@ def _assemble(problem: MonteCarloProblem, samples: np.ndarray, point: np.ndarray
     quantiles = np.percentile(samples, pct, axis=0)  # (Q, V, N)
     for q, values in zip(pct, quantiles):
         bands[f"p{q:02g}"] = values.ravel()  # p05, p50, p95, p2.5 ...
-    point_frame = pd.DataFrame({"country": list(problem.countries)})
-    for k, name in enumerate(problem.variables):
+    point_frame = pd.DataFrame({"country": list(countries)})
+    for k, name in enumerate(variables):
         point_frame[name] = point[k]
+    return bands, point_frame
+
+
+def _assemble(problem: MonteCarloProblem, samples: np.ndarray, point: np.ndarray, elas: np.ndarray, coefs: np.ndarray,
+              pct: np.ndarray, diagnostics: dict[str, Any]) -> MonteCarloResult:
+    bands, point_frame = band_frame(samples, point, problem.variables, problem.countries, pct)
     params = pd.DataFrame({"draw": np.arange(len(elas))})
     for k, p in enumerate(problem.elasticities):
         params[p.name] = elas[:, k]
     for k, name in enumerate(problem.coef_names):
         params[name] = coefs[:, k]
     return MonteCarloResult(bands, samples, point_frame, params, problem.variables, problem.countries, diagnostics)
-
-
-def scenario_bands(
-    result: Any,
-    *,
-    draws: int = 200,
-    seed: int = 0,
-    theta_spread: float = 0.2,
-    variables: Sequence[str] | None = None,
-    percentiles: Sequence[float] = (5, 50, 95),
-    scheduler: Scheduler = None,
-    chunk_size: int = 25,
-) -> MonteCarloResult:
-    """Monte Carlo bands for a scenario run (``blocsim.run_scenario``) over its trade elasticities.
-
-    Re-solves the scenario's multi-sector GE (same baseline flows, tariffs, cost factors,
-    productivity changes, duty pools and closure) with ``theta_s ~ lognormal(median = the
-    scenario's theta_s, sd of log = theta_spread)``, independently by sector. The default
-    spread 0.2 is of the order of the standard errors of Caliendo and Parro (2015, Table 1),
-    which are about 20-25 % of the estimates for most sectors; it is an assumption, not data.
-
-    Parameters
-    ----------
-    result : ScenarioResult
-        The run (``.model.flows``, ``.shock``, ``.meta["model"]``).
-    draws, seed, variables, percentiles, scheduler, chunk_size
-        As for :func:`monte_carlo`.
-    theta_spread : float
-        Standard deviation of ``log theta`` (> 0).
-
-    Returns
-    -------
-    MonteCarloResult
-        Its point estimate equals the scenario's own result.
-    """
-    from blocsim.equilibrium.duty_pool import DutyPool
-
-    if not all(hasattr(result, name) for name in ("meta", "shock", "model")):
-        raise DataValidationError(f"argument 'result': got {type(result).__name__}; allowed: the ScenarioResult of "
-                                  "blocsim.run_scenario(...).")
-    if isinstance(theta_spread, bool) or not isinstance(theta_spread, (int, float)) \
-            or not 0 < theta_spread < float("inf"):
-        raise DataValidationError(f"argument 'theta_spread': got {theta_spread!r}; allowed: a finite number > 0, "
-                                  "e.g. 0.2.")
-    params = result.meta["model"]["parameters"]
-    shock = result.shock
-    baseline = result.model.flows[["exporter", "importer", "sector", "trade_baseline"]].rename(
-        columns={"trade_baseline": "trade"})
-    kwargs: dict[str, Any] = {}
-    if shock.duty_pool_before:
-        kwargs["duty_pool"] = DutyPool(shares=shock.duty_pool_before)
-    if shock.duty_pool_after:
-        kwargs["duty_pool_after"] = DutyPool(shares=shock.duty_pool_after)
-    if not shock.productivity.empty:
-        kwargs["productivity"] = shock.productivity
-    return monte_carlo(
-        baseline, model="multisector", draws=draws, seed=seed,
-        theta={s: ("lognormal", float(v), theta_spread) for s, v in params["theta"].items()},
-        shock=None if shock.cost_factor.empty else shock.cost_factor, tariffs=shock.tariffs,
-        closure=params.get("closure", "ratio"), variables=variables, percentiles=percentiles,
-        scheduler=scheduler, chunk_size=chunk_size, **kwargs,
-    )

@@ -17,8 +17,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
-from blocsim.report.tables import RunTables, bilateral_changes, bloc_trade_effects, revenue_table, welfare_band
+from blocsim.errors import BlocsimError
+
+from blocsim.report.tables import (
+    RunTables,
+    _checked,
+    bilateral_changes,
+    bloc_trade_effects,
+    revenue_table,
+    welfare_band,
+)
 
 POSITIVE = "#2b6a99"
 NEGATIVE = "#c0504d"
@@ -276,8 +286,50 @@ def bilateral_figure(bilateral: pd.DataFrame) -> go.Figure:
     return _layout(fig, "Bilateral trade changes of the focus countries, %", 140 + 38 * len(rows))
 
 
+SENSITIVITY_FILE = "sensitivity.csv"
+TORNADO_LABELS = {"welfare_pct": "Welfare, %", "real_wage_pct": "Real wage, %",
+                  "tariff_revenue_change": "Tariff revenue, USD m"}
+
+
+def sensitivity_table(run: RunTables) -> pd.DataFrame | None:
+    """``sensitivity.csv`` of the run (one-at-a-time swings of the headline numbers), or None without it."""
+    path = run.path / SENSITIVITY_FILE
+    if not path.is_file():
+        return None
+    try:
+        frame = pd.read_csv(path, encoding="utf-8")
+    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise BlocsimError(f"{path}: cannot be read as a UTF-8 CSV ({exc}); re-run the scenario with --draws") from exc
+    return _checked(path, frame, ("country", "variable", "input", "point", "result_low", "result_high", "swing"),
+                    ["point", "result_low", "result_high", "swing"], "the tornado chart needs them")
+
+
+def tornado_figure(table: pd.DataFrame, country: str) -> go.Figure:
+    """Tornado of one country: per headline variable, the inputs' low/high results around the point.
+
+    Bars span from the point to the result with the input at its 5th (light) and 95th (dark)
+    percentile; inputs ordered by swing, the largest on top.
+    """
+    rows = table[table["country"] == country]
+    variables = [v for v in TORNADO_LABELS if v in set(rows["variable"])]
+    fig = make_subplots(rows=1, cols=len(variables), subplot_titles=[TORNADO_LABELS[v] for v in variables],
+                        horizontal_spacing=0.12)
+    for col, variable in enumerate(variables, start=1):
+        part = rows[rows["variable"] == variable].sort_values("swing")
+        point = float(part["point"].iloc[0])
+        for column, colour, name in (("result_low", NEUTRAL, "input at p05"), ("result_high", POSITIVE,
+                                                                                "input at p95")):
+            fig.add_trace(go.Bar(y=part["input"], x=part[column] - point, base=point, orientation="h",
+                                 marker_color=colour, name=name, showlegend=col == 1, legendgroup=name,
+                                 hovertemplate="%{y}: %{x:+.4g}<extra>" + name + "</extra>"), row=1, col=col)
+    fig.update_layout(barmode="overlay")
+    return _layout(fig, f"What moves the headline numbers of {_name(country)} most (one input at a time)",
+                   160 + 26 * int(rows["input"].nunique()))
+
+
 def report_figures(run: RunTables) -> dict[str, go.Figure]:
-    """All figures a run supports, keyed ``welfare``, ``map``, ``bloc``, ``revenue``, ``bilateral``."""
+    """All figures a run supports, keyed ``welfare``, ``map``, ``bloc``, ``revenue``, ``bilateral``,
+    ``tornado`` (only when the run has ``sensitivity.csv``)."""
     figures: dict[str, go.Figure] = {"welfare": welfare_bar(run), "map": welfare_map(run)}
     effects = bloc_trade_effects(run)
     if effects is not None:
@@ -288,4 +340,7 @@ def report_figures(run: RunTables) -> dict[str, go.Figure]:
     bilateral = bilateral_changes(run)
     if bilateral is not None and not bilateral.empty:
         figures["bilateral"] = bilateral_figure(bilateral)
+    sensitivity = sensitivity_table(run)
+    if sensitivity is not None and not sensitivity.empty:
+        figures["tornado"] = tornado_figure(sensitivity, str(sensitivity["country"].iloc[0]))
     return figures

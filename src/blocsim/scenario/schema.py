@@ -187,6 +187,38 @@ class OutputSpec(_Strict):
     ]
 
 
+class DistributionSpec(_Strict):
+    """A distribution: ``dist`` and its numbers (normal: mean, sd; lognormal: median, sd_log;
+    uniform: low, high; triangular: low, mode, high); checked by the uncertainty pipeline."""
+
+    dist: Literal["normal", "lognormal", "uniform", "triangular"]
+    mean: float | None = None
+    sd: float | None = None
+    median: float | None = None
+    sd_log: float | None = None
+    low: float | None = None
+    mode: float | None = None
+    high: float | None = None
+
+
+class ParameterDraw(DistributionSpec):
+    """A scenario number drawn per Monte Carlo draw: its dotted ``path`` (``after.measures[0].covered_share``)."""
+
+    path: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+SpreadKind = Literal["border", "transit", "reexport", "ntm", "deflection"]
+
+
+class UncertaintySpec(_Strict):
+    """``[uncertainty]``: what a Monte Carlo draw varies (docs/methods-pe-uncertainty.md, section 4)."""
+
+    theta_spread: Annotated[float, Field(ge=0.0, le=5.0, allow_inf_nan=False)] = 0.2
+    ave_spread: dict[SpreadKind, Annotated[float, Field(ge=0.0, le=5.0, allow_inf_nan=False)]] = {}
+    ave: dict[Annotated[str, StringConstraints(min_length=1)], DistributionSpec] = {}
+    parameters: list[ParameterDraw] = []
+
+
 class Scenario(_Strict):
     """A whole scenario file."""
 
@@ -197,6 +229,7 @@ class Scenario(_Strict):
     after: AfterSpec
     model: ModelSpec = ModelSpec()
     outputs: OutputSpec = OutputSpec()
+    uncertainty: UncertaintySpec = UncertaintySpec()
     _source: tuple[str, str] = PrivateAttr(default=("<object>", ""))
     #: folders ``[policy] include`` files may come from (set by the loader; empty: built-in names only)
     _include_dirs: tuple[str, ...] = PrivateAttr(default=())

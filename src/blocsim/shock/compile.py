@@ -39,7 +39,7 @@ Trade deflection through a member with its own FTA is treated the same way; see
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -56,6 +56,7 @@ from blocsim.policy.model import (
 from blocsim.policy.rules import RuleViolation, check_rules
 from blocsim.policy.tariffs import applied_tariff_array
 from blocsim.shock.deflection import deflect
+from blocsim.shock.terms import CostTerm, cost_factor_cube, cost_parts, term_value
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,10 @@ class Shock:
         counterfactual origin -> destination flow that travels through ``via``.
     notes : tuple of str
         What each measure did, for the report.
+    cost_terms : tuple of CostTerm
+        The non-tariff cost terms behind ``cost_factor`` with their AVE inputs (see
+        :mod:`blocsim.shock.terms`): ``cost_factor_cube(cost_terms, (S, N, N), theta)``
+        rebuilds the factor for other elasticities or AVEs without recompiling.
     violations : tuple of RuleViolation
         Rule violations of the after state (only non-empty if it allows them).
     """
@@ -98,6 +103,7 @@ class Shock:
     bloc_members_before: tuple[str, ...] = ()
     bloc_members_after: tuple[str, ...] = ()
     theta: Mapping[str, float] = field(default_factory=dict)
+    cost_terms: tuple[CostTerm, ...] = ()
 
 
 def _theta_vector(theta: Mapping[str, float] | float, sectors: Sequence[str]) -> np.ndarray:
@@ -173,17 +179,54 @@ def _leak_routes(state: PolicyState, ban: ImportBan, origin: str, sector: str) -
     return routes
 
 
-def _nontariff_term(
-    state: PolicyState, grid: _Grid, theta: np.ndarray, *, known: Sequence[Any] = ()
-) -> tuple[np.ndarray, list[dict[str, Any]], list[str]]:
-    """Product of the non-tariff factors of ``state``: (N, N, S) array, reroute rows, notes.
+def _input_names(before: PolicyState, after: PolicyState) -> list[tuple[Any, str]]:
+    """(measure, AVE input name) for every distinct measure with an AVE in either state.
+
+    A measure in force in both states gets one name (its cost is one uncertain number);
+    two different measures that would share a name are told apart by ``#2``, ``#3``, ...
+    """
+    pairs: list[tuple[Any, str]] = []
+    for measure in (*before.measures, *after.measures):
+        if any(measure == known for known, _ in pairs):
+            continue
+        if isinstance(measure, ImportBan) and measure.leak_via:
+            label = f"reexport_cost[ban {measure.importer}<-{'/'.join(measure.origins)}]"
+        elif isinstance(measure, TransitRestriction):
+            label = f"added_cost[transit {measure.origin}->{'/'.join(measure.destinations)} via {measure.transit}]"
+        elif isinstance(measure, NonTariffMeasure):
+            goods = f" {'/'.join(measure.sectors)}" if measure.sectors else ""
+            label = f"ave[ntm {measure.importer}<-{'/'.join(measure.exporters) or 'all'}{goods}]"
+        else:
+            continue
+        taken = sum(1 for _, name in pairs if name == label or name.startswith(label + " #"))
+        pairs.append((measure, label if not taken else f"{label} #{taken + 1}"))
+    return pairs
+
+
+def _cells(sectors: np.ndarray, exporters: np.ndarray, importers: np.ndarray) -> np.ndarray:
+    """(K, 3) ``[sector, exporter, importer]`` positions of every combination (masks or index lists)."""
+    grids = np.meshgrid(*(np.flatnonzero(m) if m.dtype == bool else m for m in (sectors, exporters, importers)),
+                        indexing="ij")
+    return np.stack([g.ravel() for g in grids], axis=1).astype(np.intp)
+
+
+def _nontariff_terms(
+    state: PolicyState, label: Literal["before", "after"], grid: _Grid, theta: np.ndarray,
+    names: list[tuple[Any, str]], *, known: Sequence[Any] = (),
+) -> tuple[list[CostTerm], list[dict[str, Any]], list[str]]:
+    """The non-tariff cost terms of ``state`` (the ``label`` state; see :mod:`blocsim.shock.terms`),
+    reroute rows, notes.
 
     Notes are written for measures not in ``known`` (the other state's measures).
     """
-    n, s = len(grid.countries), len(grid.sectors)
-    term = np.ones((n, n, s))
+    n = len(grid.countries)
+    terms: list[CostTerm] = []
     reroutes: list[dict[str, Any]] = []
     notes: list[str] = []
+
+    def name_of(measure: Any) -> str:
+        return next(name for known_measure, name in names if known_measure == measure)
+
     for measure in state.measures:
         note = notes.append if measure not in known else (lambda _text: None)
         if isinstance(measure, ImportBan):
@@ -194,9 +237,12 @@ def _nontariff_term(
                 for k in np.flatnonzero(grid.smask(measure.sectors)):
                     sector = grid.sectors[k]
                     routes = _leak_routes(state, measure, origin, sector)
+                    term = CostTerm(kind="reexport" if routes else "ban", input=name_of(measure) if routes else "",
+                                    ave=measure.reexport_cost if routes else np.inf, share=b, state=label, power=1,
+                                    cells=np.array([[k, i, j]], dtype=np.intp))
+                    terms.append(term)
+                    factor = float(term_value(term, theta[k:k + 1])[0])
                     reach = (1.0 + measure.reexport_cost) ** (-theta[k])
-                    factor = 1.0 - b + (b * reach if routes else 0.0)
-                    term[i, j, k] *= factor
                     for via in routes:
                         reroutes.append(
                             {"origin": origin, "via": via, "destination": measure.importer, "sector": sector,
@@ -212,12 +258,12 @@ def _nontariff_term(
                         f"flow-cost factor {factor:.4f}; {how}"
                     )
         elif isinstance(measure, TransitRestriction):
-            i = grid.c[measure.origin]
-            dest = grid.cmask(measure.destinations)
             sect = grid.smask(measure.sectors)
-            factor = 1.0 - measure.covered_share + measure.covered_share * (1.0 + measure.added_cost) ** (-theta)
-            term[i] *= np.where(dest[:, None] & sect[None, :], factor[None, :], 1.0)
-            note(f"{measure.describe()}: flow-cost factor {np.round(factor[sect], 4).tolist()}")
+            term = CostTerm(kind="transit", input=name_of(measure), ave=measure.added_cost,
+                            share=measure.covered_share, state=label, power=1,
+                            cells=_cells(sect, np.array([grid.c[measure.origin]]), grid.cmask(measure.destinations)))
+            terms.append(term)
+            note(f"{measure.describe()}: flow-cost factor {np.round(term_value(term, theta)[sect], 4).tolist()}")
         elif isinstance(measure, NonTariffMeasure):
             exporters = grid.cmask(measure.exporters, empty_all=True)
             importer = grid.cmask((measure.importer,))
@@ -225,21 +271,25 @@ def _nontariff_term(
             if measure.reciprocal:
                 pairs = pairs | pairs.T
             pairs &= ~np.eye(n, dtype=bool)
-            factor = (1.0 + measure.ave) ** (-theta)
-            term *= np.where(pairs[:, :, None] & grid.smask(measure.sectors)[None, None, :], factor[None, None, :], 1.0)
-            note(f"{measure.describe()}: flow-cost factor {np.round(factor, 4).tolist()}")
-    return term, reroutes, notes
+            rows, cols = np.nonzero(pairs)
+            sect = np.flatnonzero(grid.smask(measure.sectors))
+            cells = np.stack([np.repeat(sect, rows.size), np.tile(rows, sect.size), np.tile(cols, sect.size)], axis=1)
+            term = CostTerm(kind="ntm", input=name_of(measure), ave=measure.ave, share=1.0, state=label, power=1,
+                            cells=cells.astype(np.intp))
+            terms.append(term)
+            note(f"{measure.describe()}: flow-cost factor {np.round(term_value(term, theta), 4).tolist()}")
+    return terms, reroutes, notes
 
 
-def _border_change(before: PolicyState, after: PolicyState, grid: _Grid, theta: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Factor (N, N, S) from customs checks removed or restored between the states, and notes.
+def _border_terms(before: PolicyState, after: PolicyState, grid: _Grid) -> tuple[list[CostTerm], list[str]]:
+    """Terms from customs checks removed or restored between the states, and notes.
 
     A pair pays ``(1 + border_cost)^(-theta)`` on ``kappa^(-theta)`` while checks stand at
     its border and nothing once a bloc has removed them; only changes between the states
-    matter. Blocs are matched by name.
+    matter. Blocs are matched by name; the input is ``border_cost[<bloc>]``.
     """
     n = len(grid.countries)
-    factor = np.ones((n, n, len(grid.sectors)))
+    terms: list[CostTerm] = []
     notes: list[str] = []
     open_before = {b.name: (b.border_cost, p) for b, (_, p) in zip(
         [b for b in before.blocs if b.border_cost > 0], _border_open(before, grid))}
@@ -249,13 +299,18 @@ def _border_change(before: PolicyState, after: PolicyState, grid: _Grid, theta: 
         if not change.any():
             continue
         goods = grid.smask(bloc.border_sectors)
-        factor *= np.where(goods, (1.0 + cost) ** theta, 1.0)[None, None, :] ** change[:, :, None]
         for sign, word in ((1, "removed"), (-1, "restored")):
-            rows, cols = np.nonzero(np.triu(change == sign))
-            if rows.size:
-                pairs = ", ".join(f"{grid.countries[i]}-{grid.countries[j]}" for i, j in zip(rows, cols))
-                notes.append(f"{bloc.name} customs checks {word} ({cost:.0%} ad valorem equivalent) between {pairs}")
-    return factor, notes
+            rows, cols = np.nonzero(change == sign)
+            if not rows.size:
+                continue
+            sect = np.flatnonzero(goods)
+            cells = np.stack([np.repeat(sect, rows.size), np.tile(rows, sect.size), np.tile(cols, sect.size)], axis=1)
+            terms.append(CostTerm(kind="border", input=f"border_cost[{bloc.name}]", ave=cost, share=1.0,
+                                  state="change", power=sign, cells=cells.astype(np.intp)))
+            upper = rows < cols
+            pairs = ", ".join(f"{grid.countries[i]}-{grid.countries[j]}" for i, j in zip(rows[upper], cols[upper]))
+            notes.append(f"{bloc.name} customs checks {word} ({cost:.0%} ad valorem equivalent) between {pairs}")
+    return terms, notes
 
 
 def _tariff_notes(tariffs: pd.DataFrame) -> list[str]:
@@ -363,20 +418,23 @@ def compile_shock(
     for state in (before, after):
         _check_codes(state, grid)
     violations = tuple(check_rules(after))
-    rates_before, deflected_before, _, _ = deflect(before, codes, names, applied_tariff_array(before, codes, names)[0],
-                                                   theta_s)
+    rates_before, deflected_before, _, _ = deflect(before, "before", codes, names,
+                                                   applied_tariff_array(before, codes, names)[0])
     rates_after, deflected_after, deflected, deflect_notes = deflect(
-        after, codes, names, applied_tariff_array(after, codes, names)[0], theta_s)
-    term_before, _, _ = _nontariff_term(before, grid, theta_s)
-    term_after, reroutes, notes = _nontariff_term(after, grid, theta_s, known=before.measures)
-    term_before, term_after = term_before * deflected_before, term_after * deflected_after
+        after, "after", codes, names, applied_tariff_array(after, codes, names)[0])
+    input_names = _input_names(before, after)
+    terms_before, _, _ = _nontariff_terms(before, "before", grid, theta_s, input_names)
+    terms_after, reroutes, notes = _nontariff_terms(after, "after", grid, theta_s, input_names, known=before.measures)
     reroutes.extend(deflected)
     notes.extend(deflect_notes)
-    border, border_notes = _border_change(before, after, grid, theta_s)
+    border_terms, border_notes = _border_terms(before, after, grid)
     notes.extend(border_notes)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factor = border * np.where(term_before > 0, term_after / np.where(term_before > 0, term_before, 1.0), 1.0)
+    cost_terms = (*terms_before, *deflected_before, *terms_after, *deflected_after, *border_terms)
+    shape = (len(names), len(codes), len(codes))
+    cube = cost_factor_cube(cost_terms, shape, theta_s[None])[0]  # (S, N, N)
+    factor = cube.transpose(1, 2, 0)  # (N, N, S) [exporter, importer, sector]
     notes.extend(f"removed: {m.describe()}" for m in before.measures if m not in after.measures)
+    term_before, term_after, _ = cost_parts(cost_terms, shape, theta_s[None])
     if np.any((term_before == 0) & (term_after > 0)):
         notes.append(
             "a barrier that is prohibitive in the before state is lifted: the baseline flow is zero and stays zero "
@@ -395,7 +453,7 @@ def compile_shock(
             "tariff_after": rates_after.ravel()[off],
         }
     ).reset_index(drop=True)
-    changed = ~np.isclose(factor.ravel(), 1.0, rtol=0.0, atol=1e-14)
+    changed = factor.ravel() != 1.0  # values within ROUNDING of 1 are exactly 1
     cost_factor = pd.DataFrame(
         {
             "exporter": code_arr[exporter.ravel()][changed],
@@ -432,4 +490,5 @@ def compile_shock(
         bloc_members_before=members_before,
         bloc_members_after=members_after,
         theta=dict(zip(names, theta_s.tolist())),
+        cost_terms=cost_terms,
     )

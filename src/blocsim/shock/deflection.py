@@ -18,42 +18,49 @@ statistics. Nothing deflects if ``k`` enforces origin on goods coming from ``m``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from blocsim.policy.model import OriginEnforcement, PolicyState
+from blocsim.shock.terms import CostTerm
 
 
 def deflect(
-    state: PolicyState, countries: tuple[str, ...], sectors: tuple[str, ...], rates: np.ndarray, theta: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]], list[str]]:
+    state: PolicyState, label: Literal["before", "after"], countries: tuple[str, ...], sectors: tuple[str, ...],
+    rates: np.ndarray,
+) -> tuple[np.ndarray, list[CostTerm], list[dict[str, Any]], list[str]]:
     """Apply trade deflection to a state's applied tariffs.
+
+    Which flows deflect is decided at the point deflection cost (the route is cheaper or not);
+    the cost terms carry the deflection cost as the AVE input ``deflection_cost[<preference>]``,
+    so a draw of that cost changes the extra cost of the route, not the choice of route.
 
     Parameters
     ----------
     state
         Policy state.
+    label
+        Which state it is (the ``state`` of the returned cost terms).
     countries, sectors
         Axis labels of ``rates`` (N countries, S sectors).
     rates : ndarray, shape (N, N, S)
         Applied tariffs ``[exporter, importer, sector]`` (fractions) of ``state``.
-    theta : ndarray, shape (S,)
-        Trade elasticities.
 
     Returns
     -------
     rates : ndarray (N, N, S)
         Tariffs paid after deflection.
-    factor : ndarray (N, N, S)
-        Factor on ``kappa^(-theta)`` from the deflection cost (1 where nothing deflects).
+    terms : list of CostTerm
+        Factors ``(1 + deflection_cost)^(-theta)`` on ``kappa^(-theta)`` of the deflected flows.
     reroutes : list of dict
         ``origin, via, destination, sector, share, reexport_cost`` rows.
     notes : list of str
     """
     index = {c: k for k, c in enumerate(countries)}
     out = rates.copy()
-    factor = np.ones_like(rates)
+    taken = np.zeros(rates.shape, dtype=bool)
+    terms: list[CostTerm] = []
     reroutes: list[dict[str, Any]] = []
     notes: list[str] = []
     for union in state.blocs:
@@ -66,7 +73,6 @@ def deflect(
             if not inside or not outside or members <= parties:
                 continue
             covered = np.array([preference.covers(s) for s in sectors])
-            extra = (1.0 + preference.deflection_cost) ** (-theta)
             for k in sorted(members - parties):
                 for m in inside:
                     if any(isinstance(x, OriginEnforcement) and x.covers(k, m)
@@ -75,11 +81,15 @@ def deflect(
                     for o in outside:
                         i, j, via = index[o], index[k], index[m]
                         through = (1.0 + out[i, via]) * (1.0 + preference.deflection_cost)
-                        hit = covered & (through < 1.0 + out[i, j]) & (factor[i, j] == 1.0)
+                        hit = covered & (through < 1.0 + out[i, j]) & ~taken[i, j]
                         if not hit.any():
                             continue
                         out[i, j, hit] = out[i, via, hit]
-                        factor[i, j, hit] = extra[hit]
+                        taken[i, j, hit] = True
+                        terms.append(CostTerm(
+                            kind="deflection", input=f"deflection_cost[{preference.name}]",
+                            ave=preference.deflection_cost, share=1.0, state=label, power=1,
+                            cells=np.array([[s, i, j] for s in np.flatnonzero(hit)], dtype=np.intp)))
                         reroutes.extend(
                             {"origin": o, "via": m, "destination": k, "sector": sectors[s], "share": 1.0,
                              "reexport_cost": preference.deflection_cost}
@@ -90,4 +100,4 @@ def deflect(
                             f"({', '.join(sectors[s] for s in np.flatnonzero(hit))}; "
                             f"{preference.deflection_cost:.0%} extra cost; no internal checks, no origin enforcement)"
                         )
-    return out, factor, reroutes, notes
+    return out, terms, reroutes, notes

@@ -13,6 +13,7 @@ _PUBLIC = {
     "frame_hash": "blocsim.data.hashing",
     "file_hash": "blocsim.data.hashing",
     "read_run_record": "blocsim.data.run_record",
+    "RunRecord": "blocsim.data.run_record",
 }
 __all__ = list(_PUBLIC)
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from blocsim.cli.main import app
 from blocsim.data.store import Store
+from run_records import record
 
 FIXTURES = Path(__file__).parent / "data" / "loaders"
 
@@ -151,7 +152,7 @@ def test_export_store_dataset_and_runs_listing(home: Path, tmp_path: Path) -> No
     run_dir = write_run(
         tmp_path / "r",
         {"countries": pd.DataFrame({"country": ["RUS"], "welfare_pct": [0.1]})},
-        {"scenario": {"name": "s"}, "model": {"name": "ge"}, "dataset": {"name": "eaeu", "year": 2012}},
+        record("s", model={"name": "onesector", "parameters": {}}, dataset={"name": "eaeu", "year": 2012, "hash": "0"}),
     )
     run_id = Store(home).add_run(run_dir)
     runs = run("runs", "--json")

@@ -20,6 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from blocsim.errors import BlocsimError
+from run_records import record
 from blocsim.report import load_run, report_figures, write_report
 from blocsim.report.figures import region_geometry, signed_pct, welfare_map
 from blocsim.report.html import SECTIONS
@@ -60,7 +61,7 @@ def synthetic_run(out_dir: Path, *, seed: int = 0, description: str = "A test ru
         "policy_changes": ["KAZ leaves EAEU"],
         "model": {"name": "multisector", "parameters": {"theta": {"agri_food": 4.0}}},
         "dataset": {"name": "eaeu", "year": 2016, "hash": "abc123"},
-        "diagnostics": {"converged": True, "iterations": 3, "max_residual": 1e-12, "method": "test"},
+        "diagnostics": {"converged": True, "iterations": 3, "residual": 1e-12, "max_residual": 1e-12, "method": "test"},
         "focus_countries": ["KAZ", "RUS"],
     }
     return write_run(out_dir, {"countries": countries, "flows": flows}, meta)
@@ -204,7 +205,7 @@ def test_percent_formatting() -> None:
 def test_missing_inputs_give_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(BlocsimError, match="no run.json"):
         write_report(tmp_path)
-    bad = write_run(tmp_path / "bad", {"countries": pd.DataFrame({"country": ["KAZ"]})}, {})
+    bad = write_run(tmp_path / "bad", {"countries": pd.DataFrame({"country": ["KAZ"]})}, record())
     with pytest.raises(BlocsimError, match=r"countries.csv.*welfare_pct"):
         write_report(bad)
 
@@ -243,7 +244,7 @@ def test_cli_report_on_malformed_tables_names_file_column_and_value(
     from blocsim.cli.main import app
 
     countries = pd.DataFrame({"country": ["KAZ", "RUS"], "welfare_pct": [0.1, -0.2]})
-    path = write_run(tmp_path / "run", {"countries": countries, table: frame}, {})
+    path = write_run(tmp_path / "run", {"countries": countries, table: frame}, record())
     result = CliRunner().invoke(app, ["report", str(path)])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert message in " ".join(result.output.split())
@@ -277,7 +278,7 @@ def test_report_is_listed_in_the_marker_and_killed_writers_temporaries_go(tmp_pa
     write_report(path)
     assert not stale.exists()
     assert "report.html" in json.loads((path / ".blocsim-run").read_text())["files"]
-    write_run(path, {"countries": pd.DataFrame({"country": ["KAZ"], "welfare_pct": [1.0]})}, {})  # still replaceable
+    write_run(path, {"countries": pd.DataFrame({"country": ["KAZ"], "welfare_pct": [1.0]})}, record())  # still replaceable
     assert not (path / "report.html").exists()
 
 
@@ -298,7 +299,7 @@ def test_monte_carlo_bands_become_whiskers(tmp_path: Path) -> None:
 
 def test_runs_without_flows_still_render(tmp_path: Path) -> None:
     countries = pd.DataFrame({"country": ["KAZ", "RUS"], "welfare_pct": [0.1, -0.2]})
-    path = write_run(tmp_path / "small", {"countries": countries}, {"scenario": {"name": "x"}})
+    path = write_run(tmp_path / "small", {"countries": countries}, record("x"))
     html = write_report(path).read_text(encoding="utf-8")
     assert "Not available: this run wrote no bilateral flows" in html
     assert set(report_figures(load_run(path))) == {"welfare", "map"}
@@ -374,7 +375,7 @@ def test_png_export_from_the_cli(run_dir: Path, tmp_path: Path) -> None:
         assert width == 2200 and height > 400, (path.name, width, height)
     listed = json.loads((copy / ".blocsim-run").read_text())["files"]
     assert {f"figures/{chart}.png" for chart in CHARTS} <= set(listed)
-    write_run(copy, {"countries": pd.DataFrame({"country": ["KAZ"], "welfare_pct": [1.0]})}, {})  # charts are blocsim's
+    write_run(copy, {"countries": pd.DataFrame({"country": ["KAZ"], "welfare_pct": [1.0]})}, record())  # charts are blocsim's
     assert not (copy / "figures").exists()
 
 

@@ -23,12 +23,13 @@ from blocsim.errors import BlocsimError
 from blocsim.results import journal, read_run, write_run
 from blocsim.results.journal import host_tag, journal_path, process_start
 from blocsim.results.marker import MARKER_NAME, RUN_SCHEMA
+from run_records import record, run_number
 
 TABLE = pd.DataFrame({"country": ["KAZ", "RUS"], "welfare_pct": [0.1, -0.2]})
 
 
 def test_write_and_read_back_with_provenance(tmp_path: Path) -> None:
-    run = write_run(tmp_path / "run", {"countries": TABLE}, {"scenario": {"name": "x"}})
+    run = write_run(tmp_path / "run", {"countries": TABLE}, record("x"))
     tables, meta = read_run(run)
     pd.testing.assert_frame_equal(tables["countries"], TABLE)
     assert meta["package"] == "blocsim" and meta["version"] and meta["created_utc"]
@@ -36,16 +37,16 @@ def test_write_and_read_back_with_provenance(tmp_path: Path) -> None:
 
 
 def test_run_directory_gets_normal_permissions(tmp_path: Path) -> None:
-    run = write_run(tmp_path / "run", {"countries": TABLE}, {})
+    run = write_run(tmp_path / "run", {"countries": TABLE}, record())
     mode = stat.S_IMODE(run.stat().st_mode)
     assert mode & stat.S_IRGRP, f"run directory is {oct(mode)}: mkdtemp's 0o700 leaked through"
 
 
 def test_a_previous_run_is_replaced(tmp_path: Path) -> None:
-    first = write_run(tmp_path / "run", {"countries": TABLE}, {"n": 1})
-    write_run(first, {"countries": TABLE.assign(welfare_pct=1.0)}, {"n": 2})
+    first = write_run(tmp_path / "run", {"countries": TABLE}, record(1))
+    write_run(first, {"countries": TABLE.assign(welfare_pct=1.0)}, record(2))
     tables, meta = read_run(first)
-    assert meta["n"] == 2 and tables["countries"]["welfare_pct"].eq(1.0).all()
+    assert run_number(meta) == 2 and tables["countries"]["welfare_pct"].eq(1.0).all()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"], "backup or staging folders left behind"
 
 
@@ -54,7 +55,7 @@ def test_a_folder_that_is_not_a_run_is_refused_and_left_untouched(tmp_path: Path
     precious.mkdir()
     (precious / "chapter1.txt").write_text("years of work")
     with pytest.raises(BlocsimError, match="not a blocsim run directory"):
-        write_run(precious, {"countries": TABLE}, {})
+        write_run(precious, {"countries": TABLE}, record())
     assert (precious / "chapter1.txt").read_text() == "years of work"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis"]
 
@@ -63,18 +64,18 @@ def test_a_file_target_is_refused(tmp_path: Path) -> None:
     target = tmp_path / "notes.txt"
     target.write_text("keep me")
     with pytest.raises(BlocsimError, match="is a file"):
-        write_run(target, {"countries": TABLE}, {})
+        write_run(target, {"countries": TABLE}, record())
     assert target.read_text() == "keep me"
 
 
 def test_a_failure_mid_write_leaves_nothing(tmp_path: Path) -> None:
-    with pytest.raises(TypeError):
-        write_run(tmp_path / "run", {"countries": TABLE}, {"bad": object()})
+    with pytest.raises(AttributeError):  # neither text nor bytes: fails after the tables are staged
+        write_run(tmp_path / "run", {"countries": TABLE}, record(), extra_files={"notes.txt": object()})
     assert list(tmp_path.iterdir()) == []
 
 
 def test_corrupt_run_json_is_a_clear_error(tmp_path: Path) -> None:
-    run = write_run(tmp_path / "run", {"countries": TABLE}, {})
+    run = write_run(tmp_path / "run", {"countries": TABLE}, record())
     (run / "run.json").write_text("{not json")
     with pytest.raises(BlocsimError, match="run.json: cannot be read as JSON"):
         read_run(run)
@@ -84,7 +85,7 @@ def test_uncreatable_out_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("x")  # a parent that is a file fails for every user, root included
     with pytest.raises(BlocsimError, match="cannot create the run directory"):
-        write_run(blocker / "run", {"countries": TABLE}, {})
+        write_run(blocker / "run", {"countries": TABLE}, record())
 
 
 def test_cli_refuses_to_overwrite_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
@@ -96,7 +97,7 @@ def test_cli_refuses_to_overwrite_a_folder_that_is_not_a_run(tmp_path: Path) -> 
 
 
 def test_cli_report_on_a_corrupt_run_is_one_line_not_a_traceback(tmp_path: Path) -> None:
-    run = write_run(tmp_path / "run", {"countries": TABLE}, {})
+    run = write_run(tmp_path / "run", {"countries": TABLE}, record())
     (run / "run.json").write_text("{")
     result = CliRunner().invoke(app, ["report", str(run)])
     assert result.exit_code == 1
@@ -149,7 +150,7 @@ def tree(root: Path) -> dict[str, str]:
 
 
 def test_the_marker_lists_the_files_blocsim_wrote(tmp_path: Path) -> None:
-    run = write_run(tmp_path / "run", {"countries": TABLE}, {}, extra_files={"scenario.toml": "x = 1"})
+    run = write_run(tmp_path / "run", {"countries": TABLE}, record(), extra_files={"scenario.toml": "x = 1"})
     marker = json.loads((run / MARKER_NAME).read_text())
     assert marker == {"format": "blocsim-run", "schema": RUN_SCHEMA,
                       "files": ["countries.csv", "run.json", "scenario.toml"]}
@@ -167,13 +168,13 @@ def test_the_marker_lists_the_files_blocsim_wrote(tmp_path: Path) -> None:
     ],
 )
 def test_the_marker_is_checked_on_read_and_before_replacing(tmp_path: Path, content: str, message: str) -> None:
-    run = write_run(tmp_path / "run", {"countries": TABLE}, {})
+    run = write_run(tmp_path / "run", {"countries": TABLE}, record())
     (run / MARKER_NAME).write_text(content)
     before = tree(run)
     with pytest.raises(BlocsimError, match=message):
         read_run(run)
     with pytest.raises(BlocsimError, match=message):
-        write_run(run, {"countries": TABLE}, {})
+        write_run(run, {"countries": TABLE}, record())
     assert tree(run) == before
 
 
@@ -197,14 +198,14 @@ def test_a_project_folder_holding_a_run_json_is_refused_and_kept(tmp_path: Path)
     (project / "src" / "model.py").write_text("print(1)")
     before = tree(project)
     with pytest.raises(BlocsimError, match="not a blocsim run directory"):
-        write_run(project, {"countries": TABLE}, {})
+        write_run(project, {"countries": TABLE}, record())
     assert tree(project) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]
 
 
 def test_files_a_user_saved_in_a_run_folder_block_its_replacement(tmp_path: Path) -> None:
     """Issue 13, finding 2: extra files saved inside a run folder were deleted without warning."""
-    run = write_run(tmp_path / "run", {"countries": TABLE}, {"n": 1})
+    run = write_run(tmp_path / "run", {"countries": TABLE}, record(1))
     (run / "notes.txt").write_text("my reading of the results")
     (run / "figures").mkdir()
     (run / "figures" / "mine.png").write_bytes(b"png")
@@ -212,7 +213,7 @@ def test_files_a_user_saved_in_a_run_folder_block_its_replacement(tmp_path: Path
     (run / "drafts" / "paper.md").write_text("draft")
     before = tree(run)
     with pytest.raises(BlocsimError) as caught:
-        write_run(run, {"countries": TABLE}, {"n": 2})
+        write_run(run, {"countries": TABLE}, record(2))
     message = str(caught.value)
     assert "3 file(s) blocsim did not write" in message
     assert "drafts/, figures/, notes.txt" in message and "Move them out" in message
@@ -223,19 +224,19 @@ def test_files_a_user_saved_in_a_run_folder_block_its_replacement(tmp_path: Path
 def test_report_and_charts_blocsim_wrote_do_not_block_replacement(tmp_path: Path) -> None:
     from blocsim.results import register_run_files, write_file_atomic
 
-    run = write_run(tmp_path / "run", {"countries": TABLE}, {"n": 1})
+    run = write_run(tmp_path / "run", {"countries": TABLE}, record(1))
     register_run_files(run, ["report.html", "figures/welfare.png"])
     write_file_atomic(run / "report.html", "<html></html>")
     (run / "figures").mkdir()
     write_file_atomic(run / "figures" / "welfare.png", b"png")
-    write_run(run, {"countries": TABLE}, {"n": 2})
-    assert read_run(run)[1]["n"] == 2
+    write_run(run, {"countries": TABLE}, record(2))
+    assert run_number(read_run(run)[1]) == 2
     assert sorted(p.name for p in run.iterdir()) == [MARKER_NAME, "countries.csv", "run.json"]
 
 
 def previous_release_run(path: Path, *, extra: dict[str, str] | None = None) -> Path:
     """A run directory as the release before the marker wrote it: no marker, report files by name."""
-    run = write_run(path, {"countries": TABLE, "flows": TABLE}, {"n": 0})
+    run = write_run(path, {"countries": TABLE, "flows": TABLE}, record(0))
     (run / MARKER_NAME).unlink()
     (run / "report.html").write_text("<html></html>")
     (run / "figures").mkdir()
@@ -249,9 +250,9 @@ def previous_release_run(path: Path, *, extra: dict[str, str] | None = None) -> 
 def test_a_run_of_the_previous_release_is_read_and_replaced(tmp_path: Path) -> None:
     run = previous_release_run(tmp_path / "run")
     tables, meta = read_run(run)
-    assert meta["n"] == 0 and set(tables) == {"countries", "flows"}
-    write_run(run, {"countries": TABLE}, {"n": 1})
-    assert read_run(run)[1]["n"] == 1 and (run / MARKER_NAME).is_file()
+    assert run_number(meta) == 0 and set(tables) == {"countries", "flows"}
+    write_run(run, {"countries": TABLE}, record(1))
+    assert run_number(read_run(run)[1]) == 1 and (run / MARKER_NAME).is_file()
     assert sorted(p.name for p in run.iterdir()) == [MARKER_NAME, "countries.csv", "run.json"]
 
 
@@ -259,21 +260,21 @@ def test_a_run_of_the_previous_release_with_user_files_is_kept(tmp_path: Path) -
     run = previous_release_run(tmp_path / "run", extra={"thesis.tex": "years of work"})
     before = tree(run)
     with pytest.raises(BlocsimError, match=r"1 file\(s\) blocsim did not write: thesis.tex"):
-        write_run(run, {"countries": TABLE}, {"n": 1})
+        write_run(run, {"countries": TABLE}, record(1))
     assert tree(run) == before
 
 
 def test_a_table_name_that_leaves_the_run_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(BlocsimError, match="plain file name"):
-        write_run(tmp_path / "run", {"../escape": TABLE}, {})
+        write_run(tmp_path / "run", {"../escape": TABLE}, record())
     with pytest.raises(BlocsimError, match="reserved"):
-        write_run(tmp_path / "run", {"countries": TABLE}, {}, extra_files={"run.json": "{}"})
+        write_run(tmp_path / "run", {"countries": TABLE}, record(), extra_files={"run.json": "{}"})
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_table_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
     """Issue 13, finding 11: a Latin-1 CSV raised UnicodeDecodeError."""
-    run = write_run(tmp_path / "run", {"countries": TABLE}, {})
+    run = write_run(tmp_path / "run", {"countries": TABLE}, record())
     (run / "countries.csv").write_bytes("country,welfare_pct\nKAZ,1\nC\u00f4te,2\n".encode("latin-1"))
     with pytest.raises(BlocsimError, match=r"countries.csv: not UTF-8 text \(byte 0xf4 at line 3, offset 27\)"):
         read_run(run)
@@ -295,7 +296,7 @@ def journal_of(target: Path, staging: Path, backup: Path, pid: int) -> None:
 
 def staged_run(parent: Path, name: str, n: int) -> Path:
     """A complete run in a staging folder, as write_run leaves it before the swap."""
-    built = write_run(parent / f"build-{n}", {"countries": TABLE.assign(welfare_pct=float(n))}, {"n": n})
+    built = write_run(parent / f"build-{n}", {"countries": TABLE.assign(welfare_pct=float(n))}, record(n))
     return Path(shutil.move(built, parent / name))
 
 
@@ -307,22 +308,22 @@ def test_a_swap_killed_between_the_renames_is_completed_on_the_next_read(tmp_pat
     backup = staged_run(tmp_path, temp_dir_name("run", "old", pid), 1)
     journal_of(target, staging, backup, pid)
     tables, meta = read_run(target)
-    assert meta["n"] == 2 and tables["countries"]["welfare_pct"].eq(2.0).all()
+    assert run_number(meta) == 2 and tables["countries"]["welfare_pct"].eq(2.0).all()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
 def test_a_swap_killed_before_the_first_rename_is_rolled_back(tmp_path: Path) -> None:
     pid = dead_pid()
-    target = write_run(tmp_path / "run", {"countries": TABLE}, {"n": 1})
+    target = write_run(tmp_path / "run", {"countries": TABLE}, record(1))
     staging = staged_run(tmp_path, temp_dir_name("run", "tmp", pid), 2)
     journal_of(target, staging, tmp_path / temp_dir_name("run", "old", pid), pid)
-    assert read_run(target)[1]["n"] == 1
+    assert run_number(read_run(target)[1]) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
 def test_a_live_writer_keeps_a_second_writer_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(journal, "SWAP_WAIT_SECONDS", 0.3)
-    target = write_run(tmp_path / "run", {"countries": TABLE}, {"n": 1})
+    target = write_run(tmp_path / "run", {"countries": TABLE}, record(1))
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         journal_path(target).write_text(json.dumps({
@@ -331,20 +332,20 @@ def test_a_live_writer_keeps_a_second_writer_out(tmp_path: Path, monkeypatch: py
             "owner": {"pid": sleeper.pid, "host": host_tag(), "start": process_start(sleeper.pid)},
         }))
         with pytest.raises(BlocsimError, match=f"another blocsim process \\(pid {sleeper.pid}\\) is replacing"):
-            write_run(target, {"countries": TABLE}, {"n": 2})
-        assert read_run(target)[1]["n"] == 1
+            write_run(target, {"countries": TABLE}, record(2))
+        assert run_number(read_run(target)[1]) == 1
         assert sorted(p.name for p in tmp_path.iterdir()) == [".run.blocsim-swap", "run"]
     finally:
         sleeper.kill()
         sleeper.wait()
-    write_run(target, {"countries": TABLE}, {"n": 3})  # the journal's writer is gone now
-    assert read_run(target)[1]["n"] == 3
+    write_run(target, {"countries": TABLE}, record(3))  # the journal's writer is gone now
+    assert run_number(read_run(target)[1]) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
 def test_stale_temporary_folders_of_dead_writers_are_removed_and_nothing_else(tmp_path: Path) -> None:
     pid = dead_pid()
-    write_run(tmp_path / "run", {"countries": TABLE}, {"n": 1})
+    write_run(tmp_path / "run", {"countries": TABLE}, record(1))
     stale = staged_run(tmp_path, temp_dir_name("run", "tmp", pid, token="00000001"), 1)
     killed_early = tmp_path / temp_dir_name("run", "tmp", pid, token="00000002")
     killed_early.mkdir()
@@ -360,7 +361,7 @@ def test_stale_temporary_folders_of_dead_writers_are_removed_and_nothing_else(tm
     (tmp_path / kept["user folder with the same name shape"] / "thesis.tex").write_text("mine")
     for reason in ("live writer", "writer on another host", "another target's staging"):
         staged_run(tmp_path, kept[reason], 9)
-    write_run(tmp_path / "run", {"countries": TABLE}, {"n": 2})
+    write_run(tmp_path / "run", {"countries": TABLE}, record(2))
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == sorted(["run", *kept.values()])
     assert not stale.exists() and not killed_early.exists() and not stale_backup.exists()
@@ -369,8 +370,8 @@ def test_stale_temporary_folders_of_dead_writers_are_removed_and_nothing_else(tm
 
 def test_a_backup_is_never_removed_while_nothing_is_at_the_target(tmp_path: Path) -> None:
     backup = staged_run(tmp_path, temp_dir_name("run", "old", dead_pid()), 1)
-    write_run(tmp_path / "other", {"countries": TABLE}, {})
+    write_run(tmp_path / "other", {"countries": TABLE}, record())
     with pytest.raises(BlocsimError, match="no run.json"):
         read_run(tmp_path / "run")
-    write_run(tmp_path / "run", {"countries": TABLE}, {"n": 2})  # target absent when the clean-up ran
-    assert read_run(backup)[1]["n"] == 1
+    write_run(tmp_path / "run", {"countries": TABLE}, record(2))  # target absent when the clean-up ran
+    assert run_number(read_run(backup)[1]) == 1

@@ -28,8 +28,10 @@ import pytest
 from blocsim.errors import BlocsimError
 from blocsim.results import read_run, write_run
 from blocsim.results.marker import MARKER_NAME
+from run_records import record, run_number
 
 SRC = Path(__file__).resolve().parents[1] / "src"
+TESTS = Path(__file__).resolve().parent  # run_records.py, imported by the child
 
 CHILD = textwrap.dedent(
     """
@@ -66,9 +68,10 @@ CHILD = textwrap.dedent(
 
     if action == "run":
         from blocsim.results import write_run
-        write_run(os.path.join(os.path.dirname(target), "warm-up"), tables(0), {"n": 0})  # lazy imports first
+        from run_records import record
+        write_run(os.path.join(os.path.dirname(target), "warm-up"), tables(0), record(0))  # lazy imports first
         state["armed"] = True
-        write_run(target, tables(n), {"n": n}, extra_files={"scenario.toml": f"n = {n}"})
+        write_run(target, tables(n), record(n), extra_files={"scenario.toml": f"n = {n}"})
     else:
         from blocsim.report import render_report, write_report
         from blocsim.report.tables import load_run
@@ -90,7 +93,7 @@ def tables(n: int) -> dict[str, pd.DataFrame]:
 
 
 def child(action: str, target: Path, kill_at: int, n: int = 0) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(SRC), "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), str(TESTS)]), "PYTHONDONTWRITEBYTECODE": "1"}
     return subprocess.run(
         [sys.executable, "-c", CHILD, action, str(target), str(kill_at), str(n)],
         env=env, capture_output=True, text=True, timeout=300,
@@ -117,7 +120,7 @@ def snapshot(parent: Path, *, exclude: str) -> dict[str, str]:
 def assert_complete(target: Path) -> int:
     """The run at ``target`` is complete (every listed file there, tables as written); its number."""
     tables_read, meta = read_run(target)
-    n = meta["n"]
+    n = run_number(meta)
     expected = tables(n)
     assert set(tables_read) == set(expected)
     for name, frame in expected.items():
@@ -139,7 +142,7 @@ def test_kill_at_every_step_of_replacing_a_run_leaves_old_or_new(tmp_path: Path,
     for kill_at in range(1, 200):
         shutil.rmtree(target, ignore_errors=True)
         if start == "previous run":
-            write_run(target, tables(1), {"n": 1}, extra_files={"scenario.toml": "n = 1"})
+            write_run(target, tables(1), record(1), extra_files={"scenario.toml": "n = 1"})
         done = child("run", target, kill_at, n=2)
         if done.returncode == 0:
             steps = json.loads(done.stdout)["steps"]
@@ -155,7 +158,7 @@ def test_kill_at_every_step_of_replacing_a_run_leaves_old_or_new(tmp_path: Path,
             outcomes[{1: "old", 2: "new"}[assert_complete(target)]] += 1
         assert {name: (tmp_path / name).read_text() for name in mine} == mine, f"user file lost at step {kill_at}"
         # the next write succeeds and leaves no temporary of blocsim's behind
-        write_run(target, tables(3), {"n": 3})
+        write_run(target, tables(3), record(3))
         assert assert_complete(target) == 3
         assert sorted(p.name for p in tmp_path.iterdir()) == sorted([".run.tmp-1-00000000-00000000", "run",
                                                                      "thesis.tex", "warm-up"])
@@ -173,7 +176,7 @@ def test_kill_at_every_step_of_writing_a_report(tmp_path: Path) -> None:
     from blocsim.report.tables import load_run
 
     target = tmp_path / "run"
-    meta = {"n": 1, "scenario": {"name": "crash", "title": "Crash test"}}
+    meta = record(1)
     outcomes: Counter[str] = Counter()
     for kill_at in range(1, 50):
         shutil.rmtree(target, ignore_errors=True)
@@ -191,7 +194,7 @@ def test_kill_at_every_step_of_writing_a_report(tmp_path: Path) -> None:
         write_report(target)  # cleans the killed writer's temporary file
         assert sorted(p.name for p in target.iterdir()) == [MARKER_NAME, "countries.csv", "flows.csv",
                                                              "report.html", "run.json"]
-        write_run(target, tables(2), {"n": 2})  # the report is listed as blocsim's: the run can be replaced
+        write_run(target, tables(2), record(2))  # the report is listed as blocsim's: the run can be replaced
         assert assert_complete(target) == 2
     else:
         pytest.fail("the child never finished")

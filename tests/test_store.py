@@ -219,7 +219,7 @@ def make_run(folder: Path, welfare: float) -> Path:
         "scenario": {"name": "cet_2010", "title": "CET 2010", "event": "CU", "sources": [], "description": ""},
         "model": {"name": "multisector", "parameters": {}},
         "dataset": {"name": "eaeu", "year": 2012, "hash": "x"},
-        "diagnostics": {"converged": True, "iterations": 3, "max_residual": 1e-10, "method": "fp"},
+        "diagnostics": {"converged": True, "iterations": 3, "residual": 1e-10, "max_residual": 1e-10, "method": "fp"},
     }
     return write_run(folder, {"countries": countries, "flows": flows}, meta)
 

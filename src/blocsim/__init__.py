@@ -4,7 +4,7 @@ The top-level public API, one name per step of the data path (imported lazily so
 ``import blocsim`` stays fast); each name is also public in its own package:
 
 - data (``blocsim.data``): :func:`load_dataset`, :class:`GravityData`, :class:`Store`,
-  :func:`get_elasticities` (named trade-elasticity tables)
+  :func:`get_elasticities` (named trade-elasticity tables), :class:`RunRecord` (``run.json``, typed)
 - scenario files (``blocsim.scenario``, parse and validate): :func:`load_scenario`,
   :func:`parse_scenario`, :class:`Scenario`, :func:`library_names`
 - shock (``blocsim.shock``): :func:`compile_shock`
@@ -28,6 +28,7 @@ _PUBLIC = {
     "load_dataset": "blocsim.data",
     "Store": "blocsim.data",
     "get_elasticities": "blocsim.data",
+    "RunRecord": "blocsim.data",
     "load_scenario": "blocsim.scenario",
     "parse_scenario": "blocsim.scenario",
     "Scenario": "blocsim.scenario",

@@ -12,7 +12,7 @@ run directory) and three compact files are kept in ``tests/golden/NAME/``:
   (``imports_*``, summed over exporters) and domestic flows (``domestic_*``), each for the
   baseline, the counterfactual and, when the run records re-exports, the recorded value;
 - ``diagnostics.json``: the run's diagnostics (convergence flags, residuals, method, closure, ...)
-  without run-time facts (:data:`RUNTIME_DIAGNOSTICS`: wall time and iteration counts, which
+  without run-time facts (:data:`RUNTIME_DIAGNOSTICS`, also among the model-specific ``extra``: wall time and iteration counts, which
   change with solver speed-ups and not with the model), and the provenance of the files.
 
 Each CSV starts with ``#`` header lines naming the scenario, the blocsim version and git commit
@@ -122,6 +122,7 @@ def run_golden(name: str, workdir: Path) -> Golden:
     tables, meta = read_run(workdir)
     countries = tables["countries"].set_index("country").sort_index()[HEADLINE_COLUMNS]
     diagnostics = {k: v for k, v in meta["diagnostics"].items() if k not in RUNTIME_DIAGNOSTICS}
+    diagnostics["extra"] = {k: v for k, v in diagnostics.get("extra", {}).items() if k not in RUNTIME_DIAGNOSTICS}
     provenance = {"scenario": name, "blocsim": blocsim.__version__, "git": git_commit(),
                   "dataset": {key: meta["dataset"][key] for key in ("name", "year", "hash")}}
     return Golden(countries, flow_totals(tables["flows"]), diagnostics, provenance)

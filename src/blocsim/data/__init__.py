@@ -14,6 +14,7 @@ _PUBLIC = {
     "file_hash": "blocsim.data.hashing",
     "read_run_record": "blocsim.data.run_record",
     "caliendo_parro_2015": "blocsim.data.caliendo_parro",
+    "RunRecord": "blocsim.data.run_record",
 }
 __all__ = list(_PUBLIC)
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

@@ -486,31 +486,29 @@ class Store:
 
         Raises
         ------
+        BlocsimError
+            ``run_dir`` is not a run directory, or its ``run.json`` is not a valid run record
+            (:func:`~blocsim.data.read_run_record`: unknown key, wrong type), naming the file and field.
         StoreError
             The store is full (``max_runs``), or the copy failed (the store is unchanged).
         """
         source = Path(run_dir)
-        meta = read_run_record(source)
+        record = read_run_record(source)
         files = sorted(p for p in source.iterdir() if p.is_file())
         digest = hashlib.sha256("".join(f"{p.name}:{file_hash(p)};" for p in files).encode()).hexdigest()
         run_id = digest[:12]
-        scenario = meta.get("scenario") or {}
-        model = meta.get("model") or {}
-        dataset = meta.get("dataset") or {}
-        diagnostics = meta.get("diagnostics") or {}
-        year = dataset.get("year") if isinstance(dataset, dict) else None
         row = [
             run_id,
-            str(scenario.get("name", "")) if isinstance(scenario, dict) else str(scenario),
-            str(scenario.get("title", "")) if isinstance(scenario, dict) else "",
-            str(model.get("name", "")) if isinstance(model, dict) else str(model),
-            str(dataset.get("name", "")) if isinstance(dataset, dict) else str(dataset),
-            int(year) if isinstance(year, (int, float)) else None,
-            bool(diagnostics.get("converged")) if isinstance(diagnostics, dict) and "converged" in diagnostics else None,
-            str(meta.get("created_utc", "")),
+            record.scenario.name,
+            record.scenario.title,
+            record.model.name,
+            record.dataset.name,
+            record.dataset.year,
+            record.diagnostics.converged,
+            record.created_utc,
             _now(),
             str(source.resolve()),
-            json.dumps(meta, default=str),
+            record.model_dump_json(),
         ]
         with self._lock(exclusive=True):
             with self._connect(read_only=True) as con:
@@ -558,9 +556,8 @@ class Store:
         return self.runs_dir / ids[0]
 
     def run_meta(self, run_id: str) -> dict[str, Any]:
-        """The ``run.json`` of a stored run."""
-        with open(self.run_path(run_id) / "run.json") as handle:
-            return json.load(handle)
+        """The ``run.json`` of a stored run, validated (:func:`~blocsim.data.read_run_record`), as plain values."""
+        return read_run_record(self.run_path(run_id)).as_dict()
 
     def delete_run(self, run_id: str) -> None:
         """Delete a stored run: its catalog row, then the store's own copy ``store/runs/<run_id>``.

@@ -189,13 +189,15 @@ def run_config(config: GEConfig, config_path: Path) -> tuple[Any, dict[str, pd.D
         expenditure=data.expenditure,
     )
     focus = list(dict.fromkeys(code for change in config.counterfactual.set for code in change.countries()))
+    from blocsim.data.run_record import run_diagnostics
+
     meta = {
         "scenario": config.scenario.model_dump(),
         "policy_changes": changes,
-        "model": {"name": "blocsim.solve_ge (one-sector structural gravity)", "parameters": ge.model_dump()},
+        "model": {"name": "onesector", "parameters": ge.model_dump()},
         "dataset": {**dataset, "year": year, "countries": len(gravity.countries), "hash": frame_hash(baseline)},
         "estimation": estimation_meta,
-        "diagnostics": dict(result.diagnostics),
+        "diagnostics": run_diagnostics(result.diagnostics).model_dump(),
         "focus_countries": focus,
         "config": {"path": str(config_path), "sha256": file_hash(config_path), "content": config.model_dump()},
     }

@@ -276,17 +276,17 @@ def _meta(
     scenario: Scenario, baseline: pd.DataFrame, before: PolicyState, after: PolicyState, shock: Shock, model: Any,
     violations: list[RuleViolation], rates: Any, theta: Mapping[str, float],
 ) -> dict[str, Any]:
+    from blocsim.data.run_record import run_diagnostics
+    from blocsim.pipeline.run_assumptions import scenario_assumptions
     from blocsim.results import frame_hash
 
     meta_s = scenario.scenario
-    diagnostics = model.diagnostics
-    if not isinstance(diagnostics, dict):
-        diagnostics = {k: getattr(diagnostics, k) for k in ("converged", "iterations", "max_residual", "method")}
+    source = scenario_source(scenario)[0]
     return {
         "scenario": {
             "name": meta_s.name, "title": meta_s.title, "event": meta_s.event,
             "sources": list(meta_s.sources), "description": meta_s.description,
-            "file": scenario_source(scenario)[0],
+            "file": source,
         },
         "policy_changes": describe_changes(before, after),
         "shock_notes": list(shock.notes),
@@ -296,6 +296,7 @@ def _meta(
         "model": {"name": scenario.model.name,
                   "parameters": {"theta": dict(theta), "closure": scenario.model.closure}},
         "dataset": {"name": scenario.data.dataset, "year": scenario.data.year, "hash": frame_hash(baseline)},
-        "diagnostics": diagnostics,
+        "diagnostics": run_diagnostics(model.diagnostics).model_dump(),
+        "assumptions": scenario_assumptions(scenario, source, before, after, rates.year, rates.cet_year, theta),
         "focus_countries": _focus(scenario, shock),
     }

@@ -21,7 +21,7 @@ from blocsim.errors import BlocsimError
 from blocsim.results import read_run
 
 #: Members of the Eurasian Economic Union in the bundled dataset; the default bloc when a
-#: run names none (``run.json`` key ``bloc.members`` or ``bloc_members``).
+#: run has no ``bloc_effects.csv``.
 EAEU_MEMBERS: tuple[str, ...] = ("RUS", "KAZ", "BLR", "ARM", "KGZ")
 
 #: Headline columns of ``countries.csv`` in display order, with their labels.
@@ -60,7 +60,8 @@ class RunTables:
     bands : pandas.DataFrame or None
         ``bands.csv`` (Monte Carlo): ``country, variable, point, mean, std, p05, ..., p95``.
     meta : dict
-        ``run.json``.
+        ``run.json``, validated as a :class:`blocsim.RunRecord` on read, as plain values
+        (optional blocks the run lacks left out).
     """
 
     path: Path
@@ -78,13 +79,10 @@ class RunTables:
 
     @property
     def members(self) -> list[str]:
-        """Bloc members for trade creation/diversion: those of ``bloc_effects.csv``, else
-        ``run.json`` ``bloc.members`` or ``bloc_members``, else the EAEU members."""
+        """Bloc members for trade creation/diversion: those of ``bloc_effects.csv``, else the EAEU members."""
         named: list[str] | None = None
         if self.bloc_effects is not None and "country" in self.bloc_effects:
             named = list(dict.fromkeys(self.bloc_effects["country"].astype(str)))
-        bloc = self.meta.get("bloc")
-        named = named or (bloc.get("members") if isinstance(bloc, dict) else None) or self.meta.get("bloc_members")
         present = set(self.countries["country"])
         return [c for c in (named or EAEU_MEMBERS) if c in present]
 

@@ -17,43 +17,27 @@ never deletes user files.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import shutil
 from pathlib import Path
 from typing import Any, Mapping
 
-import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from blocsim._version import __version__
-from blocsim.data.run_record import read_run_record
+from blocsim.data.run_record import RUN_RECORD, SCHEMA_VERSION, RunRecord, read_run_record, run_record_problem
 from blocsim.errors import BlocsimError
 from blocsim.results.journal import clean_stale_dirs, fsync_tree, journal_path, recover, swap_directory, temp_name
 from blocsim.results.marker import (
     MARKER_NAME,
     foreign_files,
+    legacy_meta,
     is_staging_dir,
     marker_text,
     read_marker,
     run_files,
 )
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (Path, _dt.date, _dt.datetime)):
-        return str(value)
-    if isinstance(value, pd.DataFrame):
-        return value.to_dict(orient="records")
-    raise TypeError(f"cannot write {type(value).__name__} to run.json")
 
 
 def provenance(**fields: Any) -> dict[str, Any]:
@@ -66,11 +50,30 @@ def provenance(**fields: Any) -> dict[str, Any]:
     }
 
 
+def run_record(meta: RunRecord | Mapping[str, Any], files: list[str]) -> RunRecord:
+    """The record ``write_run`` writes: ``meta`` (a record, or its fields without provenance) with ``files``.
+
+    A dict gets :func:`provenance` and the current ``schema_version`` where it has none and
+    is validated into a :class:`~blocsim.data.run_record.RunRecord`.
+
+    Raises
+    ------
+    BlocsimError
+        ``meta`` is not a valid record (unknown key, missing field, wrong type), naming the field.
+    """
+    if isinstance(meta, RunRecord):
+        return meta.model_copy(update={"files": files})
+    fields = {"schema_version": SCHEMA_VERSION, **provenance(), **dict(meta), "files": files}
+    try:
+        return RunRecord.model_validate(fields)
+    except ValidationError as error:
+        raise BlocsimError(f"run.json to write: {run_record_problem(error)}") from None
+
 
 def write_run(
     out_dir: str | os.PathLike[str],
     tables: Mapping[str, pd.DataFrame],
-    meta: Mapping[str, Any],
+    meta: RunRecord | Mapping[str, Any],
     *,
     extra_files: Mapping[str, str | bytes] | None = None,
 ) -> Path:
@@ -89,7 +92,9 @@ def write_run(
         Mapping of table name (file stem, a plain file name) to DataFrame; written without
         the index.
     meta
-        JSON-serialisable run description; :func:`provenance` fields are added if absent.
+        The run record: a :class:`~blocsim.data.run_record.RunRecord`, or a dict of its
+        fields, validated into one (:func:`provenance` and ``schema_version`` added if
+        absent); ``files`` is set here. Written as ``run.json``.
     extra_files
         Other files to place in the run directory (plain name -> text or bytes).
 
@@ -103,7 +108,7 @@ def write_run(
     BlocsimError
         ``out_dir`` cannot be replaced (listing the files blocsim did not write), cannot be
         created, or another process is replacing it; a table or file name is not a plain
-        file name.
+        file name; ``meta`` is not a valid run record (nothing is written).
     """
     target = Path(out_dir).resolve()
     if target.parent == target:
@@ -111,6 +116,7 @@ def write_run(
     names = [f"{name}.csv" for name in tables] + list(extra_files or {})
     for name in names:
         _check_plain_name(name)
+    record = run_record(meta, sorted([*names, RUN_RECORD]))
     _prepare(target)
     staging = _make_staging(target, out_dir)
     try:
@@ -119,11 +125,8 @@ def write_run(
             frame.to_csv(staging / f"{name}.csv", index=False)
         for name, content in (extra_files or {}).items():
             (staging / name).write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
-        full_meta = {**provenance(), **dict(meta)}
-        full_meta["files"] = sorted([*names, "run.json"])
-        with open(staging / "run.json", "w", encoding="utf-8") as handle:
-            json.dump(full_meta, handle, indent=2, default=_json_default, sort_keys=False)
-        (staging / MARKER_NAME).write_text(marker_text(full_meta["files"]))
+        (staging / RUN_RECORD).write_text(record.model_dump_json(indent=1, exclude_none=True) + "\n", encoding="utf-8")
+        (staging / MARKER_NAME).write_text(marker_text(record.files))
         fsync_tree(staging)
         swap_directory(staging, target, check=lambda: _check_replaceable(target))
     except BaseException:
@@ -206,24 +209,26 @@ def read_run(run_dir: str | os.PathLike[str]) -> tuple[dict[str, pd.DataFrame], 
     tables : dict of str to DataFrame
         Every ``<name>.csv`` by ``name``.
     meta : dict
-        ``run.json``.
+        ``run.json``, validated as a :class:`~blocsim.data.run_record.RunRecord`
+        (:func:`~blocsim.data.read_run_record`), as plain values without the optional
+        blocks the run lacks (``RunRecord.as_dict``).
 
     Raises
     ------
     BlocsimError
-        Not a blocsim run directory, a newer run schema, or a file that cannot be read
-        (not UTF-8, not JSON/CSV), naming the file.
+        Not a blocsim run directory, a newer run schema, a file that cannot be read
+        (not UTF-8, not JSON/CSV), or a ``run.json`` that is not a valid run record (an
+        unknown key, a wrong type), naming the file and field.
     """
     path = Path(run_dir)
     meta_path = path / "run.json"
     _recover_before_read(path, missing=not meta_path.is_file())
-    marker = read_marker(path)
-    meta = read_run_record(path)
-    if marker is None and meta.get("package") != "blocsim":
+    if read_marker(path) is None and legacy_meta(path) is None and meta_path.is_file():
         raise BlocsimError(
             f"{path}: not a blocsim run directory (no {MARKER_NAME} marker, and run.json lacks blocsim's "
             '"package": "blocsim" provenance); run a scenario with --out to make one'
         )
+    meta = read_run_record(path).as_dict()
     tables = {}
     for table_path in sorted(path.glob("*.csv")):
         try:

@@ -1,0 +1,81 @@
+"""The assumptions a multi-sector scenario run rests on, as rows of the run record.
+
+Each row is an :class:`blocsim.data.run_record.Assumption` (name, value, unit, source,
+flag) for the report: the trade elasticities, the closure, the data and tariff years, the
+border-cost AVE of each bloc and the assumed parameters of the measures in force (trade
+deflection, re-export and detour costs, covered shares, non-tariff AVEs, output changes).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from blocsim.policy.model import PolicyState
+from blocsim.scenario.schema import Scenario
+
+#: Assumed parameters of policy measures and preferences: attribute -> unit.
+MEASURE_PARAMETERS: Mapping[str, str] = {
+    "deflection_cost": "ad valorem fraction",
+    "reexport_cost": "ad valorem fraction",
+    "added_cost": "ad valorem fraction",
+    "covered_share": "share of the flow (0-1)",
+    "ave": "ad valorem fraction",
+    "change": "proportional change",
+}
+
+
+def scenario_assumptions(
+    scenario: Scenario, source: str, before: PolicyState, after: PolicyState, tariff_year: int,
+    cet_year: int | None, theta: Mapping[str, float],
+) -> list[dict[str, Any]]:
+    """The run's assumptions as ``{name, value, unit, source, flag}`` rows (see the module notes).
+
+    Parameters
+    ----------
+    scenario
+        The validated scenario; ``source`` is its file (or library entry).
+    before, after
+        The two policy states of the run.
+    tariff_year, cet_year
+        Years of the dataset's tariff schedules used (``cet_year`` None without a CET).
+    theta
+        Trade elasticity by sector, as solved with.
+    """
+    named = scenario.model.theta if isinstance(scenario.model.theta, str) else None
+    theta_source = f"elasticity table {named!r} (blocsim.data.get_elasticities)" if named else f"{source} [model] theta"
+    rows: list[dict[str, Any]] = [
+        {"name": f"theta[{sector}]", "value": float(value), "unit": "trade elasticity (dimensionless)",
+         "source": theta_source, "flag": "literature" if named else "scenario"}
+        for sector, value in theta.items()
+    ]
+    rows.append({"name": "closure", "value": scenario.model.closure, "unit": "", "source": f"{source} [model] closure",
+                 "flag": "scenario"})
+    dataset = f"dataset {scenario.data.dataset!r}"
+    rows.append({"name": "data year", "value": scenario.data.year, "unit": "year", "source": dataset, "flag": "data"})
+    rows.append({"name": "tariff year", "value": tariff_year, "unit": "year",
+                 "source": f"{dataset}: latest tariff schedule on or before the data year", "flag": "data"})
+    if cet_year is not None:
+        rows.append({"name": "CET year", "value": cet_year, "unit": "year", "source": f"{dataset}: CET schedule",
+                     "flag": "data"})
+    seen: set[str] = set()
+    for state in (before, after):
+        for bloc in state.blocs:
+            name = f"border_cost[{bloc.name}]"
+            if bloc.border_cost > 0 and name not in seen:
+                seen.add(name)
+                rows.append({"name": name, "value": float(bloc.border_cost), "unit": "ad valorem fraction",
+                             "source": "; ".join(bloc.sources) or f"{source}: bloc {bloc.name}", "flag": "assumed"})
+        for item in (*state.preferences, *state.measures):
+            label = getattr(item, "name", "") or item.describe()
+            for attribute, unit in MEASURE_PARAMETERS.items():
+                value = getattr(item, attribute, None)
+                values = value.items() if isinstance(value, Mapping) else [("", value)]
+                for key, number in values:
+                    name = f"{attribute}[{label}{'; ' + key if key else ''}]"
+                    if not isinstance(number, (int, float)) or name in seen:
+                        continue
+                    seen.add(name)
+                    rows.append({"name": name, "value": float(number), "unit": unit,
+                                 "source": "; ".join(getattr(item, "sources", ())) or getattr(item, "note", "")
+                                 or f"{source}: {state.label or 'policy'} state", "flag": "assumed"})
+    return rows

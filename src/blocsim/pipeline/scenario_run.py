@@ -105,12 +105,17 @@ def run_scenario(
     seed: int | None = None,
     dataset: Any = None,
 ) -> ScenarioResult:
-    """Run a scenario with the multi-sector GE and (optionally) write a run directory.
+    """Run a scenario with the model its ``[model] name`` names and (optionally) write a run directory.
+
+    ``"multisector"`` (default) solves the multi-sector GE here; ``"pe"`` and ``"onesector"``
+    run through :mod:`blocsim.pipeline.models` (:func:`~blocsim.pipeline.models.run_pe`,
+    :func:`~blocsim.pipeline.models.run_onesector`) and give the same result shape.
 
     Parameters
     ----------
     scenario
-        A :class:`Scenario`, a scenario file path or a built-in name (``"kazakhstan-leaves"``).
+        A :class:`Scenario` or :class:`~blocsim.scenario.schema.OneSectorScenario`, a scenario file
+        path or a built-in name (``"kazakhstan-leaves"``).
     out_dir
         If given, write ``countries.csv``, ``flows.csv``, ``bloc_effects.csv``, ... and
         ``run.json`` there (atomically, via :func:`blocsim.results.write_run`). An existing

@@ -1,7 +1,9 @@
-"""``blocsim ge CONFIG.toml --out DIR``: PPML estimation + one-sector GE from a small TOML file.
+"""``blocsim ge CONFIG.toml --out DIR``: a deprecated alias of ``blocsim run`` for one-sector files.
 
-The file format is documented in :mod:`blocsim.scenario.ge_config`; this module only parses
-the command line, prints the result table and writes the run directory.
+It reads the old ``blocsim ge`` format (:mod:`blocsim.scenario.ge_config`), translates it into
+a one-sector scenario, prints a one-line deprecation note on stderr saying how to convert the
+file, and runs it through :func:`blocsim.run_scenario`: the same numbers as ``blocsim run`` on
+the converted file. A file already in the scenario form (``[model] name = "onesector"``) is run as is.
 """
 
 from __future__ import annotations
@@ -14,9 +16,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from blocsim.cli._common import console, handle_errors
-from blocsim.pipeline import run_config
-from blocsim.scenario import load_config
+from blocsim.cli._common import console, err_console, handle_errors
 
 _SHOWN = (
     ("exports_pct", "exports %"),
@@ -52,18 +52,20 @@ def register(app: typer.Typer) -> None:
             int, typer.Option("--rows", min=0, help="Countries shown in the terminal table (0 = all).")
         ] = 15,
     ) -> None:
-        """Estimate gravity by PPML and solve a one-sector GE counterfactual from CONFIG."""
-        from blocsim.results import write_run
+        """Deprecated: estimate gravity by PPML and solve a one-sector GE from CONFIG (use blocsim run)."""
+        from blocsim import run_scenario
+        from blocsim.scenario import CONVERT_HINT, read_ge_file
 
-        parsed = load_config(config)
+        scenario, old_format = read_ge_file(config)
+        if old_format:
+            err_console.print(f"note: {escape(CONVERT_HINT)}", highlight=False, soft_wrap=True)
         with console.status("estimating gravity (PPML) and solving the GE counterfactual..."):
-            result, tables, meta = run_config(parsed, config)
-        target = write_run(out, tables, meta)
-        title = parsed.scenario.title or parsed.scenario.name
+            result = run_scenario(scenario, out)
+        title = scenario.scenario.title or scenario.scenario.name
         console.print(_table(result.countries, rows, f"{escape(title)}: % change (by real GDP)"))
-        diagnostics = result.diagnostics
+        diagnostics = result.model.diagnostics
         console.print(
             f"converged={diagnostics.get('converged')} iterations={diagnostics.get('iterations')} "
             f"max_residual={diagnostics.get('max_residual', float('nan')):.2e} method={diagnostics.get('method')}"
         )
-        console.print(f"wrote {escape(str(target))}")
+        console.print(f"wrote {escape(str(result.run_dir))}")

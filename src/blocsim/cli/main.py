@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 
 from blocsim import __version__
-from blocsim.cli import compare, data, export, ge, report, run, scenarios, serve
+from blocsim.cli import compare, data, export, ge, pe, report, run, scenarios, serve
 
 app = typer.Typer(
     name="blocsim",
@@ -34,5 +34,5 @@ def main(
     """blocsim: a customs union as software."""
 
 
-for module in (ge, run, scenarios, data, report, serve, compare, export):
+for module in (ge, run, pe, scenarios, data, report, serve, compare, export):
     module.register(app)

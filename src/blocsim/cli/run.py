@@ -1,4 +1,4 @@
-"""``blocsim run SCENARIO.toml --out DIR``: run a scenario file with the multi-sector GE."""
+"""``blocsim run SCENARIO.toml --out DIR``: run a scenario file with the model its ``[model] name`` names."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any, Optional, Sequence
 
 import typer
 from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from blocsim.cli._common import console, err_console, handle_errors, print_json
@@ -18,6 +19,18 @@ INCLUDE_DIR_OPTION = typer.Option(
     "is always allowed, any other file is refused.",
 )
 SUMMARY_COLUMNS = ("welfare_pct", "real_gdp_pct", "exports_pct", "imports_pct", "tariff_revenue_change")
+#: per model: the columns of the focus-country table, and what the model is called in progress lines
+MODEL_SUMMARY = {
+    "multisector": (SUMMARY_COLUMNS, "multi-sector GE"),
+    "onesector": (("welfare_pct", "real_gdp_pct", "exports_pct", "imports_pct"), "PPML + one-sector GE"),
+    "pe": (("trade_pct", "trade_creation", "trade_diversion", "tariff_revenue_change", "consumer_surplus_change",
+            "welfare_change"), "tariff-line partial equilibrium"),
+}
+UNITS = {
+    "multisector": "percent; revenue change in USD millions",
+    "onesector": "percent",
+    "pe": "trade_pct in percent; the rest in USD millions",
+}
 
 
 def execute(reference: str, out: Path, *, as_json: bool, draws: int | None = None, seed: int | None = None,
@@ -31,10 +44,11 @@ def execute(reference: str, out: Path, *, as_json: bool, draws: int | None = Non
     from blocsim import load_scenario, run_scenario
 
     scenario = load_scenario(reference, include_dirs=include_dirs)
+    label = MODEL_SUMMARY[scenario.model.name][1]
     if as_json:
         result = run_scenario(scenario, out, draws=draws, seed=seed)
     else:
-        with console.status(f"running {scenario.scenario.name} (multi-sector GE)..."):
+        with progress_spinner(f"running {scenario.scenario.name} ({label})"):
             result = run_scenario(scenario, out, draws=draws, seed=seed)
     if as_json:
         print_json(summary(result))
@@ -43,17 +57,32 @@ def execute(reference: str, out: Path, *, as_json: bool, draws: int | None = Non
     return result
 
 
+def progress_spinner(description: str) -> Progress:
+    """A Rich spinner with the elapsed time, on stdout's console, for steps that may take more than ~2 s."""
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                        transient=True)
+    progress.add_task(escape(description) + "...", total=None)
+    return progress
+
+
+def _columns(result: Any) -> tuple[str, ...]:
+    """The summary columns of the result's model."""
+    return MODEL_SUMMARY[result.scenario.model.name][0]
+
+
 def summary(result: Any) -> dict[str, Any]:
     """JSON-ready summary of a scenario run: run directory, scenario, diagnostics, focus countries."""
     focus = result.meta["focus_countries"]
     rows = result.countries[result.countries["country"].isin(focus)]
+    columns = [c for c in _columns(result) if c in rows.columns]
     return {
         "run_dir": str(result.run_dir) if result.run_dir else None,
         "scenario": result.meta["scenario"],
+        "model": result.scenario.model.name,
         "policy_changes": result.meta["policy_changes"],
-        "rule_violations": result.meta["rule_violations"],
+        "rule_violations": result.meta.get("rule_violations", []),
         "diagnostics": result.meta["diagnostics"],
-        "countries": rows[["country", *SUMMARY_COLUMNS]].to_dict(orient="records"),
+        "countries": rows[["country", *columns]].to_dict(orient="records"),
     }
 
 
@@ -66,22 +95,25 @@ def print_summary(result: Any) -> None:
         console.print(f"  - {escape(change)}", highlight=False)
     for note in meta.get("shock_notes", []):
         console.print(f"    [dim]{escape(note)}[/dim]", highlight=False)
-    for violation in meta["rule_violations"]:
+    for violation in meta.get("rule_violations", []):
         err_console.print(f"[yellow]rule violation (allowed by the scenario):[/yellow] {escape(violation['message'])}",
                           highlight=False)
-    table = Table(title="Changes in the focus countries (percent; revenue change in USD millions)")
+    name = result.scenario.model.name
+    columns = _columns(result)
+    table = Table(title=f"Changes in the focus countries ({UNITS[name]})")
     table.add_column("country")
-    for column in SUMMARY_COLUMNS:
+    for column in columns:
         table.add_column(column, justify="right")
     focus = meta["focus_countries"]
     rows = result.countries.set_index("country").reindex(focus)
     for country, row in rows.iterrows():
-        table.add_row(str(country), *(f"{row[c]:.3f}" if c in row and row[c] == row[c] else "-" for c in SUMMARY_COLUMNS))
+        table.add_row(str(country), *(f"{row[c]:.3f}" if c in row and row[c] == row[c] else "-" for c in columns))
     console.print(table)
     diag = meta["diagnostics"]
     console.print(
         f"converged={diag.get('converged')} iterations={diag.get('iterations')} "
-        f"max_residual={diag.get('max_residual'):.2e} method={diag.get('method')}",
+        f"max_residual={float(diag.get('max_residual', diag.get('residual', float('nan')))):.2e} "
+        f"method={diag.get('method')}",
         highlight=False,
     )
     if result.run_dir is not None:
@@ -105,7 +137,7 @@ def register(app: typer.Typer) -> None:
         with_report: bool = typer.Option(False, "--report", help="Also write DIR/report.html (charts, map; works offline)."),
         include_dir: list[Path] = INCLUDE_DIR_OPTION,
     ) -> None:
-        """Run a scenario file with the multi-sector GE and write countries.csv, flows.csv, run.json."""
+        """Run a scenario file with its [model] (multisector, onesector or pe); write countries.csv, flows.csv, run.json."""
         if seed is not None and not draws:
             raise BlocsimError(f"--seed {seed}: the seed of the Monte Carlo draws needs --draws N (N >= 2)")
         execute(scenario, out, as_json=as_json, draws=draws or None, seed=seed, include_dirs=include_dir)

@@ -1,8 +1,9 @@
-"""Run a ``blocsim ge`` file: read its data, estimate gravity by PPML, solve the one-sector GE.
+"""Run a one-sector scenario: read its gravity table, estimate gravity by PPML, solve the one-sector GE.
 
-The file's schema and parsing are :mod:`blocsim.scenario.ge_config` (:func:`load_config`);
-this module does the work that file describes and returns the tables and the ``run.json``
-content for :func:`blocsim.results.write_run`.
+The scenario (``[model] name = "onesector"``) is a :class:`~blocsim.scenario.schema.OneSectorScenario`;
+an old ``blocsim ge`` file is translated into one first (:func:`blocsim.scenario.ge_config.config_to_scenario`).
+This module does the work the scenario describes and returns the tables and the ``run.json``
+content for :func:`blocsim.results.write_run`; :func:`blocsim.pipeline.run_scenario` calls it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from typing import Any
 import pandas as pd
 
 from blocsim.errors import ScenarioError
-from blocsim.scenario.ge_config import GEConfig
+from blocsim.scenario.ge_config import GEConfig, config_to_scenario
+from blocsim.scenario.schema import OneSectorScenario
 
 
-def _load_table(config: GEConfig, config_path: Path) -> tuple[pd.DataFrame, str, dict[str, Any]]:
+def _load_table(config: OneSectorScenario, config_path: Path) -> tuple[pd.DataFrame, str, dict[str, Any]]:
     """Read the data source; returns the frame, its display name and dataset metadata."""
     from blocsim.data.samples import list_samples, load_sample, sample_path
     from blocsim.data import file_hash
@@ -51,7 +53,7 @@ def _load_table(config: GEConfig, config_path: Path) -> tuple[pd.DataFrame, str,
     return frame, str(path), {"name": path.stem, "path": str(path), "file_hash": file_hash(path)}
 
 
-def _check_names(config: GEConfig, config_path: Path, countries: tuple[str, ...], cost_columns: set[str]) -> None:
+def _check_names(config: OneSectorScenario, config_path: Path, countries: tuple[str, ...], cost_columns: set[str]) -> None:
     """Countries and columns named in the config must exist in the data."""
 
     def unknown_country(field: str, value: object) -> ScenarioError:
@@ -61,8 +63,8 @@ def _check_names(config: GEConfig, config_path: Path, countries: tuple[str, ...]
             f"fix: use an ISO3 code of the data"
         )
 
-    if config.ge.reference_importer is not None and config.ge.reference_importer not in countries:
-        raise unknown_country("ge.reference_importer", config.ge.reference_importer)
+    if config.model.reference_importer is not None and config.model.reference_importer not in countries:
+        raise unknown_country(f"{config.model_table}.reference_importer", config.model.reference_importer)
     for k, change in enumerate(config.counterfactual.set):
         for name in ("involving", "between", "exporters", "importers"):
             for code in getattr(change, name) or []:
@@ -80,15 +82,15 @@ def _check_names(config: GEConfig, config_path: Path, countries: tuple[str, ...]
                 f"{config_path}: field 'estimation.coefficients': no value for {missing}; fix: give a "
                 f"coefficient for every cost variable or remove estimation.coefficients to estimate them"
             )
-    if config.estimation.fixed_effects.endswith("+pair") and config.ge.baseline_method == "estimated":
+    if config.estimation.fixed_effects.endswith("+pair") and config.model.baseline_method == "estimated":
         raise ScenarioError(
-            f"{config_path}: field 'ge.baseline_method': 'estimated' with estimation.fixed_effects = "
+            f"{config_path}: field '{config.model_table}.baseline_method': 'estimated' with estimation.fixed_effects = "
             f"{config.estimation.fixed_effects!r}: the cost variables alone do not describe trade costs when "
             f"pair effects absorb the rest; fix: use baseline_method = \"observed\""
         )
 
 
-def _counterfactual(config: GEConfig, config_path: Path, baseline: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+def _counterfactual(config: OneSectorScenario, config_path: Path, baseline: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """The baseline table with the ``[[counterfactual.set]]`` changes applied, and one line per change.
 
     Raises
@@ -115,8 +117,20 @@ def _counterfactual(config: GEConfig, config_path: Path, baseline: pd.DataFrame)
     return counterfactual, changes
 
 
-def run_config(config: GEConfig, config_path: Path) -> tuple[Any, dict[str, pd.DataFrame], dict[str, Any]]:
-    """Validate data against ``config``, estimate, solve; returns (GE result, tables, run.json meta)."""
+def run_config(
+    config: OneSectorScenario | GEConfig, config_path: Path
+) -> tuple[Any, dict[str, pd.DataFrame], dict[str, Any]]:
+    """Validate data against a one-sector scenario, estimate, solve; returns (GE result, tables, run.json meta).
+
+    Parameters
+    ----------
+    config
+        A one-sector scenario, or an old ``blocsim ge`` file's :class:`GEConfig` (translated first).
+    config_path
+        The file it was read from: relative data paths start there; run.json records its hash.
+    """
+    if isinstance(config, GEConfig):
+        config = config_to_scenario(config, config_path)
     from blocsim.data import GravityData, file_hash, frame_hash
     from blocsim.equilibrium import solve_ge
     from blocsim.estimation import estimate_gravity
@@ -175,7 +189,7 @@ def run_config(config: GEConfig, config_path: Path) -> tuple[Any, dict[str, pd.D
             "std_errors": {name: float(fit.std_errors[name]) for name in cost},
         }
 
-    ge = config.ge
+    ge = config.model.ge_section()
     result = solve_ge(
         baseline,
         sigma=ge.sigma,

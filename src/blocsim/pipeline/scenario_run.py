@@ -1,7 +1,8 @@
-"""Run a scenario end to end: policy states -> shock -> multi-sector GE -> run directory.
+"""Run a scenario end to end: (policy states -> shock ->) the model of ``[model] name`` -> run directory.
 
-This is the one place that joins the stages (scenario -> policy -> shock -> equilibrium ->
-results); each stage stays ignorant of the ones after it.
+This is the one entry point that joins the stages (scenario -> policy -> shock -> equilibrium ->
+results); each stage stays ignorant of the ones after it. The multi-sector GE runs here; the
+PE and one-sector models run in :mod:`blocsim.pipeline.models`.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from typing import Any, Mapping
 import pandas as pd
 
 from blocsim.errors import ScenarioError
+from blocsim.pipeline.models import ModelRun, policy_shock, run_onesector, run_pe
 from blocsim.policy.model import PolicyState
-from blocsim.policy.rules import RuleViolation, validate_state
-from blocsim.scenario.build import build_states, describe_changes
+from blocsim.policy.rules import RuleViolation
+from blocsim.scenario.build import describe_changes
 from blocsim.scenario.loader import load_scenario, scenario_source
-from blocsim.scenario.schema import Scenario
-from blocsim.shock.compile import Shock, compile_shock
+from blocsim.scenario.schema import AnyScenario, OneSectorScenario, Scenario
+from blocsim.shock.compile import Shock
 from blocsim.shock.leakage import record_reroutes
 
 
@@ -30,11 +32,14 @@ class ScenarioResult:
 
     Attributes
     ----------
-    scenario : Scenario
-    before, after : PolicyState
-    shock : Shock
+    scenario : Scenario or OneSectorScenario
+    before, after : PolicyState or None
+        None for the one-sector model (it changes cost variables, not policy states).
+    shock : Shock or None
+        None for the one-sector model.
     model : object
-        The multi-sector GE result (``.countries``, ``.flows``, ``.diagnostics``, ...).
+        The model's result: multi-sector GE, ``PEResult`` or one-sector ``GEResult``
+        (``.diagnostics`` with the common keys).
     tables : dict of DataFrame
         The tables written to the run directory (``countries``, ``flows``, ...).
     meta : dict
@@ -44,10 +49,10 @@ class ScenarioResult:
     run_dir : Path or None
     """
 
-    scenario: Scenario
-    before: PolicyState
-    after: PolicyState
-    shock: Shock
+    scenario: AnyScenario
+    before: PolicyState | None
+    after: PolicyState | None
+    shock: Shock | None
     model: Any
     tables: dict[str, pd.DataFrame]
     meta: dict[str, Any]
@@ -100,12 +105,17 @@ def run_scenario(
     seed: int | None = None,
     dataset: Any = None,
 ) -> ScenarioResult:
-    """Run a scenario with the multi-sector GE and (optionally) write a run directory.
+    """Run a scenario with the model its ``[model] name`` names and (optionally) write a run directory.
+
+    ``"multisector"`` (default) solves the multi-sector GE here; ``"pe"`` and ``"onesector"``
+    run through :mod:`blocsim.pipeline.models` (:func:`~blocsim.pipeline.models.run_pe`,
+    :func:`~blocsim.pipeline.models.run_onesector`) and give the same result shape.
 
     Parameters
     ----------
     scenario
-        A :class:`Scenario`, a scenario file path or a built-in name (``"kazakhstan-leaves"``).
+        A :class:`Scenario` or :class:`~blocsim.scenario.schema.OneSectorScenario`, a scenario file
+        path or a built-in name (``"kazakhstan-leaves"``).
     out_dir
         If given, write ``countries.csv``, ``flows.csv``, ``bloc_effects.csv``, ... and
         ``run.json`` there (atomically, via :func:`blocsim.results.write_run`). An existing
@@ -152,20 +162,21 @@ def run_scenario(
     BlocsimError
         ``out_dir`` exists and is not a run directory, or cannot be written.
     """
-    if not isinstance(scenario, Scenario):
+    if not isinstance(scenario, (Scenario, OneSectorScenario)):
         scenario = load_scenario(scenario)
+    if scenario.model.name != "multisector":
+        _check_single_run(scenario, draws, seed, dataset)
+        result = _run_model(scenario, dataset)
+        return _write(result, out_dir)
     if dataset is None:
         from blocsim.data import load_dataset
 
         dataset = load_dataset(scenario.data.dataset)
     seed = _check_bands_request(draws, seed, dataset)
-    source = scenario_source(scenario)[0]
-    before, after, rates = build_states(scenario, dataset)
-    validate_state(before, source=f"scenario {source}, [before]")
-    violations = validate_state(after, source=f"scenario {source}, [after]")
     theta = resolve_theta(scenario)
     year = scenario.data.year
-    shock = compile_shock(before, after, dataset, year, theta=theta)
+    policy = policy_shock(scenario, dataset, theta)
+    before, after, rates, violations, shock = policy.before, policy.after, policy.rates, policy.violations, policy.shock
     baseline = baseline_flows(dataset, year)
     model = _solve(scenario, dataset, baseline, shock, theta)
     flows, reexports = record_reroutes(model.flows, shock.reroutes)
@@ -184,13 +195,62 @@ def run_scenario(
                                "not_in_model": bands.diagnostics["not_in_model"],
                                "sensitivity": {"method": "one at a time, p05 and p95 of each input",
                                                "variables": list(HEADLINE_VARIABLES)}}
+    return _write(result, out_dir)
+
+
+def _write(result: ScenarioResult, out_dir: str | os.PathLike[str] | None) -> ScenarioResult:
+    """Write the run directory (tables, run.json and the scenario file's text) if ``out_dir`` is given."""
     if out_dir is None:
         return result
     from blocsim.results import write_run
 
-    text = scenario_source(scenario)[2]
-    run_dir = write_run(out_dir, tables, meta, extra_files={"scenario.toml": text} if text else None)
+    text = scenario_source(result.scenario)[2]
+    run_dir = write_run(out_dir, result.tables, result.meta, extra_files={"scenario.toml": text} if text else None)
     return dataclasses.replace(result, run_dir=run_dir)
+
+
+def _check_single_run(scenario: AnyScenario, draws: int | None, seed: int | None, dataset: Any) -> None:
+    """Arguments a PE or one-sector run does not use are errors (bands draw the multi-sector model only).
+
+    Raises
+    ------
+    ScenarioError
+        ``draws``/``seed`` with a model other than ``multisector``; ``dataset`` with ``onesector``.
+    """
+    name = scenario.model.name
+    for argument, value in (("draws", draws), ("seed", seed)):
+        if value is not None:
+            raise ScenarioError(
+                f"run_scenario argument '{argument}': got {value!r}, but the Monte Carlo bands draw the multi-sector "
+                f"model's elasticities and scenario {scenario.scenario.name!r} runs model '{name}'. Fix: drop "
+                f"'{argument}' (--draws/--seed), or run the scenario with [model] name = \"multisector\""
+            )
+    if dataset is not None and name == "onesector":
+        raise ScenarioError(
+            f"run_scenario argument 'dataset': scenario {scenario.scenario.name!r} runs model 'onesector', which reads "
+            "its own gravity table ([data] sample or path), so a dataset would have no effect. Fix: drop 'dataset'"
+        )
+
+
+def _run_model(scenario: AnyScenario, dataset: Any) -> ScenarioResult:
+    """Run a PE or one-sector scenario through :mod:`blocsim.pipeline.models`."""
+    if isinstance(scenario, OneSectorScenario):
+        run: ModelRun = run_onesector(scenario)
+        return ScenarioResult(scenario, None, None, None, run.model, run.tables, run.meta)
+    if dataset is None:
+        from blocsim.data import load_dataset
+
+        dataset = load_dataset(scenario.data.dataset)
+    run = run_pe(scenario, dataset)
+    policy = run.policy
+    if policy is None:  # run_pe always compiles the policy states; typed for the checker
+        raise ScenarioError(f"scenario {scenario.scenario.name!r}: the PE run returned no policy states")
+    meta = {**run.meta, "policy": {
+        "before": _state_summary(policy.before), "after": _state_summary(policy.after),
+        "tariff_year": policy.rates.year, "cet_year": policy.rates.cet_year,
+    }}
+    return ScenarioResult(scenario, policy.before, policy.after, policy.shock, run.model, run.tables, meta,
+                          policy.violations)
 
 
 def _check_bands_request(draws: int | None, seed: int | None, dataset: Any) -> int:

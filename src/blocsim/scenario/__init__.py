@@ -5,8 +5,9 @@ This floor parses and validates; running a scenario is :func:`blocsim.pipeline.r
 Public names (imported lazily): :class:`Scenario`, :func:`load_scenario`, :func:`parse_scenario`,
 :func:`scenario_source` (file name, line map, text); the built-in library
 (:func:`library_names`, :func:`library_entries`, :func:`library_text`); :func:`build_states`
-and :func:`describe_changes` (the before/after policy states); :func:`load_config` and
-:class:`GEConfig` (``blocsim ge`` files).
+and :func:`describe_changes` (the before/after policy states); :class:`OneSectorScenario` (``[model] name =
+"onesector"``); :data:`MODEL_NAMES`; the deprecated ``blocsim ge`` format (:func:`load_config`,
+:class:`GEConfig`, :func:`config_to_scenario`, :func:`read_ge_file`, :data:`CONVERT_HINT`).
 """
 
 from blocsim._lazy import lazy_exports
@@ -23,6 +24,11 @@ _PUBLIC = {
     "describe_changes": "blocsim.scenario.build",
     "load_config": "blocsim.scenario.ge_config",
     "GEConfig": "blocsim.scenario.ge_config",
+    "config_to_scenario": "blocsim.scenario.ge_config",
+    "read_ge_file": "blocsim.scenario.ge_config",
+    "CONVERT_HINT": "blocsim.scenario.ge_config",
+    "OneSectorScenario": "blocsim.scenario.schema",
+    "MODEL_NAMES": "blocsim.scenario.schema",
 }
 __all__ = list(_PUBLIC)
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Iterator
 
 from blocsim.scenario.context import Catalog, Loc, Problem, scenario_include_dirs, suggest
-from blocsim.scenario.schema import BanMeasure, Scenario
+from blocsim.scenario.schema import MULTISECTOR_TABLES, PE_TABLES, BanMeasure, MultisectorModel, Scenario
 
 
 def _country_fields(scenario: Scenario) -> Iterator[tuple[Loc, str]]:
@@ -48,7 +48,7 @@ def _sector_fields(scenario: Scenario) -> Iterator[tuple[Loc, str]]:
     for p, preference in enumerate(scenario.after.preferences):
         for k, sector in enumerate(preference.sectors):
             yield ("after", "preferences", p, "sectors", k), sector
-    if isinstance(scenario.model.theta, dict):
+    if isinstance(scenario.model, MultisectorModel) and isinstance(scenario.model.theta, dict):
         for sector in scenario.model.theta:
             yield ("model", "theta", sector), sector
 
@@ -84,7 +84,7 @@ def semantic_problems(scenario: Scenario, catalog: Catalog) -> list[Problem]:
                     f"valid: {', '.join(catalog.sectors)}",
                 )
             )
-    if isinstance(scenario.model.theta, dict):
+    if isinstance(scenario.model, MultisectorModel) and isinstance(scenario.model.theta, dict):
         missing = [s for s in catalog.sectors if s not in scenario.model.theta]
         if missing:
             problems.append(
@@ -122,6 +122,24 @@ def semantic_problems(scenario: Scenario, catalog: Catalog) -> list[Problem]:
                                     f"covered_share names an origin the ban does not list; origins: {measure.origins}")
                         )
     problems.extend(_name_problems(scenario))
+    problems.extend(_model_problems(scenario))
+    return problems
+
+
+def _model_problems(scenario: Scenario) -> list[Problem]:
+    """Fields the chosen model does not use: ``data.imports`` (pe only) and tables it does not produce."""
+    problems = []
+    name = scenario.model.name
+    if scenario.data.imports is not None and name != "pe":
+        problems.append(Problem(("data", "imports"), scenario.data.imports,
+                                f"tariff-line imports are used only by model 'pe' (this scenario runs '{name}'); "
+                                "remove data.imports or set [model] name = \"pe\""))
+    if "tables" in scenario.outputs.model_fields_set:
+        produced = PE_TABLES if name == "pe" else MULTISECTOR_TABLES
+        for k, table in enumerate(scenario.outputs.tables):
+            if table not in produced:
+                problems.append(Problem(("outputs", "tables", k), table, f"model '{name}' does not produce this "
+                                                                         f"table; it writes: {', '.join(produced)}"))
     return problems
 
 
@@ -143,7 +161,7 @@ def _name_problems(scenario: Scenario) -> list[Problem]:
             resolve_policy_include(name, scenario_include_dirs(scenario))
         except DataValidationError as error:
             problems.append(Problem(("policy", "include", k), name, str(error)))
-    if isinstance(scenario.model.theta, str):
+    if isinstance(scenario.model, MultisectorModel) and isinstance(scenario.model.theta, str):
         from blocsim.data.elasticities import get_elasticities
         from blocsim.errors import DataValidationError
 

@@ -1,4 +1,11 @@
-"""GE run files: PPML estimation + one-sector GE described by a small TOML file (``blocsim ge``).
+"""The old ``blocsim ge`` file format (deprecated): read it and translate it into a scenario.
+
+A ``blocsim ge`` file is a one-sector scenario written in the format used before scenarios
+named their model. :func:`load_config` reads it (unchanged rules and messages) and
+:func:`config_to_scenario` turns it into the :class:`~blocsim.scenario.schema.OneSectorScenario`
+that ``blocsim run`` reads: ``[ge]`` becomes ``[model]`` with ``name = "onesector"``, the other
+sections keep their fields, and the ``[scenario]`` section gets the title, event and sources a
+scenario requires (the name when the title is empty; "not stated" otherwise).
 
 The file names the data (a CSV/Parquet path or a bundled sample), its columns, the cost
 variables and fixed effects of the gravity regression, the GE settings and the counterfactual
@@ -52,13 +59,17 @@ what is allowed and a fix, and leaves no output directory behind.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from blocsim.errors import ScenarioError
+from blocsim.scenario.gravity_spec import (  # CostChange: re-exported for code that imported it from here
+    CostChange, CounterfactualSection, DataSection, EstimationSection, GESection,
+)
+from blocsim.scenario.schema import OneSectorModel, OneSectorScenario, ScenarioMeta
 from blocsim.scenario.tomlread import loads_bounded, read_bounded
 
 # --- the configuration file ------------------------------------------------------------------
@@ -78,126 +89,6 @@ class ScenarioSection(_Strict):
     event: str = ""
     description: str = ""
     sources: list[str] = []
-
-
-class DataSection(_Strict):
-    """Where the baseline table comes from and what its columns are called."""
-
-    path: str | None = None
-    sample: str | None = None
-    exporter: str = "exporter"
-    importer: str = "importer"
-    flow: str = "trade"
-    year_column: str | None = None
-    year: int | None = None
-    output: str | None = None
-    expenditure: str | None = None
-
-    @model_validator(mode="after")
-    def _one_source(self) -> DataSection:
-        if (self.path is None) == (self.sample is None):
-            raise ValueError("give exactly one of 'path' (a CSV or Parquet file) or 'sample' (a bundled dataset)")
-        if self.year is not None and self.year_column is None:
-            raise ValueError("'year' selects a year of 'year_column'; set year_column too")
-        return self
-
-
-class EstimationSection(_Strict):
-    """The PPML regression that supplies the cost coefficients (``blocsim.estimate_gravity``)."""
-
-    cost_variables: list[str] = Field(min_length=1)
-    fixed_effects: Literal[
-        "exporter-importer", "exporter_year-importer_year", "exporter_year-importer_year+pair"
-    ] = "exporter-importer"
-    pair: Literal["directed", "symmetric"] = "directed"
-    domestic_pair: Literal["separate", "shared"] = "separate"
-    domestic: Literal["keep", "drop"] = "keep"
-    cluster: str | None = None
-    years: list[int] | None = None
-    coefficients: dict[str, float] | None = None
-
-
-class GESection(_Strict):
-    """Settings passed to ``blocsim.solve_ge``."""
-
-    sigma: float = Field(gt=1.0, allow_inf_nan=False)
-    reference_importer: str | None = None
-    baseline_method: Literal["estimated", "observed"] = "estimated"
-    closure: Literal["ratio", "level"] = "ratio"
-    compat: Literal["yotov", "gegravity"] | None = None
-
-
-class CostChange(_Strict):
-    """Set ``column`` to ``value`` for the selected pairs (domestic pairs only if asked)."""
-
-    column: str
-    value: float = Field(allow_inf_nan=False)
-    pairs: Literal["all"] | None = None
-    involving: list[str] | None = Field(default=None, min_length=1)
-    between: list[str] | None = Field(default=None, min_length=1)
-    exporters: list[str] | None = Field(default=None, min_length=1)
-    importers: list[str] | None = Field(default=None, min_length=1)
-    include_domestic: bool = False
-
-    @model_validator(mode="after")
-    def _one_selector(self) -> CostChange:
-        chosen = [
-            name
-            for name, value in (("pairs", self.pairs), ("involving", self.involving), ("between", self.between))
-            if value is not None
-        ]
-        if self.exporters is not None or self.importers is not None:
-            chosen.append("exporters/importers")
-        if len(chosen) != 1:
-            raise ValueError(
-                f"select pairs with exactly one of pairs = \"all\", involving = [...], between = [...] or "
-                f"exporters/importers = [...]; got {chosen or 'none'}"
-            )
-        return self
-
-    def countries(self) -> list[str]:
-        """Country codes this change names."""
-        lists = (self.involving, self.between, self.exporters, self.importers)
-        return [code for codes in lists if codes for code in codes]
-
-    def mask(self, exporter: np.ndarray, importer: np.ndarray) -> np.ndarray:
-        """Boolean mask of the selected pairs for arrays of exporter / importer codes."""
-        if self.pairs == "all":
-            selected = np.ones(len(exporter), dtype=bool)
-        elif self.involving is not None:
-            selected = np.isin(exporter, self.involving) | np.isin(importer, self.involving)
-        elif self.between is not None:
-            selected = np.isin(exporter, self.between) & np.isin(importer, self.between)
-        else:
-            selected = np.ones(len(exporter), dtype=bool)
-            if self.exporters is not None:
-                selected &= np.isin(exporter, self.exporters)
-            if self.importers is not None:
-                selected &= np.isin(importer, self.importers)
-        if not self.include_domestic:
-            selected &= exporter != importer
-        return selected
-
-    def describe(self) -> str:
-        """One line for run.json's ``policy_changes``."""
-        if self.pairs == "all":
-            where = "every pair"
-        elif self.involving is not None:
-            where = f"every pair involving {', '.join(self.involving)}"
-        elif self.between is not None:
-            where = f"every pair between {', '.join(self.between)}"
-        else:
-            where = "pairs with exporter in {} and importer in {}".format(
-                ", ".join(self.exporters) if self.exporters else "any", ", ".join(self.importers) if self.importers else "any"
-            )
-        domestic = " (domestic pairs included)" if self.include_domestic else ""
-        return f"set {self.column} = {self.value:g} for {where}{domestic}"
-
-
-class CounterfactualSection(_Strict):
-    """Changes to cost variables that define the counterfactual."""
-
-    set: list[CostChange] = Field(min_length=1)
 
 
 class GEConfig(_Strict):
@@ -261,3 +152,64 @@ def load_config(path: Path) -> GEConfig:
         shown = "" if isinstance(value, dict) else f" got {value!r};"
         message = str(problem["msg"]).removeprefix("Value error, ")
         raise ScenarioError(f"{path}: field '{field}':{shown} {message}") from None
+
+
+NOT_STATED = "not stated in the blocsim ge file"
+CONVERT_HINT = ('the blocsim ge file format is deprecated: rename its [ge] table to [model], add name = "onesector" '
+                "there (and title, event and sources under [scenario]), then run it with blocsim run FILE --out DIR")
+
+
+def _slug(name: str) -> str:
+    """``name`` as a scenario slug (lower case, ``[a-z0-9-]``, at most 64 characters)."""
+    slug = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:64].strip("-")
+    return slug or "ge-run"
+
+
+def config_to_scenario(config: GEConfig, path: Path) -> OneSectorScenario:
+    """The scenario form of a ``blocsim ge`` file: ``[ge]`` -> ``[model] name = "onesector"``.
+
+    The data, estimation and counterfactual sections carry over unchanged, so the run gives
+    the same numbers. ``[scenario]`` gets what a scenario requires: a slug name, the name as
+    title when none is given, and :data:`NOT_STATED` as event and source when the file states none.
+    """
+    meta = config.scenario
+    scenario = OneSectorScenario(
+        scenario=ScenarioMeta(
+            name=_slug(meta.name), title=(meta.title or meta.name)[:200], event=meta.event or NOT_STATED,
+            description=meta.description, sources=[s for s in meta.sources if s.strip()] or [NOT_STATED],
+        ),
+        data=config.data,
+        estimation=config.estimation,
+        model=OneSectorModel(name="onesector", **config.ge.model_dump()),
+        counterfactual=config.counterfactual,
+    )
+    scenario._source = (str(path), "")
+    scenario._include_dirs = (str(path.parent),)
+    scenario._model_table = "ge"
+    return scenario
+
+
+def read_ge_file(path: Path) -> tuple[OneSectorScenario, bool]:
+    """Read a ``blocsim ge`` file: the old format (translated) or a one-sector scenario file.
+
+    Returns the scenario and whether the file was in the old format (no ``[model]`` table),
+    for which ``blocsim ge`` prints :data:`CONVERT_HINT`.
+
+    Raises
+    ------
+    ScenarioError
+        Anything :func:`load_config` or :func:`blocsim.scenario.load_scenario` refuses, or a
+        scenario file of another model (``blocsim ge`` runs the one-sector model only).
+    """
+    from blocsim.scenario.loader import load_scenario
+
+    raw = loads_bounded(read_bounded(path, "config file"), str(path))
+    if "model" not in raw:
+        return config_to_scenario(load_config(path), path), True
+    scenario = load_scenario(path)
+    if not isinstance(scenario, OneSectorScenario):
+        raise ScenarioError(
+            f"{path}: field 'model.name': got {scenario.model.name!r}; blocsim ge runs the one-sector model only "
+            "(name = \"onesector\"). Fix: run this file with blocsim run FILE --out DIR"
+        )
+    return scenario, False

@@ -1,4 +1,5 @@
-"""Read and validate scenario files: TOML -> :class:`~blocsim.scenario.schema.Scenario`.
+"""Read and validate scenario files: TOML -> :class:`~blocsim.scenario.schema.Scenario` (multisector and pe
+models) or :class:`~blocsim.scenario.schema.OneSectorScenario` (``[model] name = "onesector"``).
 
 Errors are :class:`~blocsim.errors.ScenarioError` whose message lists every problem as
 ``FILE:LINE: field 'a.b[0].c': what is wrong (got VALUE); what is allowed / did you mean``.
@@ -21,7 +22,10 @@ from pydantic import BaseModel, ValidationError
 from blocsim.errors import BlocsimError, ScenarioError
 from blocsim.scenario.checks import semantic_problems
 from blocsim.scenario.context import Catalog, Loc, Problem, suggest
-from blocsim.scenario.schema import MEASURE_KINDS, Scenario
+from blocsim.scenario.schema import (
+    MEASURE_KINDS, MODEL_NAMES, AnyScenario, MultisectorModel, OneSectorModel, OneSectorScenario, PEModel, Scenario,
+    with_default_model_name,
+)
 from blocsim.scenario.tomlread import loads_bounded, read_bounded
 
 MAX_LISTED_ERRORS = 12
@@ -122,8 +126,8 @@ def clean_loc(raw: Any, loc: Iterable[Any]) -> tuple[Loc, Any]:
         elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
             out.append(part)
             current = current[part]
-        elif isinstance(current, dict) and part == current.get("kind"):
-            continue
+        elif isinstance(current, dict) and part in (current.get("kind"), current.get("name")):
+            continue  # a discriminator tag: the measure kind or the model name
         elif _is_tag(part) or not isinstance(current, (dict, list)):
             continue
         else:
@@ -140,9 +144,9 @@ def dotted(loc: Loc) -> str:
     return text or "(top level)"
 
 
-def _allowed_fields(raw: Any, loc: Loc) -> list[str]:
-    """Field names allowed in the table at ``loc`` (for unknown-field errors)."""
-    annotation: Any = Scenario
+def _allowed_fields(raw: Any, loc: Loc, root: type[BaseModel] = Scenario) -> list[str]:
+    """Field names allowed in the table at ``loc`` of a ``root`` document (for unknown-field errors)."""
+    annotation: Any = root
     current: Any = raw
     for part in loc:
         annotation = _pick_model(annotation, current)
@@ -173,11 +177,12 @@ def _pick_model(annotation: Any, raw: Any) -> Any:
             annotation = typing.get_args(annotation)[0]
         elif origin in (typing.Union, types.UnionType):
             models = [a for a in typing.get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
-            kind = raw.get("kind") if isinstance(raw, dict) else None
-            for model in models:
-                field = model.model_fields.get("kind")
-                if field is not None and kind in typing.get_args(field.annotation):
-                    return model
+            for tag in ("kind", "name"):  # discriminators: a measure's kind, a model's name
+                value = raw.get(tag) if isinstance(raw, dict) else None
+                for model in models:
+                    field = model.model_fields.get(tag)
+                    if value is not None and field is not None and value in typing.get_args(field.annotation):
+                        return model
             if models:
                 return models[0]
             args = [a for a in typing.get_args(annotation) if a is not type(None)]
@@ -219,7 +224,22 @@ def _wrong_type(kind: str, value: Any) -> str:
     return f"wrong type: expected {_EXPECTED[kind]}{hint}"
 
 
-def _pydantic_problems(raw: Any, error: ValidationError, catalog: Catalog | None) -> list[Problem]:
+_MODEL_CLASSES: dict[str, type[BaseModel]] = {
+    "multisector": MultisectorModel, "onesector": OneSectorModel, "pe": PEModel,
+}
+
+
+def _owner_hint(loc: Loc) -> str:
+    """`` 'sigma' is a parameter of model 'onesector'; `` for a ``[model]`` field of another model."""
+    if len(loc) != 2 or loc[0] != "model":
+        return ""
+    owners = [name for name, model in _MODEL_CLASSES.items() if loc[1] in model.model_fields]
+    return f"'{loc[1]}' is a parameter of model {' or '.join(repr(o) for o in owners)}; " if owners else ""
+
+
+def _pydantic_problems(
+    raw: Any, error: ValidationError, catalog: Catalog | None, root: type[BaseModel] = Scenario
+) -> list[Problem]:
     problems = []
     for item in error.errors():
         loc, value = clean_loc(raw, item["loc"])
@@ -230,9 +250,9 @@ def _pydantic_problems(raw: Any, error: ValidationError, catalog: Catalog | None
             value = item.get("ctx", {}).get("tag")
             message = f"unknown {field}; {suggest(value, MEASURE_KINDS)}allowed: {', '.join(MEASURE_KINDS)}"
         elif item["type"] == "extra_forbidden":
-            allowed = _allowed_fields(raw, loc[:-1])
+            allowed = _allowed_fields(raw, loc[:-1], root)
             hint = suggest(loc[-1] if loc else "", allowed)
-            message = f"unknown field; {hint}allowed here: {', '.join(allowed)}"
+            message = f"unknown field; {_owner_hint(loc)}{hint}allowed here: {', '.join(allowed)}"
             value = None
         elif item["type"] == "missing":
             message = f"required field missing: add '{loc[-1] if loc else ''} = ...'"
@@ -253,7 +273,7 @@ def _pydantic_problems(raw: Any, error: ValidationError, catalog: Catalog | None
 
 def parse_scenario(
     text: str, *, source: str = "<string>", catalog: Catalog | None = None, include_dirs: Sequence[str | Path] = ()
-) -> Scenario:
+) -> AnyScenario:
     """Parse and validate scenario TOML ``text``.
 
     Parameters
@@ -277,24 +297,58 @@ def parse_scenario(
         fields, wrong types (strict: ``year = "2016"`` is an error, not 2016), values,
         codes unknown to the dataset.
     """
-    raw = loads_bounded(text, f"scenario {source}")
+    raw = with_default_model_name(loads_bounded(text, f"scenario {source}"))
+    root = _scenario_class(raw, source, text)
     try:
-        scenario = Scenario.model_validate(raw, strict=True)  # a wrong type is an error, never coerced
+        scenario = root.model_validate(raw, strict=True)  # a wrong type is an error, never coerced
     except ValidationError as error:
-        hints = catalog if catalog is not None else _catalog_for_hints(raw)
-        raise ScenarioError(format_problems(source, key_lines(text), _pydantic_problems(raw, error, hints))) from None
+        hints = catalog if catalog is not None or root is OneSectorScenario else _catalog_for_hints(raw)
+        raise ScenarioError(
+            format_problems(source, key_lines(text), _pydantic_problems(raw, error, hints, root))
+        ) from None
+    scenario._include_dirs = tuple(str(folder) for folder in include_dirs)
+    scenario._source = (source, text)
+    if isinstance(scenario, OneSectorScenario):  # its own data table: names are checked against it when run
+        return scenario
     if catalog is None:
         try:
             catalog = dataset_catalog(scenario.data.dataset)
         except BlocsimError as error:
             problem = Problem(("data", "dataset"), scenario.data.dataset, f"cannot load this dataset ({error})")
             raise ScenarioError(format_problems(source, key_lines(text), [problem])) from None
-    scenario._include_dirs = tuple(str(folder) for folder in include_dirs)
     problems = semantic_problems(scenario, catalog)
     if problems:
         raise ScenarioError(format_problems(source, key_lines(text), problems))
-    scenario._source = (source, text)
     return scenario
+
+
+_POLICY_SECTIONS = ("policy", "before", "after", "outputs")
+_GRAVITY_SECTIONS = ("estimation", "counterfactual")
+
+
+def _scenario_class(raw: dict[str, Any], source: str, text: str) -> type[Scenario] | type[OneSectorScenario]:
+    """The document class for ``[model] name``; sections of the other family are errors naming the model.
+
+    Raises
+    ------
+    ScenarioError
+        Unknown model name, or sections the chosen model does not use.
+    """
+    model = raw.get("model")
+    name = model.get("name") if isinstance(model, dict) else "multisector"
+    if not isinstance(name, str) or name not in MODEL_NAMES:
+        problem = Problem(("model", "name"), name, f"unknown model; {suggest(name, MODEL_NAMES)}allowed: "
+                                                   f"{', '.join(MODEL_NAMES)}")
+        raise ScenarioError(format_problems(source, key_lines(text), [problem]))
+    unused, why = (_POLICY_SECTIONS, "takes cost changes ([estimation], [[counterfactual.set]]), not policy states; "
+                   "use model 'multisector' or 'pe' for [before]/[after]") if name == "onesector" else (
+        _GRAVITY_SECTIONS, "takes policy states ([before]/[after]); [estimation] and [[counterfactual.set]] belong "
+        "to model 'onesector'")
+    problems = [Problem((section,), None, f"not used by model '{name}': it {why}") for section in unused
+                if section in raw]
+    if problems:
+        raise ScenarioError(format_problems(source, key_lines(text), problems))
+    return OneSectorScenario if name == "onesector" else Scenario
 
 
 def _catalog_for_hints(raw: dict[str, Any]) -> Catalog | None:
@@ -309,7 +363,7 @@ def _catalog_for_hints(raw: dict[str, Any]) -> Catalog | None:
         return None
 
 
-def scenario_source(scenario: Scenario) -> tuple[str, dict[Loc, int], str]:
+def scenario_source(scenario: AnyScenario) -> tuple[str, dict[Loc, int], str]:
     """(source name, line map, text) of a parsed scenario (``("<object>", {}, "")`` if built in code)."""
     source, text = scenario._source
     return source, key_lines(text), text
@@ -327,7 +381,7 @@ def library_names() -> list[str]:
 
 def load_scenario(
     path_or_name: str | Path, *, catalog: Catalog | None = None, include_dirs: Sequence[str | Path] = ()
-) -> Scenario:
+) -> AnyScenario:
     """Load a scenario from a TOML file path or a built-in library name (e.g. ``"kazakhstan-leaves"``).
 
     ``[policy] include`` may name policy files in the scenario file's own folder and in

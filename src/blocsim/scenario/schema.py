@@ -10,11 +10,12 @@ model and its parameters, and the outputs. Unknown fields and wrong types are er
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator, model_validator
 
 from blocsim.policy.spec import ISO3, ExemptionSpec, Fraction, Name, Percent, PreferenceSpec
+from blocsim.scenario.gravity_spec import CounterfactualSection, DataSection, EstimationSection, GESection
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
@@ -41,11 +42,17 @@ class ScenarioMeta(_Strict):
 
 
 class DataSpec(_Strict):
-    """``[data]``: dataset name, baseline year, tariff year (defaults to the baseline year)."""
+    """``[data]``: dataset name, baseline year, tariff year (defaults to the baseline year).
+
+    ``imports`` (``[model] name = "pe"`` only): a CSV file of tariff-line imports beside the
+    scenario file (columns ``importer, exporter, product, sector, trade``; USD millions at
+    world prices); without it the PE markets are the dataset's sectors.
+    """
 
     dataset: Name = "eaeu"
     year: int
     tariff_year: int | None = None
+    imports: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
 
 
 class PolicySpec(_Strict):
@@ -171,20 +178,74 @@ class AfterSpec(_Strict):
         return _check_pool(shares)
 
 
-class ModelSpec(_Strict):
-    """``[model]``: the model and its parameters."""
+class MultisectorModel(_Strict):
+    """``[model] name = "multisector"``: the multi-sector GE with tariffs and the duty pool (the default)."""
 
     name: Literal["multisector"] = "multisector"
     theta: Name | dict[Name, Theta] = "caliendo_parro_2015_eaeu"
     closure: Literal["ratio", "level"] = "ratio"
 
 
-class OutputSpec(_Strict):
-    """``[outputs]``: which tables to write."""
+#: kept for code written before the model variants: the multi-sector model spec
+ModelSpec = MultisectorModel
 
-    tables: list[Literal["countries", "flows", "bloc_effects", "tariffs", "reexports", "partner_groups", "shock"]] = [
-        "countries", "flows", "bloc_effects", "tariffs", "reexports", "partner_groups",
-    ]
+Elasticity = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class PEModel(_Strict):
+    """``[model] name = "pe"``: tariff-line partial equilibrium (:func:`blocsim.solve_pe`).
+
+    Elasticities are scalars for every market (``None``: the model's defaults, import demand
+    -1.0, substitution 1.5, export supply infinite); ``export_supply = inf`` is allowed.
+    """
+
+    name: Literal["pe"]
+    import_demand: Annotated[float, Field(lt=0.0, allow_inf_nan=False)] | None = None
+    substitution: Annotated[float, Field(gt=1.0, le=501.0, allow_inf_nan=False)] | None = None
+    export_supply: Annotated[float, Field(gt=0.0)] | None = None
+    method: Literal["exact", "smart"] = "exact"
+    domestic: Literal["drop", "source"] = "drop"
+
+
+class OneSectorModel(_Strict):
+    """``[model] name = "onesector"``: PPML + one-sector structural-gravity GE (:func:`blocsim.solve_ge`)."""
+
+    name: Literal["onesector"]
+    sigma: float = Field(gt=1.0, allow_inf_nan=False)
+    reference_importer: str | None = None
+    baseline_method: Literal["estimated", "observed"] = "estimated"
+    closure: Literal["ratio", "level"] = "ratio"
+    compat: Literal["yotov", "gegravity"] | None = None
+
+    def ge_section(self) -> GESection:
+        """The settings passed to ``blocsim.solve_ge`` (this table without ``name``)."""
+        return GESection(**self.model_dump(exclude={"name"}))
+
+
+MODEL_NAMES: tuple[str, ...] = ("multisector", "onesector", "pe")
+PolicyModel = Annotated[Union[MultisectorModel, PEModel], Field(discriminator="name")]
+
+
+def with_default_model_name(data: Any) -> Any:
+    """A ``[model]`` table without ``name`` is the multi-sector model (files written before ``name`` mattered)."""
+    if isinstance(data, dict) and isinstance(data.get("model"), dict) and "name" not in data["model"]:
+        return {**data, "model": {"name": "multisector", **data["model"]}}
+    return data
+
+
+MULTISECTOR_TABLES: tuple[str, ...] = (
+    "countries", "flows", "bloc_effects", "partner_groups", "tariffs", "reexports", "shock",
+)
+#: tables of a PE run: per importer (countries), per line (flows), per market (products), the shock's tariffs/factors
+PE_TABLES: tuple[str, ...] = ("countries", "flows", "products", "tariffs", "shock")
+
+
+class OutputSpec(_Strict):
+    """``[outputs]``: which tables to write (those a model does not produce are errors)."""
+
+    tables: list[Literal[
+        "countries", "flows", "bloc_effects", "tariffs", "reexports", "partner_groups", "shock", "products"
+    ]] = ["countries", "flows", "bloc_effects", "tariffs", "reexports", "partner_groups"]
 
 
 class DistributionSpec(_Strict):
@@ -227,14 +288,47 @@ class Scenario(_Strict):
     policy: PolicySpec = PolicySpec()
     before: BeforeSpec
     after: AfterSpec
-    model: ModelSpec = ModelSpec()
+    model: PolicyModel = MultisectorModel()
     outputs: OutputSpec = OutputSpec()
     uncertainty: UncertaintySpec = UncertaintySpec()
     _source: tuple[str, str] = PrivateAttr(default=("<object>", ""))
     #: folders ``[policy] include`` files may come from (set by the loader; empty: built-in names only)
     _include_dirs: tuple[str, ...] = PrivateAttr(default=())
 
+    @model_validator(mode="before")
+    @classmethod
+    def _model_name(cls, data: Any) -> Any:
+        return with_default_model_name(data)
+
     @property
     def after_date(self) -> dt.date:
         """The counterfactual policy date (``after.date``, else ``before.date``)."""
         return self.after.date or self.before.date
+
+
+class OneSectorScenario(_Strict):
+    """A scenario file with ``[model] name = "onesector"``: a gravity table, PPML, cost changes.
+
+    Sections: ``[scenario]`` (as for every scenario), ``[data]`` (a bundled ``sample`` or a
+    ``path`` beside the file, and its columns), ``[estimation]``, ``[model]`` and
+    ``[[counterfactual.set]]`` (:mod:`blocsim.scenario.gravity_spec`). The one-sector model
+    takes cost changes, not policy states: ``[before]``/``[after]`` are errors here.
+    """
+
+    scenario: ScenarioMeta
+    data: DataSection
+    estimation: EstimationSection
+    model: OneSectorModel
+    counterfactual: CounterfactualSection
+    _source: tuple[str, str] = PrivateAttr(default=("<object>", ""))
+    _include_dirs: tuple[str, ...] = PrivateAttr(default=())
+    #: the table that holds the model settings in the file read: "model", or "ge" in an old ``blocsim ge`` file
+    _model_table: str = PrivateAttr(default="model")
+
+    @property
+    def model_table(self) -> str:
+        """Name of the file's table with the model settings, for error messages (``model``, or ``ge``)."""
+        return self._model_table
+
+
+AnyScenario = Union[Scenario, OneSectorScenario]

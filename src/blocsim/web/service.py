@@ -240,6 +240,12 @@ class Dashboard:
             scenario = parse_scenario(text, source=source)
         except RecursionError:
             raise ScenarioError(f"scenario {source}: nested too deeply to be a scenario; flatten the tables") from None
+        if scenario.model.name != "multisector":  # its report and pages show the multi-sector tables
+            raise ScenarioError(
+                f"scenario {source}: field 'model.name': got {scenario.model.name!r}; the dashboard runs the "
+                "multi-sector model only (name = \"multisector\"). Fix: run this scenario with blocsim run FILE "
+                "--out DIR (or blocsim pe for the PE model)"
+            )
         return scenario, str(scenario.scenario.name)
 
     def submit(self, *, name: str | None, document: Mapping[str, Any] | None, toml: str | None) -> Job:

@@ -69,6 +69,13 @@ class ModelInfo(_Strict):
     parameters: dict[str, JsonValue] = {}
 
 
+class ImportsFile(_Strict):
+    """The tariff-line import file a PE run read (``[data] imports``), or none (the dataset's flows)."""
+
+    file: str | None = Field(description="The file named in the scenario, or null when the dataset's flows were used.")
+    sha256: str | None = Field(default=None, description="SHA-256 of the file's bytes.")
+
+
 class DatasetInfo(_Strict):
     """The baseline data: name, year, SHA-256 of the baseline flows, version if known."""
 
@@ -79,6 +86,7 @@ class DatasetInfo(_Strict):
     file_hash: str | None = Field(default=None, description="SHA-256 of the data file read, if one was read.")
     path: str | None = Field(default=None, description="The data file read (a user's file), if any.")
     countries: int | None = Field(default=None, ge=0, description="Number of countries in the baseline.")
+    imports: ImportsFile | None = Field(default=None, description="PE runs: the tariff-line import file read.")
 
 
 class DiagnosticPart(_Strict):

@@ -202,11 +202,13 @@ def run_config(
         output=data.output,
         expenditure=data.expenditure,
     )
-    focus = list(dict.fromkeys(code for change in config.counterfactual.set for code in change.countries()))
+    described = config.scenario.model_dump()
+    focus = list(described.pop("focus_countries", None) or []) or list(
+        dict.fromkeys(code for change in config.counterfactual.set for code in change.countries()))
     from blocsim.data.run_record import run_diagnostics
 
     meta = {
-        "scenario": config.scenario.model_dump(),
+        "scenario": described,
         "policy_changes": changes,
         "model": {"name": "onesector", "parameters": ge.model_dump()},
         "dataset": {**dataset, "year": year, "countries": len(gravity.countries), "hash": frame_hash(baseline)},

@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from blocsim.errors import ScenarioError
+from blocsim.pipeline.run_assumptions import pe_assumptions
 from blocsim.policy.model import PolicyState
 from blocsim.policy.rules import RuleViolation, validate_state
 from blocsim.scenario.build import build_states, describe_changes
@@ -204,6 +205,7 @@ def run_pe(scenario: Scenario, dataset: Any) -> ModelRun:
                     "imports": imports_record},
         "diagnostics": dict(result.diagnostics),
         "focus_countries": focus,
+        "assumptions": pe_assumptions(parameters, scenario.data.dataset, scenario.data.year),
     }
     return ModelRun(result, tables, meta, policy)
 

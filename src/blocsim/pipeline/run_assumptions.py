@@ -79,3 +79,25 @@ def scenario_assumptions(
                                  "source": "; ".join(getattr(item, "sources", ())) or getattr(item, "note", "")
                                  or f"{source}: {state.label or 'policy'} state", "flag": "assumed"})
     return rows
+
+
+def pe_assumptions(parameters: Mapping[str, Any], dataset: str, year: int | None) -> list[dict[str, Any]]:
+    """A PE run's assumptions: its three elasticities (with where each came from) and the data year.
+
+    ``parameters`` is the PE result's parameter record (``import_demand``, ``substitution``,
+    ``export_supply`` and their ``*_source`` entries).
+    """
+    rows: list[dict[str, Any]] = []
+    for name, unit in (("import_demand", "import-demand elasticity (< 0)"),
+                       ("substitution", "elasticity of substitution between sources"),
+                       ("export_supply", "export-supply elasticity ('inf': world prices fixed)")):
+        value = parameters.get(name)
+        if value is None or isinstance(value, (list, dict)):
+            continue
+        source = str(parameters.get(f"{name}_source", "scenario [model]"))
+        rows.append({"name": name, "value": value if isinstance(value, str) else float(value), "unit": unit,
+                     "source": source, "flag": "scenario" if "user" in source else "assumed"})
+    if year is not None:
+        rows.append({"name": "data year", "value": year, "unit": "year", "source": f"dataset {dataset!r}",
+                     "flag": "data"})
+    return rows

@@ -253,12 +253,12 @@ def read_literature(path: Path = LITERATURE) -> list[dict[str, str]]:
 
 
 def library_names(python: str) -> list[str]:
-    """Names of the built-in scenarios (asked of the installed blocsim in a child process)."""
-    code = "from blocsim.scenario.loader import library_names; print('\\n'.join(library_names()))"
-    done = subprocess.run([python, "-c", code], capture_output=True, text=True, check=False)
+    """Names of the built-in scenarios, from the CLI (``blocsim scenarios list --json``)."""
+    done = subprocess.run([python, "-m", "blocsim", "scenarios", "list", "--json"],
+                          capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise ValidationPageError(f"listing the scenario library failed: {done.stderr.strip()[-500:]}")
-    return [line for line in done.stdout.split() if line]
+    return [entry["name"] for entry in json.loads(done.stdout)]
 
 
 def run_scenario(python: str, name: str, out: Path) -> Run:
@@ -334,16 +334,16 @@ def render_scenario(run: Run, rows: list[dict[str, str]]) -> str:
         value = evaluate(tree, run)
         unit = measure_unit(tree)
         verdict = compare(float(r["value"]), r["unit"], value, unit)
-        lines.append(f"| {r['quantity']} ({_short(r['source'])}) | {_published(float(r['value']), r['unit'])} | "
+        lines.append(f"| {r['quantity']} ({_short(r['source'])}) | {_published(r['value'], r['unit'])} | "
                      f"`{r['blocsim_measure']}` | {_fmt(value)} {unit} | {verdict} |")
     return "\n".join(lines)
 
 
-def _published(value: float, unit: str) -> str:
-    """A published value for a table cell; a sign row reads "positive"/"negative"."""
+def _published(value: str, unit: str) -> str:
+    """A published value as written in the CSV; a sign row reads "positive"/"negative"."""
     if unit == "sign":
-        return "positive (sign)" if value > 0 else "negative (sign)"
-    return f"{_fmt(value)} {unit}"
+        return "positive (sign)" if float(value) > 0 else "negative (sign)"
+    return f"{value} {unit}"
 
 
 def _short(source: str, width: int = 60) -> str:
@@ -368,8 +368,8 @@ def render_overview(runs: dict[str, Run], rows: list[dict[str, str]]) -> str:
             published_values = [signs[r["blocsim_measure"].strip()] * float(r["value"]) for r in same]
             values = sorted(published_values)
             unit_text = same[0]["unit"]
-            published = (_published(values[0], unit_text) if values[0] == values[-1]
-                         else f"{_fmt(values[0])} to {_fmt(values[-1])} {unit_text}")
+            published = (_published(f"{values[0]:g}", unit_text) if values[0] == values[-1]
+                         else f"{values[0]:g} to {values[-1]:g} {unit_text}")
             published += f" ({len(same)} source{'s' if len(same) > 1 else ''})"
             unit = measure_unit(parse_measure(spec))
             verdicts = sorted({compare(v, r["unit"], value, unit) for v, r in zip(published_values, same)})

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from blocsim.scenario.loader import library_names
+from blocsim.scenario import library_names
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PAGE = REPO_ROOT / "docs" / "validation.md"
@@ -135,3 +135,7 @@ def test_rendered_block_shows_the_run_and_every_compared_row(food_ban_run) -> No
     for row in rows:
         if row["blocsim_measure"]:
             assert f"`{row['blocsim_measure']}`" in block
+
+
+def test_script_lists_the_same_library_as_the_package() -> None:
+    assert vn.library_names(sys.executable) == library_names()

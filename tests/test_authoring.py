@@ -202,3 +202,10 @@ def test_new_refuses_bad_names_in_one_line(tmp_path, args, message) -> None:
 def test_the_blank_template_loads_for_any_valid_name() -> None:
     for name in ("a", "x-1", "k" * 64):
         assert parse_scenario(scenario_template(name), source="t.toml").scenario.name == name
+
+
+def test_a_step_that_ended_before_the_after_date_points_at_its_until() -> None:
+    text = WTO_EXEMPTION + "until = 2016-01-01\n"
+    with pytest.raises(ScenarioError, match=r"ended.toml:\d+: field 'after\.exemptions\[0\]\.until'.*"
+                                            r"\(got '2016-01-01'\)"):
+        build_states(parse_scenario(text, source="ended.toml"), DATA)

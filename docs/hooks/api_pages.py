@@ -57,7 +57,8 @@ def api_page(package: str) -> str:
         if home_package(target) != package:
             links.append(f"- [`{name}`][{target}.{name}] (`{home_package(target)}`)")
             continue
-        lines += [f"::: {target}.{name}", "    options:", "      heading_level: 2", "      show_root_full_path: false", ""]
+        lines += [f"::: {target}.{name}", "    options:", "      heading_level: 2",
+                  "      show_root_full_path: false", ""]
     if links:
         lines += ["## Also public here", "", "Re-exported from the package that defines them:", "", *links, ""]
     return "\n".join(lines)

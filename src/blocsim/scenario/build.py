@@ -128,8 +128,9 @@ def _member_exemptions(scenario: Scenario, specs: list[BlocSpec], when: dt.date)
         out[b] = out[b].model_copy(update={"exemptions": [*out[b].exemptions, step]})
     for key, active in in_force.items():
         if not active:
-            raise _fail(scenario, ("after", "exemptions", first_index[key], "start"),
-                        scenario.after.exemptions[first_index[key]].start,
+            first = scenario.after.exemptions[first_index[key]]
+            field = "start" if first.start != dt.date(1900, 1, 1) else "until"
+            raise _fail(scenario, ("after", "exemptions", first_index[key], field), getattr(first, field).isoformat(),
                         f"no exemption step of {key[1]} for {key[2]} is in force on the after date {when}, so it "
                         "would have no effect on this run: let one step start on or before that date (and end after "
                         "it), or move [after] date")

@@ -87,7 +87,9 @@ _CITATIONS: dict[str, str] = {
         "(https://github.com/tomzylkin/penppml); DTA labels: Mattoo, A., Rocha, N. and Ruta, M. (eds., 2020), "
         "'Handbook of Deep Trade Agreements', World Bank, https://datatopics.worldbank.org/dta/"
     ),
-    "gdp": "World Bank, World Development Indicators, NY.GDP.MKTP.CD, https://data.worldbank.org/indicator/NY.GDP.MKTP.CD",
+    "gdp": (
+        "World Bank, World Development Indicators, NY.GDP.MKTP.CD, https://data.worldbank.org/indicator/NY.GDP.MKTP.CD"
+    ),
     "mrio": "Asian Development Bank, Multiregional Input-Output Tables (62 economies), https://kidb.adb.org/mrio",
     "dist": (
         "Mayer, T. and Zignago, S. (2011), 'Notes on CEPII's distances measures: the GeoDist Database', "

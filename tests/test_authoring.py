@@ -209,3 +209,13 @@ def test_a_step_that_ended_before_the_after_date_points_at_its_until() -> None:
     with pytest.raises(ScenarioError, match=r"ended.toml:\d+: field 'after\.exemptions\[0\]\.until'.*"
                                             r"\(got '2016-01-01'\)"):
         build_states(parse_scenario(text, source="ended.toml"), DATA)
+
+
+def test_a_join_exemption_for_another_country_is_refused() -> None:
+    text = HEAD + 'join = [{ country = "TJK", exemptions = [{ country = "KAZ", sector = "agri_food" }] }]\n'
+    with pytest.raises(ScenarioError, match=r"after\.join\[0\]\.exemptions\[0\]\.country.*joining country's \(TJK\)"
+                                            r".*\[\[after\.exemptions\]\]"):
+        build_states(parse_scenario(text, source="join.toml"), DATA)
+    own = HEAD + 'join = [{ country = "TJK", exemptions = [{ country = "TJK", sector = "agri_food" }] }]\n'
+    _, after, _ = build_states(parse_scenario(own, source="join.toml"), DATA)
+    assert after.bloc("EAEU").exemption("TJK", "agri_food", after.date) is not None

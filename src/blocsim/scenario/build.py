@@ -157,6 +157,11 @@ def _after_blocs(scenario: Scenario, specs: list[BlocSpec], when: dt.date) -> li
         if any(m.country == join.country and (m.left is None or when < m.left) for m in members):
             raise _fail(scenario, ("after", "join", k, "country"), join.country,
                         f"already a member of {join.bloc} (or due to join) on {when}: remove this join")
+        for e, exemption in enumerate(join.exemptions):
+            if exemption.country != join.country:
+                raise _fail(scenario, ("after", "join", k, "exemptions", e, "country"), exemption.country,
+                            f"an exemption under a join is the joining country's ({join.country}); give an existing "
+                            "member's exemption in [[after.exemptions]]")
         members.append(MemberSpec(country=join.country, joined=when, source=f"scenario {scenario.scenario.name}"))
         exemptions = list(out[b].exemptions) + [
             e if e.start > dt.date(1900, 1, 1) else ExemptionSpec(**{**e.model_dump(), "start": when})

@@ -52,6 +52,20 @@ class ExemptionSpec(_Strict):
     source: str = ""
 
 
+class MemberExemptionSpec(ExemptionSpec):
+    """A CET exemption for a country that is a member of ``bloc`` on a scenario's after date.
+
+    Written as ``[[after.exemptions]]`` in a scenario file: an exemption list or one step of
+    a transition schedule (several entries for one country and sector with successive
+    ``start`` dates; on a date the step with the latest ``start`` in force applies), e.g. the
+    lower-than-CET rates a member applies under its WTO commitments. ``start`` defaults to
+    the scenario's after date. The union's rules accept an exemption as legal; a tariff
+    measure that changes a member's own external rate is a rule violation instead.
+    """
+
+    bloc: Name = "EAEU"
+
+
 class PoolSpec(_Strict):
     """Duty-pool shares (percent, must sum to 100) in force from ``start``."""
 

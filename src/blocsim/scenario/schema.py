@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator, model_validator
 
-from blocsim.policy.spec import ISO3, ExemptionSpec, Fraction, Name, Percent, PreferenceSpec
+from blocsim.policy.spec import ISO3, ExemptionSpec, Fraction, MemberExemptionSpec, Name, Percent, PreferenceSpec
 from blocsim.scenario.gravity_spec import CounterfactualSection, DataSection, EstimationSection, GESection
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
@@ -170,6 +170,7 @@ class AfterSpec(_Strict):
     duty_pool: dict[ISO3, Percent] | None = None
     duty_pool_bloc: Name = "EAEU"
     preferences: list[PreferenceSpec] = []
+    exemptions: list[MemberExemptionSpec] = []
     measures: list[MeasureSpec] = []
 
     @field_validator("duty_pool")

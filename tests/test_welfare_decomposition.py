@@ -169,3 +169,37 @@ def test_first_order_terms_by_partner_and_sector_sum_to_the_columns() -> None:
         np.testing.assert_allclose(table.loc[countries.index], countries[["welfare_tot_pct", "welfare_vot_pct"]],
                                    rtol=1e-10, atol=1e-13)
     assert np.abs(countries.welfare_vot_pct).max() > 1e-3
+
+
+def test_cli_explain_prints_the_terms_and_the_largest(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from blocsim.cli.main import app
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["scenarios", "run", "kazakhstan-leaves", "--out", str(out), "--explain"])
+    assert result.exit_code == 0, result.output
+    assert "pool transfer" in result.output and "terms of trade" in result.output
+    row = pd.read_csv(out / "countries.csv").set_index("country").loc["KAZ"]
+    largest = max(COLUMNS, key=lambda c: abs(row[c]))
+    label = largest.removeprefix("welfare_from_").removesuffix("_pct").replace("_", " ")
+    assert f"KAZ: {row.welfare_pct:+.2f} % of which {row[largest]:+.2f} pp {label}" in result.output
+    assert label == "pool transfer"
+
+
+def test_report_shows_the_waterfall_only_with_the_columns(tmp_path) -> None:
+    from blocsim.report import load_run, report_figures, write_report
+
+    out = blocsim.run_scenario("kazakhstan-leaves", tmp_path / "run").run_dir
+    html = write_report(out).read_text(encoding="utf-8")
+    assert '<section id="decomposition">' in html and 'href="#decomposition"' in html
+    waterfall = report_figures(load_run(out))["decomposition"]
+    focus = load_run(out).focus
+    countries = pd.read_csv(out / "countries.csv").set_index("country")
+    for trace, country in zip(waterfall.data, focus):  # every bar chain ends at the country's welfare_pct
+        assert sum(trace.y[:-1]) == pytest.approx(countries.loc[country, "welfare_pct"], abs=1e-10)
+        assert trace.y[-1] == countries.loc[country, "welfare_pct"]
+    older = pd.read_csv(out / "countries.csv").drop(columns=COLUMNS)
+    older.to_csv(out / "countries.csv", index=False)
+    html = write_report(out).read_text(encoding="utf-8")
+    assert 'id="decomposition"' not in html and "decomposition" not in report_figures(load_run(out))

@@ -229,8 +229,8 @@ def exact_decomposition(cal: Calibration, eq: Equilibrium, new_flows: FloatArray
         "tariff_revenue": rate / income0 - price_scale * parts["tariff"],
         "pool_transfer": (transfer1 - transfer0) / income0,
         "remittances": np.zeros_like(income0),
-        "border_costs": -price_scale * parts["non_tariff"],
-        "productivity": -price_scale * parts["productivity"],
+        "border_costs": 0.0 - price_scale * parts["non_tariff"],  # 0.0 - : no negative zero
+        "productivity": 0.0 - price_scale * parts["productivity"],
         "deficit_closure": (eq.deficit_other - cal.deficit_other) / income0,
     }
     direct = (eq.wage_hat * cal.value_added - cal.value_added + valuation) / income0 - price_scale * parts["cost"]

@@ -11,12 +11,17 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from blocsim.cli._common import console, err_console, handle_errors, print_json
+from blocsim.cli.explain import explanation, print_explanation
 from blocsim.errors import BlocsimError
 
 INCLUDE_DIR_OPTION = typer.Option(
     [], "--include-dir", exists=True, file_okay=False, dir_okay=True,
     help="Folder whose policy .toml files [policy] include may name (repeatable); the scenario file's own folder "
     "is always allowed, any other file is refused.",
+)
+EXPLAIN_OPTION = typer.Option(
+    False, "--explain", help="Also print where each focus country's welfare change comes from: the exact "
+    "decomposition (terms of trade, volume of trade, tariff revenue, pool transfer, ...; pp summing to welfare_pct).",
 )
 SUMMARY_COLUMNS = ("welfare_pct", "real_gdp_pct", "exports_pct", "imports_pct", "tariff_revenue_change")
 #: per model: the columns of the focus-country table, and what the model is called in progress lines
@@ -34,12 +39,13 @@ UNITS = {
 
 
 def execute(reference: str, out: Path, *, as_json: bool, draws: int | None = None, seed: int | None = None,
-            include_dirs: Sequence[Path] = ()) -> Any:
+            include_dirs: Sequence[Path] = (), explain: bool = False) -> Any:
     """Run a scenario (file path or built-in name), write ``out`` and print a summary.
 
     Shared by ``blocsim run`` and ``blocsim scenarios run``; returns the ScenarioResult.
     ``draws``/``seed`` as for :func:`blocsim.run_scenario` (checked before the run starts).
     ``include_dirs``: folders (besides the scenario file's own) its ``[policy] include`` may name files in.
+    ``explain``: also print the welfare decomposition of the focus countries (``--explain``).
     """
     from blocsim import load_scenario, run_scenario
 
@@ -51,9 +57,12 @@ def execute(reference: str, out: Path, *, as_json: bool, draws: int | None = Non
         with progress_spinner(f"running {scenario.scenario.name} ({label})"):
             result = run_scenario(scenario, out, draws=draws, seed=seed)
     if as_json:
-        print_json(summary(result))
+        print_json(summary(result) | ({"explanation": explanation(result.countries, result.meta["focus_countries"])}
+                                      if explain else {}))
     else:
         print_summary(result)
+        if explain:
+            print_explanation(result.countries, result.meta["focus_countries"])
     return result
 
 
@@ -136,11 +145,13 @@ def register(app: typer.Typer) -> None:
                                            "(default 0; same seed, same bands). Only with --draws."),
         with_report: bool = typer.Option(False, "--report", help="Also write DIR/report.html (charts, map; works offline)."),
         include_dir: list[Path] = INCLUDE_DIR_OPTION,
+        explain: bool = EXPLAIN_OPTION,
     ) -> None:
         """Run a scenario file with its [model] (multisector, onesector or pe); write countries.csv, flows.csv, run.json."""
         if seed is not None and not draws:
             raise BlocsimError(f"--seed {seed}: the seed of the Monte Carlo draws needs --draws N (N >= 2)")
-        execute(scenario, out, as_json=as_json, draws=draws or None, seed=seed, include_dirs=include_dir)
+        execute(scenario, out, as_json=as_json, draws=draws or None, seed=seed, include_dirs=include_dir,
+                explain=explain)
         if with_report:
             from blocsim.cli.report import report_after_run
 

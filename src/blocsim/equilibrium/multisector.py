@@ -37,6 +37,7 @@ from blocsim.equilibrium.diagnostics import (
     summarise,
     within_tolerance,
 )
+from blocsim.equilibrium.cp_decomposition import By, FirstOrderInputs, first_order_table
 from blocsim.equilibrium.duty_pool import DutyPool
 from blocsim.equilibrium.multisector_core import (
     Calibration,
@@ -50,11 +51,13 @@ from blocsim.equilibrium.multisector_inputs import multisector_problem, numerair
 from blocsim.equilibrium.multisector_tables import (
     bloc_table,
     country_table,
+    first_order_inputs,
     flows_frame,
     member_mask,
     partner_table,
 )
 from blocsim.equilibrium.options import SolverOptions, check_choice
+from blocsim.equilibrium.welfare_decomposition import WELFARE_COMPONENTS, component_column
 from blocsim.errors import DataValidationError
 
 ClosureName = Literal["ratio", "level"]
@@ -110,6 +113,17 @@ class MultiSectorResult:
         Order of the arrays below.
     flows_baseline, flows_counterfactual : ndarray, shape (S, N, N)
         ``[sector, exporter, importer]`` flows before tariffs.
+    first_order : FirstOrderInputs or None
+        What :meth:`first_order_welfare` needs besides the flows (baseline tariffs, unit-cost
+        changes, baseline income).
+
+    Notes
+    -----
+    ``countries`` also holds the exact welfare decomposition, ``welfare_from_<term>_pct`` for
+    every term of :data:`blocsim.equilibrium.welfare_decomposition.WELFARE_COMPONENTS` (they
+    sum to ``welfare_pct``; :mod:`blocsim.equilibrium.welfare_decomposition`), and the
+    first-order terms of Caliendo and Parro (2015), ``welfare_tot_pct`` and ``welfare_vot_pct``
+    (not part of that sum; by partner and sector with :meth:`first_order_welfare`).
     """
 
     countries: pd.DataFrame
@@ -120,6 +134,20 @@ class MultiSectorResult:
     sector_order: tuple[str, ...]
     flows_baseline: NDArray[np.float64] = field(repr=False)
     flows_counterfactual: NDArray[np.float64] = field(repr=False)
+    first_order: FirstOrderInputs | None = field(default=None, repr=False)
+
+    def first_order_welfare(self, by: By = "partner") -> pd.DataFrame:
+        """Caliendo-Parro (2015) first-order terms ``welfare_tot_pct`` and ``welfare_vot_pct``
+        (percentage points of baseline income) per country and ``by`` (``"country"``,
+        ``"partner"``, ``"sector"`` or ``"partner_sector"``); the rows of a country sum to its
+        columns in :attr:`countries` (:func:`blocsim.equilibrium.cp_decomposition.first_order_table`)."""
+        if self.first_order is None:
+            raise DataValidationError(
+                "this MultiSectorResult was built without its first-order inputs; allowed: a result of "
+                "solve_multisector. Fix: solve again with blocsim.solve_multisector."
+            )
+        return first_order_table(self.first_order, self.country_order, self.sector_order,
+                                 self.flows_baseline, self.flows_counterfactual, by=by)
 
     @cached_property
     def flows(self) -> pd.DataFrame:
@@ -255,13 +283,15 @@ def solve_multisector(
         sector_order=sectors,
         flows_baseline=flows,
         flows_counterfactual=new_flows,
+        first_order=first_order_inputs(cal, eq),
     )
 
 
 _FINITE_COLUMNS = ("welfare_pct", "real_gdp_pct", "real_wage_pct", "price_index_pct", "factory_price_pct", "omr_pct",
                    "imr_pct", "tariff_revenue_collected_after", "tariff_revenue_received_after",
                    "tariff_revenue_change", "income_counterfactual", "exports_counterfactual",
-                   "imports_counterfactual", "deficit_counterfactual")
+                   "imports_counterfactual", "deficit_counterfactual", "welfare_tot_pct", "welfare_vot_pct",
+                   *(component_column(name) for name in WELFARE_COMPONENTS))
 """Country columns that are finite in every sound result (percent changes of trade are NaN where
 the baseline is zero, the conditional ones also when the conditional part failed)."""
 

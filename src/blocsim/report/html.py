@@ -47,6 +47,9 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("provenance", "Provenance"),
 )
 
+#: Shown after "welfare" only for runs with the exact welfare decomposition (``welfare_from_*_pct``).
+DECOMPOSITION_SECTION = ("decomposition", "Where the welfare change comes from")
+
 #: Plotly config for embedded figures: no logo, no remote "edit in chart studio" link.
 PLOTLY_CONFIG: dict[str, Any] = {"displaylogo": False, "responsive": True,
                                  "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -114,8 +117,11 @@ def render_report(run: RunTables) -> str:
     figures = report_figures(run)
     given = run.meta.get("scenario")
     scenario = {"name": "", "title": "", "event": "", "description": "", **(given if isinstance(given, dict) else {})}
+    sections = list(SECTIONS)
+    if "decomposition" in figures:
+        sections.insert(sections.index(("welfare", "Welfare by country")) + 1, DECOMPOSITION_SECTION)
     context = {
-        "sections": SECTIONS,
+        "sections": sections,
         "scenario": scenario,
         "title": scenario.get("title") or scenario.get("name") or run.path.name,
         "sources": _sources(scenario),

@@ -88,6 +88,37 @@ COLUMNS: dict[str, ColumnDefinition] = _defs(
     ("imports_counterfactual", "Imports, counterfactual", USD, "Imports from other countries in the counterfactual."),
     ("deficit_baseline", "Trade deficit, baseline", USD, "Imports minus exports in the baseline (held fixed by the closure)."),
     ("deficit_counterfactual", "Trade deficit, counterfactual", USD, "Imports minus exports in the counterfactual."),
+    # countries.csv: the exact welfare decomposition (terms sum to welfare_pct) and Caliendo-Parro's terms
+    ("welfare_from_terms_of_trade_pct", "Welfare from terms of trade, pp", PCT,
+     "Term of the exact welfare decomposition (pp of real income): value added and import prices, export "
+     "prices against import prices (Caliendo and Parro 2015). The terms welfare_from_*_pct sum to welfare_pct."),
+    ("welfare_from_volume_of_trade_pct", "Welfare from volume of trade, pp", PCT,
+     "Term of the exact welfare decomposition: baseline tariffs times the change of import volumes at constant "
+     "exporter costs (tariff-revenue efficiency, Caliendo and Parro 2015), pp of real income."),
+    ("welfare_from_tariff_revenue_pct", "Welfare from own tariff rates, pp", PCT,
+     "Term of the exact welfare decomposition: duties the new own rates collect on counterfactual imports, "
+     "net of what they add to the country's consumer prices, pp of real income."),
+    ("welfare_from_pool_transfer_pct", "Welfare from duty-pool transfer, pp", PCT,
+     "Term of the exact welfare decomposition: change of (duties received - duties collected) over baseline "
+     "income, times 100."),
+    ("welfare_from_remittances_pct", "Welfare from remittances and transfers, pp", PCT,
+     "Term of the exact welfare decomposition: remittances and other current transfers (zero until the "
+     "labour channel exists)."),
+    ("welfare_from_border_costs_pct", "Welfare from border/non-tariff costs, pp", PCT,
+     "Term of the exact welfare decomposition: minus the consumer-price cost of non-tariff and border cost "
+     "changes (bans included), pp of real income."),
+    ("welfare_from_productivity_pct", "Welfare from own productivity, pp", PCT,
+     "Term of the exact welfare decomposition: minus the consumer-price cost of the country's own "
+     "productivity changes, pp of real income."),
+    ("welfare_from_deficit_closure_pct", "Welfare from deficit closure, pp", PCT,
+     "Term of the exact welfare decomposition: change of the deficit not financed by the pool (the "
+     "closure) over baseline income, times 100."),
+    ("welfare_tot_pct", "Terms of trade (Caliendo-Parro, first order), pp", PCT,
+     "Caliendo and Parro (2015) first-order terms-of-trade effect, pp of baseline income (not part of the "
+     "exact decomposition)."),
+    ("welfare_vot_pct", "Volume of trade (Caliendo-Parro, first order), pp", PCT,
+     "Caliendo and Parro (2015) first-order volume-of-trade effect, pp of baseline income (not part of the "
+     "exact decomposition)."),
     # flows.csv
     ("trade_baseline", "Trade, baseline", USD, "Flow from exporter to importer in the baseline, valued before tariffs."),
     ("trade_counterfactual", "Trade, counterfactual", USD, "Flow from exporter to importer in the counterfactual."),

@@ -117,6 +117,16 @@ COLUMNS: dict[str, ColumnDefinition] = _defs(
     ("std", "Standard deviation over draws", "unit of the variable", "Standard deviation over the Monte Carlo draws."),
 )
 
+#: Percentiles of ``bands.csv`` copied into ``countries.csv`` as ``<variable>_<percentile>``
+#: columns (``welfare_pct_p05``, ``welfare_pct_p50``, ``welfare_pct_p95``) when a run has draws.
+BAND_PERCENTILES: tuple[str, ...] = ("p05", "p50", "p95")
+
+
+def band_column(variable: str, percentile: str) -> str:
+    """Name of the ``countries.csv`` column holding ``percentile`` of ``variable`` (``welfare_pct_p05``)."""
+    return f"{variable}_{percentile}"
+
+
 _PERCENTILE = re.compile(r"^p(?P<q>[0-9]+(?:\.[0-9]+)?)$")
 _BAND_OF = re.compile(r"^(?P<variable>.+)_(?P<stat>p[0-9]+(?:\.[0-9]+)?)$")
 

@@ -21,7 +21,7 @@ import pandas as pd
 #: Shown instead of the varied inputs when the run has no Monte Carlo bands.
 NO_BANDS = "no bands: run with --draws N"
 #: Text in a tariff row's ``source`` that marks the rate as assumed (a proxy), not published.
-_PROXY_SOURCE = re.compile(r"\b(assum\w*|proxy)\b", re.IGNORECASE)
+_PROXY_SOURCE = re.compile(r"\b(?:assum\w*|proxy)\b", re.IGNORECASE)
 #: Values of a tariff row's ``flag`` column that mark the rate as a proxy.
 PROXY_FLAGS = frozenset({"assumed", "proxy"})
 #: Assumption rows that hold elasticities of a PE run (a multi-sector run names them ``theta[sector]``).
@@ -168,20 +168,22 @@ def assumptions_summary(meta: Mapping[str, Any], tariffs: pd.DataFrame | None = 
     }
 
 
-def footer_lines(summary: Mapping[str, Any]) -> list[str]:
+def assumptions_footer(summary: Mapping[str, Any]) -> list[str]:
     """The compact "Assumptions" block of the CLI: one line each for data, sectors, theta, closure, AVEs, bands."""
     data = summary["dataset"]
     version = f"version {data['version']}" if data.get("version") else "version not recorded"
-    years = "".join(f", {label} {data[key]}" for key, label in (("tariff_year", "tariffs"), ("cet_year", "CET"))
+    years = "".join(f"; {label} {data[key]}" for key, label in (("tariff_year", "tariff year"), ("cet_year", "CET year"))
                     if data.get(key) is not None)
-    lines = [f"data: {data.get('name') or 'unnamed'} {data.get('year') or '(year not recorded)'} ({version}){years}"]
+    year = data.get("year") if data.get("year") is not None else "not recorded"
+    lines = [f"data: {data.get('name') or 'unnamed'}, year {year} ({version}){years}"]
     sectors = summary["sectors"]
     if sectors:
         lines.append(f"sectors ({len(sectors)}): {', '.join(sectors)}")
     elasticities = summary["elasticities"]
     if elasticities["values"]:
         values = ", ".join(f"{k} {format_value(v)}" for k, v in elasticities["values"].items())
-        lines.append(f"elasticities: {values}; source: {elasticities['source']}")
+        label = "theta" if sectors else "elasticities"
+        lines.append(f"{label}: {values}; source: {elasticities['source']}")
     if summary["closure"]:
         lines.append(f"closure: {summary['closure']}")
     assumed = "; ".join(f"{r['name']} = {format_value(r.get('value'), str(r.get('unit', '')))}"

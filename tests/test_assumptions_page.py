@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from blocsim.report import load_run, write_report
-from blocsim.report.assumptions import NO_BANDS, assumptions_summary, format_value
+from blocsim.report.assumptions import NO_BANDS, NO_TARIFF_SOURCES, assumptions_footer, assumptions_summary, format_value
 from blocsim.report.figures import MEMBER_TRACE, report_figures, signed_pct, welfare_map
 from blocsim.report.tables import revenue_table
 from blocsim.results import write_run
@@ -178,6 +178,11 @@ def test_proxy_tariffs_come_from_the_tariffs_table(tmp_path: Path) -> None:
     section = _section((run_dir / "report.html").read_text(encoding="utf-8"), "assumptions")
     rows = _cells(section[section.index("Proxy tariffs"):section.index('id="assumption-rows"')])
     assert ["RUS", "agri_food", "0.12 (12 %)", "WTO tariff profile", "proxy"] in rows
+    # sources without a proxy, and no sources at all, say so (never an empty "no proxies" claim)
+    published = _write_with_tariffs(tmp_path / "published", tariffs.assign(source="WTO tariff profile"))
+    assert "No proxy tariffs: the run's tariffs table flags none as assumed." in (published / "report.html").read_text()
+    unsourced = _write_with_tariffs(tmp_path / "unsourced", tariffs.drop(columns="source"))
+    assert f"Proxy tariffs {NO_TARIFF_SOURCES}" in html.unescape((unsourced / "report.html").read_text())
 
 
 def _cli(*args: str) -> Any:
@@ -203,6 +208,8 @@ def test_cli_footer_names_data_year_and_theta_source(command: list[str], tmp_pat
         if row["flag"] == "assumed":
             assert f"{row['name']} = {format_value(row['value'], row['unit'])}" in footer
     assert f"bands: {NO_BANDS}" in footer
+    summary = assumptions_summary(meta, pd.read_csv(out / "tariffs.csv"))
+    assert [line.strip() for line in footer.splitlines()[1:]] == assumptions_footer(summary)
 
 
 def test_cli_json_carries_the_same_assumptions(tmp_path: Path) -> None:

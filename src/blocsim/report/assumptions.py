@@ -20,6 +20,8 @@ import pandas as pd
 
 #: Shown instead of the varied inputs when the run has no Monte Carlo bands.
 NO_BANDS = "no bands: run with --draws N"
+#: Shown for the proxy tariffs when the run's tariffs table carries no ``source``/``flag`` column.
+NO_TARIFF_SOURCES = "not recorded (the run's tariffs table has no source column)"
 #: Text in a tariff row's ``source`` that marks the rate as assumed (a proxy), not published.
 _PROXY_SOURCE = re.compile(r"\b(?:assum\w*|proxy)\b", re.IGNORECASE)
 #: Values of a tariff row's ``flag`` column that mark the rate as a proxy.
@@ -79,6 +81,11 @@ def _sectors(meta: Mapping[str, Any], rows: list[dict[str, Any]]) -> list[str]:
 
 def _value_of(rows: list[dict[str, Any]], name: str) -> Any:
     return next((r.get("value") for r in rows if r.get("name") == name), None)
+
+
+def tariff_sources_recorded(tariffs: pd.DataFrame | None) -> bool:
+    """Whether the run's tariffs table says where its rates come from (a ``source`` or ``flag`` column)."""
+    return tariffs is not None and bool({"source", "flag"} & set(tariffs.columns))
 
 
 def proxy_tariffs(tariffs: pd.DataFrame | None) -> list[dict[str, Any]]:
@@ -143,7 +150,8 @@ def assumptions_summary(meta: Mapping[str, Any], tariffs: pd.DataFrame | None = 
         ``tariff_year``, ``cet_year``}; ``sectors`` [str]; ``elasticities`` {``values``
         {sector: theta}, ``source``, ``flag``}; ``closure`` (str or None); ``assumed``
         [assumption rows with flag ``"assumed"``: AVEs (ad valorem fractions) and other
-        assumed parameters]; ``proxy_tariffs`` (see :func:`proxy_tariffs`); ``bands``
+        assumed parameters]; ``proxy_tariffs`` (see :func:`proxy_tariffs`);
+        ``tariff_sources_recorded`` (the tariffs table has ``source``/``flag``); ``bands``
         (``draws``, ``seed``, ``varied``, ``not_in_model``; None without draws);
         ``bands_text`` (one line; :data:`NO_BANDS` without draws); ``rows`` (every
         assumption row of the record).
@@ -162,6 +170,7 @@ def assumptions_summary(meta: Mapping[str, Any], tariffs: pd.DataFrame | None = 
         "closure": None if closure is None else str(closure),
         "assumed": [r for r in rows if r.get("flag") == "assumed"],
         "proxy_tariffs": proxy_tariffs(tariffs),
+        "tariff_sources_recorded": tariff_sources_recorded(tariffs),
         "bands": bands,
         "bands_text": bands_text,
         "rows": rows,
@@ -192,5 +201,7 @@ def assumptions_footer(summary: Mapping[str, Any]) -> list[str]:
     proxies = summary["proxy_tariffs"]
     if proxies:
         lines.append("proxy tariffs: " + ", ".join(dict.fromkeys(p["importer"] for p in proxies)))
+    elif not summary["tariff_sources_recorded"]:
+        lines.append(f"proxy tariffs: {NO_TARIFF_SOURCES}")
     lines.append(f"bands: {summary['bands_text']}")
     return lines

@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from blocsim.report.assumptions import assumptions_summary, format_value
+from blocsim.report.assumptions import NO_TARIFF_SOURCES, assumptions_summary, format_value
 from blocsim.report.figures import OFFLINE_GEO_JS, region_names, report_figures, signed_pct
 from blocsim.report.tables import (
     BAND_PERCENTILES,
@@ -147,6 +147,7 @@ def render_report(run: RunTables) -> str:
         **_headline_context(run),
         "members_after": run.members_after,
         "assumptions": assumptions_summary(run.meta, run.tariffs),
+        "no_tariff_sources": NO_TARIFF_SOURCES,
         "bloc": _records(bloc_trade_effects(run)),
         "revenue": _records(revenue_table(run)),
         "bilateral": _records(bilateral_changes(run)),

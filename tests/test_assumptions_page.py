@@ -20,7 +20,8 @@ import pytest
 from typer.testing import CliRunner
 
 from blocsim.report import load_run, write_report
-from blocsim.report.assumptions import NO_BANDS, NO_TARIFF_SOURCES, assumptions_footer, assumptions_summary, format_value
+from blocsim.report.assumptions import (NO_BANDS, NO_TARIFF_SOURCES, assumptions_footer, assumptions_summary,
+                                        format_value)
 from blocsim.report.figures import MEMBER_TRACE, report_figures, signed_pct, welfare_map
 from blocsim.report.tables import revenue_table
 from blocsim.results import write_run
@@ -126,7 +127,8 @@ def test_pool_transfer_before_after_and_change(leaves_drawn: Path) -> None:
     table = revenue_table(run).set_index("country")
     np.testing.assert_allclose(table["pool_transfer_before"],
                                table["tariff_revenue_received_before"] - table["tariff_revenue_collected_before"])
-    np.testing.assert_allclose(table["pool_transfer_change"], table["pool_transfer_after"] - table["pool_transfer_before"])
+    np.testing.assert_allclose(table["pool_transfer_change"],
+                               table["pool_transfer_after"] - table["pool_transfer_before"])
     before = _meta(leaves_drawn)["policy"]["before"]["blocs"]["EAEU"]["members"]
     assert table.loc[before, "pool_transfer_before"].sum() == pytest.approx(0.0, abs=1e-6)  # the pool re-shares
     assert table.loc["KAZ", "pool_transfer_after"] == pytest.approx(0.0, abs=1e-9)  # out of the pool after leaving

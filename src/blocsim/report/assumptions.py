@@ -110,11 +110,13 @@ def proxy_tariffs(tariffs: pd.DataFrame | None) -> list[dict[str, Any]]:
     else:
         return []
     chosen = tariffs[mask.to_numpy()]
-    source = chosen["source"].fillna("").astype(str) if "source" in chosen.columns else pd.Series("", index=chosen.index)
+    has_source = "source" in chosen.columns
+    source = chosen["source"].fillna("").astype(str) if has_source else pd.Series("", index=chosen.index)
     rate_columns = [c for c in ("tariff_before", "tariff_after", "rate") if c in chosen.columns]
     rows: list[dict[str, Any]] = []
     for (importer, text), part in chosen.assign(_source=source).groupby(["importer", "_source"], sort=True):
-        rates = pd.to_numeric(part[rate_columns].stack(), errors="coerce").dropna() if rate_columns else pd.Series(dtype=float)
+        stacked = part[rate_columns].stack() if rate_columns else pd.Series(dtype=float)
+        rates = pd.to_numeric(stacked, errors="coerce").dropna()
         sectors = list(dict.fromkeys(part["sector"].astype(str))) if "sector" in part.columns else []
         rows.append({"importer": str(importer), "sectors": sectors,
                      "rates": sorted({round(float(r), 6) for r in rates}), "source": str(text)})
@@ -181,8 +183,8 @@ def assumptions_footer(summary: Mapping[str, Any]) -> list[str]:
     """The compact "Assumptions" block of the CLI: one line each for data, sectors, theta, closure, AVEs, bands."""
     data = summary["dataset"]
     version = f"version {data['version']}" if data.get("version") else "version not recorded"
-    years = "".join(f"; {label} {data[key]}" for key, label in (("tariff_year", "tariff year"), ("cet_year", "CET year"))
-                    if data.get(key) is not None)
+    labels = (("tariff_year", "tariff year"), ("cet_year", "CET year"))
+    years = "".join(f"; {label} {data[key]}" for key, label in labels if data.get(key) is not None)
     year = data.get("year") if data.get("year") is not None else "not recorded"
     lines = [f"data: {data.get('name') or 'unnamed'}, year {year} ({version}){years}"]
     sectors = summary["sectors"]

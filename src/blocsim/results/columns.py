@@ -120,13 +120,16 @@ COLUMNS: dict[str, ColumnDefinition] = _defs(
     ("kind", "Kind of input", "text", "theta (trade elasticity), an AVE kind (border, transit, reexport, ntm, "
      "deflection) or parameter (a scenario number named in [uncertainty])."),
     ("distribution", "Distribution of the input", "text", "The distribution the Monte Carlo draws take the input from."),
-    ("input_low", "Input at its 5th percentile", "unit of the input", "Value of the input at the 5th percentile of its distribution."),
-    ("input_high", "Input at its 95th percentile", "unit of the input", "Value of the input at the 95th percentile of its distribution."),
+    ("input_low", "Input at its 5th percentile", "unit of the input",
+     "Value of the input at the 5th percentile of its distribution."),
+    ("input_high", "Input at its 95th percentile", "unit of the input",
+     "Value of the input at the 95th percentile of its distribution."),
     ("result_low", "Result with the input at p05", "unit of the variable",
      "The variable with this input at its 5th percentile and every other input at its point value."),
     ("result_high", "Result with the input at p95", "unit of the variable",
      "The variable with this input at its 95th percentile and every other input at its point value."),
-    ("swing", "Swing of the result", "unit of the variable", "|result_high - result_low|: how much the input moves the variable."),
+    ("swing", "Swing of the result", "unit of the variable",
+     "|result_high - result_low|: how much the input moves the variable."),
     ("rank", "Rank of the swing", "rank (1 = largest)", "Rank of the input by swing within its country and variable."),
 )
 

@@ -92,6 +92,7 @@ def summary(result: Any) -> dict[str, Any]:
         "rule_violations": result.meta.get("rule_violations", []),
         "diagnostics": result.meta["diagnostics"],
         "countries": rows[["country", *columns]].to_dict(orient="records"),
+        "assumptions": run_assumptions(result),
     }
 
 
@@ -127,6 +128,24 @@ def print_summary(result: Any) -> None:
     )
     if result.run_dir is not None:
         console.print(f"wrote {escape(str(result.run_dir))}", highlight=False)
+    print_assumptions(result)
+
+
+def run_assumptions(result: Any) -> dict[str, Any]:
+    """What the run assumed (data year and version, sectors, elasticities and source, closure, assumed AVEs,
+    proxy tariffs, what the bands vary): :func:`blocsim.report.assumptions_summary` of its record and tariffs."""
+    from blocsim.report import assumptions_summary
+
+    return assumptions_summary(result.meta, result.tables.get("tariffs"))
+
+
+def print_assumptions(result: Any) -> None:
+    """The compact "Assumptions" footer under a run's summary (the same content as ``--json``'s ``assumptions``)."""
+    from blocsim.report import assumptions_footer
+
+    console.print("[bold]Assumptions[/bold]")
+    for line in assumptions_footer(run_assumptions(result)):
+        console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -182,6 +182,7 @@ def run_scenario(
     flows, reexports = record_reroutes(model.flows, shock.reroutes)
     tables = _tables(scenario, model, flows, reexports, shock)
     meta = _meta(scenario, baseline, before, after, shock, model, violations, rates, theta)
+    meta["dataset"].update(_dataset_version(dataset))
     result = ScenarioResult(scenario, before, after, shock, model, tables, meta, violations)
     if draws is not None:
         from blocsim.pipeline.bands import bands_plan, scenario_bands
@@ -191,11 +192,48 @@ def run_scenario(
         bands = scenario_bands(result, draws=draws, seed=seed, plan=plan)
         tables["bands"] = bands.bands
         tables["sensitivity"] = sensitivity_table(plan, meta["focus_countries"])
+        tables["countries"] = countries_with_bands(tables["countries"], bands.bands)
         meta["uncertainty"] = {"draws": draws, "seed": seed, "varied": bands.diagnostics["varied"],
                                "not_in_model": bands.diagnostics["not_in_model"],
                                "sensitivity": {"method": "one at a time, p05 and p95 of each input",
                                                "variables": list(HEADLINE_VARIABLES)}}
     return _write(result, out_dir)
+
+
+def _dataset_version(dataset: Any) -> dict[str, str]:
+    """``{"version": ...}``: the build-recipe version of the dataset (``meta["recipe_version"]``), if it has one."""
+    meta = getattr(dataset, "meta", None)
+    version = meta.get("recipe_version") if isinstance(meta, Mapping) else None
+    return {"version": str(version)} if version not in (None, "") else {}
+
+
+def countries_with_bands(countries: pd.DataFrame, bands: pd.DataFrame) -> pd.DataFrame:
+    """``countries`` with the Monte Carlo percentiles of each banded variable as columns.
+
+    Parameters
+    ----------
+    countries
+        One row per country (``country`` plus the point results).
+    bands
+        ``bands.csv``: one row per ``country`` and ``variable`` with percentile columns
+        ``p05``, ``p50``, ``p95`` (in the unit of the variable).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame: ``countries`` plus ``<variable>_p05``, ``<variable>_p50``,
+        ``<variable>_p95`` (:data:`blocsim.results.columns.BAND_PERCENTILES`) for every
+        variable of ``bands`` (percent for ``*_pct``, USD millions for revenue), after the
+        existing columns; NaN for a country without a band.
+    """
+    from blocsim.results.columns import BAND_PERCENTILES, band_column
+
+    stats = [p for p in BAND_PERCENTILES if p in bands.columns]
+    wide = bands.pivot_table(index="country", columns="variable", values=stats, aggfunc="first")
+    variables = list(dict.fromkeys(bands["variable"]))
+    columns = {band_column(variable, stat): wide[(stat, variable)] for variable in variables for stat in stats}
+    added = pd.DataFrame(columns).reindex(countries["country"].to_numpy())
+    return pd.concat([countries.reset_index(drop=True), added.reset_index(drop=True)], axis=1)
 
 
 def _write(result: ScenarioResult, out_dir: str | os.PathLike[str] | None) -> ScenarioResult:

@@ -95,12 +95,13 @@ def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
 def welfare_bar(run: RunTables) -> go.Figure:
     """Bar chart of the welfare change (percent) of every country, largest gain first.
 
-    Bloc members have a darker outline; values are printed on the bars. With Monte Carlo
-    bands (``bands.csv``) the whiskers span the lowest to the highest stored percentile.
+    Bloc members of the scenario's after state (:attr:`RunTables.members_after`) have a
+    darker outline; values are printed on the bars. With Monte Carlo bands (``bands.csv``)
+    the whiskers span the lowest to the highest stored percentile.
     """
     frame = run.countries.sort_values("welfare_pct", ascending=False)
     values = frame["welfare_pct"].to_numpy(dtype=float)
-    members = set(run.members)
+    members = set(run.members_after)
     band = welfare_band(run)
     error_y = None
     title = "Welfare change by country (outlined: bloc members)"
@@ -138,7 +139,9 @@ def welfare_map(run: RunTables) -> go.Figure:
     """Choropleth of welfare changes (percent) over the shipped region geometry.
 
     ``ROW`` (rest of world) is drawn in grey; its value is in the headline table. The
-    colour scale is symmetric around zero.
+    colour scale is symmetric around zero. Bloc members of the scenario's after state
+    (:attr:`RunTables.members_after`: a country that left is not one) are outlined by a
+    third trace named :data:`MEMBER_TRACE`.
     """
     frame = run.countries[run.countries["country"] != "ROW"]
     known = set(region_names())
@@ -182,6 +185,9 @@ def welfare_map(run: RunTables) -> go.Figure:
             name="welfare",
         )
     )
+    outline = member_outline(run.members_after, shown)
+    if outline is not None:
+        fig.add_trace(outline)
     fig.update_geos(
         visible=False,
         scope="world",
@@ -191,9 +197,34 @@ def welfare_map(run: RunTables) -> go.Figure:
         lonaxis={"range": [-12, 180]},
         bgcolor="rgba(0,0,0,0)",
     )
-    fig = _layout(fig, "Welfare change across Eurasia (grey: rest of world)", 520)
+    fig = _layout(fig, "Welfare change across Eurasia (grey: rest of world; dark outline: bloc members after the change)",
+                  520)
     fig.update_layout(margin={"l": 10, "r": 10, "t": 50, "b": 10})
     return fig
+
+
+#: Name of the map trace that outlines the bloc members of the scenario's after state.
+MEMBER_TRACE = "bloc members after the change"
+
+
+def member_outline(members: list[str], shown: set[str]) -> go.Choropleth | None:
+    """A transparent choropleth outlining ``members`` (those of ``shown``) in dark, or None if none is drawn."""
+    codes = [c for c in members if c in shown]
+    if not codes:
+        return None
+    features = [f for f in region_geometry()["features"] if f["id"] in set(codes)]
+    return go.Choropleth(
+        geojson={"type": "FeatureCollection", "features": features},
+        featureidkey="id",
+        locationmode="geojson-id",
+        locations=codes,
+        z=[0.0] * len(codes),
+        colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
+        showscale=False,
+        marker={"line": {"color": "#1f2933", "width": 2.0}},
+        hoverinfo="skip",
+        name=MEMBER_TRACE,
+    )
 
 
 def bloc_effects_figure(effects: pd.DataFrame) -> go.Figure:

@@ -146,7 +146,33 @@ COLUMNS: dict[str, ColumnDefinition] = _defs(
     ("point", "Point estimate", "unit of the variable", "Value of the variable in the run at the central elasticities."),
     ("mean", "Mean over draws", "unit of the variable", "Mean of the variable over the Monte Carlo draws."),
     ("std", "Standard deviation over draws", "unit of the variable", "Standard deviation over the Monte Carlo draws."),
+    # sensitivity.csv (one input at a time at its 5th and 95th percentile)
+    ("input", "Uncertain input", "text", "Name of the varied input, e.g. theta[agri_food] or border_cost[EAEU]."),
+    ("kind", "Kind of input", "text", "theta (trade elasticity), an AVE kind (border, transit, reexport, ntm, "
+     "deflection) or parameter (a scenario number named in [uncertainty])."),
+    ("distribution", "Distribution of the input", "text", "The distribution the Monte Carlo draws take the input from."),
+    ("input_low", "Input at its 5th percentile", "unit of the input",
+     "Value of the input at the 5th percentile of its distribution."),
+    ("input_high", "Input at its 95th percentile", "unit of the input",
+     "Value of the input at the 95th percentile of its distribution."),
+    ("result_low", "Result with the input at p05", "unit of the variable",
+     "The variable with this input at its 5th percentile and every other input at its point value."),
+    ("result_high", "Result with the input at p95", "unit of the variable",
+     "The variable with this input at its 95th percentile and every other input at its point value."),
+    ("swing", "Swing of the result", "unit of the variable",
+     "|result_high - result_low|: how much the input moves the variable."),
+    ("rank", "Rank of the swing", "rank (1 = largest)", "Rank of the input by swing within its country and variable."),
 )
+
+#: Percentiles of ``bands.csv`` copied into ``countries.csv`` as ``<variable>_<percentile>``
+#: columns (``welfare_pct_p05``, ``welfare_pct_p50``, ``welfare_pct_p95``) when a run has draws.
+BAND_PERCENTILES: tuple[str, ...] = ("p05", "p50", "p95")
+
+
+def band_column(variable: str, percentile: str) -> str:
+    """Name of the ``countries.csv`` column holding ``percentile`` of ``variable`` (``welfare_pct_p05``)."""
+    return f"{variable}_{percentile}"
+
 
 _PERCENTILE = re.compile(r"^p(?P<q>[0-9]+(?:\.[0-9]+)?)$")
 _BAND_OF = re.compile(r"^(?P<variable>.+)_(?P<stat>p[0-9]+(?:\.[0-9]+)?)$")

@@ -58,8 +58,8 @@ def test_xlsx_has_one_sheet_per_table_and_a_readme(run_dir: Path, tmp_path: Path
     assert result.exit_code == 0, result.output
     tables = _tables(run_dir)
     book = openpyxl.load_workbook(target, read_only=True)
-    assert book.sheetnames == ["README", "countries", "bands", "bloc_effects", "partner_groups", "flows",
-                               "sensitivity", "tariffs"]
+    assert book.sheetnames == ["README", "countries", "bands", "bloc_effects", "partner_groups", "flows", "tariffs",
+                               "sensitivity"]
     assert set(book.sheetnames[1:]) == set(tables)
     readme = list(book["README"].iter_rows(values_only=True))
     keys = {(row[0], row[1]): row[2] for row in readme if row[0] in ("run", "provenance", "assumptions", "units")}

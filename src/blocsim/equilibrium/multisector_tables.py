@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from blocsim.equilibrium.labour import remittance_columns
 from blocsim.equilibrium.multisector_core import Calibration, Conditional, Equilibrium
 from blocsim.errors import DataValidationError
 
@@ -84,6 +85,7 @@ def country_table(cal: Calibration, eq: Equilibrium, cond: Conditional, new_flow
             "imports_counterfactual": imp1,
             "deficit_baseline": cal.deficit,
             "deficit_counterfactual": imp1 - exp1,
+            **remittance_columns(p.labour, eq.remittances, eq.migrants_hat),
         }
     )
 

@@ -229,3 +229,49 @@ def test_labour_options_without_remittances_are_errors() -> None:
     problem = multisector_problem(flows, theta=4.0)
     with pytest.raises(DataValidationError, match="without remittances"):
         solve_multisector_batch(problem, migration_elasticity=[0.1, 0.2])
+
+
+# --- Scenario pipeline ------------------------------------------------------------------------------------------
+
+
+def _with_remittances(dataset):  # type: ignore[no-untyped-def]
+    """The 2016v1 dataset with the v2 corridor table summed onto its regions (others -> ROW)."""
+    import dataclasses
+
+    table = blocsim.load_dataset("eaeu-2022v2").extra["remittances"]
+    known = set(dataset.regions)
+    table = table.assign(sender=table.sender.where(table.sender.isin(known), "ROW"),
+                         receiver=table.receiver.where(table.receiver.isin(known), "ROW"))
+    table = table.groupby(["sender", "receiver", "year"], as_index=False)[["remittances_usd_m", "migrants"]].sum(
+        min_count=1)
+    return dataclasses.replace(dataset, extra={**dataset.extra, "remittances": table}), table
+
+
+def test_scenario_run_uses_the_dataset_corridors_and_free_movement_on_accession() -> None:
+    from blocsim.pipeline.scenario_run import run_scenario
+
+    v1 = blocsim.load_dataset("eaeu-2016v1")
+    assert "remittances" not in v1.extra  # the old dataset: channel off, library goldens unchanged
+    dataset, table = _with_remittances(v1)
+    res = run_scenario("armenia-kyrgyzstan-join-2015", dataset=dataset)
+    c = res.countries.set_index("country")
+    rows = table[(table.year == 2017) & (table.sender != table.receiver)]
+    np.testing.assert_allclose(c.remittances_received_before.loc[["KGZ", "ARM", "TJK"]],
+                               rows.groupby("receiver").remittances_usd_m.sum().loc[["KGZ", "ARM", "TJK"]], rtol=1e-12)
+    # Kyrgyz and Armenian workers no longer need Russia's patent: more of them, more remittances
+    assert c.loc["KGZ", "migrants_pct"] > 1.0 and c.loc["KGZ", "remittances_net_change"] > 0
+    assert abs(c.loc["TJK", "migrants_pct"]) < 0.5  # Tajikistan stays outside
+    plain = run_scenario("armenia-kyrgyzstan-join-2015", dataset=v1).countries
+    assert (plain.remittances_received_before == 0).all()
+
+
+def test_labour_true_without_a_remittance_table_is_a_scenario_error() -> None:
+    from blocsim.errors import ScenarioError
+    from blocsim.pipeline.scenario_run import run_scenario
+    from blocsim.scenario.loader import load_scenario
+
+    scenario = load_scenario("russia-recession-2014-15")
+    data = scenario.model_dump()
+    wanted = type(scenario).model_validate({**data, "model": {**data["model"], "labour": True}})
+    with pytest.raises(ScenarioError, match="no remittance table"):
+        run_scenario(wanted)

@@ -36,8 +36,8 @@ FloatArray = NDArray[np.float64]
 MIGRATION_ELASTICITY = 0.3
 """Default elasticity of migrant stocks to the host/origin real-wage ratio (and to entry costs).
 
-Calibrated to the 2014-2016 episode: Russia's Federal Migration Service counted 15.6 % fewer
-Tajik and 22.2 % fewer Uzbek workers in Russia after two years in which the ruble lost about half
+Calibrated to the 2014-2016 episode: the number of Tajik and Uzbek workers in Russia fell by
+15.6 % and 22.2 % in two years in which the ruble lost about half
 its dollar value (CABAR.asia / IWPR, "Russian crisis continues to bite for labour migrants",
 2016); ``log(0.844) / log(0.5) = 0.25`` and ``log(0.778) / log(0.5) = 0.36``. A rough reading
 (other currencies moved too, and the 2015 patent rules changed at the same time), so it is a

@@ -88,7 +88,10 @@ class MultiSectorResult:
         of the numeraire): ``tariff_revenue_collected_before/after``,
         ``tariff_revenue_received_before/after`` (after pooling),
         ``tariff_revenue_change`` (received after - received before), ``income_*``,
-        ``exports_*``, ``imports_*``, ``deficit_*``.
+        ``exports_*``, ``imports_*``, ``deficit_*``; remittances (with ``remittances=``; zero
+        without): ``remittances_received_before/after``, ``remittances_sent_before/after``,
+        ``remittances_net_change`` (the change of net transfers received, in income) and
+        ``migrants_pct`` (change of the country's migrant workers abroad, percent).
     bloc_effects : pandas.DataFrame or None
         For each member of ``bloc`` and each sector (and ``sector="all"``): intra-bloc,
         extra-bloc and domestic purchases before/after, ``income_effect``,
@@ -171,6 +174,9 @@ def solve_multisector(
     duty_pool: DutyPool | None = None,
     duty_pool_after: DutyPool | None = None,
     productivity: pd.DataFrame | None = None,
+    remittances: pd.DataFrame | None = None,
+    entry_costs: pd.DataFrame | None = None,
+    migration_elasticity: float | None = None,
     bloc: Iterable[str] | None = None,
     partner_groups: Mapping[str, str] | None = None,
     exporter: str = "exporter",
@@ -212,6 +218,20 @@ def solve_multisector(
     productivity : pandas.DataFrame, optional
         Columns ``country, [sector], factor`` (> 0): unit costs scale by ``1 / factor``
         (without ``sector``: all sectors of the country), e.g. a recession.
+    remittances : pandas.DataFrame, optional
+        Columns ``origin, host, remittances`` (USD millions a year, >= 0) and optionally
+        ``migrants`` (persons): migrant workers from ``origin`` in ``host`` and what they send
+        home (:mod:`blocsim.equilibrium.labour`). Remittances are a transfer in national income
+        that follows the host's wage and the migrant stock; the part of each deficit they finance
+        follows the senders, the rest the ``closure``. None: no labour channel.
+    entry_costs : pandas.DataFrame, optional
+        Columns ``origin, host, entry_cost_before, entry_cost_after``: the cost of a work permit
+        for a migrant from ``origin`` in ``host``, a fraction of earnings (0 = free movement of
+        labour; pairs not listed: 0). Only with ``remittances``.
+    migration_elasticity : float, optional
+        Elasticity (>= 0) of migrant stocks to the host/origin real-wage ratio and to
+        ``1 + entry cost`` (default :data:`blocsim.equilibrium.labour.MIGRATION_ELASTICITY`,
+        0.3). Only with ``remittances``.
     bloc : iterable of str, optional
         Members (ISO3) for the trade creation / diversion table.
     partner_groups : mapping ISO3 -> label, optional
@@ -246,7 +266,8 @@ def solve_multisector(
     check_choice(closure, ("ratio", "level"), "closure")
     problem = multisector_problem(
         baseline_df, theta=theta, shock=shock, tariffs=tariffs, io=io, duty_pool=duty_pool,
-        duty_pool_after=duty_pool_after, productivity=productivity, names=(exporter, importer, sector, flow),
+        duty_pool_after=duty_pool_after, productivity=productivity, remittances=remittances,
+        entry_costs=entry_costs, migration_elasticity=migration_elasticity, names=(exporter, importer, sector, flow),
     )
     countries, sectors, flows = problem.countries, problem.sectors, problem.flows
     ref = numeraire_index(numeraire, countries)
@@ -291,6 +312,7 @@ _FINITE_COLUMNS = ("welfare_pct", "real_gdp_pct", "real_wage_pct", "price_index_
                    "imr_pct", "tariff_revenue_collected_after", "tariff_revenue_received_after",
                    "tariff_revenue_change", "income_counterfactual", "exports_counterfactual",
                    "imports_counterfactual", "deficit_counterfactual", "welfare_tot_pct", "welfare_vot_pct",
+                   "remittances_received_after", "remittances_sent_after", "migrants_pct",
                    *(component_column(name) for name in WELFARE_COMPONENTS))
 """Country columns that are finite in every sound result (percent changes of trade are NaN where
 the baseline is zero, the conditional ones also when the conditional part failed)."""

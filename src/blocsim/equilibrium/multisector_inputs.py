@@ -20,6 +20,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from blocsim.equilibrium.duty_pool import DutyPool
+from blocsim.equilibrium.labour import LabourArrays, labour_arrays
 from blocsim.equilibrium.options import check_theta_mapping
 from blocsim.errors import DataValidationError
 
@@ -50,6 +51,9 @@ class MultiSectorProblem:
     input_share : ndarray (N, S, S) or None
         ``[country, input sector k, using sector s]`` cost share of input k in sector s.
     pool_before, pool_after : (member mask, shares) or None
+    labour : LabourArrays or None
+        Remittance corridors, entry costs and the migration elasticity
+        (:mod:`blocsim.equilibrium.labour`); None: no labour channel.
     """
 
     countries: tuple[str, ...]
@@ -64,9 +68,11 @@ class MultiSectorProblem:
     input_share: FloatArray | None
     pool_before: PoolArrays
     pool_after: PoolArrays
+    labour: LabourArrays | None = None
 
 
-DRAW_FIELDS = ("theta", "tariff_before", "tariff_after", "cost_factor", "productivity", "pool_before", "pool_after")
+DRAW_FIELDS = ("theta", "tariff_before", "tariff_after", "cost_factor", "productivity", "pool_before", "pool_after",
+               "labour")
 """The inputs of :class:`MultiSectorProblem` that may differ between draws (the rest is the baseline)."""
 
 
@@ -74,6 +80,8 @@ def pick_draws(value: object, index: int | slice | NDArray[np.intp]) -> object:
     """``value`` indexed along its leading draw axis: an int drops the axis, a slice or an index
     array keeps it; an axis of length 1 broadcasts (every draw shares it). Tuples are indexed
     element by element; anything that is not an array passes through."""
+    if isinstance(value, LabourArrays):
+        return LabourArrays._make(pick_draws(v, index) for v in value)
     if isinstance(value, tuple):
         return tuple(pick_draws(v, index) for v in value)
     if not isinstance(value, np.ndarray):
@@ -100,6 +108,8 @@ class MultiSectorBatch:
     tariff_before, tariff_after, cost_factor : ndarray (D|1, S, N, N) or None
     productivity : ndarray (D|1, N, S) or None
     pool_before, pool_after : (member mask (D|1, N), shares (D|1, N)) or None
+    labour : LabourArrays or None
+        Every array with a leading axis D|1 (``elasticity`` (D|1,)).
     first_draw : int
         Number of draw 0 among the caller's draws (a chunk of a larger run), for error messages.
     """
@@ -112,6 +122,7 @@ class MultiSectorBatch:
     productivity: FloatArray | None
     pool_before: PoolArrays
     pool_after: PoolArrays
+    labour: LabourArrays | None = None
     first_draw: int = 0
 
     @classmethod
@@ -120,6 +131,8 @@ class MultiSectorBatch:
         def lift(value: object) -> object:
             if value is None:
                 return None
+            if isinstance(value, LabourArrays):
+                return LabourArrays._make(lift(v) for v in value)
             if isinstance(value, tuple):
                 return tuple(lift(v) for v in value)
             return np.asarray(value)[None]
@@ -129,8 +142,11 @@ class MultiSectorBatch:
     @property
     def size(self) -> int:
         """Number of draws D (the longest leading axis)."""
-        values = [getattr(self, name) for name in DRAW_FIELDS]
-        return max(np.shape(v[1] if isinstance(v, tuple) else v)[0] for v in values if v is not None)
+        arrays = []
+        for name in DRAW_FIELDS:
+            value = getattr(self, name)
+            arrays += list(value) if isinstance(value, tuple) else [value]
+        return max(np.shape(v)[0] for v in arrays if v is not None)
 
     def take(self, rows: slice | NDArray[np.intp]) -> MultiSectorBatch:
         """The draws ``rows`` (a slice gives views and numbers its draws from ``rows.start``);
@@ -417,6 +433,9 @@ def multisector_problem(
     duty_pool: DutyPool | None = None,
     duty_pool_after: DutyPool | None = None,
     productivity: pd.DataFrame | None = None,
+    remittances: pd.DataFrame | None = None,
+    entry_costs: pd.DataFrame | None = None,
+    migration_elasticity: float | None = None,
     names: tuple[str, str, str, str] = ("exporter", "importer", "sector", "trade"),
 ) -> MultiSectorProblem:
     """Validate the tidy inputs of :func:`blocsim.solve_multisector` into a :class:`MultiSectorProblem`.
@@ -459,6 +478,8 @@ def multisector_problem(
         pool_before=pool_arrays(duty_pool, countries, "duty_pool"),
         pool_after=pool_arrays(duty_pool if duty_pool_after is None else duty_pool_after, countries,
                                "duty_pool_after"),
+        labour=labour_arrays(remittances, countries, entry_costs=entry_costs,
+                             migration_elasticity=migration_elasticity),
     )
 
 

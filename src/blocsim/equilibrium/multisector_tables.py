@@ -26,6 +26,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from blocsim.equilibrium.cp_decomposition import FirstOrderInputs, first_order_terms
+from blocsim.equilibrium.labour import remittance_columns
 from blocsim.equilibrium.multisector_core import Calibration, Conditional, Equilibrium
 from blocsim.equilibrium.welfare_decomposition import component_column, exact_decomposition
 from blocsim.errors import DataValidationError
@@ -86,6 +87,7 @@ def country_table(cal: Calibration, eq: Equilibrium, cond: Conditional, new_flow
             "imports_counterfactual": imp1,
             "deficit_baseline": cal.deficit,
             "deficit_counterfactual": imp1 - exp1,
+            **remittance_columns(p.labour, eq.remittances, eq.migrants_hat),
             **welfare_columns(cal, eq, new_flows),
         }
     )

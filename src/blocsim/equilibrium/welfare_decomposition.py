@@ -31,7 +31,8 @@ points (``welfare_from_<name>_pct``):
 ``pool_transfer``
     ``(T' - T)/I``: the change of (duties received - duties collected) over baseline income.
 ``remittances``
-    Remittances and other current transfers: zero until the labour channel exists (the column
+    Remittances and other current transfers: the change of remittances received minus sent
+    (the labour channel, :mod:`blocsim.equilibrium.labour`; zero without it) (the column
     is kept so that run directories keep their columns when it arrives).
 ``border_costs``
     Minus the price cost of non-tariff cost changes on the country's purchases (border costs,
@@ -228,7 +229,8 @@ def exact_decomposition(cal: Calibration, eq: Equilibrium, new_flows: FloatArray
         "volume_of_trade": volume / income0,
         "tariff_revenue": rate / income0 - price_scale * parts["tariff"],
         "pool_transfer": (transfer1 - transfer0) / income0,
-        "remittances": np.zeros_like(income0),
+        "remittances": (eq.transfers - cal.transfers) / income0 if eq.remittances is not None
+        else np.zeros_like(income0),
         "border_costs": 0.0 - price_scale * parts["non_tariff"],  # 0.0 - : no negative zero
         "productivity": 0.0 - price_scale * parts["productivity"],
         "deficit_closure": (eq.deficit_other - cal.deficit_other) / income0,

@@ -178,7 +178,7 @@ def run_scenario(
     policy = policy_shock(scenario, dataset, theta)
     before, after, rates, violations, shock = policy.before, policy.after, policy.rates, policy.violations, policy.shock
     baseline = baseline_flows(dataset, year)
-    model = _solve(scenario, dataset, baseline, shock, theta)
+    model = _solve(scenario, dataset, baseline, shock, theta, labour_inputs(scenario, dataset, before, after))
     flows, reexports = record_reroutes(model.flows, shock.reroutes)
     tables = _tables(scenario, model, flows, reexports, shock)
     meta = _meta(scenario, baseline, before, after, shock, model, violations, rates, theta)
@@ -314,7 +314,39 @@ def _check_bands_request(draws: int | None, seed: int | None, dataset: Any) -> i
     return check_seed(0 if seed is None else seed)
 
 
-def _solve(scenario: Scenario, dataset: Any, baseline: pd.DataFrame, shock: Shock, theta: Mapping[str, float]) -> Any:
+def labour_inputs(scenario: Scenario, dataset: Any, before: PolicyState, after: PolicyState) -> dict[str, Any]:
+    """The labour arguments of :func:`blocsim.solve_multisector` for a scenario (empty when the channel is off).
+
+    Corridors: the dataset's ``remittances`` table, 2017 rows (the year with both remittances and
+    migrant stocks), ``sender`` = host, ``receiver`` = origin, flows inside one region dropped.
+    Entry costs: 0 between members of a bloc with free movement of labour on the state's date,
+    ``[model] entry_cost`` otherwise.
+    """
+    table = getattr(dataset, "extra", {}).get("remittances")
+    wanted = scenario.model.labour
+    if wanted is False or (wanted is None and table is None):
+        return {}
+    if table is None:
+        raise ScenarioError(
+            f"[model] labour = true, but dataset {getattr(dataset, 'name', '?')!r} has no remittance table; allowed: "
+            "a dataset with one (e.g. 'eaeu-2022v2'). Fix: set labour = false or choose that dataset."
+        )
+    rows = table[(table["year"] == 2017) & (table["sender"] != table["receiver"])]
+    corridors = pd.DataFrame({"origin": rows["receiver"].astype(str), "host": rows["sender"].astype(str),
+                              "remittances": rows["remittances_usd_m"].fillna(0.0).astype(float),
+                              "migrants": rows["migrants"].astype("Float64").fillna(0.0).astype(float)})
+    cost = scenario.model.entry_cost
+    free_before, free_after = before.free_movement_pairs(), after.free_movement_pairs()
+    pairs = list(zip(corridors["origin"], corridors["host"]))
+    entry = corridors[["origin", "host"]].assign(
+        entry_cost_before=[0.0 if p in free_before else cost for p in pairs],
+        entry_cost_after=[0.0 if p in free_after else cost for p in pairs])
+    return {"remittances": corridors.reset_index(drop=True), "entry_costs": entry.reset_index(drop=True),
+            "migration_elasticity": scenario.model.migration_elasticity}
+
+
+def _solve(scenario: Scenario, dataset: Any, baseline: pd.DataFrame, shock: Shock, theta: Mapping[str, float],
+           labour: Mapping[str, Any] | None = None) -> Any:
     from blocsim.equilibrium import DutyPool, solve_multisector
 
     members = sorted(set(shock.bloc_members_before) | set(shock.bloc_members_after))
@@ -337,6 +369,7 @@ def _solve(scenario: Scenario, dataset: Any, baseline: pd.DataFrame, shock: Shoc
         productivity=shock.productivity if not shock.productivity.empty else None,
         bloc=members or None,
         partner_groups=groups,
+        **(labour or {}),
     )
 
 

@@ -264,6 +264,7 @@ def bloc_from_spec(spec: BlocSpec, rates: RateTables | None) -> Bloc:
             for e in spec.exemptions
         ),
         checks_removed=spec.checks_removed,
+        free_movement_start=spec.free_movement_start,
         border_cost=spec.border_cost,
         border_sectors=tuple(spec.border_sectors),
         duty_pool=tuple(PoolPeriod(p.start, dict(p.shares), p.source) for p in spec.duty_pool),

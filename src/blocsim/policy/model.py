@@ -100,6 +100,9 @@ class Bloc:
         Sectors that pass customs (goods); empty means all.
     duty_pool
         Pool periods (the latest period starting on or before a date applies).
+    free_movement_start
+        Date from which members' nationals work in other members without work permits
+        (free movement of labour); ``None``: never.
     """
 
     name: str
@@ -113,6 +116,7 @@ class Bloc:
     border_sectors: tuple[str, ...] = ()
     duty_pool: tuple[PoolPeriod, ...] = ()
     sources: tuple[str, ...] = ()
+    free_movement_start: dt.date | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in BLOC_KINDS:
@@ -142,6 +146,10 @@ class Bloc:
     def cet_in_force(self, date: dt.date) -> bool:
         """True if the bloc applies a CET on ``date``."""
         return self.has_cet and bool(self.cet) and (self.cet_start is None or self.cet_start <= date)
+
+    def free_movement(self, date: dt.date) -> bool:
+        """True if members' nationals work in the other members without permits on ``date``."""
+        return self.free_movement_start is not None and self.free_movement_start <= date
 
     def internal_checks(self, date: dt.date) -> bool:
         """True if customs checks still stand at the borders between members on ``date``."""
@@ -484,6 +492,16 @@ class PolicyState:
     def measures_of(self, kind: str) -> tuple[Measure, ...]:
         """Measures of one kind (``"tariff"``, ``"ban"``, ``"transit"``, ...)."""
         return tuple(m for m in self.measures if m.kind == kind)
+
+    def free_movement_pairs(self) -> frozenset[tuple[str, str]]:
+        """Ordered pairs (origin, host) of different countries whose workers need no permit on this date
+        (members of one bloc with free movement of labour in force)."""
+        pairs: set[tuple[str, str]] = set()
+        for bloc in self.blocs:
+            if bloc.free_movement(self.date):
+                members = bloc.members_at(self.date)
+                pairs.update((o, h) for o in members for h in members if o != h)
+        return frozenset(pairs)
 
     def customs_union_of(self, country: str, date: dt.date | None = None) -> Bloc | None:
         """The customs/economic union ``country`` belongs to on ``date`` (None if none)."""

@@ -84,6 +84,7 @@ class BlocSpec(_Strict):
     cet: Literal["dataset"] | dict[Name, Fraction] = "dataset"
     cet_start: dt.date | None = None
     checks_removed: dt.date | None = None
+    free_movement_start: dt.date | None = None
     border_cost: Fraction = 0.0
     border_sectors: list[Name] = []
     exemptions: list[ExemptionSpec] = []

@@ -196,7 +196,7 @@ def _cli(*args: str) -> Any:
 @pytest.mark.parametrize("command", [["run"], ["scenarios", "run"]])
 def test_cli_footer_names_data_year_and_theta_source(command: list[str], tmp_path: Path) -> None:
     out = tmp_path / "run"
-    result = _cli(*command, "kazakhstan-leaves", "--out", str(out))
+    result = _cli(*command, "kazakhstan-leaves", "--out", str(out), "--no-store")  # the footer ends the output
     assert result.exit_code == 0, result.output
     meta = _meta(out)
     footer = result.stdout[result.stdout.index("Assumptions"):]

@@ -17,25 +17,30 @@ INCLUDE_DIR_OPTION = typer.Option(
     help="Folder whose policy .toml files [policy] include may name (repeatable); the scenario file's own folder "
     "is always allowed, any other file is refused.",
 )
+YEAR_OPTION = typer.Option(
+    None, "--year", help="Data year to run on instead of the scenario's [data] year (baseline flows and tariff "
+    "schedules of that year); built-in scenarios default to their event's pre-event year.",
+)
 SUMMARY_COLUMNS = ("welfare_pct", "real_gdp_pct", "exports_pct", "imports_pct", "tariff_revenue_change")
 
 
 def execute(reference: str, out: Path, *, as_json: bool, draws: int | None = None, seed: int | None = None,
-            include_dirs: Sequence[Path] = ()) -> Any:
+            include_dirs: Sequence[Path] = (), year: int | None = None) -> Any:
     """Run a scenario (file path or built-in name), write ``out`` and print a summary.
 
     Shared by ``blocsim run`` and ``blocsim scenarios run``; returns the ScenarioResult.
     ``draws``/``seed`` as for :func:`blocsim.run_scenario` (checked before the run starts).
     ``include_dirs``: folders (besides the scenario file's own) its ``[policy] include`` may name files in.
+    ``year``: data year instead of the scenario's ``[data] year`` (``--year``).
     """
     from blocsim import load_scenario, run_scenario
 
     scenario = load_scenario(reference, include_dirs=include_dirs)
     if as_json:
-        result = run_scenario(scenario, out, draws=draws, seed=seed)
+        result = run_scenario(scenario, out, draws=draws, seed=seed, year=year)
     else:
         with console.status(f"running {scenario.scenario.name} (multi-sector GE)..."):
-            result = run_scenario(scenario, out, draws=draws, seed=seed)
+            result = run_scenario(scenario, out, draws=draws, seed=seed, year=year)
     if as_json:
         print_json(summary(result))
     else:
@@ -104,11 +109,12 @@ def register(app: typer.Typer) -> None:
                                            "(default 0; same seed, same bands). Only with --draws."),
         with_report: bool = typer.Option(False, "--report", help="Also write DIR/report.html (charts, map; works offline)."),
         include_dir: list[Path] = INCLUDE_DIR_OPTION,
+        year: Optional[int] = YEAR_OPTION,
     ) -> None:
         """Run a scenario file with the multi-sector GE and write countries.csv, flows.csv, run.json."""
         if seed is not None and not draws:
             raise BlocsimError(f"--seed {seed}: the seed of the Monte Carlo draws needs --draws N (N >= 2)")
-        execute(scenario, out, as_json=as_json, draws=draws or None, seed=seed, include_dirs=include_dir)
+        execute(scenario, out, as_json=as_json, draws=draws or None, seed=seed, include_dirs=include_dir, year=year)
         if with_report:
             from blocsim.cli.report import report_after_run
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.markup import escape
@@ -10,7 +11,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from blocsim.cli._common import console, err_console, handle_errors, print_json
-from blocsim.cli.run import INCLUDE_DIR_OPTION, execute
+from blocsim.cli.run import INCLUDE_DIR_OPTION, YEAR_OPTION, execute
 
 scenarios_app = typer.Typer(help="The built-in scenario library: events of the EAEU modelled as scenarios.",
                             no_args_is_help=True)
@@ -68,9 +69,10 @@ def run_command(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of tables."),
     with_report: bool = typer.Option(False, "--report", help="Also write DIR/report.html (charts, map; works offline)."),
     include_dir: list[Path] = INCLUDE_DIR_OPTION,
+    year: Optional[int] = YEAR_OPTION,
 ) -> None:
     """Run a built-in scenario and write countries.csv, flows.csv, bloc_effects.csv and run.json to DIR."""
-    execute(name, out, as_json=as_json, include_dirs=include_dir)
+    execute(name, out, as_json=as_json, include_dirs=include_dir, year=year)
     if with_report:
         from blocsim.cli.report import report_after_run
 

@@ -99,6 +99,7 @@ def run_scenario(
     draws: int | None = None,
     seed: int | None = None,
     dataset: Any = None,
+    year: int | None = None,
 ) -> ScenarioResult:
     """Run a scenario with the multi-sector GE and (optionally) write a run directory.
 
@@ -125,6 +126,9 @@ def run_scenario(
         same bands). Only with ``draws``.
     dataset
         An already loaded dataset (default: ``blocsim.load_dataset(scenario.data.dataset)``).
+    year
+        Data year to run on instead of the scenario's ``[data] year`` (its baseline flows and
+        tariff schedules; overrides ``tariff_year`` too); one of the dataset's years.
 
     Returns
     -------
@@ -158,6 +162,8 @@ def run_scenario(
         from blocsim.data import load_dataset
 
         dataset = load_dataset(scenario.data.dataset)
+    if year is not None:
+        scenario = with_year(scenario, year, dataset)
     seed = _check_bands_request(draws, seed, dataset)
     source = scenario_source(scenario)[0]
     before, after, rates = build_states(scenario, dataset)
@@ -171,6 +177,7 @@ def run_scenario(
     flows, reexports = record_reroutes(model.flows, shock.reroutes)
     tables = _tables(scenario, model, flows, reexports, shock)
     meta = _meta(scenario, baseline, before, after, shock, model, violations, rates, theta)
+    meta["dataset"].update(dataset_version(dataset, baseline))
     result = ScenarioResult(scenario, before, after, shock, model, tables, meta, violations)
     if draws is not None:
         from blocsim.pipeline.bands import bands_plan, scenario_bands
@@ -191,6 +198,39 @@ def run_scenario(
     text = scenario_source(scenario)[2]
     run_dir = write_run(out_dir, tables, meta, extra_files={"scenario.toml": text} if text else None)
     return dataclasses.replace(result, run_dir=run_dir)
+
+
+def with_year(scenario: Scenario, year: int, dataset: Any) -> Scenario:
+    """``scenario`` on data year ``year`` (its ``[data] year``; ``tariff_year`` dropped, so tariffs of that year).
+
+    Raises
+    ------
+    DataValidationError
+        ``year`` is not an integer year of ``dataset`` (the message lists its years).
+    """
+    from blocsim.errors import DataValidationError
+
+    years = sorted(int(y) for y in dataset.flows["year"].unique())
+    if isinstance(year, bool) or not isinstance(year, int) or year not in years:
+        raise DataValidationError(f"argument 'year' (--year): got {year!r}; allowed: a year of dataset "
+                                  f"{getattr(dataset, 'name', '')!r}: {years}")
+    return scenario.model_copy(update={"data": scenario.data.model_copy(update={"year": year, "tariff_year": None})})
+
+
+def dataset_version(dataset: Any, baseline: pd.DataFrame) -> dict[str, Any]:
+    """What ``run.json`` records of the data beyond name and year: tables version, recipe, sectors.
+
+    Returns
+    -------
+    dict
+        ``version`` (the versioned tables, e.g. ``eaeu-2022v2`` for ``eaeu``), ``recipe_version``
+        and ``sectors`` (the sectors of the baseline flows, in the dataset's order).
+    """
+    version = getattr(dataset, "version", None) or {"tables": str(getattr(dataset, "name", "")), "recipe_version": ""}
+    present = set(baseline["sector"].astype(str))
+    order = [str(s) for s in dataset.sectors["sector"]] if hasattr(dataset, "sectors") else sorted(present)
+    return {"version": version["tables"], "recipe_version": version["recipe_version"],
+            "sectors": [s for s in order if s in present]}
 
 
 def _check_bands_request(draws: int | None, seed: int | None, dataset: Any) -> int:

@@ -36,7 +36,9 @@ def test_list_json_shows_bundled_eaeu_and_imported_datasets(home: Path) -> None:
     listing = run("list", "--json")
     assert listing.exit_code == 0, listing.output
     entries = {entry["name"]: entry for entry in json.loads(listing.output)}
-    assert entries["eaeu"]["origin"] == "bundled" and entries["eaeu"]["years"] == [2008, 2012, 2016]
+    assert entries["eaeu"]["origin"] == "bundled" and entries["eaeu"]["years"] == list(range(2011, 2023))
+    assert entries["eaeu"]["region_count"] == 85 and entries["eaeu"]["sector_count"] == 28
+    assert entries["eaeu-2016v1"]["years"] == [2008, 2012, 2016]
     assert entries["penppml"]["origin"] == "store" and entries["penppml"]["rows"] == 6
     table = run("list")
     assert table.exit_code == 0 and "eaeu" in table.output and "penppml" in table.output
@@ -69,13 +71,13 @@ def test_export_eaeu_writes_totals_and_tariffs(home: Path, tmp_path: Path) -> No
     from blocsim.data.datasets import load_dataset
 
     out = tmp_path / "export"
-    result = run("export", "eaeu", "--out", str(out))
+    result = run("export", "eaeu-2016v1", "--out", str(out))
     assert result.exit_code == 0, result.output
     for name in ("flows.csv", "flows_sectoral.csv", "tariffs.csv", "gravity.csv", "countries.csv", "sectors.csv", "meta.json"):
         assert (out / name).is_file(), name
     flows = pd.read_csv(out / "flows.csv", keep_default_na=False)
     assert list(flows.columns[:4]) == ["exporter", "importer", "year", "trade"]
-    dataset = load_dataset("eaeu")
+    dataset = load_dataset("eaeu-2016v1")
     expected = dataset.flows.groupby(["exporter", "importer", "year"])["trade"].sum()
     got = flows.set_index(["exporter", "importer", "year"])["trade"]
     assert len(got) == len(expected) == 18 * 18 * 3
@@ -84,7 +86,7 @@ def test_export_eaeu_writes_totals_and_tariffs(home: Path, tmp_path: Path) -> No
     assert {"importer", "sector", "year", "regime", "rate", "source"} <= set(tariffs.columns)
     sectoral = pd.read_csv(out / "flows_sectoral.csv", keep_default_na=False)
     assert len(sectoral) == len(dataset.flows)
-    show = run("show", "eaeu", "--rows", "2")
+    show = run("show", "eaeu-2016v1", "--rows", "2")
     assert show.exit_code == 0 and "flows" in show.output and "tariffs" in show.output
 
 
@@ -109,11 +111,11 @@ def test_export_with_force_replaces_only_the_files_it_writes(home: Path, tmp_pat
     (out / "flows.csv").write_text("old export")
     (out / "notes.txt").write_text("notes")
     (out / "sectors.csv").mkdir()  # not a file: refused even with --force
-    refused = run("export", "eaeu", "--out", str(out), "--force")
+    refused = run("export", "eaeu-2016v1", "--out", str(out), "--force")
     assert refused.exit_code == 1 and "not regular files: sectors.csv" in " ".join(refused.output.split())
     assert (out / "flows.csv").read_text() == "old export"
     (out / "sectors.csv").rmdir()
-    assert run("export", "eaeu", "--out", str(out), "--force").exit_code == 0
+    assert run("export", "eaeu-2016v1", "--out", str(out), "--force").exit_code == 0
     assert pd.read_csv(out / "flows.csv").columns[0] == "exporter"
     assert (out / "notes.txt").read_text() == "notes"
     assert sorted(p.name for p in out.iterdir()) == sorted(

@@ -45,7 +45,7 @@ YEARS = [2008, 2012, 2016]
 
 @pytest.fixture(scope="module")
 def ds() -> Dataset:
-    return load_dataset("eaeu")
+    return load_dataset("eaeu-2016v1")  # the 2016v1 tables' contents (the default ``eaeu`` is v2)
 
 
 def _region(code: str, year: int) -> str:
@@ -81,7 +81,7 @@ def _totals(ds: Dataset) -> pd.DataFrame:
 
 
 def test_contract_columns_and_shape(ds: Dataset) -> None:
-    assert ds.name == "eaeu"
+    assert ds.name == "eaeu-2016v1"
     assert list(ds.flows.columns) == ["exporter", "importer", "sector", "year", "trade", "imputed"]
     assert list(ds.tariffs.columns) == ["importer", "sector", "year", "regime", "rate", "source"]
     assert list(ds.countries.columns) == ["iso3", "name", "group", "lat", "lon"]
@@ -279,10 +279,10 @@ def test_tariffs_every_row_has_a_source(ds: Dataset) -> None:
 
 
 def test_load_returns_independent_copies(ds: Dataset) -> None:
-    first = load_dataset()
+    first = load_dataset("eaeu-2016v1")
     first.flows.loc[:, "trade"] = -1.0
     first.meta["name"] = "changed"
-    second = load_dataset("eaeu")
+    second = load_dataset("eaeu-2016v1")
     assert (second.flows["trade"] >= 0).all() and second.meta["name"] == "eaeu"
 
 
@@ -293,8 +293,17 @@ def test_unknown_dataset_lists_allowed_names() -> None:
         load_dataset().total_flows(2010)
 
 
+def test_default_eaeu_is_v2_and_the_old_tables_stay_loadable_by_version() -> None:
+    """The default name loads dataset v2; run.json tells the two apart by ``Dataset.version``."""
+    default, v2, v1 = load_dataset("eaeu"), load_dataset("eaeu-2022v2"), load_dataset("eaeu-2016v1")
+    assert default.version == v2.version == {"tables": "eaeu-2022v2", "recipe_version": "2.0"}
+    assert v1.version == {"tables": "eaeu-2016v1", "recipe_version": "1.0"}
+    assert len(default.regions) == 85 and len(default.sectors) == 28 and default.years == tuple(range(2011, 2023))
+    assert default.flows["trade"].sum() == pytest.approx(v2.flows["trade"].sum(), rel=1e-15)
+
+
 def test_list_datasets_shows_eaeu() -> None:
-    entry = next(d for d in list_datasets() if d["name"] == "eaeu")
+    entry = next(d for d in list_datasets() if d["name"] == "eaeu-2016v1")
     assert entry["years"] == YEARS and entry["countries"] == REGIONS and entry["sectors"] == SECTORS
     assert "wb_trade_agreements_penppml" in entry["source"]
 

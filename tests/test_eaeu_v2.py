@@ -195,10 +195,10 @@ def test_list_json_shows_every_eaeu_dataset(tmp_path: Path, monkeypatch: pytest.
     result = CliRunner().invoke(app, ["data", "list", "--json"])
     assert result.exit_code == 0, result.output
     entries = {e["name"]: e for e in json.loads(result.output)}
-    assert entries[V2]["years"] == YEARS
-    assert entries[V2]["region_count"] == 85 and entries[V2]["sector_count"] == 28
-    for old in ("eaeu", "eaeu-2016v1"):  # "eaeu" stays the 2016v1 tables until the library moves
-        assert entries[old]["years"] == [2008, 2012, 2016] and entries[old]["region_count"] == 18
+    for new in (V2, "eaeu"):  # "eaeu", the default, is v2
+        assert entries[new]["years"] == YEARS
+        assert entries[new]["region_count"] == 85 and entries[new]["sector_count"] == 28
+    assert entries["eaeu-2016v1"]["years"] == [2008, 2012, 2016] and entries["eaeu-2016v1"]["region_count"] == 18
 
 
 def test_old_tables_stay_loadable_as_eaeu_2016v1() -> None:

@@ -39,7 +39,7 @@ def test_there_is_one_golden_run_per_library_scenario() -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_library_scenario_reproduces_its_golden_run(name: str, tmp_path: Path) -> None:
     stored = read_golden(GOLDEN_DIR / name)
-    assert list(stored.countries.columns) == HEADLINE_COLUMNS and len(stored.countries) == 18
+    assert list(stored.countries.columns) == HEADLINE_COLUMNS and len(stored.countries) == 85  # dataset v2
     assert stored.diagnostics["converged"] is True and stored.diagnostics["max_residual"] < ATOL
     now = run_golden(name, tmp_path / name)
     differences = compare(stored, now)
@@ -52,6 +52,7 @@ def test_each_golden_file_names_the_version_and_data_that_produced_it() -> None:
         stored = read_golden(GOLDEN_DIR / name)
         dataset = stored.provenance["dataset"]
         assert stored.provenance["scenario"] == name and dataset["name"] == "eaeu" and len(dataset["hash"]) == 64
+        assert dataset["version"] == "eaeu-2022v2"
         for file in ("countries.csv", "flows.csv"):
             header = [line for line in (GOLDEN_DIR / name / file).read_text().splitlines() if line.startswith("#")]
             assert f"library scenario {name}:" in header[0]
@@ -75,12 +76,12 @@ def test_a_wrong_number_fails_with_a_readable_diff(tmp_path: Path) -> None:
     stored = read_golden(GOLDEN_DIR / name)
     now = read_golden(GOLDEN_DIR / name)
     now.countries.loc["KAZ", "welfare_pct"] += 1e-5
-    flow = now.flows.loc[("RUS", "manufacturing"), "imports_counterfactual"]
-    now.flows.loc[("RUS", "manufacturing"), "imports_counterfactual"] = flow * (1 + 1e-6)
+    flow = now.flows.loc[("RUS", "C29"), "imports_counterfactual"]
+    now.flows.loc[("RUS", "C29"), "imports_counterfactual"] = flow * (1 + 1e-6)
     now.diagnostics["converged"] = False
     differences = compare(stored, now)
     assert [(d.file, d.row, d.column) for d in differences] == [
-        ("countries.csv", "KAZ", "welfare_pct"), ("flows.csv", "RUS manufacturing", "imports_counterfactual"),
+        ("countries.csv", "KAZ", "welfare_pct"), ("flows.csv", "RUS C29", "imports_counterfactual"),
         ("diagnostics.json", "diagnostics", "converged")]
     text = report(name, differences)
     lines = text.splitlines()
@@ -90,7 +91,7 @@ def test_a_wrong_number_fails_with_a_readable_diff(tmp_path: Path) -> None:
     kaz = lines[3].split()  # 1000 tolerances off
     assert kaz[:3] == ["countries.csv", "KAZ", "welfare_pct"]
     assert float(kaz[4]) - float(kaz[3]) == pytest.approx(1e-5, rel=1e-3)
-    assert lines[4].split()[:4] == ["flows.csv", "RUS", "manufacturing", "imports_counterfactual"]  # about 100
+    assert lines[4].split()[:4] == ["flows.csv", "RUS", "C29", "imports_counterfactual"]  # about 100
 
 
 def test_missing_rows_columns_and_diagnostics_are_differences() -> None:

@@ -164,7 +164,7 @@ def test_bundled_dataset_rates_give_the_published_cet(shared_data) -> None:
     """CET 2012 = Russia's 2011 applied rates (WTO press release, 16 Dec 2011): 13.2 % agri, 9.5 % manuf."""
     from blocsim.data import load_dataset
 
-    rates = rates_from_tariffs(load_dataset("eaeu").tariffs, 2012, cet_members=["RUS"])
+    rates = rates_from_tariffs(load_dataset("eaeu-2016v1").tariffs, 2012, cet_members=["RUS"])
     assert rates.cet["agri_food"] == pytest.approx(0.132)
     assert rates.cet["manufacturing"] == pytest.approx(0.095)
     assert rates.mfn[("KAZ", "manufacturing")] == pytest.approx(0.051)  # COMCEC: KAZ MFN 2008 5.1 %

@@ -27,7 +27,7 @@ event = "a test event"
 sources = ["a source"]
 
 [data]
-dataset = "eaeu"
+dataset = "eaeu-2016v1"
 year = 2012
 
 [before]
@@ -76,7 +76,7 @@ def test_valid_scenario_parses_with_defaults() -> None:
         ('sectors = ["agri_food"]', 'sectors = ["agrifood"]', "sectors",
          ["field 'after.measures[0].sectors[0]'", "not a sector", "did you mean 'agri_food'"]),
         ("date = 2014-08-06", "date = 2021-01-01", "date = 2021", ["field 'before.date'", "date outside the data",
-                                                                   "2008-01-01 to 2016-12-31"]),
+                                                                   "2003-01-01 to 2016-12-31"]),
         ("year = 2012", "year = 2010", "year = 2010", ["field 'data.year'", "valid: [2008, 2012, 2016]"]),
         ("KAZ = 7.33", "KAZ = 7.30", "duty_pool", ["field 'after.duty_pool'", "sum to 99.97 %, not 100 %"]),
         ('title = "A test ban"', 'titel = "A test ban"', "titel", ["field 'scenario.titel'", "unknown field",
@@ -100,7 +100,7 @@ def test_errors_name_file_line_field_value_and_a_fix(old: str, new: str, needle:
 
 
 def test_missing_required_table_and_bad_toml() -> None:
-    message = error_of(VALID.replace('[data]\ndataset = "eaeu"\nyear = 2012\n', ""))
+    message = error_of(VALID.replace('[data]\ndataset = "eaeu-2016v1"\nyear = 2012\n', ""))
     assert "field 'data'" in message and "required field missing" in message
     message = error_of(VALID.replace('name = "test-ban"', 'name = "test-ban'))
     assert message.startswith("scenario test.toml: not valid TOML") and "line 2" in message
@@ -152,7 +152,7 @@ def test_membership_changes_are_checked_against_the_policy(change: str, needle: 
     text = VALID.replace("[after]\n", change).replace('duty_pool = { RUS = 87.97, KAZ = 7.33, BLR = 4.70 }\n', "")
     scenario = parse_scenario(text, source="member.toml")
     with pytest.raises(ScenarioError) as info:
-        build_states(scenario, load_dataset("eaeu"))
+        build_states(scenario, load_dataset("eaeu-2016v1"))
     assert f"member.toml:{line_of(text, needle)}:" in str(info.value) and expected in str(info.value)
 
 

@@ -16,7 +16,7 @@ run directory) and three compact files are kept in ``tests/golden/NAME/``:
   change with solver speed-ups and not with the model), and the provenance of the files.
 
 Each CSV starts with ``#`` header lines naming the scenario, the blocsim version and git commit
-and the dataset (name, year, sha256) that produced it.
+and the dataset (name, tables version, year, sha256) that produced it.
 
 Tolerance: a stored number ``s`` and a new one ``x`` agree when ``|x - s| <= ATOL + RTOL * |s|``
 with ``ATOL = RTOL = 1e-8`` (absolute 1e-8 percentage points for ``*_pct`` columns near zero,
@@ -66,7 +66,7 @@ class Golden:
     countries : DataFrame indexed by country, :data:`HEADLINE_COLUMNS` (percent; revenue USD millions)
     flows : DataFrame indexed by (country, sector), ``{exports,imports,domestic}_{baseline,...}`` (USD millions)
     diagnostics : dict, the run's diagnostics without :data:`RUNTIME_DIAGNOSTICS`
-    provenance : dict, blocsim version, git commit and dataset (name, year, hash) of the run
+    provenance : dict, blocsim version, git commit and dataset (name, version, year, hash) of the run
     """
 
     countries: pd.DataFrame
@@ -128,7 +128,7 @@ def run_golden(name: str, workdir: Path) -> Golden:
     diagnostics = {k: v for k, v in meta["diagnostics"].items() if k not in RUNTIME_DIAGNOSTICS}
     diagnostics["extra"] = {k: v for k, v in diagnostics.get("extra", {}).items() if k not in RUNTIME_DIAGNOSTICS}
     provenance = {"scenario": name, "blocsim": blocsim.__version__, "git": git_commit(),
-                  "dataset": {key: meta["dataset"][key] for key in ("name", "year", "hash")}}
+                  "dataset": {key: meta["dataset"][key] for key in ("name", "version", "year", "hash")}}
     return Golden(countries, flow_totals(tables["flows"]), diagnostics, provenance)
 
 
@@ -151,7 +151,7 @@ def flow_totals(flows: pd.DataFrame) -> pd.DataFrame:
 def _header(golden: Golden, what: str) -> str:
     p, d = golden.provenance, golden.provenance["dataset"]
     return (f"# blocsim golden run of library scenario {p['scenario']}: {what}\n"
-            f"# produced by blocsim {p['blocsim']} (git {p['git']}) on dataset {d['name']} year {d['year']} "
+            f"# produced by blocsim {p['blocsim']} (git {p['git']}) on dataset {d['name']} ({d['version']}) year {d['year']} "
             f"sha256 {d['hash']}\n"
             f"# regenerate: {REGENERATE}; compared by tests/test_golden.py at |now - stored| <= "
             f"{ATOL:g} + {RTOL:g} * |stored|\n")

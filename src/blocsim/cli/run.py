@@ -23,6 +23,10 @@ EXPLAIN_OPTION = typer.Option(
     False, "--explain", help="Also print where each focus country's welfare change comes from: the exact "
     "decomposition (terms of trade, volume of trade, tariff revenue, pool transfer, ...; pp summing to welfare_pct).",
 )
+YEAR_OPTION = typer.Option(
+    None, "--year", help="Data year to run on instead of the scenario's [data] year (baseline flows and tariff "
+    "schedules of that year); built-in scenarios default to their event's pre-event year.",
+)
 SUMMARY_COLUMNS = ("welfare_pct", "real_gdp_pct", "exports_pct", "imports_pct", "tariff_revenue_change")
 #: per model: the columns of the focus-country table, and what the model is called in progress lines
 MODEL_SUMMARY = {
@@ -43,7 +47,8 @@ STORE_OPTION = typer.Option(True, "--store/--no-store", help="Register the run i
 
 
 def execute(reference: str, out: Path, *, as_json: bool, draws: int | None = None, seed: int | None = None,
-            include_dirs: Sequence[Path] = (), explain: bool = False, store: bool = True) -> Any:
+            include_dirs: Sequence[Path] = (), explain: bool = False, store: bool = True,
+            year: int | None = None) -> Any:
     """Run a scenario (file path or built-in name), write ``out`` and print a summary.
 
     Shared by ``blocsim run`` and ``blocsim scenarios run``; returns the ScenarioResult.
@@ -52,16 +57,17 @@ def execute(reference: str, out: Path, *, as_json: bool, draws: int | None = Non
     ``explain``: also print the welfare decomposition of the focus countries (``--explain``).
     ``store``: also copy the written run into the run store (:func:`store_run`); its id is printed
     (``stored_run_id`` in the JSON summary).
+    ``year``: data year instead of the scenario's ``[data] year`` (``--year``).
     """
     from blocsim import load_scenario, run_scenario
 
     scenario = load_scenario(reference, include_dirs=include_dirs)
     label = MODEL_SUMMARY[scenario.model.name][1]
     if as_json:
-        result = run_scenario(scenario, out, draws=draws, seed=seed)
+        result = run_scenario(scenario, out, draws=draws, seed=seed, year=year)
     else:
         with progress_spinner(f"running {scenario.scenario.name} ({label})"):
-            result = run_scenario(scenario, out, draws=draws, seed=seed)
+            result = run_scenario(scenario, out, draws=draws, seed=seed, year=year)
     stored = store_run(result.run_dir) if store else None
     if as_json:
         print_json({**summary(result), "stored_run_id": stored}
@@ -191,12 +197,13 @@ def register(app: typer.Typer) -> None:
         include_dir: list[Path] = INCLUDE_DIR_OPTION,
         explain: bool = EXPLAIN_OPTION,
         store: bool = STORE_OPTION,
+        year: Optional[int] = YEAR_OPTION,
     ) -> None:
         """Run a scenario file with its [model] (multisector, onesector or pe); write countries.csv, flows.csv, run.json."""
         if seed is not None and not draws:
             raise BlocsimError(f"--seed {seed}: the seed of the Monte Carlo draws needs --draws N (N >= 2)")
         execute(scenario, out, as_json=as_json, draws=draws or None, seed=seed, include_dirs=include_dir,
-                explain=explain, store=store)
+                explain=explain, store=store, year=year)
         if with_report:
             from blocsim.cli.report import report_after_run
 

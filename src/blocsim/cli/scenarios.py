@@ -12,7 +12,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from blocsim.cli._common import console, err_console, handle_errors, print_json
-from blocsim.cli.run import EXPLAIN_OPTION, INCLUDE_DIR_OPTION, STORE_OPTION, execute
+from blocsim.cli.run import EXPLAIN_OPTION, INCLUDE_DIR_OPTION, STORE_OPTION, YEAR_OPTION, execute
 
 scenarios_app = typer.Typer(help="The built-in scenario library: events of the EAEU modelled as scenarios.",
                             no_args_is_help=True)
@@ -113,9 +113,10 @@ def run_command(
     include_dir: list[Path] = INCLUDE_DIR_OPTION,
     explain: bool = EXPLAIN_OPTION,
     store: bool = STORE_OPTION,
+    year: Optional[int] = YEAR_OPTION,
 ) -> None:
     """Run a built-in scenario and write countries.csv, flows.csv, bloc_effects.csv and run.json to DIR."""
-    execute(name, out, as_json=as_json, include_dirs=include_dir, explain=explain, store=store)
+    execute(name, out, as_json=as_json, include_dirs=include_dir, explain=explain, store=store, year=year)
     if with_report:
         from blocsim.cli.report import report_after_run
 

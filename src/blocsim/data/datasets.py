@@ -1,11 +1,12 @@
 """Bundled datasets: the tables blocsim runs on from a fresh install.
 
-``load_dataset("eaeu-2022v2")`` returns EAEU dataset v2 (``blocsim/data/eaeu_v2/tables/``,
-Parquet, OECD ICIO 2011-2022 with 28 sectors, built by
-:func:`blocsim.data.eaeu_v2.build.build_eaeu_v2`); ``load_dataset("eaeu-2016v1")`` the earlier
-18-region, 4-sector tables (``blocsim/data/eaeu/tables/``, CSV, built by
-:func:`blocsim.data.eaeu.build.build_eaeu`). ``"eaeu"`` is the default name and for now loads
-the 2016v1 tables (see :data:`BUNDLED`); ``DATA.md`` documents both.
+``load_dataset("eaeu")`` (the default, also named ``"eaeu-2022v2"``) returns EAEU dataset v2
+(``blocsim/data/eaeu_v2/tables/``, Parquet, OECD ICIO 2011-2022 with 85 regions and 28 sectors,
+built by :func:`blocsim.data.eaeu_v2.build.build_eaeu_v2`); ``load_dataset("eaeu-2016v1")`` the
+earlier 18-region, 4-sector tables (``blocsim/data/eaeu/tables/``, CSV, built by
+:func:`blocsim.data.eaeu.build.build_eaeu`), kept so that earlier runs stay reproducible
+(see :data:`BUNDLED`; :attr:`Dataset.version` says which tables a name loaded). ``DATA.md``
+documents both.
 The tables are read once per process and every call returns fresh copies, so callers may
 modify what they get. Tables beyond the five of the contract (v2: bilateral tariffs, CET,
 remittances, duty-pool facts) are in :attr:`Dataset.extra`.
@@ -26,10 +27,9 @@ from blocsim.data.gravity import GravityData
 from blocsim.errors import DataValidationError
 
 #: Bundled datasets: name -> package holding a ``tables/`` folder (CSV or Parquet files).
-#: ``eaeu`` names the default EAEU dataset; it still points at the 2016v1 tables, which the
-#: library scenarios and the other stages are built on (switching it to v2 is one line here).
+#: ``eaeu`` names the default EAEU dataset, v2; ``eaeu-2016v1`` the earlier tables.
 BUNDLED: dict[str, str] = {
-    "eaeu": "blocsim.data.eaeu",
+    "eaeu": "blocsim.data.eaeu_v2",
     "eaeu-2016v1": "blocsim.data.eaeu",
     "eaeu-2022v2": "blocsim.data.eaeu_v2",
 }
@@ -115,6 +115,18 @@ class Dataset:
     sectors: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def version(self) -> dict[str, str]:
+        """Which tables this is: ``{"tables": <versioned name>, "recipe_version": <str>}``.
+
+        ``tables`` is the versioned name of the tables (``eaeu-2022v2`` for ``eaeu``; for a
+        dataset that is not bundled, its ``meta["name"]`` or its name); ``recipe_version`` the
+        version of the recipe that built them (empty if unknown). ``run.json`` records both.
+        """
+        versioned = [k for k, package in BUNDLED.items() if k != "eaeu" and package == BUNDLED.get(self.name)]
+        tables = versioned[0] if versioned else str(self.meta.get("name") or self.name)
+        return {"tables": tables, "recipe_version": str(self.meta.get("recipe_version", ""))}
 
     @property
     def years(self) -> tuple[int, ...]:

@@ -25,6 +25,7 @@ from typing import Literal, Mapping
 
 import numpy as np
 
+from blocsim.data.sector_map import ICIO_THETA
 from blocsim.errors import DataValidationError
 
 CALIENDO_PARRO_2015: Mapping[str, float] = MappingProxyType(
@@ -162,7 +163,8 @@ EAEU_THETA: Mapping[str, float] = MappingProxyType(
 (agri_food 4.07, mining_energy 22.39, manufacturing 4.26, other 8.22)."""
 
 _NAMED: Mapping[str, Mapping[str, float]] = MappingProxyType(
-    {"caliendo_parro_2015": CALIENDO_PARRO_2015, "caliendo_parro_2015_eaeu": EAEU_THETA}
+    {"caliendo_parro_2015": CALIENDO_PARRO_2015, "caliendo_parro_2015_eaeu": EAEU_THETA,
+     "caliendo_parro_2015_icio": ICIO_THETA}
 )
 
 
@@ -171,10 +173,11 @@ def get_elasticities(name: str) -> dict[str, float]:
 
     Parameters
     ----------
-    name : {"caliendo_parro_2015", "caliendo_parro_2015_eaeu"}
+    name : {"caliendo_parro_2015", "caliendo_parro_2015_eaeu", "caliendo_parro_2015_icio"}
         ``"caliendo_parro_2015"``: the 21-entry table :data:`CALIENDO_PARRO_2015`;
-        ``"caliendo_parro_2015_eaeu"``: its aggregation to the EAEU dataset's broad
-        sectors, :data:`EAEU_THETA`.
+        ``"caliendo_parro_2015_eaeu"``: its aggregation to the broad sectors of dataset
+        ``eaeu-2016v1``, :data:`EAEU_THETA`; ``"caliendo_parro_2015_icio"``: the 28 ICIO
+        sectors of dataset v2 (``eaeu``), :data:`blocsim.data.sector_map.ICIO_THETA`.
 
     Raises
     ------

@@ -82,7 +82,11 @@ class DatasetInfo(_Strict):
     name: str
     year: int | None = None
     hash: str = Field(description="SHA-256 of the baseline flow table (blocsim.data.frame_hash).")
-    version: str | None = Field(default=None, description="Version of the dataset's build recipe, if known.")
+    version: str | None = Field(default=None, description="Versioned tables the name loaded (e.g. eaeu-2022v2 for "
+                                "eaeu), if known.")
+    recipe_version: str | None = Field(default=None, description="Version of the recipe that built the tables, if "
+                                       "known (empty when unknown).")
+    sectors: list[str] | None = Field(default=None, description="Sectors of the baseline flows, in the dataset's order.")
     file_hash: str | None = Field(default=None, description="SHA-256 of the data file read, if one was read.")
     path: str | None = Field(default=None, description="The data file read (a user's file), if any.")
     countries: int | None = Field(default=None, ge=0, description="Number of countries in the baseline.")

@@ -104,6 +104,7 @@ def run_scenario(
     draws: int | None = None,
     seed: int | None = None,
     dataset: Any = None,
+    year: int | None = None,
 ) -> ScenarioResult:
     """Run a scenario with the model its ``[model] name`` names and (optionally) write a run directory.
 
@@ -135,6 +136,9 @@ def run_scenario(
         same bands). Only with ``draws``.
     dataset
         An already loaded dataset (default: ``blocsim.load_dataset(scenario.data.dataset)``).
+    year
+        Data year to run on instead of the scenario's ``[data] year`` (its baseline flows and
+        tariff schedules; overrides ``tariff_year`` too); one of the dataset's years.
 
     Returns
     -------
@@ -165,24 +169,28 @@ def run_scenario(
     if not isinstance(scenario, (Scenario, OneSectorScenario)):
         scenario = load_scenario(scenario)
     if scenario.model.name != "multisector":
-        _check_single_run(scenario, draws, seed, dataset)
-        result = _run_model(scenario, dataset)
-        return _write(result, out_dir)
-    if dataset is None:
+        _check_single_run(scenario, draws, seed, dataset, year)
+    if dataset is None and isinstance(scenario, Scenario):
         from blocsim.data import load_dataset
 
         dataset = load_dataset(scenario.data.dataset)
+    if year is not None and isinstance(scenario, Scenario):
+        scenario = with_year(scenario, year, dataset)
+    if scenario.model.name != "multisector":
+        return _write(_run_model(scenario, dataset), out_dir)
     seed = _check_bands_request(draws, seed, dataset)
     theta = resolve_theta(scenario)
     year = scenario.data.year
     policy = policy_shock(scenario, dataset, theta)
     before, after, rates, violations, shock = policy.before, policy.after, policy.rates, policy.violations, policy.shock
     baseline = baseline_flows(dataset, year)
-    model = _solve(scenario, dataset, baseline, shock, theta, labour_inputs(scenario, dataset, before, after))
+    labour = labour_inputs(scenario, dataset, before, after)
+    model = _solve(scenario, dataset, baseline, shock, theta, labour)
     flows, reexports = record_reroutes(model.flows, shock.reroutes)
     tables = _tables(scenario, model, flows, reexports, shock)
     meta = _meta(scenario, baseline, before, after, shock, model, violations, rates, theta)
-    meta["dataset"].update(_dataset_version(dataset))
+    meta["model"]["parameters"].update(labour_parameters(scenario, labour))
+    meta["dataset"].update(dataset_version(dataset, baseline))
     result = ScenarioResult(scenario, before, after, shock, model, tables, meta, violations)
     if draws is not None:
         from blocsim.pipeline.bands import bands_plan, scenario_bands
@@ -198,13 +206,6 @@ def run_scenario(
                                "sensitivity": {"method": "one at a time, p05 and p95 of each input",
                                                "variables": list(HEADLINE_VARIABLES)}}
     return _write(result, out_dir)
-
-
-def _dataset_version(dataset: Any) -> dict[str, str]:
-    """``{"version": ...}``: the build-recipe version of the dataset (``meta["recipe_version"]``), if it has one."""
-    meta = getattr(dataset, "meta", None)
-    version = meta.get("recipe_version") if isinstance(meta, Mapping) else None
-    return {"version": str(version)} if version not in (None, "") else {}
 
 
 def countries_with_bands(countries: pd.DataFrame, bands: pd.DataFrame) -> pd.DataFrame:
@@ -247,13 +248,15 @@ def _write(result: ScenarioResult, out_dir: str | os.PathLike[str] | None) -> Sc
     return dataclasses.replace(result, run_dir=run_dir)
 
 
-def _check_single_run(scenario: AnyScenario, draws: int | None, seed: int | None, dataset: Any) -> None:
+def _check_single_run(scenario: AnyScenario, draws: int | None, seed: int | None, dataset: Any,
+                      year: int | None = None) -> None:
     """Arguments a PE or one-sector run does not use are errors (bands draw the multi-sector model only).
 
     Raises
     ------
     ScenarioError
-        ``draws``/``seed`` with a model other than ``multisector``; ``dataset`` with ``onesector``.
+        ``draws``/``seed`` with a model other than ``multisector``; ``dataset`` or ``year``
+        with ``onesector``.
     """
     name = scenario.model.name
     for argument, value in (("draws", draws), ("seed", seed)):
@@ -263,6 +266,12 @@ def _check_single_run(scenario: AnyScenario, draws: int | None, seed: int | None
                 f"model's elasticities and scenario {scenario.scenario.name!r} runs model '{name}'. Fix: drop "
                 f"'{argument}' (--draws/--seed), or run the scenario with [model] name = \"multisector\""
             )
+    if year is not None and name == "onesector":
+        raise ScenarioError(
+            f"run_scenario argument 'year' (--year): got {year!r}, but scenario {scenario.scenario.name!r} runs model "
+            "'onesector', which reads its own gravity table ([data] sample or path) with all its years. Fix: drop "
+            "'year' (--year)"
+        )
     if dataset is not None and name == "onesector":
         raise ScenarioError(
             f"run_scenario argument 'dataset': scenario {scenario.scenario.name!r} runs model 'onesector', which reads "
@@ -289,6 +298,39 @@ def _run_model(scenario: AnyScenario, dataset: Any) -> ScenarioResult:
     }}
     return ScenarioResult(scenario, policy.before, policy.after, policy.shock, run.model, run.tables, meta,
                           policy.violations)
+
+
+def with_year(scenario: Scenario, year: int, dataset: Any) -> Scenario:
+    """``scenario`` on data year ``year`` (its ``[data] year``; ``tariff_year`` dropped, so tariffs of that year).
+
+    Raises
+    ------
+    DataValidationError
+        ``year`` is not an integer year of ``dataset`` (the message lists its years).
+    """
+    from blocsim.errors import DataValidationError
+
+    years = sorted(int(y) for y in dataset.flows["year"].unique())
+    if isinstance(year, bool) or not isinstance(year, int) or year not in years:
+        raise DataValidationError(f"argument 'year' (--year): got {year!r}; allowed: a year of dataset "
+                                  f"{getattr(dataset, 'name', '')!r}: {years}")
+    return scenario.model_copy(update={"data": scenario.data.model_copy(update={"year": year, "tariff_year": None})})
+
+
+def dataset_version(dataset: Any, baseline: pd.DataFrame) -> dict[str, Any]:
+    """What ``run.json`` records of the data beyond name and year: tables version, recipe, sectors.
+
+    Returns
+    -------
+    dict
+        ``version`` (the versioned tables, e.g. ``eaeu-2022v2`` for ``eaeu``), ``recipe_version``
+        and ``sectors`` (the sectors of the baseline flows, in the dataset's order).
+    """
+    version = getattr(dataset, "version", None) or {"tables": str(getattr(dataset, "name", "")), "recipe_version": ""}
+    present = set(baseline["sector"].astype(str))
+    order = [str(s) for s in dataset.sectors["sector"]] if hasattr(dataset, "sectors") else sorted(present)
+    return {"version": version["tables"], "recipe_version": version["recipe_version"],
+            "sectors": [s for s in order if s in present]}
 
 
 def _check_bands_request(draws: int | None, seed: int | None, dataset: Any) -> int:
@@ -343,6 +385,20 @@ def labour_inputs(scenario: Scenario, dataset: Any, before: PolicyState, after: 
         entry_cost_after=[0.0 if p in free_after else cost for p in pairs])
     return {"remittances": corridors.reset_index(drop=True), "entry_costs": entry.reset_index(drop=True),
             "migration_elasticity": scenario.model.migration_elasticity}
+
+
+def labour_parameters(scenario: Scenario, labour: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``run.json`` records of the labour channel under ``model.parameters``.
+
+    ``labour``: whether migrant workers and remittances were in the solve (``labour_inputs``
+    not empty: on by default when the dataset has a remittance table); when on, also
+    ``migration_elasticity`` (dimensionless), ``entry_cost`` (fraction of earnings, non-members)
+    and ``remittance_corridors`` (number of origin-host pairs).
+    """
+    if not labour:
+        return {"labour": False}
+    return {"labour": True, "migration_elasticity": float(scenario.model.migration_elasticity),
+            "entry_cost": float(scenario.model.entry_cost), "remittance_corridors": int(len(labour["remittances"]))}
 
 
 def _solve(scenario: Scenario, dataset: Any, baseline: pd.DataFrame, shock: Shock, theta: Mapping[str, float],

@@ -20,6 +20,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 from pydantic import ValidationError
 
+from blocsim.data.sector_map import expand_sectors
 from blocsim.errors import DataValidationError
 from blocsim.policy.model import Bloc, Exemption, Membership, PolicyState, PoolPeriod, Preference
 from blocsim.policy.spec import BlocSpec, ExemptionSpec, PolicyFile, PreferenceSpec
@@ -241,7 +242,13 @@ def _members(specs: Sequence[Any]) -> tuple[Membership, ...]:
 
 
 def bloc_from_spec(spec: BlocSpec, rates: RateTables | None) -> Bloc:
-    """Turn a bloc definition into a :class:`~blocsim.policy.model.Bloc`, taking ``cet = "dataset"`` from ``rates``."""
+    """Turn a bloc definition into a :class:`~blocsim.policy.model.Bloc`, taking ``cet = "dataset"`` from ``rates``.
+
+    Broad 2016v1 sector names in exemptions and ``border_sectors`` that the dataset's tariff
+    tables lack become the ICIO sectors they mean (:func:`blocsim.data.sector_map.expand_sectors`).
+    """
+    known = {k for _, k in rates.mfn} | set(rates.cet) if rates is not None else set()
+    exemptions = [e.model_copy(update={"sector": k}) for e in spec.exemptions for k in expand_sectors([e.sector], known)]
     cet: dict[str, float] = {}
     if spec.kind != "fta":
         if spec.cet == "dataset":
@@ -261,12 +268,12 @@ def bloc_from_spec(spec: BlocSpec, rates: RateTables | None) -> Bloc:
         cet_start=spec.cet_start,
         exemptions=tuple(
             Exemption(e.country, e.sector, _exemption_rate(spec.name, e, rates), e.start, e.until, e.source)
-            for e in spec.exemptions
+            for e in exemptions
         ),
         checks_removed=spec.checks_removed,
         free_movement_start=spec.free_movement_start,
         border_cost=spec.border_cost,
-        border_sectors=tuple(spec.border_sectors),
+        border_sectors=expand_sectors(spec.border_sectors, known),
         duty_pool=tuple(PoolPeriod(p.start, dict(p.shares), p.source) for p in spec.duty_pool),
         sources=tuple(spec.sources),
     )

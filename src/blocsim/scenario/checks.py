@@ -105,10 +105,10 @@ def semantic_problems(scenario: Scenario, catalog: Catalog) -> list[Problem]:
     for loc, date in _date_fields(scenario):
         if loc[-1] == "joined":
             continue
-        if not catalog.first_date <= date <= catalog.last_date:
+        if not catalog.first_policy_date <= date <= catalog.last_date:
             problems.append(
                 Problem(loc, date.isoformat(), f"date outside the data of '{catalog.name}': use a date from "
-                                               f"{catalog.first_date} to {catalog.last_date}")
+                                               f"{catalog.first_policy_date} to {catalog.last_date}")
             )
     if scenario.after.date is not None and scenario.after.date < scenario.before.date:
         problems.append(

@@ -18,6 +18,10 @@ from blocsim.scenario.schema import Scenario
 Loc = tuple[str | int, ...]
 
 
+#: How many years before its first data year a scenario's policy dates may lie.
+PRE_DATA_YEARS = 5
+
+
 @dataclass(frozen=True)
 class Catalog:
     """What a dataset offers a scenario: country codes (and names), sectors, years."""
@@ -32,6 +36,15 @@ class Catalog:
     def first_date(self) -> dt.date:
         """First day of the first data year."""
         return dt.date(min(self.years), 1, 1)
+
+    @property
+    def first_policy_date(self) -> dt.date:
+        """Earliest policy date a scenario may give: 1 Jan, :data:`PRE_DATA_YEARS` years before the first data year.
+
+        An event shortly before the data (the 2010 CET on data from 2011) runs on the first
+        data year with the pre-event policy as the comparison state.
+        """
+        return dt.date(min(self.years) - PRE_DATA_YEARS, 1, 1)
 
     @property
     def last_date(self) -> dt.date:

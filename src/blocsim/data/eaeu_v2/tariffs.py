@@ -25,6 +25,15 @@ applies, in this order (the first rule that holds sets the row; flag in brackets
    not in the shared data; the rate is the median over ICIO importers of the non-preferential
    rate for the sector and year (``assumption_median_mfn``).
 6. importer ROW: 0 as in Teti (``teti_row_zero``; the tariffs of the rest of the world are unknown).
+
+The per-importer table (the Dataset contract's ``tariffs``, read by the policy layer) holds,
+for every importer, sector (services included) and year, an ``mfn`` row: the importer's own
+non-preferential rate (for a member: what it would charge outside the union; RUS, KAZ, BLR:
+their own Teti rate, flag ``member_own_rate``, which under the union is close to the CET, since
+no pre-2010 national schedule is in the shared data; ARM, KGZ: the assumption of rule 5); members
+also have a ``cet`` row, and Kazakhstan an ``applied`` row (what it charges outsiders: the CET,
+from 2016 its lower WTO rate where below). Services (``D35T98``) carry no import tariff (0,
+flag ``services_no_tariff``).
 """
 
 from __future__ import annotations
@@ -58,6 +67,12 @@ SOURCES: dict[str, str] = {
     "teti_row_zero": "Teti (2024) via ICIO: 0 for the rest of the world as importer (unknown)",
 }
 FLAGS: tuple[str, ...] = tuple(SOURCES)
+#: Sources of rows that exist only in the per-importer table (``tariffs``), by flag.
+EXTERNAL_SOURCES: dict[str, str] = {
+    "member_own_rate": "Teti (2024) Global Tariff Database: the member's own non-preferential rate (median over exporters "
+    "outside the CIS); no pre-union national schedule in the shared data",
+    "services_no_tariff": "assumption: no import tariffs on services (ICIO D35T98)",
+}
 
 
 def _member(country: str, year: int) -> bool:
@@ -125,7 +140,7 @@ def tariff_tables(
                 rate, flag = _pair(m, x, year, y_pos, icio_pos, rates, mfn, cet, median_mfn)
                 parts.append((m, x, year, rate, flag))
         for y_pos, year in enumerate(years):
-            ext_rows.append((m, year, *_external(m, year, y_pos, icio_pos, mfn, cet, median_mfn)))
+            ext_rows.extend((m, year, *row) for row in _external(m, year, y_pos, icio_pos, mfn, cet, median_mfn))
     n = len(parts)
     bilateral = pd.DataFrame(
         {
@@ -140,19 +155,7 @@ def tariff_tables(
     bilateral["source"] = bilateral["flag"].map(SOURCES)
     bilateral = bilateral[["importer", "exporter", "sector", "year", "tariff", "source", "flag"]]
     bilateral = bilateral.sort_values(["importer", "exporter", "sector", "year"], kind="stable", ignore_index=True)
-    external = pd.DataFrame(
-        {
-            "importer": np.repeat([r[0] for r in ext_rows], n_k),
-            "sector": np.tile(k_codes, len(ext_rows)),
-            "year": np.repeat([r[1] for r in ext_rows], n_k).astype("int64"),
-            "regime": np.repeat([r[2] for r in ext_rows], n_k),
-            "rate": np.round(np.concatenate([r[3] for r in ext_rows]), 6),
-            "flag": np.concatenate([r[4] for r in ext_rows]),
-        }
-    )
-    external["regime"] = np.where(external["flag"] == "kaz_wto_exemption", "applied", external["regime"])
-    external["source"] = external["flag"].map(SOURCES)
-    external = external.drop(columns="flag").sort_values(["importer", "sector", "year"], kind="stable", ignore_index=True)
+    external = _external_table(ext_rows, k_codes, [c for c, g in zip(sectors, goods) if not g])
     cet_table = pd.DataFrame(
         {
             "sector": np.tile(k_codes, len(years)),
@@ -177,17 +180,65 @@ def _member_external(m, year, y_pos, icio_pos, mfn, cet):
     return rate, flag
 
 
-def _external(m, year, y_pos, icio_pos, mfn, cet, median_mfn):
-    """(regime, rate (K,), flag (K,)) of importer ``m`` on non-preferential partners."""
-    if _member(m, year):
-        rate, flag = _member_external(m, year, y_pos, icio_pos, mfn, cet)
-        return "cet", rate, flag
+def _non_member(m, y_pos, icio_pos, mfn, median_mfn):
+    """(rate (K,), flag (K,)) of a country's own MFN schedule (the rate outside any union)."""
     k = mfn.shape[2]
     if m == "ROW":
-        return "mfn", np.zeros(k), np.full(k, "teti_row_zero", dtype=object)
+        return np.zeros(k), np.full(k, "teti_row_zero", dtype=object)
     if m in SMALL:
-        return "mfn", median_mfn[y_pos], np.full(k, "assumption_median_mfn", dtype=object)
-    return "mfn", mfn[y_pos, icio_pos[m]], np.full(k, "mfn_median", dtype=object)
+        return median_mfn[y_pos], np.full(k, "assumption_median_mfn", dtype=object)
+    return mfn[y_pos, icio_pos[m]], np.full(k, "mfn_median", dtype=object)
+
+
+def _external(m, year, y_pos, icio_pos, mfn, cet, median_mfn):
+    """Rows ``(regime, rate (K,), flag (K,))`` of importer ``m`` on non-preferential partners in one year.
+
+    Every importer has an ``mfn`` row (its own schedule); a member also a ``cet`` row and,
+    where it deviates from the CET (Kazakhstan), an ``applied`` row with what it charges.
+    """
+    if not _member(m, year):
+        return [("mfn", *_non_member(m, y_pos, icio_pos, mfn, median_mfn))]
+    k = mfn.shape[2]
+    if m in SMALL:
+        own = _non_member(m, y_pos, icio_pos, mfn, median_mfn)
+    else:
+        own = (mfn[y_pos, icio_pos[m]], np.full(k, "member_own_rate", dtype=object))
+    rows = [("cet", cet[y_pos], np.full(k, "cet", dtype=object)), ("mfn", *own)]
+    if m == "KAZ":
+        rows.append(("applied", *_member_external(m, year, y_pos, icio_pos, mfn, cet)))
+    elif m in ("ARM", "KGZ"):
+        rows[0] = ("cet", *_member_external(m, year, y_pos, icio_pos, mfn, cet))
+    return rows
+
+
+def _external_table(ext_rows, k_codes, services) -> pd.DataFrame:
+    """The per-importer table ``importer, sector, year, regime, rate, source`` (services at 0)."""
+    n_k = len(k_codes)
+    external = pd.DataFrame(
+        {
+            "importer": np.repeat([r[0] for r in ext_rows], n_k),
+            "sector": np.tile(k_codes, len(ext_rows)),
+            "year": np.repeat([r[1] for r in ext_rows], n_k).astype("int64"),
+            "regime": np.repeat([r[2] for r in ext_rows], n_k),
+            "rate": np.round(np.concatenate([r[3] for r in ext_rows]), 6),
+            "flag": np.concatenate([r[4] for r in ext_rows]),
+        }
+    )
+    keys = external[["importer", "year", "regime"]].drop_duplicates()
+    service_rows = pd.DataFrame(
+        {
+            "importer": np.repeat(keys["importer"].to_numpy(), len(services)),
+            "sector": np.tile(list(services), len(keys)),
+            "year": np.repeat(keys["year"].to_numpy(), len(services)).astype("int64"),
+            "regime": np.repeat(keys["regime"].to_numpy(), len(services)),
+            "rate": 0.0,
+            "flag": "services_no_tariff",
+        }
+    )
+    external = pd.concat([external, service_rows], ignore_index=True)
+    external["source"] = external["flag"].map({**SOURCES, **EXTERNAL_SOURCES})
+    order = ["importer", "sector", "year", "regime"]
+    return external.drop(columns="flag").sort_values(order, kind="stable", ignore_index=True)
 
 
 def _pair(m, x, year, y_pos, icio_pos, rates, mfn, cet, median_mfn):

@@ -263,7 +263,8 @@ def library_names(python: str) -> list[str]:
 
 def run_scenario(python: str, name: str, out: Path) -> Run:
     """Run one built-in scenario through the CLI and read its run directory."""
-    done = subprocess.run([python, "-m", "blocsim", "scenarios", "run", name, "--out", str(out), "--json"],
+    done = subprocess.run([python, "-m", "blocsim", "scenarios", "run", name, "--out", str(out), "--json",
+                           "--no-store"],
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise ValidationPageError(f"scenario {name}: run failed: {done.stderr.strip()[-500:]}")

@@ -98,9 +98,22 @@ def test_markers_missing_is_an_error() -> None:
 
 
 @pytest.fixture(scope="module")
-def food_ban_run(tmp_path_factory: pytest.TempPathFactory):
+def food_ban_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty BLOCSIM_HOME for the script's run (so the test can see whether it stored anything)."""
+    return tmp_path_factory.mktemp("validation-home")
+
+
+@pytest.fixture(scope="module")
+def food_ban_run(tmp_path_factory: pytest.TempPathFactory, food_ban_home: Path):
     out = tmp_path_factory.mktemp("validation") / "russia-food-ban-2014"
-    return vn.run_scenario(sys.executable, "russia-food-ban-2014", out)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BLOCSIM_HOME", str(food_ban_home))
+        return vn.run_scenario(sys.executable, "russia-food-ban-2014", out)
+
+
+def test_script_runs_are_not_stored_in_the_run_store(food_ban_run, food_ban_home: Path) -> None:
+    # a documentation run is scratch: it must not fill the user's run store (the dashboard's list)
+    assert food_ban_run.countries and list(food_ban_home.iterdir()) == []
 
 
 def test_measures_of_the_literature_evaluate_on_a_real_run(food_ban_run) -> None:

@@ -135,7 +135,7 @@ def _omr(cal: Calibration, eq: Equilibrium, new_flows: FloatArray) -> FloatArray
     ok = (cal.output > 0) & (sold > 0)
     log_pi = np.where(
         ok,
-        -eq.log_cost_hat - np.log(np.where(ok, sold / (cal.output * world), 1.0)) / theta,
+        -eq.log_cost_hat - np.log(np.divide(sold, cal.output * world, out=np.ones_like(sold), where=ok)) / theta,
         0.0,
     )
     weight = np.where(ok, cal.output, 0.0)

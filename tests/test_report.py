@@ -30,6 +30,10 @@ from blocsim.results import write_run
 
 REGIONS = "RUS KAZ BLR ARM KGZ UKR UZB TJK CHN EUN USA TUR JPN KOR CAN AUS NOR ROW".split()
 SECTORS = ["agri_food", "mining_energy", "manufacturing", "other"]
+#: regions of dataset v2 without a polygon in Natural Earth 1:110m (not drawn on the map)
+BELOW_110M = {"HKG", "SGP", "MLT", "STP"}
+EU28 = ("AUT BEL BGR HRV CYP CZE DNK EST FIN FRA DEU GRC HUN IRL ITA LVA LTU LUX MLT NLD POL PRT ROU SVK SVN ESP "
+        "SWE GBR").split()
 CHROMIUM = Path("/usr/bin/chromium")
 needs_chromium = pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian's chromium is not installed")
 CHARTS = ("welfare", "map", "bloc", "revenue", "bilateral")
@@ -190,9 +194,23 @@ def test_geometry_is_small_and_covers_the_dataset_regions() -> None:
     path = Path(__file__).resolve().parents[1] / "src/blocsim/report/geometry/eurasia_regions.geo.json"
     assert path.stat().st_size < 1_000_000
     ids = {feature["id"] for feature in region_geometry()["features"]}
-    assert set(load_dataset("eaeu").countries["iso3"]) <= ids
+    assert set(load_dataset("eaeu-2016v1").countries["iso3"]) <= ids
+    # v2: every region but those too small for Natural Earth 1:110m (no polygon there)
+    assert set(load_dataset("eaeu").countries["iso3"]) - ids == BELOW_110M
     for feature in region_geometry()["features"]:
         assert feature["geometry"]["type"] == "MultiPolygon" and feature["geometry"]["coordinates"], feature["id"]
+
+
+def test_map_draws_the_eu_member_states_of_a_v2_run(scenario_run: Path) -> None:
+    """Dataset v2 has the 28 EU members instead of EUN: each is drawn with its own welfare."""
+    run = load_run(scenario_run)
+    assert "EUN" not in set(run.countries["country"])
+    trace = welfare_map(run).data[1]
+    welfare = dict(zip(run.countries["country"], run.countries["welfare_pct"]))
+    assert set(EU28) - BELOW_110M <= set(trace.locations)
+    assert set(trace.locations) == set(run.countries["country"]) - BELOW_110M - {"ROW"}
+    for code, value in zip(trace.locations, trace.z):
+        assert value == pytest.approx(welfare[code])
 
 
 def test_percent_formatting() -> None:

@@ -36,6 +36,24 @@ REGION_OF_NUMERIC: dict[str, str] = {
         "705", "724", "752", "826",
     )},
 }
+#: ISO 3166-1 alpha-3 -> numeric of the single-country regions of dataset v2 (eaeu-2022v2: the 84
+#: countries of OECD ICIO 2023 and the partners added; the 28 EU members are their own regions, not
+#: EUN). Each gets its own feature besides the regions above; those below the 1:110m resolution
+#: (e.g. HKG, SGP, MLT) have no polygon and are not drawn.
+COUNTRY_NUMERIC: dict[str, str] = {
+    "AGO": "024", "ARE": "784", "ARG": "032", "ARM": "051", "AUS": "036", "AUT": "040", "BEL": "056",
+    "BGD": "050", "BGR": "100", "BLR": "112", "BRA": "076", "BRN": "096", "CAN": "124", "CHE": "756",
+    "CHL": "152", "CHN": "156", "CIV": "384", "CMR": "120", "COD": "180", "COL": "170", "CRI": "188",
+    "CYP": "196", "CZE": "203", "DEU": "276", "DNK": "208", "EGY": "818", "ESP": "724", "EST": "233",
+    "FIN": "246", "FRA": "250", "GBR": "826", "GRC": "300", "HKG": "344", "HRV": "191", "HUN": "348",
+    "IDN": "360", "IND": "356", "IRL": "372", "ISL": "352", "ISR": "376", "ITA": "380", "JOR": "400",
+    "JPN": "392", "KAZ": "398", "KGZ": "417", "KHM": "116", "KOR": "410", "LAO": "418", "LTU": "440",
+    "LUX": "442", "LVA": "428", "MAR": "504", "MEX": "484", "MLT": "470", "MMR": "104", "MYS": "458",
+    "NGA": "566", "NLD": "528", "NOR": "578", "NZL": "554", "PAK": "586", "PER": "604", "PHL": "608",
+    "POL": "616", "PRT": "620", "ROU": "642", "RUS": "643", "SAU": "682", "SEN": "686", "SGP": "702",
+    "STP": "678", "SVK": "703", "SVN": "705", "SWE": "752", "THA": "764", "TJK": "762", "TUN": "788",
+    "TUR": "792", "TWN": "158", "UKR": "804", "USA": "840", "UZB": "860", "VNM": "704", "ZAF": "710",
+}
 ANTARCTICA = "010"
 REGION_NAMES: dict[str, str] = {
     "RUS": "Russia", "KAZ": "Kazakhstan", "BLR": "Belarus", "ARM": "Armenia",
@@ -70,24 +88,35 @@ def ring(arc_ids: list[int], arcs: list[list[tuple[float, float]]]) -> list[list
 
 
 def build(topology: dict[str, Any]) -> dict[str, Any]:
-    """Return the region FeatureCollection for a world-atlas ``countries`` topology."""
+    """Return the region FeatureCollection for a world-atlas ``countries`` topology.
+
+    First the regions of :data:`REGION_NAMES` (``ROW``: every country outside them), then one
+    feature per country of :data:`COUNTRY_NUMERIC` that is not already a region (named as in
+    Natural Earth), so that both the 18 regions of eaeu-2016v1 and the countries of v2 are drawn.
+    """
     arcs = decode_arcs(topology)
     polygons: dict[str, list[list[list[list[float]]]]] = {code: [] for code in REGION_NAMES}
+    country_of_numeric = {numeric: iso3 for iso3, numeric in COUNTRY_NUMERIC.items() if iso3 not in REGION_NAMES}
+    names = dict(REGION_NAMES)
     for geometry in topology["objects"]["countries"]["geometries"]:
         numeric = geometry.get("id")
         if numeric == ANTARCTICA or geometry["type"] not in ("Polygon", "MultiPolygon"):
             continue
-        region = REGION_OF_NUMERIC.get(str(numeric), "ROW")
         parts = [geometry["arcs"]] if geometry["type"] == "Polygon" else geometry["arcs"]
-        polygons[region].extend([ring(r, arcs) for r in part] for part in parts)
+        shape = [[ring(r, arcs) for r in part] for part in parts]
+        polygons[REGION_OF_NUMERIC.get(str(numeric), "ROW")].extend(shape)
+        country = country_of_numeric.get(str(numeric))
+        if country is not None:
+            polygons.setdefault(country, []).extend(shape)
+            names[country] = str(geometry.get("properties", {}).get("name", country))
     features = [
         {
             "type": "Feature",
             "id": code,
-            "properties": {"region": code, "name": REGION_NAMES[code]},
-            "geometry": {"type": "MultiPolygon", "coordinates": polygons[code]},
+            "properties": {"region": code, "name": names[code]},
+            "geometry": {"type": "MultiPolygon", "coordinates": coordinates},
         }
-        for code in REGION_NAMES
+        for code, coordinates in polygons.items()
     ]
     return {
         "type": "FeatureCollection",

@@ -18,7 +18,7 @@ from blocsim.policy import check_rules
 from blocsim.scenario import build_states, library_names, library_path, parse_scenario, scenario_template
 from blocsim.scenario.loader import library_dir
 
-DATA = load_dataset("eaeu")
+DATA = load_dataset("eaeu-2016v1")
 
 HEAD = """\
 [scenario]
@@ -28,6 +28,7 @@ event = "30 Nov 2015: Kazakhstan becomes a WTO member"
 sources = ["test"]
 
 [data]
+dataset = "eaeu-2016v1"
 year = 2016
 
 [before]
@@ -120,7 +121,7 @@ def test_a_schedule_with_no_step_in_force_is_refused() -> None:
 
 
 def test_an_exemption_sector_and_bloc_are_checked() -> None:
-    with pytest.raises(ScenarioError, match=r"typo.toml:17: field 'after\.exemptions\[0\]\.sector'.*"
+    with pytest.raises(ScenarioError, match=r"typo.toml:18: field 'after\.exemptions\[0\]\.sector'.*"
                                             r"did you mean 'manufacturing'.*got 'manufactring'"):
         parse_scenario(WTO_EXEMPTION.replace('"manufacturing"', '"manufactring"'), source="typo.toml")
     text = WTO_EXEMPTION.replace('country = "KAZ"', 'country = "KAZ"\nbloc = "CIS_FTA"')

@@ -107,6 +107,7 @@ event = "none"
 sources = ["docs/scenarios.md"]
 
 [data]
+dataset = "eaeu-2016v1"
 year = 2016
 
 [before]

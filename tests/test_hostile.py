@@ -73,6 +73,7 @@ event = "none"
 sources = ["probe"]
 
 [data]
+dataset = "eaeu-2016v1"
 year = 2016
 
 [policy]

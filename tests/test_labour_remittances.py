@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -250,10 +252,10 @@ def _with_remittances(dataset):  # type: ignore[no-untyped-def]
 def test_scenario_run_uses_the_dataset_corridors_and_free_movement_on_accession() -> None:
     from blocsim.pipeline.scenario_run import run_scenario
 
-    v1 = blocsim.load_dataset("eaeu-2016v1")
-    assert "remittances" not in v1.extra  # the old dataset: channel off, library goldens unchanged
-    dataset, table = _with_remittances(v1)
-    res = run_scenario("armenia-kyrgyzstan-join-2015", dataset=dataset)
+    v2 = blocsim.load_dataset("eaeu")  # the library's dataset (v2) has the corridor table: channel on
+    table = v2.extra["remittances"]
+    res = run_scenario("armenia-kyrgyzstan-join-2015", dataset=v2)
+    assert res.meta["model"]["parameters"]["labour"] is True  # run.json records the channel
     c = res.countries.set_index("country")
     rows = table[(table.year == 2017) & (table.sender != table.receiver)]
     np.testing.assert_allclose(c.remittances_received_before.loc[["KGZ", "ARM", "TJK"]],
@@ -261,8 +263,10 @@ def test_scenario_run_uses_the_dataset_corridors_and_free_movement_on_accession(
     # Kyrgyz and Armenian workers no longer need Russia's patent: more of them, more remittances
     assert c.loc["KGZ", "migrants_pct"] > 1.0 and c.loc["KGZ", "remittances_net_change"] > 0
     assert abs(c.loc["TJK", "migrants_pct"]) < 0.5  # Tajikistan stays outside
-    plain = run_scenario("armenia-kyrgyzstan-join-2015", dataset=v1).countries
-    assert (plain.remittances_received_before == 0).all()
+    without = dataclasses.replace(v2, extra={k: v for k, v in v2.extra.items() if k != "remittances"})
+    plain = run_scenario("armenia-kyrgyzstan-join-2015", dataset=without)
+    assert (plain.countries.remittances_received_before == 0).all()
+    assert plain.meta["model"]["parameters"]["labour"] is False
 
 
 def test_labour_true_without_a_remittance_table_is_a_scenario_error() -> None:
@@ -273,8 +277,10 @@ def test_labour_true_without_a_remittance_table_is_a_scenario_error() -> None:
     scenario = load_scenario("russia-recession-2014-15")
     data = scenario.model_dump()
     wanted = type(scenario).model_validate({**data, "model": {**data["model"], "labour": True}})
+    v2 = blocsim.load_dataset("eaeu")
+    without = dataclasses.replace(v2, extra={k: v for k, v in v2.extra.items() if k != "remittances"})
     with pytest.raises(ScenarioError, match="no remittance table"):
-        run_scenario(wanted)
+        run_scenario(wanted, dataset=without)
 
 
 def test_welfare_decomposition_carries_the_remittance_change() -> None:

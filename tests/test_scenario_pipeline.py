@@ -30,6 +30,7 @@ event = "none"
 sources = ["test"]
 
 [data]
+dataset = "eaeu-2016v1"
 year = {year}
 
 [policy]

@@ -255,7 +255,7 @@ sources = ["test"]
 focus_countries = ["RUS"]
 
 [data]
-dataset = "eaeu"
+dataset = "eaeu-2016v1"
 year = 2012
 
 [before]

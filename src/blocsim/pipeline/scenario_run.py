@@ -70,12 +70,28 @@ class ScenarioResult:
         return self.tables["flows"]
 
 
-def resolve_theta(scenario: Scenario) -> dict[str, float]:
-    """Trade elasticities of the scenario (a named table or the file's own)."""
+#: Elasticity tables tried, in order, when a scenario names none: the first that has a theta for
+#: every sector of the scenario's dataset is used (eaeu-2016v1: the broad sectors; v2: ICIO).
+DEFAULT_THETA_TABLES = ("caliendo_parro_2015_eaeu", "caliendo_parro_2015_icio")
+
+
+def resolve_theta(scenario: Scenario, dataset: Any = None) -> dict[str, float]:
+    """Trade elasticities of the scenario: its own, the table it names, or (no ``theta`` given) the
+    first of :data:`DEFAULT_THETA_TABLES` covering every sector of ``dataset`` (default: the
+    scenario's ``[data] dataset``); dimensionless, by sector."""
     if isinstance(scenario.model.theta, dict):
         return dict(scenario.model.theta)
     from blocsim.data.elasticities import get_elasticities
 
+    if "theta" not in scenario.model.model_fields_set:
+        from blocsim.scenario.loader import dataset_catalog
+
+        sectors = (set(dataset.sectors["sector"].astype(str)) if hasattr(dataset, "sectors")
+                   else set(dataset_catalog(scenario.data.dataset).sectors))
+        for name in DEFAULT_THETA_TABLES:
+            table = get_elasticities(name)
+            if sectors <= set(table):
+                return table
     return get_elasticities(scenario.model.theta)
 
 
@@ -179,7 +195,7 @@ def run_scenario(
     if scenario.model.name != "multisector":
         return _write(_run_model(scenario, dataset), out_dir)
     seed = _check_bands_request(draws, seed, dataset)
-    theta = resolve_theta(scenario)
+    theta = resolve_theta(scenario, dataset)
     year = scenario.data.year
     policy = policy_shock(scenario, dataset, theta)
     before, after, rates, violations, shock = policy.before, policy.after, policy.rates, policy.violations, policy.shock

@@ -236,19 +236,6 @@ def test_labour_options_without_remittances_are_errors() -> None:
 # --- Scenario pipeline ------------------------------------------------------------------------------------------
 
 
-def _with_remittances(dataset):  # type: ignore[no-untyped-def]
-    """The 2016v1 dataset with the v2 corridor table summed onto its regions (others -> ROW)."""
-    import dataclasses
-
-    table = blocsim.load_dataset("eaeu-2022v2").extra["remittances"]
-    known = set(dataset.regions)
-    table = table.assign(sender=table.sender.where(table.sender.isin(known), "ROW"),
-                         receiver=table.receiver.where(table.receiver.isin(known), "ROW"))
-    table = table.groupby(["sender", "receiver", "year"], as_index=False)[["remittances_usd_m", "migrants"]].sum(
-        min_count=1)
-    return dataclasses.replace(dataset, extra={**dataset.extra, "remittances": table}), table
-
-
 def test_scenario_run_uses_the_dataset_corridors_and_free_movement_on_accession() -> None:
     from blocsim.pipeline.scenario_run import run_scenario
 

@@ -282,10 +282,13 @@ def probe_theta_1e_minus_6(root: Path) -> Outcome:
     """kazakhstan-leaves with every trade elasticity at 1e-6 (its TOML as the dashboard serves it)."""
     with web_client(root) as client:
         text = client.get("/api/scenarios/kazakhstan-leaves").json()["toml"]
-    if "[model]" in text:
-        return Outcome("traceback", "the probe expects kazakhstan-leaves without a [model] table; update the probe")
-    theta = "{ agri_food = 1e-6, mining_energy = 1e-6, manufacturing = 1e-6, other = 1e-6 }"
-    return _run_toml(text + f'\n[model]\nname = "multisector"\ntheta = {theta}\n')
+    named = 'theta = "caliendo_parro_2015_icio"'
+    if named not in text:
+        return Outcome("traceback", f"the probe expects kazakhstan-leaves with {named} in [model]; update the probe")
+    from blocsim.data import get_elasticities
+
+    theta = "{ " + ", ".join(f"{sector} = 1e-6" for sector in get_elasticities("caliendo_parro_2015_icio")) + " }"
+    return _run_toml(text.replace(named, f"theta = {theta}"))
 
 
 @probe("non-finite")
@@ -333,13 +336,13 @@ def probe_import_option_unknown(root: Path) -> Outcome:
 # --- degenerate data --------------------------------------------------------------------------
 
 def _flows_2016() -> pd.DataFrame:
-    flows = blocsim.load_dataset("eaeu").flows
+    flows = blocsim.load_dataset("eaeu-2016v1").flows  # the old 18x4 tables: the probes need no more
     return flows.loc[flows["year"] == 2016, ["exporter", "importer", "sector", "trade"]].reset_index(drop=True)
 
 
 def _gravity_2016(root: Path) -> Path:
-    """Total 2016 flows of the bundled dataset with ln distance, contiguity and the international border."""
-    data = blocsim.load_dataset("eaeu")
+    """Total 2016 flows of eaeu-2016v1 with ln distance, contiguity and the international border."""
+    data = blocsim.load_dataset("eaeu-2016v1")
     flows = data.flows[data.flows["year"] == 2016].groupby(["exporter", "importer"], as_index=False)["trade"].sum()
     gravity = data.gravity[data.gravity["year"] == 2016][["exporter", "importer", "dist", "contig", "international"]]
     frame = flows.merge(gravity, on=["exporter", "importer"])
@@ -413,7 +416,7 @@ def probe_ppml_flow_1e308(root: Path) -> Outcome:
 @probe("degenerate")
 def probe_ban_on_every_origin(root: Path) -> Outcome:
     """Kazakhstan bans all imports of goods: a failed conditional solve must not be reported as converged."""
-    data = blocsim.load_dataset("eaeu")
+    data = blocsim.load_dataset("eaeu-2016v1")
     origins = ", ".join(f'"{c}"' for c in data.countries["iso3"] if c != "KAZ")
     measure = (f'\n[[after.measures]]\nkind = "ban"\nimporter = "KAZ"\norigins = [{origins}]\n'
                f'sectors = ["agri_food", "mining_energy", "manufacturing"]\n')

@@ -39,7 +39,10 @@ def new_form(text: str) -> str:
 
 
 def library_with_model(tmp_path: Path, model: str, name: str = "food-ban-variant") -> Path:
+    """The food-ban library scenario with its own [model] table (the ICIO theta) replaced by ``model``."""
     text = (REPO / "src" / "blocsim" / "scenario" / "library" / "russia-food-ban-2014.toml").read_text()
+    text, replaced = re.subn(r"^\[model\]\n(?:#.*\n|theta = .*\n)*", "", text, flags=re.M)
+    assert replaced == 1, "the library scenario's [model] table changed: update this helper"
     path = tmp_path / f"{name}.toml"
     path.write_text(text.replace('name = "russia-food-ban-2014"', f'name = "{name}"') + "\n" + model)
     return path

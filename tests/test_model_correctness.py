@@ -34,7 +34,7 @@ from blocsim.scenario import parse_scenario
 from blocsim.scenario.loader import load_scenario
 from blocsim.shock import compile_shock
 
-DATA = load_dataset("eaeu")
+DATA = load_dataset("eaeu-2016v1")
 MEMBERS = ("RUS", "BLR", "ARM", "KGZ")  # KAZ's fellow EAEU members in 2014
 EVERY_ORIGIN = [c for c in DATA.countries["iso3"] if c != "KAZ"]
 COMMON_KEYS = {"converged", "iterations", "residual", "max_residual", "method", "parts", "failed", "message"}
@@ -47,6 +47,7 @@ event = "none"
 sources = ["test"]
 
 [data]
+dataset = "eaeu-2016v1"
 year = 2012
 
 [policy]

@@ -48,6 +48,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from blocsim.equilibrium.duty_pool import redistribute
+from blocsim.equilibrium.income_transfers import transfer_change
 from blocsim.equilibrium.multisector_inputs import MultiSectorBatch, MultiSectorProblem, PoolArrays, pick_draws
 from blocsim.equilibrium.options import SolverOptions
 from blocsim.equilibrium.solvers import FixedPointResult, StepFunction, solve_with_fallback
@@ -309,6 +310,8 @@ def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: Float
     else:  # fixed in units of the numeraire (world value added, or a country's CPI basket)
         d_new = cal.deficit_other * np.exp(_log_reference_cpi(cal, lp_new))[:, None]
     income = va_new + received + d_new
+    if b.base.income_transfers is not None:  # re-export rents: T' - T (blocsim.equilibrium.income_transfers)
+        income = income + transfer_change(b.base.income_transfers, b.base.flows, cal.kernel_pre, cm, z)
     spend_new = cal.alpha * income[:, None, :]
     if io_share is not None:  # + sum_k G[j,s,k] Y[d,k,j]
         spend_new = spend_new + np.matmul(io_share, output.transpose(0, 2, 1)[..., None])[..., 0].transpose(0, 2, 1)

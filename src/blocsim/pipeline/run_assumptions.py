@@ -65,6 +65,12 @@ def scenario_assumptions(
                 seen.add(name)
                 rows.append({"name": name, "value": float(bloc.border_cost), "unit": "ad valorem fraction",
                              "source": "; ".join(bloc.sources) or f"{source}: bloc {bloc.name}", "flag": "assumed"})
+            for sector, (ave, se) in bloc.border_estimates.items():  # estimated by sector (DATA.md)
+                if sector in theta and f"border_cost[{bloc.name} {sector}]" not in seen:
+                    seen.add(f"border_cost[{bloc.name} {sector}]")
+                    rows.append({"name": f"border_cost[{bloc.name} {sector}]", "value": float(ave),
+                                 "unit": f"ad valorem fraction (s.e. {se:.4f})", "source": bloc.border_source,
+                                 "flag": "estimated"})
         for item in (*state.preferences, *state.measures):
             label = getattr(item, "name", "") or item.describe()
             for attribute, unit in MEASURE_PARAMETERS.items():

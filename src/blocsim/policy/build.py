@@ -21,7 +21,8 @@ import pandas as pd
 from pydantic import ValidationError
 
 from blocsim.errors import DataValidationError
-from blocsim.policy.model import Bloc, Exemption, Membership, PolicyState, PoolPeriod, Preference
+from blocsim.data.border_costs import load_border_aves
+from blocsim.policy.model import Bloc, Exemption, Membership, PairBorder, PolicyState, PoolPeriod, Preference
 from blocsim.policy.spec import BlocSpec, ExemptionSpec, PolicyFile, PreferenceSpec
 
 
@@ -268,7 +269,24 @@ def bloc_from_spec(spec: BlocSpec, rates: RateTables | None) -> Bloc:
         border_sectors=tuple(spec.border_sectors),
         duty_pool=tuple(PoolPeriod(p.start, dict(p.shares), p.source) for p in spec.duty_pool),
         sources=tuple(spec.sources),
+        border_estimates=_border_estimates(spec),
+        pair_borders=tuple(PairBorder((b.countries[0], b.countries[1]), b.checks_removed, b.ave, b.source)
+                           for b in spec.borders),
+        border_source=(f"estimated: blocsim/data/estimates/eaeu_border_aves.csv (PPML on eaeu-2022v2; "
+                       f"blocsim.estimation.border_effects)" if spec.border_estimates else ""),
     )
+
+
+def _border_estimates(spec: BlocSpec) -> dict[str, tuple[float, float]]:
+    """``{sector: (ave, se)}`` of the bloc from the shipped table ``spec.border_estimates`` (empty without)."""
+    if spec.border_estimates is None:
+        return {}
+    table = load_border_aves(spec.border_estimates)
+    rows = table[table["bloc"] == spec.name]
+    if rows.empty:
+        raise DataValidationError(f"bloc {spec.name}: border_estimates = {spec.border_estimates!r} holds no rows for "
+                                  f"this bloc (blocs in it: {sorted(table['bloc'].unique())})")
+    return {str(r.sector): (float(r.ave), float(r.ave_se)) for r in rows.itertuples()}
 
 
 def _exemption_rate(bloc: str, spec: ExemptionSpec, rates: RateTables | None) -> float | None:

@@ -60,6 +60,29 @@ class PoolSpec(_Strict):
     source: str = ""
 
 
+class BorderSpec(_Strict):
+    """The border between two countries, where it differs from the bloc's rule.
+
+    ``checks_removed``: customs checks between the two are gone from that date, whatever the
+    bloc's own ``checks_removed`` and memberships (e.g. Russia-Belarus since their 1995
+    customs union agreement). ``ave``: the AVE of the checks at this border (fraction),
+    instead of the bloc's estimates or flat ``border_cost``.
+    """
+
+    countries: list[ISO3] = Field(min_length=2, max_length=2)
+    checks_removed: dt.date | None = None
+    ave: Annotated[float, Field(gt=-1.0, le=10.0, allow_inf_nan=False)] | None = None
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _says_something(self) -> "BorderSpec":
+        if self.countries[0] == self.countries[1]:
+            raise ValueError(f"countries {self.countries}: a border lies between two different countries")
+        if self.checks_removed is None and self.ave is None:
+            raise ValueError("give checks_removed and/or ave; a border entry with neither would have no effect")
+        return self
+
+
 class BlocSpec(_Strict):
     """A bloc definition: kind, dated members, CET (``"dataset"`` or rates by sector), pool."""
 
@@ -72,6 +95,8 @@ class BlocSpec(_Strict):
     checks_removed: dt.date | None = None
     border_cost: Fraction = 0.0
     border_sectors: list[Name] = []
+    border_estimates: Literal["eaeu"] | None = None
+    borders: list[BorderSpec] = []
     exemptions: list[ExemptionSpec] = []
     duty_pool: list[PoolSpec] = []
     sources: list[str] = []
@@ -85,7 +110,7 @@ class BlocSpec(_Strict):
             if unused:
                 raise ValueError(f"{', '.join(unused)} given for kind = 'fta', which has no common external tariff, so "
                                  "they would have no effect: drop them or use kind = 'customs_union'")
-        if self.border_sectors and self.border_cost == 0:
+        if self.border_sectors and self.border_cost == 0 and self.border_estimates is None:
             raise ValueError("border_sectors given with border_cost = 0, so they would have no effect: give the "
                              "border_cost of the customs checks or drop border_sectors")
         return self

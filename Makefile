@@ -15,7 +15,7 @@ setup: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 
 setup-test: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,docs]'
 
 # Debian's chromium for the browser tests (Playwright drives $(CHROMIUM); no browser download).
 # Fails (non-zero) when chromium is missing and cannot be installed: `make test` runs the browser tests.

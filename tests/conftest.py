@@ -88,3 +88,10 @@ class BrowserGuard:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(BrowserGuard(config), "blocsim-browser-guard")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_blocsim_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Runs stored by the CLI go to a temporary home unless BLOCSIM_HOME is set (never ``~/.blocsim``)."""
+    if "BLOCSIM_HOME" not in os.environ:
+        os.environ["BLOCSIM_HOME"] = str(tmp_path_factory.mktemp("blocsim-home"))

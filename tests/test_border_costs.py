@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 import blocsim
-from blocsim.data.border_costs import BORDER_AVE_COLUMNS, check_border_aves, load_border_aves
+from blocsim.data.border_costs import BORDER_AVE_COLUMNS, check_border_aves, load_border_aves, screen_border_aves
 from blocsim.errors import DataValidationError
 from blocsim.estimation.border_effects import BROAD_SECTORS, border_effects_table, to_ave, union_panel
-from blocsim.policy.build import load_policy_file
+from blocsim.policy.build import bloc_from_spec, load_policy_file
 from blocsim.policy.model import Bloc, Membership, PairBorder, PolicyState
 from blocsim.shock.borders import border_terms, open_borders
 from blocsim.shock.terms import ave_standard_errors
@@ -120,16 +120,75 @@ def test_a_scenario_s_border_aves_trace_to_the_table(table) -> None:
     border = [t for t in result.shock.cost_terms if t.kind == "border"]
     assert border, "Armenia's and Kyrgyzstan's accessions remove checks at their borders with the members"
     estimates = table.set_index("sector")
+    used = {"agri_food", "manufacturing"}  # significant and at most max_border_ave; mining_energy is not significant
     for term in border:
         sector = result.shock.sectors[term.cells[0, 0]]
-        assert term.ave == estimates.loc[sector, "ave"] and term.se == estimates.loc[sector, "ave_se"]
+        if sector in used:
+            assert term.ave == estimates.loc[sector, "ave"] and term.se == estimates.loc[sector, "ave_se"]
+        else:
+            assert (term.input, term.ave, term.se) == ("border_cost[EAEU]", 0.02, 0.0), sector
+    assert {result.shock.sectors[t.cells[0, 0]] for t in border} >= used | {"mining_energy"}
     rows = {a["name"]: a for a in result.meta["assumptions"]}
     assert rows["border_cost[EAEU agri_food]"]["flag"] == "estimated"
     from blocsim.pipeline.bands import bands_plan
 
     plan = bands_plan(result)
     drawn = {i.name: i.distribution for i in plan.inputs if i.kind == "border"}
-    assert drawn and all(text.startswith("normal(") for text in drawn.values())
+    assert {f"border_cost[EAEU {s}]" for s in used} <= set(drawn)
+    assert all(text.startswith("normal(") for name, text in drawn.items() if name != "border_cost[EAEU]")
+
+
+def test_guard_keeps_only_significant_estimates_up_to_the_cap(table) -> None:
+    used, fallback = screen_border_aves(table, max_ave=0.5)
+    rows = table.set_index("sector")
+    assert set(used) | set(fallback) == set(rows.index) and not set(used) & set(fallback)
+    for sector, (ave, se) in used.items():
+        assert rows.loc[sector, "beta"] / rows.loc[sector, "beta_se"] >= 1.96 and ave <= 0.5
+        assert (ave, se) == (rows.loc[sector, "ave"], rows.loc[sector, "ave_se"])
+    # the theta ~ 1.1 vehicle estimates are significant but far above the cap
+    assert fallback["C301"] == "AVE 4.515 above the cap max_border_ave = 0.5"
+    assert fallback["C29"] == "AVE 2.065 above the cap max_border_ave = 0.5"
+    assert fallback["mining_energy"] == "not significant: beta/s.e. = 1.74 < 1.96"
+    assert {"agri_food", "manufacturing", "C24A", "A01"} <= set(used)
+    assert "agri_food" in screen_border_aves(table, max_ave=0.5)[0]
+    assert "agri_food" in screen_border_aves(table, max_ave=0.3)[1]  # 31.6 % > 0.3
+    with pytest.raises(DataValidationError, match="max_border_ave"):
+        screen_border_aves(table, max_ave=-0.1)
+
+
+def test_library_bloc_falls_back_to_the_flat_cost_and_the_run_record_says_why() -> None:
+    spec = load_policy_file("eaeu").bloc
+    assert spec.max_border_ave == 0.5
+    plain = {**spec.model_dump(), "cet": {"agri_food": 0.1}, "exemptions": []}  # no dataset rates needed
+    bloc = bloc_from_spec(type(spec).model_validate(plain), None)
+    assert "C301" not in bloc.border_estimates and "C301" in bloc.border_fallbacks
+    assert bloc.pass_customs("C301") and bloc.border_ave("C301") == (0.02, 0.0)
+    assert bloc.border_ave("C24A") == (pytest.approx(0.4580858163), pytest.approx(0.09583191598))
+    assert not bloc.pass_customs("D35T98")  # services still pass no customs
+    capped = bloc_from_spec(type(spec).model_validate({**plain, "max_border_ave": 0.3}), None)
+    assert "agri_food" in capped.border_fallbacks and capped.border_ave("agri_food") == (0.02, 0.0)
+
+    result = blocsim.run_scenario("armenia-kyrgyzstan-join-2015")
+    rows = {a["name"]: a for a in result.meta["assumptions"]}
+    assert rows["max_border_ave[EAEU]"]["value"] == 0.5 and rows["max_border_ave[EAEU]"]["flag"] == "assumed"
+    assert rows["border_significance[EAEU]"]["value"] == 1.96
+    assert rows["border_significance[EAEU]"]["flag"] == "assumed"
+    fallback = rows["border_fallback[EAEU mining_energy]"]
+    assert fallback["value"] == 0.02 and fallback["flag"] == "assumed" and "not significant" in fallback["source"]
+    assert "border_fallback[EAEU agri_food]" not in rows and "border_cost[EAEU mining_energy]" not in rows
+    assert rows["border_cost[EAEU]"]["flag"] == "assumed"
+
+
+def test_max_border_ave_is_checked(tmp_path) -> None:
+    path = tmp_path / "p.toml"
+    head = '[bloc]\nname = "X"\nkind = "customs_union"\ncet = {a = 0.1}\n'
+    members = '[[bloc.members]]\ncountry = "AAA"\njoined = 2000-01-01\n'
+    path.write_text(head + "max_border_ave = 0.3\n" + members, encoding="utf-8")
+    with pytest.raises(DataValidationError, match="max_border_ave given without border_estimates"):
+        load_policy_file(str(path), include_dirs=[tmp_path])
+    path.write_text(head + 'border_estimates = "eaeu"\nmax_border_ave = -0.3\n' + members, encoding="utf-8")
+    with pytest.raises(DataValidationError, match="max_border_ave"):
+        load_policy_file(str(path), include_dirs=[tmp_path])
 
 
 def test_a_border_entry_must_say_something(tmp_path) -> None:

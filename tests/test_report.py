@@ -353,7 +353,8 @@ def test_report_renders_offline_in_chromium(run_dir: Path, tmp_path: Path) -> No
             browser.close()
     assert [url for url in requests if not url.startswith("file://")] == []
     assert errors == []
-    assert regions == len(REGIONS)  # 17 coloured regions + ROW in grey
+    # 17 coloured regions + ROW in grey + the outlines of the bloc members after the change
+    assert regions == len(REGIONS) + len(load_run(run_dir).members_after)
     assert bars == len(REGIONS)
 
 

@@ -8,6 +8,8 @@ with twenty distinct run ids, each equal to its own direct run.
 from __future__ import annotations
 
 import copy
+import json
+import re
 import time
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
@@ -240,3 +242,213 @@ def test_api_docs_are_served_without_a_cdn(client: TestClient) -> None:
         assert not url.startswith(("http://", "https://", "//")), f"/docs loads {url} from outside"
         if url.endswith((".js", ".css")):
             assert client.get(url).status_code == 200, url
+
+
+# ------------------------------------------------------------------ every model, draws, edit, compare, downloads
+
+PE_TOML = '''
+[scenario]
+name = "pe-ban-web"
+title = "PE: half of Russia's agri-food imports from the EU and the USA banned"
+event = "test"
+sources = ["test"]
+focus_countries = ["RUS"]
+
+[data]
+dataset = "eaeu"
+year = 2012
+
+[before]
+date = 2014-08-06
+
+[after]
+date = 2014-08-07
+
+[[after.measures]]
+kind = "ban"
+importer = "RUS"
+origins = ["EUN", "USA"]
+sectors = ["agri_food"]
+covered_share = 0.5
+
+[model]
+name = "pe"
+'''
+
+
+def onesector_toml() -> str:
+    """The bundled 'trade without borders' example as a one-sector scenario (a bundled sample, no file)."""
+    text = (Path(__file__).resolve().parents[1] / "examples" / "trade_without_borders.toml").read_text(encoding="utf-8")
+    return text.replace("[ge]\n", '[model]\nname = "onesector"\n')
+
+
+def submitted(client: TestClient, payload: dict[str, Any]) -> dict[str, Any]:
+    """Submit a run, wait for it, return its (succeeded) status."""
+    response = client.post("/api/runs", json=payload)
+    assert response.status_code == 202, response.text
+    status = wait(client, response.json()["id"])
+    assert status["state"] == "succeeded", status
+    return status
+
+
+@pytest.fixture(scope="module")
+def model_runs(client: TestClient) -> dict[str, str]:
+    """Run ids of a PE and a one-sector scenario submitted as TOML text."""
+    return {"pe": submitted(client, {"toml": PE_TOML})["run_id"],
+            "onesector": submitted(client, {"toml": onesector_toml()})["run_id"]}
+
+
+def test_pe_and_onesector_scenarios_run_from_the_dashboard(client: TestClient, model_runs: dict[str, str]) -> None:
+    """Both used to be refused with 422; each now runs and equals a direct run of the same text."""
+    from blocsim import parse_scenario, run_scenario
+
+    for model, text in (("pe", PE_TOML), ("onesector", onesector_toml())):
+        assert client.post("/api/scenarios/validate", json={"toml": text}).json()["model"] == model
+        served = client.get(f"/api/runs/{model_runs[model]}").json()
+        assert served["meta"]["model"]["name"] == model
+        direct = run_scenario(parse_scenario(text)).countries.set_index("country")
+        got = pd.DataFrame(served["countries"]).set_index("country").loc[direct.index]
+        column = "welfare_change" if model == "pe" else "welfare_pct"
+        np.testing.assert_allclose(got[column].astype(float), direct[column], rtol=1e-10, atol=1e-12)
+    pe_page = client.get(f"/runs/{model_runs['pe']}").text
+    assert 'data-table="products"' in pe_page and 'data-table="flows"' in pe_page and 'id="report"' not in pe_page
+    one_page = client.get(f"/runs/{model_runs['onesector']}").text
+    assert 'data-table="countries"' in one_page and 'data-table="flows"' in one_page and 'id="report"' in one_page
+    assert client.get(f"/api/runs/{model_runs['onesector']}/report").status_code == 200
+
+
+def test_draws_and_seed_are_requested_and_bounded(client: TestClient) -> None:
+    from blocsim.web.limits import MAX_DRAWS
+
+    status = submitted(client, {"scenario": SCENARIO, "draws": 8, "seed": 5})
+    assert status["scenario"] == f"{SCENARIO} (8 draws, seed 5)"
+    served = client.get(f"/api/runs/{status['run_id']}").json()
+    assert served["meta"]["uncertainty"]["draws"] == 8 and served["meta"]["uncertainty"]["seed"] == 5
+    assert "bands" in served["tables"]
+    bands = pd.DataFrame(client.get(f"/api/runs/{status['run_id']}/tables/bands").json())
+    assert {"p05", "p50", "p95"} <= set(bands.columns) and (bands["p05"] <= bands["p95"]).all()
+    for payload, needle in (({"scenario": SCENARIO, "draws": 1}, "draws"),
+                            ({"scenario": SCENARIO, "draws": MAX_DRAWS + 1}, "draws"),
+                            ({"scenario": SCENARIO, "seed": 3}, "needs 'draws'"),
+                            ({"scenario": SCENARIO, "draws": 10, "seed": -1}, "seed"),
+                            ({"toml": PE_TOML, "draws": 10}, "runs model 'pe'")):
+        for route in ("/api/runs", "/api/scenarios/validate"):
+            response = client.post(route, json=payload)
+            assert response.status_code == 422 and needle in response.json()["detail"], (payload, response.text)
+
+
+def test_any_stored_run_can_be_edited_and_run_again(client: TestClient, model_runs: dict[str, str]) -> None:
+    """A user's own scenario (not in the library) used to give 404 on "Edit and re-run"."""
+    text = client.get(f"/api/scenarios/{SCENARIO}").json()["toml"].replace(f'name = "{SCENARIO}"', 'name = "my-own-leave"')
+    first = submitted(client, {"toml": text})["run_id"]
+    page = client.get(f"/runs/{first}")
+    assert f'href="/runs/{first}/edit"' in page.text
+    editor = client.get(f"/runs/{first}/edit")
+    assert editor.status_code == 200 and "my-own-leave" in editor.text and 'data-base=""' in editor.text
+    shown = client.get(f"/api/runs/{first}/scenario").json()
+    assert shown["toml"] == text and shown["name"] == "my-own-leave"
+    again = submitted(client, {"document": shown["document"]})["run_id"]
+    before = pd.DataFrame(client.get(f"/api/runs/{first}").json()["countries"]).set_index("country")
+    after = pd.DataFrame(client.get(f"/api/runs/{again}").json()["countries"]).set_index("country")
+    np.testing.assert_array_equal(after.loc[before.index, "welfare_pct"], before["welfare_pct"])
+    pe_editor = client.get(f"/runs/{model_runs['pe']}/edit")
+    assert pe_editor.status_code == 200 and "pe-ban-web" in pe_editor.text
+    one_editor = client.get(f"/runs/{model_runs['onesector']}/edit")
+    assert one_editor.status_code == 200 and 'data-key="before"' not in one_editor.text  # no policy states there
+
+
+def test_downloads_hold_full_precision_and_leave_nothing_behind(client: TestClient, finished: dict[str, Any]) -> None:
+    import io
+    import zipfile
+
+    import openpyxl
+
+    run_id = finished["run_id"]
+    dashboard = client.app.state.dashboard
+    countries = pd.read_csv(dashboard.run_dir(run_id) / "countries.csv").set_index("country")
+    xlsx = client.get(f"/api/runs/{run_id}/download/xlsx")
+    assert xlsx.status_code == 200 and f'filename="{run_id}.xlsx"' in xlsx.headers["content-disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content), read_only=True)
+    assert book.sheetnames[0] == "README" and "countries" in book.sheetnames
+    sheet = pd.DataFrame(list(book["countries"].values))
+    sheet = sheet.iloc[1:].set_axis(list(sheet.iloc[0]), axis=1).set_index("country")
+    # Excel's cells hold 16-17 significant digits as openpyxl writes them: equal to the last bit or two
+    np.testing.assert_allclose(sheet.loc[countries.index, "welfare_pct"].astype(float), countries["welfare_pct"],
+                               rtol=1e-15, atol=0)
+    russian = zipfile.ZipFile(io.BytesIO(client.get(f"/api/runs/{run_id}/download/csv-ru").content))
+    name = next(n for n in russian.namelist() if n.endswith("/countries.csv"))
+    frame = pd.read_csv(io.BytesIO(russian.read(name)), sep=";", decimal=",", encoding="utf-8-sig").set_index("country")
+    np.testing.assert_array_equal(frame.loc[countries.index, "welfare_pct"], countries["welfare_pct"])
+    stata = zipfile.ZipFile(io.BytesIO(client.get(f"/api/runs/{run_id}/download/dta").content))
+    dta = next(n for n in stata.namelist() if n.endswith("/countries.dta"))
+    reader = pd.io.stata.StataReader(io.BytesIO(stata.read(dta)))
+    with reader:
+        assert reader.variable_labels()["welfare_pct"] and len(reader.read()) == len(countries)
+    assert client.get(f"/api/runs/{run_id}/download/pdf").status_code == 422
+    assert client.get("/api/runs/ffffffffffff/download/xlsx").status_code == 404
+    assert list(dashboard.scratch.iterdir()) == []
+
+
+def test_runs_are_compared_as_blocsim_compare_does(client: TestClient, finished: dict[str, Any],
+                                                   model_runs: dict[str, str]) -> None:
+    import blocsim
+
+    other = submitted(client, {"scenario": "tajikistan-joins"})["run_id"]
+    ids = [finished["run_id"], other]
+    served = client.get("/api/compare", params=[("run", i) for i in ids])
+    assert served.status_code == 200, served.text
+    body = served.json()
+    dashboard = client.app.state.dashboard
+    direct = blocsim.compare([str(dashboard.run_dir(i)) for i in ids], labels=[r["label"] for r in body["runs"]])
+    assert body["columns"] == list(direct.table.columns) and [r["run_id"] for r in body["runs"]] == ids
+    got = pd.DataFrame(body["rows"], columns=body["columns"]).set_index("country").astype(float)
+    pd.testing.assert_frame_equal(got, direct.table.set_index("country").astype(float))
+    page = client.get("/compare", params=[("run", i) for i in ids])
+    assert page.status_code == 200 and 'id="comparison"' in page.text
+    html = client.get("/api/compare/page", params=[("run", i) for i in ids])
+    assert html.status_code == 200 and "<html" in html.text.lower()
+    assert client.get("/api/compare", params=[("run", ids[0])]).status_code == 422
+    assert client.get("/api/compare", params=[("run", ids[0]), ("run", ids[0])]).status_code == 422
+    assert client.get("/api/compare", params=[("run", ids[0]), ("run", "ffffffffffff")]).status_code == 404
+    assert list(dashboard.scratch.iterdir()) == []
+
+
+def test_pages_round_numbers_for_reading(client: TestClient, finished: dict[str, Any]) -> None:
+    """Tables and the editor's elasticities show 3 decimals (3 significant digits below 0.1), never 15 digits."""
+    import re
+
+    from blocsim.web.outputs import readable
+
+    assert [readable(v) for v in (12.3456789, -0.0123456, 0.0, 7, None, float("nan"), 1234.5)] == [
+        "12.346", "-0.0123", "0", "7", "", "", "1234.500"]
+    page = client.get(f"/runs/{finished['run_id']}").text
+    cells = re.findall(r"<td>(-?\d+\.\d+)</td>", page)
+    assert cells and all(re.fullmatch(r"-?(\d+\.\d{3}|0\.0\d{1,3}|0\.0+[1-9]\d{0,2})", cell) for cell in cells), cells
+    editor = client.get(f"/scenarios/{SCENARIO}").text
+    shown = re.findall(r'data-type="number"><span>[a-z_]+</span><input type="number" step="any" value="([^"]+)" '
+                       r'data-exact="([^"]+)"', editor)
+    assert shown and all(re.fullmatch(r"\d+(\.\d{1,3})?", value) for value, _ in shown), shown
+    theta = client.get(f"/api/scenarios/{SCENARIO}").json()["document"]["model"]["theta"]
+    assert sorted(float(exact) for _, exact in shown if float(exact) in theta.values()) == sorted(theta.values())
+
+
+def test_cli_runs_are_listed_in_the_dashboard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store is the single record: `blocsim run` registers its run unless --no-store."""
+    from typer.testing import CliRunner
+
+    from blocsim.cli.main import app as cli
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("BLOCSIM_HOME", str(home))
+    runner = CliRunner()
+    stored = runner.invoke(cli, ["scenarios", "run", SCENARIO, "--out", str(tmp_path / "a")])
+    assert stored.exit_code == 0, stored.output
+    run_id = re.search(r"stored as run ([0-9a-f]{12})", stored.output).group(1)  # type: ignore[union-attr]
+    skipped = runner.invoke(cli, ["run", SCENARIO, "--out", str(tmp_path / "b"), "--no-store", "--json"])
+    assert skipped.exit_code == 0 and json.loads(skipped.stdout)["stored_run_id"] is None
+    with TestClient(create_app(home, workers=1), base_url="http://localhost") as client:
+        assert [r["run_id"] for r in client.get("/api/runs").json()] == [run_id]
+        assert run_id in client.get("/").text
+        served = pd.DataFrame(client.get(f"/api/runs/{run_id}").json()["countries"])
+    written = pd.read_csv(tmp_path / "a" / "countries.csv")
+    np.testing.assert_array_equal(served["welfare_pct"], written["welfare_pct"])

@@ -35,6 +35,10 @@ OPERATIONS = [
     ("GET", "/api/runs/{run_id}"),
     ("GET", "/api/runs/{run_id}/tables/{table}"),
     ("GET", "/api/runs/{run_id}/report"),
+    ("GET", "/api/runs/{run_id}/scenario"),
+    ("GET", "/api/runs/{run_id}/download/{kind}"),
+    ("GET", "/api/compare"),
+    ("GET", "/api/compare/page"),
     ("DELETE", "/api/runs/{run_id}"),  # last: generated ids may (rarely) hit the stored run
 ]
 

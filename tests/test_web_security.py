@@ -89,6 +89,36 @@ def test_browser_cannot_read_a_server_file_through_policy_include(client: TestCl
     assert client.get("/api/jobs").json() == []  # nothing was queued
 
 
+def test_browser_scenarios_cannot_name_data_files(client: TestClient, tmp_path: Path) -> None:
+    """A one-sector ``data.path`` or a PE ``data.imports`` from the browser is refused at once (422, line and
+    field), whether the file exists or not, and nothing is queued: the server never opens such a path."""
+    from test_web import PE_TOML, onesector_toml
+
+    real = tmp_path / "imports.csv"
+    real.write_text("importer,exporter,product,sector,trade\nRUS,EUN,0201,agri_food,1.0\n", encoding="utf-8")
+    sample = 'sample = "yotov2016_trade_without_borders_2006"'
+    cases = {
+        "data.path": [onesector_toml().replace(sample, f"path = {json.dumps(str(path))}")
+                      for path in (str(PYPROJECT), str(REPO / "no-such-file.csv"))],
+        "data.imports": [PE_TOML.replace("year = 2012\n", f"year = 2012\nimports = {json.dumps(path)}\n")
+                         for path in (str(real), "../../no-such-file.csv")],
+    }
+    for field, texts in cases.items():
+        answers = []
+        for text in texts:
+            line = next(k for k, row in enumerate(text.splitlines(), 1) if row.startswith(field.split(".")[1] + " ="))
+            for route in ("/api/runs", "/api/scenarios/validate"):
+                response = client.post(route, json={"toml": text})
+                assert response.status_code == 422, (route, response.text)
+                detail = response.json()["detail"]
+                assert f"<submitted scenario>:{line}: field '{field}'" in detail and "never reads a file" in detail
+                for leak in ("build-system", "[project]", "not found", "RUS,EUN"):
+                    assert leak not in detail
+                answers.append(detail.split("(got ")[0])
+        assert len(set(answers)) == 1  # existing and missing files get the same answer
+    assert client.get("/api/jobs").json() == []
+
+
 def test_built_in_policy_names_stay_allowed(client: TestClient) -> None:
     response = client.post("/api/scenarios/validate", json={"toml": with_includes("EAEU", "cis-fta")})
     assert response.status_code == 200, response.text

@@ -48,6 +48,11 @@ HEADLINE_COLUMNS = [
     "exports_pct", "imports_pct", "exports_cond_pct", "imports_cond_pct", "tariff_revenue_collected_before",
     "tariff_revenue_collected_after", "tariff_revenue_received_before", "tariff_revenue_received_after",
     "tariff_revenue_change",
+    # the exact welfare decomposition (sums to welfare_pct) and the Caliendo-Parro first-order terms
+    "welfare_from_terms_of_trade_pct", "welfare_from_volume_of_trade_pct", "welfare_from_tariff_revenue_pct",
+    "welfare_from_pool_transfer_pct", "welfare_from_remittances_pct", "welfare_from_reexport_rents_pct",
+    "welfare_from_border_costs_pct",
+    "welfare_from_productivity_pct", "welfare_from_deficit_closure_pct", "welfare_tot_pct", "welfare_vot_pct",
 ]
 #: flows.csv value columns that are totalled, when present, and their short names.
 FLOW_COLUMNS = {"trade_baseline": "baseline", "trade_counterfactual": "counterfactual", "trade_recorded": "recorded"}

@@ -27,7 +27,7 @@ def register(data_app: typer.Typer) -> None:
             Path,
             typer.Option(
                 "--from",
-                help="Folder with the original public files, laid out like ../shared/data "
+                help="Folder DIR with the original public files, one sub-folder per source "
                 "(oecd_icio_tariffwar/, wb_trade_agreements_penppml/, cepii_geodist/, ...).",
             ),
         ],

@@ -11,12 +11,17 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from blocsim.cli._common import console, err_console, handle_errors, print_json
+from blocsim.cli.explain import explanation, print_explanation
 from blocsim.errors import BlocsimError
 
 INCLUDE_DIR_OPTION = typer.Option(
     [], "--include-dir", exists=True, file_okay=False, dir_okay=True,
     help="Folder whose policy .toml files [policy] include may name (repeatable); the scenario file's own folder "
     "is always allowed, any other file is refused.",
+)
+EXPLAIN_OPTION = typer.Option(
+    False, "--explain", help="Also print where each focus country's welfare change comes from: the exact "
+    "decomposition (terms of trade, volume of trade, tariff revenue, pool transfer, ...; pp summing to welfare_pct).",
 )
 SUMMARY_COLUMNS = ("welfare_pct", "real_gdp_pct", "exports_pct", "imports_pct", "tariff_revenue_change")
 #: per model: the columns of the focus-country table, and what the model is called in progress lines
@@ -33,13 +38,20 @@ UNITS = {
 }
 
 
+STORE_OPTION = typer.Option(True, "--store/--no-store", help="Register the run in the run store under "
+                            "$BLOCSIM_HOME (default ~/.blocsim), where the dashboard lists it; --no-store: only write DIR.")
+
+
 def execute(reference: str, out: Path, *, as_json: bool, draws: int | None = None, seed: int | None = None,
-            include_dirs: Sequence[Path] = ()) -> Any:
+            include_dirs: Sequence[Path] = (), explain: bool = False, store: bool = True) -> Any:
     """Run a scenario (file path or built-in name), write ``out`` and print a summary.
 
     Shared by ``blocsim run`` and ``blocsim scenarios run``; returns the ScenarioResult.
     ``draws``/``seed`` as for :func:`blocsim.run_scenario` (checked before the run starts).
     ``include_dirs``: folders (besides the scenario file's own) its ``[policy] include`` may name files in.
+    ``explain``: also print the welfare decomposition of the focus countries (``--explain``).
+    ``store``: also copy the written run into the run store (:func:`store_run`); its id is printed
+    (``stored_run_id`` in the JSON summary).
     """
     from blocsim import load_scenario, run_scenario
 
@@ -50,11 +62,33 @@ def execute(reference: str, out: Path, *, as_json: bool, draws: int | None = Non
     else:
         with progress_spinner(f"running {scenario.scenario.name} ({label})"):
             result = run_scenario(scenario, out, draws=draws, seed=seed)
+    stored = store_run(result.run_dir) if store else None
     if as_json:
-        print_json(summary(result))
+        print_json({**summary(result), "stored_run_id": stored}
+                   | ({"explanation": explanation(result.countries, result.meta["focus_countries"])} if explain else {}))
     else:
         print_summary(result)
+        if explain:
+            print_explanation(result.countries, result.meta["focus_countries"])
+        if stored is not None:
+            console.print(f"stored as run {stored} (the dashboard lists it; --no-store to skip)", highlight=False)
     return result
+
+
+def store_run(run_dir: Path) -> str | None:
+    """Copy a written run directory into the run store under ``$BLOCSIM_HOME``; returns its run id.
+
+    The run directory is written either way: if the store refuses the copy (full, unwritable),
+    a one-line warning on stderr says why and None is returned.
+    """
+    from blocsim.data import Store
+
+    try:
+        return Store().add_run(run_dir)
+    except BlocsimError as error:
+        err_console.print(f"[yellow]warning:[/yellow] {escape(str(run_dir))} was written but not added to the run "
+                          f"store ({escape(str(error))}); the dashboard will not list it", highlight=False)
+        return None
 
 
 def progress_spinner(description: str) -> Progress:
@@ -83,6 +117,7 @@ def summary(result: Any) -> dict[str, Any]:
         "rule_violations": result.meta.get("rule_violations", []),
         "diagnostics": result.meta["diagnostics"],
         "countries": rows[["country", *columns]].to_dict(orient="records"),
+        "assumptions": run_assumptions(result),
     }
 
 
@@ -118,6 +153,24 @@ def print_summary(result: Any) -> None:
     )
     if result.run_dir is not None:
         console.print(f"wrote {escape(str(result.run_dir))}", highlight=False)
+    print_assumptions(result)
+
+
+def run_assumptions(result: Any) -> dict[str, Any]:
+    """What the run assumed (data year and version, sectors, elasticities and source, closure, assumed AVEs,
+    proxy tariffs, what the bands vary): :func:`blocsim.report.assumptions_summary` of its record and tariffs."""
+    from blocsim.report import assumptions_summary
+
+    return assumptions_summary(result.meta, result.tables.get("tariffs"))
+
+
+def print_assumptions(result: Any) -> None:
+    """The compact "Assumptions" footer under a run's summary (the same content as ``--json``'s ``assumptions``)."""
+    from blocsim.report import assumptions_footer
+
+    console.print("[bold]Assumptions[/bold]")
+    for line in assumptions_footer(run_assumptions(result)):
+        console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -136,11 +189,14 @@ def register(app: typer.Typer) -> None:
                                            "(default 0; same seed, same bands). Only with --draws."),
         with_report: bool = typer.Option(False, "--report", help="Also write DIR/report.html (charts, map; works offline)."),
         include_dir: list[Path] = INCLUDE_DIR_OPTION,
+        explain: bool = EXPLAIN_OPTION,
+        store: bool = STORE_OPTION,
     ) -> None:
         """Run a scenario file with its [model] (multisector, onesector or pe); write countries.csv, flows.csv, run.json."""
         if seed is not None and not draws:
             raise BlocsimError(f"--seed {seed}: the seed of the Monte Carlo draws needs --draws N (N >= 2)")
-        execute(scenario, out, as_json=as_json, draws=draws or None, seed=seed, include_dirs=include_dir)
+        execute(scenario, out, as_json=as_json, draws=draws or None, seed=seed, include_dirs=include_dir,
+                explain=explain, store=store)
         if with_report:
             from blocsim.cli.report import report_after_run
 

@@ -26,6 +26,12 @@ bands draw each sector's AVE from ``normal(ave, ave_se)``. Columns
     The union's effect on internal trade costs, ``exp(-beta / theta) - 1`` (fraction).
 ``n_obs``, ``years``, ``dataset``, ``identified_by``
     Observations used, the panel's years, the dataset, what identifies ``beta``.
+
+A guard (:func:`screen_border_aves`) decides which estimates a bloc uses: a sector's estimate
+only where it is significant (``beta / beta_se >= 1.96``, :data:`BORDER_SIGNIFICANCE`) and its
+AVE is at most ``max_border_ave`` (default :data:`MAX_BORDER_AVE`, 0.5, an assumed upper bound
+for non-tariff border costs inside a customs union; DATA.md); any other sector falls back to
+the bloc's flat ``border_cost``.
 """
 
 from __future__ import annotations
@@ -42,6 +48,10 @@ BORDER_AVE_COLUMNS = ("bloc", "sector", "level", "beta", "beta_se", "theta", "av
 """Columns of a border-AVE table, in order (see the module notes)."""
 BORDER_TABLES = {"eaeu": "eaeu_border_aves.csv"}
 """Shipped border-AVE tables by name."""
+BORDER_SIGNIFICANCE = 1.96
+"""Least ``beta / beta_se`` of an estimate a bloc uses (a 5 % two-sided test that the union lowered costs)."""
+MAX_BORDER_AVE = 0.5
+"""Default cap on an estimated border AVE a bloc uses (fraction; an assumption, see DATA.md)."""
 
 
 def load_border_aves(name: str = "eaeu") -> pd.DataFrame:
@@ -77,3 +87,44 @@ def check_border_aves(table: pd.DataFrame, *, where: str) -> pd.DataFrame:
     if not twice.empty:
         raise DataValidationError(f"{where}: sector(s) {twice['sector'].tolist()} listed twice for one bloc")
     return table
+
+
+def screen_border_aves(
+    rows: pd.DataFrame, *, max_ave: float = MAX_BORDER_AVE, min_z: float = BORDER_SIGNIFICANCE,
+) -> tuple[dict[str, tuple[float, float]], dict[str, str]]:
+    """Split a bloc's estimates into those it uses and those that fall back to its flat cost.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Rows of a border-AVE table (columns ``sector, beta, beta_se, ave, ave_se``).
+    max_ave : float
+        Largest AVE (fraction, >= 0) used; a larger estimate is not believed to be the cost of
+        customs checks inside a customs union.
+    min_z : float
+        Least ``beta / beta_se`` used (significance of the union's cost reduction).
+
+    Returns
+    -------
+    used : dict sector -> (ave, ave_se)
+        Estimates that pass both tests (fractions).
+    fallback : dict sector -> str
+        Why each other sector's estimate is not used (e.g.
+        ``"not significant: beta/s.e. = 0.70 < 1.96"``, ``"AVE 4.515 above the cap 0.5"``).
+    """
+    if not np.isfinite(max_ave) or max_ave < 0:
+        raise DataValidationError(f"max_border_ave = {max_ave!r}; allowed: a finite fraction >= 0, e.g. 0.5")
+    used: dict[str, tuple[float, float]] = {}
+    fallback: dict[str, str] = {}
+    for row in rows.itertuples():
+        z = float(row.beta) / float(row.beta_se) if float(row.beta_se) > 0 else np.inf * np.sign(float(row.beta))
+        reasons = []
+        if not z >= min_z:
+            reasons.append(f"not significant: beta/s.e. = {z:.2f} < {min_z:g}")
+        if float(row.ave) > max_ave:
+            reasons.append(f"AVE {float(row.ave):.3f} above the cap max_border_ave = {max_ave:g}")
+        if reasons:
+            fallback[str(row.sector)] = "; ".join(reasons)
+        else:
+            used[str(row.sector)] = (float(row.ave), float(row.ave_se))
+    return used, fallback

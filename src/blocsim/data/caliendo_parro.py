@@ -184,7 +184,7 @@ def caliendo_parro_2015(path: str | Path) -> CaliendoParroData:
     ----------
     path : str or Path
         Folder with ``xbilat1993.txt``, ``tariffs1993.txt``, ``tariffs2005.txt``, ``IO.txt``,
-        ``B.txt``, ``GO.txt``, ``T.txt`` (e.g. ``../shared/data/caliendo_parro_2015``).
+        ``B.txt``, ``GO.txt``, ``T.txt`` (the replication files of Caliendo and Parro 2015).
 
     Returns
     -------

@@ -25,7 +25,7 @@ _EXTRA_ALLOWED: tuple[str, ...] = ("error", "drop")
 
 @dataclass(frozen=True, eq=False)
 class GravityData:
-    """Square trade table (exporter x importer [x year] [x sector]) with cost covariates.
+    """Square trade table (``exporter x importer [x year] [x sector]``) with cost covariates.
 
     Build it with :meth:`from_frame`; the constructor does no checking.
 
@@ -69,7 +69,7 @@ class GravityData:
         Parameters
         ----------
         df
-            Long table with one row per (exporter, importer[, year][, sector]).
+            Long table with one row per ``(exporter, importer[, year][, sector])``.
         exporter, importer
             Columns with ISO3 codes of origin and destination.
         flow

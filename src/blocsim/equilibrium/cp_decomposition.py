@@ -25,10 +25,12 @@ part of this decomposition.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal, Mapping
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from blocsim.equilibrium.multisector_core import calibrate, log_consumer_prices, solve_changes
 from blocsim.equilibrium.multisector_inputs import multisector_problem
@@ -75,11 +77,49 @@ def caliendo_parro_decomposition(
                                   names=(exporter, importer, sector, flow))
     cal = calibrate(problem, closure="level", numeraire=None)
     eq = solve_changes(cal, options)
-    before = problem.flows  # [s, exporter, importer], before tariffs
+    terms = FirstOrderInputs(
+        tariff_before=problem.tariff_before, log_cost_hat=eq.log_cost_hat, income=cal.income,
+    )
     after = eq.flows(cal)
-    tau = np.zeros_like(before) if problem.tariff_before is None else problem.tariff_before
-    cost = np.exp(eq.log_cost_hat) - 1.0  # (S, N): d ln c_is as c^ - 1
-    income = cal.income  # (N,)
+    if by == "country":
+        cpi = np.exp(log_consumer_prices(cal, eq.log_price_hat))
+        table = first_order_table(terms, problem.countries, problem.sectors, problem.flows, after, by="country")
+        table["welfare_pct"] = (eq.income / cal.income / cpi - 1.0) * 100.0
+        table["real_wage_pct"] = (eq.wage_hat / cpi - 1.0) * 100.0
+        return table
+    return first_order_table(terms, problem.countries, problem.sectors, problem.flows, after, by=by)
+
+
+@dataclass(frozen=True)
+class FirstOrderInputs:
+    """What the first-order terms need besides the flows (one solved counterfactual).
+
+    Attributes
+    ----------
+    tariff_before : ndarray (S, N, N) or None
+        Baseline tariffs ``[sector, exporter, importer]`` (fractions; None = all zero).
+    log_cost_hat : ndarray (S, N)
+        ``log c^_is`` of every exporter (numeraire units).
+    income : ndarray (N,)
+        Baseline income ``I_n`` (USD millions).
+    """
+
+    tariff_before: NDArray[np.float64] | None
+    log_cost_hat: NDArray[np.float64]
+    income: NDArray[np.float64]
+
+
+def first_order_terms(
+    terms: FirstOrderInputs, before: NDArray[np.float64], after: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Terms of trade and volume of trade of every (sector, country n, partner i), percent of ``I_n``.
+
+    ``before``, ``after``: flows ``[sector, exporter, importer]`` before tariffs (S, N, N).
+    Returns two (S, N, N) arrays indexed ``[s, n, i]`` whose sums over ``s`` and ``i`` are
+    ``welfare_tot_pct`` and ``welfare_vot_pct`` of country ``n`` (formulas in the module notes).
+    """
+    tau = np.zeros_like(before) if terms.tariff_before is None else terms.tariff_before
+    cost = np.exp(terms.log_cost_hat) - 1.0  # (S, N): d ln c_is as c^ - 1
     # tot[s, n, i]: exports of n to i valued at n's cost change, minus imports of n from i at i's
     tot = before * cost[:, :, None] - before.transpose(0, 2, 1) * cost[:, None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -87,18 +127,22 @@ def caliendo_parro_decomposition(
     # vot[s, n, i]: tariff of n on i times n's imports from i, times (M'/M - c^_i)
     imports = before.transpose(0, 2, 1)
     vot = tau.transpose(0, 2, 1) * imports * (ratio.transpose(0, 2, 1) - 1.0 - cost[:, None, :])
-    tot_pct = 100.0 * tot / income[None, :, None]
-    vot_pct = 100.0 * vot / income[None, :, None]
-    countries, sectors = problem.countries, problem.sectors
+    return 100.0 * tot / terms.income[None, :, None], 100.0 * vot / terms.income[None, :, None]
+
+
+def first_order_table(
+    terms: FirstOrderInputs, countries: tuple[str, ...], sectors: tuple[str, ...],
+    before: NDArray[np.float64], after: NDArray[np.float64], *, by: By = "country",
+) -> pd.DataFrame:
+    """The first-order terms as a table: per country (``welfare_tot_pct``, ``welfare_vot_pct``,
+    ``welfare_first_order_pct``) or per country and ``partner``/``sector``/both (the two terms,
+    summing to the country's); percentage points of baseline income."""
+    check_choice(by, _BY, "by")
+    tot_pct, vot_pct = first_order_terms(terms, before, after)
     if by == "country":
-        cpi = np.exp(log_consumer_prices(cal, eq.log_price_hat))
         t, v = tot_pct.sum(axis=(0, 2)), vot_pct.sum(axis=(0, 2))
-        return pd.DataFrame({
-            "country": list(countries), "welfare_tot_pct": t, "welfare_vot_pct": v,
-            "welfare_first_order_pct": t + v,
-            "welfare_pct": (eq.income / income / cpi - 1.0) * 100.0,
-            "real_wage_pct": (eq.wage_hat / cpi - 1.0) * 100.0,
-        })
+        return pd.DataFrame({"country": list(countries), "welfare_tot_pct": t, "welfare_vot_pct": v,
+                             "welfare_first_order_pct": t + v})
     s, n, i = np.meshgrid(np.arange(len(sectors)), np.arange(len(countries)), np.arange(len(countries)),
                           indexing="ij")
     table = pd.DataFrame({

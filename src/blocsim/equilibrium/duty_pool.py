@@ -2,7 +2,7 @@
 
 In the EAEU (Treaty on the EAEU, Annex 5) every member pays the import duties it collects
 into a common account, and the total is distributed by fixed percentages. The shares are
-data (see ``../shared/data/eaeu_policy_reference``), not code: build a :class:`DutyPool`
+data (the EAEU policy definition, ``blocsim/policy/library/eaeu.toml``), not code: build a :class:`DutyPool`
 from them and pass it to :func:`blocsim.solve_multisector` as ``duty_pool`` (baseline) and
 ``duty_pool_after`` (counterfactual).
 """

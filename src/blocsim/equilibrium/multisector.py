@@ -37,6 +37,7 @@ from blocsim.equilibrium.diagnostics import (
     summarise,
     within_tolerance,
 )
+from blocsim.equilibrium.cp_decomposition import By, FirstOrderInputs, first_order_table
 from blocsim.equilibrium.duty_pool import DutyPool
 from blocsim.equilibrium.income_transfers import transfer_table
 from blocsim.equilibrium.multisector_core import (
@@ -51,11 +52,13 @@ from blocsim.equilibrium.multisector_inputs import multisector_problem, numerair
 from blocsim.equilibrium.multisector_tables import (
     bloc_table,
     country_table,
+    first_order_inputs,
     flows_frame,
     member_mask,
     partner_table,
 )
 from blocsim.equilibrium.options import SolverOptions, check_choice
+from blocsim.equilibrium.welfare_decomposition import WELFARE_COMPONENTS, component_column
 from blocsim.errors import DataValidationError
 
 ClosureName = Literal["ratio", "level"]
@@ -86,7 +89,10 @@ class MultiSectorResult:
         of the numeraire): ``tariff_revenue_collected_before/after``,
         ``tariff_revenue_received_before/after`` (after pooling),
         ``tariff_revenue_change`` (received after - received before), ``income_*``,
-        ``exports_*``, ``imports_*``, ``deficit_*``.
+        ``exports_*``, ``imports_*``, ``deficit_*``; remittances (with ``remittances=``; zero
+        without): ``remittances_received_before/after``, ``remittances_sent_before/after``,
+        ``remittances_net_change`` (the change of net transfers received, in income) and
+        ``migrants_pct`` (change of the country's migrant workers abroad, percent).
     bloc_effects : pandas.DataFrame or None
         For each member of ``bloc`` and each sector (and ``sector="all"``): intra-bloc,
         extra-bloc and domestic purchases before/after, ``income_effect``,
@@ -111,6 +117,17 @@ class MultiSectorResult:
         Order of the arrays below.
     flows_baseline, flows_counterfactual : ndarray, shape (S, N, N)
         ``[sector, exporter, importer]`` flows before tariffs.
+    first_order : FirstOrderInputs or None
+        What :meth:`first_order_welfare` needs besides the flows (baseline tariffs, unit-cost
+        changes, baseline income).
+
+    Notes
+    -----
+    ``countries`` also holds the exact welfare decomposition, ``welfare_from_<term>_pct`` for
+    every term of :data:`blocsim.equilibrium.welfare_decomposition.WELFARE_COMPONENTS` (they
+    sum to ``welfare_pct``; :mod:`blocsim.equilibrium.welfare_decomposition`), and the
+    first-order terms of Caliendo and Parro (2015), ``welfare_tot_pct`` and ``welfare_vot_pct``
+    (not part of that sum; by partner and sector with :meth:`first_order_welfare`).
     """
 
     countries: pd.DataFrame
@@ -121,6 +138,20 @@ class MultiSectorResult:
     sector_order: tuple[str, ...]
     flows_baseline: NDArray[np.float64] = field(repr=False)
     flows_counterfactual: NDArray[np.float64] = field(repr=False)
+    first_order: FirstOrderInputs | None = field(default=None, repr=False)
+
+    def first_order_welfare(self, by: By = "partner") -> pd.DataFrame:
+        """Caliendo-Parro (2015) first-order terms ``welfare_tot_pct`` and ``welfare_vot_pct``
+        (percentage points of baseline income) per country and ``by`` (``"country"``,
+        ``"partner"``, ``"sector"`` or ``"partner_sector"``); the rows of a country sum to its
+        columns in :attr:`countries` (:func:`blocsim.equilibrium.cp_decomposition.first_order_table`)."""
+        if self.first_order is None:
+            raise DataValidationError(
+                "this MultiSectorResult was built without its first-order inputs; allowed: a result of "
+                "solve_multisector. Fix: solve again with blocsim.solve_multisector."
+            )
+        return first_order_table(self.first_order, self.country_order, self.sector_order,
+                                 self.flows_baseline, self.flows_counterfactual, by=by)
 
     @cached_property
     def flows(self) -> pd.DataFrame:
@@ -144,6 +175,9 @@ def solve_multisector(
     duty_pool: DutyPool | None = None,
     duty_pool_after: DutyPool | None = None,
     productivity: pd.DataFrame | None = None,
+    remittances: pd.DataFrame | None = None,
+    entry_costs: pd.DataFrame | None = None,
+    migration_elasticity: float | None = None,
     bloc: Iterable[str] | None = None,
     partner_groups: Mapping[str, str] | None = None,
     exporter: str = "exporter",
@@ -186,6 +220,20 @@ def solve_multisector(
     productivity : pandas.DataFrame, optional
         Columns ``country, [sector], factor`` (> 0): unit costs scale by ``1 / factor``
         (without ``sector``: all sectors of the country), e.g. a recession.
+    remittances : pandas.DataFrame, optional
+        Columns ``origin, host, remittances`` (USD millions a year, >= 0) and optionally
+        ``migrants`` (persons): migrant workers from ``origin`` in ``host`` and what they send
+        home (:mod:`blocsim.equilibrium.labour`). Remittances are a transfer in national income
+        that follows the host's wage and the migrant stock; the part of each deficit they finance
+        follows the senders, the rest the ``closure``. None: no labour channel.
+    entry_costs : pandas.DataFrame, optional
+        Columns ``origin, host, entry_cost_before, entry_cost_after``: the cost of a work permit
+        for a migrant from ``origin`` in ``host``, a fraction of earnings (0 = free movement of
+        labour; pairs not listed: 0). Only with ``remittances``.
+    migration_elasticity : float, optional
+        Elasticity (>= 0) of migrant stocks to the host/origin real-wage ratio and to
+        ``1 + entry cost`` (default :data:`blocsim.equilibrium.labour.MIGRATION_ELASTICITY`,
+        0.3). Only with ``remittances``.
     bloc : iterable of str, optional
         Members (ISO3) for the trade creation / diversion table.
     partner_groups : mapping ISO3 -> label, optional
@@ -226,7 +274,8 @@ def solve_multisector(
     check_choice(closure, ("ratio", "level"), "closure")
     problem = multisector_problem(
         baseline_df, theta=theta, shock=shock, tariffs=tariffs, io=io, duty_pool=duty_pool,
-        duty_pool_after=duty_pool_after, productivity=productivity, names=(exporter, importer, sector, flow),
+        duty_pool_after=duty_pool_after, productivity=productivity, remittances=remittances,
+        entry_costs=entry_costs, migration_elasticity=migration_elasticity, names=(exporter, importer, sector, flow),
         income_transfers=income_transfers,
     )
     countries, sectors, flows = problem.countries, problem.sectors, problem.flows
@@ -265,13 +314,16 @@ def solve_multisector(
         sector_order=sectors,
         flows_baseline=flows,
         flows_counterfactual=new_flows,
+        first_order=first_order_inputs(cal, eq),
     )
 
 
 _FINITE_COLUMNS = ("welfare_pct", "real_gdp_pct", "real_wage_pct", "price_index_pct", "factory_price_pct", "omr_pct",
                    "imr_pct", "tariff_revenue_collected_after", "tariff_revenue_received_after",
                    "tariff_revenue_change", "income_counterfactual", "exports_counterfactual",
-                   "imports_counterfactual", "deficit_counterfactual")
+                   "imports_counterfactual", "deficit_counterfactual", "welfare_tot_pct", "welfare_vot_pct",
+                   "remittances_received_after", "remittances_sent_after", "migrants_pct",
+                   *(component_column(name) for name in WELFARE_COMPONENTS))
 """Country columns that are finite in every sound result (percent changes of trade are NaN where
 the baseline is zero, the conditional ones also when the conditional part failed)."""
 

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from blocsim.equilibrium.labour import MIGRATION_ELASTICITY, LabourArrays, check_elasticity
 from blocsim.equilibrium.multisector_core import (
     Calibration,
     Conditional,
@@ -85,6 +86,11 @@ class MultiSectorBatchResult:
     exports_baseline, imports_baseline : ndarray (N,)
     spending, output : ndarray (D, S, N)
         Counterfactual spending (incl. tariffs) by importer and gross output by producer.
+    remittances_received, remittances_sent : ndarray (D, N)
+        Remittances received by each origin and sent from each host in the counterfactual
+        (zero without the labour channel); their difference is the net transfer in ``income``.
+    remittances_received_baseline, remittances_sent_baseline : ndarray (D, N)
+        The same in the baseline.
     exports_conditional, imports_conditional : ndarray (D, N) or None
         Trade in the conditional equilibrium (with ``conditional=True``; NaN where it did
         not converge, as in :func:`blocsim.solve_multisector`).
@@ -116,6 +122,10 @@ class MultiSectorBatchResult:
     imports_baseline: FloatArray = field(repr=False)
     spending: FloatArray = field(repr=False)
     output: FloatArray = field(repr=False)
+    remittances_received: FloatArray = field(repr=False)
+    remittances_sent: FloatArray = field(repr=False)
+    remittances_received_baseline: FloatArray = field(repr=False)
+    remittances_sent_baseline: FloatArray = field(repr=False)
     exports_conditional: FloatArray | None = field(repr=False)
     imports_conditional: FloatArray | None = field(repr=False)
     diagnostics: pd.DataFrame = field(repr=False)
@@ -141,7 +151,7 @@ def bytes_per_draw(batch: MultiSectorBatch, options: SolverOptions | None = None
     cubes = 4 + int(per_draw_tariffs)
     unknowns = n + s_count * n * (2 if p.input_share is not None else 1)
     memory = (options or SolverOptions()).memory
-    return 8 * (cubes * s_count * n * n + unknowns * (2 * memory + 6) + 40 * s_count * n)
+    return 8 * (cubes * s_count * n * n + unknowns * (2 * memory + 6) + 40 * s_count * n + 8 * n * n)
 
 
 def solve_multisector_batch(
@@ -154,6 +164,11 @@ def solve_multisector_batch(
     productivity: ArrayLike | None = None,
     pool_shares_before: ArrayLike | None = None,
     pool_shares_after: ArrayLike | None = None,
+    remittances: ArrayLike | None = None,
+    migrants: ArrayLike | None = None,
+    migration_elasticity: ArrayLike | None = None,
+    entry_cost_before: ArrayLike | None = None,
+    entry_cost_after: ArrayLike | None = None,
     closure: str = "ratio",
     numeraire: str | None = None,
     conditional: bool = False,
@@ -186,6 +201,17 @@ def solve_multisector_batch(
     pool_shares_before, pool_shares_after : array (D, N), optional
         Duty-pool shares (fractions summing to 1 over the pool's members, 0 elsewhere); the
         members are those of ``problem``'s pool.
+    remittances : array (N, N), optional
+        Baseline remittances ``[origin, host]`` (USD millions, >= 0, 0 on the diagonal), the
+        same for every draw (the baseline); default: ``problem``'s (from ``remittances=`` of
+        :func:`~blocsim.equilibrium.multisector_inputs.multisector_problem`), or none.
+    migrants : array (N, N), optional
+        Baseline migrant stocks ``[origin, host]`` (persons), the weights of the migrant
+        totals; default: the remittances.
+    migration_elasticity : array (D,) or float, optional
+        Elasticity of migrant stocks (>= 0); default: the problem's (0.3).
+    entry_cost_before, entry_cost_after : array (D, N, N), optional
+        Entry costs ``[origin, host]`` (fractions of earnings >= 0; 0 = free movement).
     closure : {"ratio", "level"}
         Deficit closure, as in :func:`blocsim.solve_multisector`.
     numeraire : str, optional
@@ -224,7 +250,10 @@ def solve_multisector_batch(
     reference = numeraire_index(numeraire, problem.countries)
     batch = _draw_batch(problem, theta=theta, cost_factor=cost_factor, tariff_before=tariff_before,
                         tariff_after=tariff_after, productivity=productivity,
-                        pool_shares_before=pool_shares_before, pool_shares_after=pool_shares_after)
+                        pool_shares_before=pool_shares_before, pool_shares_after=pool_shares_after,
+                        labour=_labour(problem, remittances=remittances, migrants=migrants,
+                                       elasticity=migration_elasticity, entry_before=entry_cost_before,
+                                       entry_after=entry_cost_after))
     opts = options or SolverOptions()
     quiet = replace(opts, raise_on_failure=False)
     chunk = int(max(1, min(batch.size, memory_budget // bytes_per_draw(batch, opts))))
@@ -260,6 +289,7 @@ def _summary(cal: Calibration, eq: Equilibrium, cond: Conditional | None, first:
     exports, imports = international_trade(eq.flows(cal).sum(axis=-3))
     cpi = np.exp(log_consumer_prices(cal, eq.log_price_hat))
     income0 = np.broadcast_to(cal.income, (draws, n))
+    base = np.zeros((1, n, n)) if cal.batch.labour is None else cal.batch.labour.remittances
     out: dict[str, Any] = {
         "wage_hat": eq.wage_hat, "consumer_price_hat": cpi, "real_income_hat": eq.income / income0 / cpi,
         "log_price_hat": eq.log_price_hat, "income": eq.income, "income_baseline": income0,
@@ -267,10 +297,13 @@ def _summary(cal: Calibration, eq: Equilibrium, cond: Conditional | None, first:
         "revenue_collected_baseline": np.broadcast_to(cal.revenue_collected, (draws, n)),
         "revenue_received_baseline": np.broadcast_to(cal.revenue_received, (draws, n)),
         "exports": exports, "imports": imports, "spending": eq.spending, "output": eq.output,
+        "remittances_received": eq.remittances.sum(axis=-1), "remittances_sent": eq.remittances.sum(axis=-2),
+        "remittances_received_baseline": np.broadcast_to(base.sum(axis=-1), (draws, n)),
+        "remittances_sent_baseline": np.broadcast_to(base.sum(axis=-2), (draws, n)),
     }
     ok = eq.record.element_converged
     for name in list(out):
-        if name not in ("income_baseline", "revenue_collected_baseline", "revenue_received_baseline"):
+        if not name.endswith("_baseline"):
             out[name] = np.where(ok.reshape(-1, *[1] * (out[name].ndim - 1)), out[name], np.nan)
     diagnostics = {
         "draw": first + np.arange(draws), "converged": ok, "iterations": eq.record.element_iterations,
@@ -317,7 +350,8 @@ def _leading(value: ArrayLike | None, argument: str, per_draw: tuple[int, ...], 
 
 def _draw_batch(problem: MultiSectorProblem, *, theta: ArrayLike | None, cost_factor: ArrayLike | None,
                 tariff_before: ArrayLike | None, tariff_after: ArrayLike | None, productivity: ArrayLike | None,
-                pool_shares_before: ArrayLike | None, pool_shares_after: ArrayLike | None) -> MultiSectorBatch:
+                pool_shares_before: ArrayLike | None, pool_shares_after: ArrayLike | None,
+                labour: LabourArrays | None = None) -> MultiSectorBatch:
     """The batch of draws: given inputs with their draw axis, the rest from ``problem`` (length 1)."""
     s_count, n = len(problem.sectors), len(problem.countries)
     cube = (s_count, n, n)
@@ -338,8 +372,9 @@ def _draw_batch(problem: MultiSectorProblem, *, theta: ArrayLike | None, cost_fa
             )
         arr = _leading(shares, f"pool_shares_{name[5:]}", (n,))
         given[name] = None if arr is None else (pool[0][None], arr)
+    given["labour"] = labour
     values = {k: v for k, v in given.items() if v is not None}
-    lengths = {k: (v[1] if isinstance(v, tuple) else v).shape[0] for k, v in values.items()}
+    lengths = {k: max(np.shape(a)[0] for a in v) if isinstance(v, tuple) else v.shape[0] for k, v in values.items()}
     size = max(lengths.values(), default=1)
     wrong = {k: m for k, m in lengths.items() if m not in (1, size)}
     if wrong:
@@ -351,9 +386,69 @@ def _draw_batch(problem: MultiSectorProblem, *, theta: ArrayLike | None, cost_fa
         )
     batch = MultiSectorBatch(base=problem, **{name: values.get(name, getattr(point, name)) for name in
                                               ("theta", "tariff_before", "tariff_after", "cost_factor",
-                                               "productivity", "pool_before", "pool_after")})
+                                               "productivity", "pool_before", "pool_after", "labour")})
     _check_theta(batch.theta)
     return batch
+
+
+def _labour(problem: MultiSectorProblem, *, remittances: ArrayLike | None, migrants: ArrayLike | None,
+            elasticity: ArrayLike | None, entry_before: ArrayLike | None,
+            entry_after: ArrayLike | None) -> LabourArrays | None:
+    """The labour inputs of the batch (leading axis D|1), from the arguments or ``problem.labour``."""
+    n = len(problem.countries)
+    point = problem.labour
+    if remittances is None and point is None:
+        unused = [name for name, value in (("migrants", migrants), ("migration_elasticity", elasticity),
+                                           ("entry_cost_before", entry_before), ("entry_cost_after", entry_after))
+                  if value is not None]
+        if unused:
+            raise DataValidationError(
+                f"argument(s) {unused!r} given without remittances (neither 'remittances' nor the problem's), so they "
+                "would have no effect. Fix: pass remittances=(N, N) array [origin, host] or drop them."
+            )
+        return None
+    square = (n, n)
+    money = point.remittances if remittances is None else _nonnegative(remittances, "remittances", square)
+    if np.any(np.diagonal(money) != 0):
+        raise DataValidationError(
+            "argument 'remittances': non-zero diagonal (origin == host); allowed: 0 there (a transfer inside one "
+            "country nets out). Fix: zero the diagonal."
+        )
+    if migrants is not None:
+        weights = _nonnegative(migrants, "migrants", square)
+    else:
+        weights = point.weights if point is not None and remittances is None else money
+    zero = np.zeros(square)
+    before = _leading(entry_before, "entry_cost_before", square)
+    after = _leading(entry_after, "entry_cost_after", square)
+    for name, arr in (("entry_cost_before", before), ("entry_cost_after", after)):
+        if arr is not None and not np.all(np.isfinite(arr) & (arr >= 0)):
+            raise DataValidationError(f"argument {name!r}: values must be finite fractions >= 0 (0 = free movement).")
+    if elasticity is None:
+        eta = np.asarray([point.elasticity if point is not None else MIGRATION_ELASTICITY], dtype=float)
+    else:
+        eta = np.atleast_1d(np.asarray(elasticity, dtype=float))
+        if eta.ndim != 1:
+            raise DataValidationError(f"argument 'migration_elasticity': shape {eta.shape}; allowed: (D,) or a number.")
+        for value in eta:
+            check_elasticity(float(value))
+    default_before = zero if point is None else point.entry_before
+    default_after = zero if point is None else point.entry_after
+    return LabourArrays(
+        np.asarray(money, dtype=float)[None], np.asarray(weights, dtype=float)[None],
+        np.asarray(default_before)[None] if before is None else before,
+        np.asarray(default_after)[None] if after is None else after, eta,
+    )
+
+
+def _nonnegative(value: ArrayLike, argument: str, shape: tuple[int, ...]) -> FloatArray:
+    arr = np.asarray(value, dtype=float)
+    if arr.shape != shape or not np.all(np.isfinite(arr) & (arr >= 0)):
+        raise DataValidationError(
+            f"argument {argument!r}: shape {arr.shape}; allowed: {shape} [origin, host] in the problem's country order, "
+            "finite values >= 0. Fix: build it from the corridor table."
+        )
+    return arr
 
 
 def _check_theta(theta: FloatArray) -> None:

@@ -17,12 +17,18 @@ factors :math:`A_{is}`:
     R'_j = \sum_{s,i} \tau'_{ijs}\pi'_{ijs} X'_{js}/(1+\tau'_{ijs}),\qquad
     X'_{js} = \alpha_{js} I'_j + \sum_k \gamma_{jsk} Y'_{jk}
 
-    I'_j = \hat w_j VA_j + \tilde R'_j + \tilde D'_j,\qquad
+    I'_j = \hat w_j VA_j + \tilde R'_j + \tilde D'_j + T'_j + (Q'_j - Q_j),\qquad
     \hat w_i VA_i = \sum_s \gamma_{is} Y'_{is}
 
 ``X`` is spending including tariffs, ``Y`` gross output valued before tariffs, ``VA`` value
 added, :math:`\tilde R` duty revenue *received* (after pooling) and :math:`\tilde D` the part
-of the trade deficit not financed by pool transfers. The unknowns ``(log w, log P, X'/X)``
+of the trade deficit not financed by pool transfers or remittances; :math:`T_j` are the
+remittances received minus sent (:mod:`blocsim.equilibrium.labour`; zero without that
+channel), which follow the senders' wages and migrant stocks; :math:`Q_j` are the income
+transfers tied to trade flows (re-export rents earned minus paid,
+:mod:`blocsim.equilibrium.income_transfers`; zero without them), whose baseline value stays in
+:math:`\tilde D` and whose change enters income. The two transfers are separate terms and each
+sums to zero over countries. The unknowns ``(log w, log P, X'/X)``
 are iterated jointly (three passes over the (S, N, N) arrays per evaluation) with Anderson
 acceleration (:func:`blocsim.equilibrium.solvers.solve_fixed_point`, shared with the
 one-sector engine). The wage update is the tatonnement
@@ -49,6 +55,7 @@ from numpy.typing import NDArray
 
 from blocsim.equilibrium.duty_pool import redistribute
 from blocsim.equilibrium.income_transfers import transfer_change
+from blocsim.equilibrium.labour import net_transfers, remittance_flows
 from blocsim.equilibrium.multisector_inputs import MultiSectorBatch, MultiSectorProblem, PoolArrays, pick_draws
 from blocsim.equilibrium.options import SolverOptions
 from blocsim.equilibrium.solvers import FixedPointResult, StepFunction, solve_with_fallback
@@ -85,7 +92,8 @@ class Calibration(_DrawAxis):
     Shapes of one draw: (S, N, N) for ``kernel`` (:math:`\\pi\\hat\\kappa^{-\\theta}`) and
     ``kernel_pre`` (the same divided by :math:`1+\\tau'`); (S, N) for ``spending`` (X, incl.
     tariffs), ``output`` (Y), ``alpha``, ``va_share``, ``log_prod`` and ``spend_mask``; (N,)
-    for the rest. Money in the baseline's unit (USD millions). In a batch (``problem`` is a
+    for the rest (``transfers``: baseline remittances received minus sent, in ``income``
+    and not in ``deficit_other``). Money in the baseline's unit (USD millions). In a batch (``problem`` is a
     :class:`MultiSectorBatch`) every array has a leading draw axis of length D, or 1 where
     all draws share it; :meth:`draw` gives one draw (``problem`` then its
     :class:`MultiSectorProblem`).
@@ -105,6 +113,7 @@ class Calibration(_DrawAxis):
     revenue_collected: FloatArray
     revenue_received: FloatArray
     income: FloatArray
+    transfers: FloatArray
     log_prod: FloatArray
     step: FloatArray
     spend_mask: NDArray[np.bool_]
@@ -203,7 +212,13 @@ def calibrate_batch(batch: MultiSectorBatch, *, closure: str, numeraire: int | N
     received = redistribute(collected, *_pool(batch.pool_before))
     deficit = (x0.sum(axis=(0, 1)) - x0.sum(axis=(0, 2)))[None]
     deficit_other = deficit - (received - collected)
+    transfers = np.zeros_like(deficit)
+    if batch.labour is not None:  # the part of the deficit remittances finance follows the senders
+        transfers = net_transfers(batch.labour.remittances)
+        deficit_other = deficit_other - transfers
     income = value_added + received + deficit_other  # (D|1, N)
+    if batch.labour is not None:
+        income = income + transfers
     intermediate = (
         np.zeros_like(spending)
         if p.input_share is None
@@ -228,7 +243,7 @@ def calibrate_batch(batch: MultiSectorBatch, *, closure: str, numeraire: int | N
         problem=batch, kernel=kernel, kernel_pre=kernel_pre, has_tariff_after=tau1 is not None,
         spending=spending, output=output, alpha=alpha, value_added=value_added, va_share=va_share,
         deficit_other=deficit_other, deficit=deficit, revenue_collected=collected, revenue_received=received,
-        income=income, log_prod=log_prod, step=step, spend_mask=spending > 0, closure=closure, numeraire=numeraire,
+        income=income, transfers=transfers, log_prod=log_prod, step=step, spend_mask=spending > 0, closure=closure, numeraire=numeraire,
     )
 
 
@@ -252,7 +267,11 @@ class Equilibrium(_DrawAxis):
     ``revenue_received``, ``deficit_other``; (S, N) for ``log_price_hat`` (sectoral price
     indices, by importer), ``scaled_cost`` (:math:`\\hat c^{-\\theta}` up to a per-sector
     factor that cancels), ``price_term`` (:math:`\\sum_i` kernel x scaled_cost), ``spending``
-    (X'), ``output`` (Y'), ``log_cost_hat`` (:math:`\\log \\hat c`). A batch adds a leading
+    (X'), ``output`` (Y'), ``log_cost_hat`` (:math:`\\log \\hat c`); (N, N) ``[origin, host]``
+    for ``remittances`` (:math:`R'`, USD millions in units of the numeraire; zeros without the
+    labour channel) and ``migrants_hat`` (:math:`\\hat M`; ones without it); (N,) for
+    ``rents_change`` (:math:`Q' - Q`, the change of income transfers tied to flows, i.e.
+    re-export rents, in units of the numeraire; zeros without them). A batch adds a leading
     draw axis (length D) and ``record`` holds one entry per draw; :meth:`draw` selects one.
     """
 
@@ -267,7 +286,15 @@ class Equilibrium(_DrawAxis):
     revenue_collected: FloatArray
     revenue_received: FloatArray
     deficit_other: FloatArray
+    remittances: FloatArray
+    migrants_hat: FloatArray
+    rents_change: FloatArray
     record: FixedPointResult
+
+    @property
+    def transfers(self) -> FloatArray:
+        """Remittances received minus sent per country, ([D,] N) (USD millions, numeraire units)."""
+        return net_transfers(self.remittances)
 
     def flows(self, cal: Calibration) -> FloatArray:
         """Counterfactual flows before tariffs, shape ([D,] S, N, N) (USD millions)."""
@@ -279,7 +306,7 @@ class Equilibrium(_DrawAxis):
         return self._select(index, record=self.record.select(index))
 
 
-def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: FloatArray) -> dict[str, FloatArray]:
+def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: FloatArray) -> dict[str, Any]:
     """One evaluation of the equilibrium map at ``(log w, log P, X'/X)``, shapes (D, N), (D, S, N)."""
     b = cal.batch
     io_share = b.base.input_share
@@ -310,8 +337,14 @@ def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: Float
     else:  # fixed in units of the numeraire (world value added, or a country's CPI basket)
         d_new = cal.deficit_other * np.exp(_log_reference_cpi(cal, lp_new))[:, None]
     income = va_new + received + d_new
+    rents = None
     if b.base.income_transfers is not None:  # re-export rents: T' - T (blocsim.equilibrium.income_transfers)
-        income = income + transfer_change(b.base.income_transfers, b.base.flows, cal.kernel_pre, cm, z)
+        rents = transfer_change(b.base.income_transfers, b.base.flows, cal.kernel_pre, cm, z)
+        income = income + rents
+    remittances = moved = None
+    if b.labour is not None:
+        remittances, moved = remittance_flows(b.labour, lw, log_consumer_prices(cal, lp_new))
+        income = income + net_transfers(remittances)
     spend_new = cal.alpha * income[:, None, :]
     if io_share is not None:  # + sum_k G[j,s,k] Y[d,k,j]
         spend_new = spend_new + np.matmul(io_share, output.transpose(0, 2, 1)[..., None])[..., 0].transpose(0, 2, 1)
@@ -321,7 +354,8 @@ def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: Float
     return {
         "lc": lc, "cm": cm, "term": term, "lp_new": lp_new, "spend": spend, "output": output,
         "collected": collected, "received": received, "income": income, "deficit": d_new,
-        "xh_new": xh_new, "excess": excess,
+        "xh_new": xh_new, "excess": excess, "remittances": remittances, "migrants_hat": moved,
+        "rents_change": rents,
     }
 
 
@@ -424,6 +458,11 @@ def solve_changes_batch(cal: Calibration, options: SolverOptions | None = None) 
     # solution is homogeneous of degree one in nominal values once deficits are so measured)
     shift = _log_reference_cpi(cal, ev["lp_new"])[:, None]
     scale = np.exp(-shift)
+    if ev["remittances"] is None:
+        remittances, moved = np.zeros((draws, n, n)), np.ones((draws, n, n))
+    else:
+        remittances, moved = ev["remittances"] * scale[..., None], ev["migrants_hat"]
+    rents_change = np.zeros((draws, n)) if ev["rents_change"] is None else ev["rents_change"] * scale
     return Equilibrium(
         wage_hat=np.exp(lw) * scale,
         log_price_hat=np.where(cal.spend_mask, ev["lp_new"] - shift[..., None], 0.0),
@@ -436,6 +475,9 @@ def solve_changes_batch(cal: Calibration, options: SolverOptions | None = None) 
         revenue_collected=ev["collected"] * scale,
         revenue_received=ev["received"] * scale,
         deficit_other=ev["deficit"] * scale,
+        remittances=remittances,
+        migrants_hat=moved,
+        rents_change=rents_change,
         record=record,
     )
 

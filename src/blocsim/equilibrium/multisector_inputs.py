@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from blocsim.equilibrium.duty_pool import DutyPool
 from blocsim.equilibrium.income_transfers import TransferArrays, parse_income_transfers
+from blocsim.equilibrium.labour import LabourArrays, labour_arrays
 from blocsim.equilibrium.options import check_theta_mapping
 from blocsim.errors import DataValidationError
 
@@ -54,6 +55,9 @@ class MultiSectorProblem:
     income_transfers : TransferArrays or None
         Transfers tied to flows (re-export rents; :mod:`blocsim.equilibrium.income_transfers`),
         the same for every draw.
+    labour : LabourArrays or None
+        Remittance corridors, entry costs and the migration elasticity
+        (:mod:`blocsim.equilibrium.labour`); None: no labour channel.
     """
 
     countries: tuple[str, ...]
@@ -69,9 +73,11 @@ class MultiSectorProblem:
     pool_before: PoolArrays
     pool_after: PoolArrays
     income_transfers: TransferArrays | None = None
+    labour: LabourArrays | None = None
 
 
-DRAW_FIELDS = ("theta", "tariff_before", "tariff_after", "cost_factor", "productivity", "pool_before", "pool_after")
+DRAW_FIELDS = ("theta", "tariff_before", "tariff_after", "cost_factor", "productivity", "pool_before", "pool_after",
+               "labour")
 """The inputs of :class:`MultiSectorProblem` that may differ between draws (the rest is the baseline)."""
 
 
@@ -79,6 +85,8 @@ def pick_draws(value: object, index: int | slice | NDArray[np.intp]) -> object:
     """``value`` indexed along its leading draw axis: an int drops the axis, a slice or an index
     array keeps it; an axis of length 1 broadcasts (every draw shares it). Tuples are indexed
     element by element; anything that is not an array passes through."""
+    if isinstance(value, LabourArrays):
+        return LabourArrays._make(pick_draws(v, index) for v in value)
     if isinstance(value, tuple):
         return tuple(pick_draws(v, index) for v in value)
     if not isinstance(value, np.ndarray):
@@ -105,6 +113,8 @@ class MultiSectorBatch:
     tariff_before, tariff_after, cost_factor : ndarray (D|1, S, N, N) or None
     productivity : ndarray (D|1, N, S) or None
     pool_before, pool_after : (member mask (D|1, N), shares (D|1, N)) or None
+    labour : LabourArrays or None
+        Every array with a leading axis D|1 (``elasticity`` (D|1,)).
     first_draw : int
         Number of draw 0 among the caller's draws (a chunk of a larger run), for error messages.
     """
@@ -117,6 +127,7 @@ class MultiSectorBatch:
     productivity: FloatArray | None
     pool_before: PoolArrays
     pool_after: PoolArrays
+    labour: LabourArrays | None = None
     first_draw: int = 0
 
     @classmethod
@@ -125,6 +136,8 @@ class MultiSectorBatch:
         def lift(value: object) -> object:
             if value is None:
                 return None
+            if isinstance(value, LabourArrays):
+                return LabourArrays._make(lift(v) for v in value)
             if isinstance(value, tuple):
                 return tuple(lift(v) for v in value)
             return np.asarray(value)[None]
@@ -134,8 +147,11 @@ class MultiSectorBatch:
     @property
     def size(self) -> int:
         """Number of draws D (the longest leading axis)."""
-        values = [getattr(self, name) for name in DRAW_FIELDS]
-        return max(np.shape(v[1] if isinstance(v, tuple) else v)[0] for v in values if v is not None)
+        arrays = []
+        for name in DRAW_FIELDS:
+            value = getattr(self, name)
+            arrays += list(value) if isinstance(value, tuple) else [value]
+        return max(np.shape(v)[0] for v in arrays if v is not None)
 
     def take(self, rows: slice | NDArray[np.intp]) -> MultiSectorBatch:
         """The draws ``rows`` (a slice gives views and numbers its draws from ``rows.start``);
@@ -422,6 +438,9 @@ def multisector_problem(
     duty_pool: DutyPool | None = None,
     duty_pool_after: DutyPool | None = None,
     productivity: pd.DataFrame | None = None,
+    remittances: pd.DataFrame | None = None,
+    entry_costs: pd.DataFrame | None = None,
+    migration_elasticity: float | None = None,
     names: tuple[str, str, str, str] = ("exporter", "importer", "sector", "trade"),
     income_transfers: pd.DataFrame | None = None,
 ) -> MultiSectorProblem:
@@ -466,6 +485,8 @@ def multisector_problem(
         pool_after=pool_arrays(duty_pool if duty_pool_after is None else duty_pool_after, countries,
                                "duty_pool_after"),
         income_transfers=parse_income_transfers(income_transfers, countries, sectors),
+        labour=labour_arrays(remittances, countries, entry_costs=entry_costs,
+                             migration_elasticity=migration_elasticity),
     )
 
 

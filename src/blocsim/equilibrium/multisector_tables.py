@@ -25,7 +25,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from blocsim.equilibrium.cp_decomposition import FirstOrderInputs, first_order_terms
+from blocsim.equilibrium.labour import remittance_columns
 from blocsim.equilibrium.multisector_core import Calibration, Conditional, Equilibrium
+from blocsim.equilibrium.welfare_decomposition import component_column, exact_decomposition
 from blocsim.errors import DataValidationError
 
 FloatArray = NDArray[np.float64]
@@ -84,8 +87,32 @@ def country_table(cal: Calibration, eq: Equilibrium, cond: Conditional, new_flow
             "imports_counterfactual": imp1,
             "deficit_baseline": cal.deficit,
             "deficit_counterfactual": imp1 - exp1,
+            **remittance_columns(p.labour, eq.remittances, eq.migrants_hat),
+            **welfare_columns(cal, eq, new_flows),
         }
     )
+
+
+def first_order_inputs(cal: Calibration, eq: Equilibrium) -> FirstOrderInputs:
+    """What the Caliendo-Parro first-order terms need of a solved counterfactual."""
+    return FirstOrderInputs(tariff_before=cal.problem.tariff_before, log_cost_hat=eq.log_cost_hat, income=cal.income)
+
+
+def welfare_columns(cal: Calibration, eq: Equilibrium, new_flows: FloatArray) -> dict[str, FloatArray]:
+    """The welfare decomposition columns of the country table, percentage points of baseline real income.
+
+    ``welfare_from_<term>_pct`` for every term of the exact decomposition
+    (:mod:`blocsim.equilibrium.welfare_decomposition`; they sum to ``welfare_pct``), then the
+    first-order terms of Caliendo and Parro (2015) ``welfare_tot_pct`` and ``welfare_vot_pct``
+    (:mod:`blocsim.equilibrium.cp_decomposition`; not part of the exact sum).
+    """
+    exact = exact_decomposition(cal, eq, new_flows)
+    tot, vot = first_order_terms(first_order_inputs(cal, eq), cal.problem.flows, new_flows)
+    return {
+        **{component_column(name): value for name, value in exact.terms.items()},
+        "welfare_tot_pct": tot.sum(axis=(0, 2)),
+        "welfare_vot_pct": vot.sum(axis=(0, 2)),
+    }
 
 
 def _omr(cal: Calibration, eq: Equilibrium, new_flows: FloatArray) -> FloatArray:

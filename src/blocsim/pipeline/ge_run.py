@@ -8,6 +8,7 @@ content for :func:`blocsim.results.write_run`; :func:`blocsim.pipeline.run_scena
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pandas as pd
 
 from blocsim.errors import ScenarioError
 from blocsim.scenario.ge_config import GEConfig, config_to_scenario
+from blocsim.scenario.loader import scenario_source
 from blocsim.scenario.schema import OneSectorScenario
 
 
@@ -51,6 +53,15 @@ def _load_table(config: OneSectorScenario, config_path: Path) -> tuple[pd.DataFr
             "fix: check the file's format"
         ) from None
     return frame, str(path), {"name": path.stem, "path": str(path), "file_hash": file_hash(path)}
+
+
+def _source_hash(config: OneSectorScenario, config_path: Path) -> str:
+    """SHA-256 of the scenario file's bytes, or of its text when it was given as text (a bundled sample)."""
+    from blocsim.data import file_hash
+
+    if config_path.is_file():
+        return file_hash(config_path)
+    return hashlib.sha256(scenario_source(config)[2].encode("utf-8")).hexdigest()
 
 
 def _check_names(config: OneSectorScenario, config_path: Path, countries: tuple[str, ...], cost_columns: set[str]) -> None:
@@ -215,6 +226,6 @@ def run_config(
         "estimation": estimation_meta,
         "diagnostics": run_diagnostics(result.diagnostics).model_dump(),
         "focus_countries": focus,
-        "config": {"path": str(config_path), "sha256": file_hash(config_path), "content": config.model_dump()},
+        "config": {"path": str(config_path), "sha256": _source_hash(config, config_path), "content": config.model_dump()},
     }
     return result, {"countries": result.countries, "flows": result.flows}, meta

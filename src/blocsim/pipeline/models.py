@@ -133,8 +133,9 @@ def read_imports(scenario: Scenario, dataset: Any) -> tuple[pd.DataFrame, dict[s
     return frame.assign(trade=trade.astype(float)), {"file": name, "sha256": file_hash(path)}
 
 
-def _pe_imports(scenario: Scenario, dataset: Any) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, Any]]:
-    """PE baseline imports, the product -> sector concordance (None: products are sectors) and their record."""
+def _pe_imports(scenario: Scenario, dataset: Any) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, Any] | None]:
+    """PE baseline imports, the product -> sector concordance (None: products are sectors) and the
+    record of the imports file (None: the dataset's flows, no file read)."""
     if scenario.data.imports is not None:
         frame, record = read_imports(scenario, dataset)
         concordance = frame[["product", "sector"]].drop_duplicates()
@@ -142,7 +143,7 @@ def _pe_imports(scenario: Scenario, dataset: Any) -> tuple[pd.DataFrame, pd.Data
     flows = dataset.flows
     year = scenario.data.year
     frame = flows.loc[flows["year"] == year, ["importer", "exporter", "sector", "trade"]]
-    return frame.rename(columns={"sector": "product"}).reset_index(drop=True), None, {"file": None}
+    return frame.rename(columns={"sector": "product"}).reset_index(drop=True), None, None
 
 
 def run_pe(scenario: Scenario, dataset: Any) -> ModelRun:
@@ -221,5 +222,8 @@ def run_onesector(scenario: OneSectorScenario) -> ModelRun:
     """
     from blocsim.pipeline.ge_run import run_config
 
-    result, tables, meta = run_config(scenario, _scenario_file(scenario, "data"))
+    # a bundled sample needs no file beside the scenario: a scenario given as text runs too
+    source = _scenario_file(scenario, "data.path") if scenario.data.path is not None else Path(
+        scenario_source(scenario)[0])
+    result, tables, meta = run_config(scenario, source)
     return ModelRun(result, tables, meta)

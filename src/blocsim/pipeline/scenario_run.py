@@ -178,10 +178,11 @@ def run_scenario(
     policy = policy_shock(scenario, dataset, theta)
     before, after, rates, violations, shock = policy.before, policy.after, policy.rates, policy.violations, policy.shock
     baseline = baseline_flows(dataset, year)
-    model = _solve(scenario, dataset, baseline, shock, theta)
+    model = _solve(scenario, dataset, baseline, shock, theta, labour_inputs(scenario, dataset, before, after))
     flows, reexports = record_reroutes(model.flows, shock.reroutes)
     tables = _tables(scenario, model, flows, reexports, shock)
     meta = _meta(scenario, baseline, before, after, shock, model, violations, rates, theta)
+    meta["dataset"].update(_dataset_version(dataset))
     result = ScenarioResult(scenario, before, after, shock, model, tables, meta, violations)
     if draws is not None:
         from blocsim.pipeline.bands import bands_plan, scenario_bands
@@ -191,11 +192,48 @@ def run_scenario(
         bands = scenario_bands(result, draws=draws, seed=seed, plan=plan)
         tables["bands"] = bands.bands
         tables["sensitivity"] = sensitivity_table(plan, meta["focus_countries"])
+        tables["countries"] = countries_with_bands(tables["countries"], bands.bands)
         meta["uncertainty"] = {"draws": draws, "seed": seed, "varied": bands.diagnostics["varied"],
                                "not_in_model": bands.diagnostics["not_in_model"],
                                "sensitivity": {"method": "one at a time, p05 and p95 of each input",
                                                "variables": list(HEADLINE_VARIABLES)}}
     return _write(result, out_dir)
+
+
+def _dataset_version(dataset: Any) -> dict[str, str]:
+    """``{"version": ...}``: the build-recipe version of the dataset (``meta["recipe_version"]``), if it has one."""
+    meta = getattr(dataset, "meta", None)
+    version = meta.get("recipe_version") if isinstance(meta, Mapping) else None
+    return {"version": str(version)} if version not in (None, "") else {}
+
+
+def countries_with_bands(countries: pd.DataFrame, bands: pd.DataFrame) -> pd.DataFrame:
+    """``countries`` with the Monte Carlo percentiles of each banded variable as columns.
+
+    Parameters
+    ----------
+    countries
+        One row per country (``country`` plus the point results).
+    bands
+        ``bands.csv``: one row per ``country`` and ``variable`` with percentile columns
+        ``p05``, ``p50``, ``p95`` (in the unit of the variable).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame: ``countries`` plus ``<variable>_p05``, ``<variable>_p50``,
+        ``<variable>_p95`` (:data:`blocsim.results.columns.BAND_PERCENTILES`) for every
+        variable of ``bands`` (percent for ``*_pct``, USD millions for revenue), after the
+        existing columns; NaN for a country without a band.
+    """
+    from blocsim.results.columns import BAND_PERCENTILES, band_column
+
+    stats = [p for p in BAND_PERCENTILES if p in bands.columns]
+    wide = bands.pivot_table(index="country", columns="variable", values=stats, aggfunc="first")
+    variables = list(dict.fromkeys(bands["variable"]))
+    columns = {band_column(variable, stat): wide[(stat, variable)] for variable in variables for stat in stats}
+    added = pd.DataFrame(columns).reindex(countries["country"].to_numpy())
+    return pd.concat([countries.reset_index(drop=True), added.reset_index(drop=True)], axis=1)
 
 
 def _write(result: ScenarioResult, out_dir: str | os.PathLike[str] | None) -> ScenarioResult:
@@ -276,7 +314,39 @@ def _check_bands_request(draws: int | None, seed: int | None, dataset: Any) -> i
     return check_seed(0 if seed is None else seed)
 
 
-def _solve(scenario: Scenario, dataset: Any, baseline: pd.DataFrame, shock: Shock, theta: Mapping[str, float]) -> Any:
+def labour_inputs(scenario: Scenario, dataset: Any, before: PolicyState, after: PolicyState) -> dict[str, Any]:
+    """The labour arguments of :func:`blocsim.solve_multisector` for a scenario (empty when the channel is off).
+
+    Corridors: the dataset's ``remittances`` table, 2017 rows (the year with both remittances and
+    migrant stocks), ``sender`` = host, ``receiver`` = origin, flows inside one region dropped.
+    Entry costs: 0 between members of a bloc with free movement of labour on the state's date,
+    ``[model] entry_cost`` otherwise.
+    """
+    table = getattr(dataset, "extra", {}).get("remittances")
+    wanted = scenario.model.labour
+    if wanted is False or (wanted is None and table is None):
+        return {}
+    if table is None:
+        raise ScenarioError(
+            f"[model] labour = true, but dataset {getattr(dataset, 'name', '?')!r} has no remittance table; allowed: "
+            "a dataset with one (e.g. 'eaeu-2022v2'). Fix: set labour = false or choose that dataset."
+        )
+    rows = table[(table["year"] == 2017) & (table["sender"] != table["receiver"])]
+    corridors = pd.DataFrame({"origin": rows["receiver"].astype(str), "host": rows["sender"].astype(str),
+                              "remittances": rows["remittances_usd_m"].fillna(0.0).astype(float),
+                              "migrants": rows["migrants"].astype("Float64").fillna(0.0).astype(float)})
+    cost = scenario.model.entry_cost
+    free_before, free_after = before.free_movement_pairs(), after.free_movement_pairs()
+    pairs = list(zip(corridors["origin"], corridors["host"]))
+    entry = corridors[["origin", "host"]].assign(
+        entry_cost_before=[0.0 if p in free_before else cost for p in pairs],
+        entry_cost_after=[0.0 if p in free_after else cost for p in pairs])
+    return {"remittances": corridors.reset_index(drop=True), "entry_costs": entry.reset_index(drop=True),
+            "migration_elasticity": scenario.model.migration_elasticity}
+
+
+def _solve(scenario: Scenario, dataset: Any, baseline: pd.DataFrame, shock: Shock, theta: Mapping[str, float],
+           labour: Mapping[str, Any] | None = None) -> Any:
     from blocsim.equilibrium import DutyPool, solve_multisector
 
     members = sorted(set(shock.bloc_members_before) | set(shock.bloc_members_after))
@@ -300,6 +370,7 @@ def _solve(scenario: Scenario, dataset: Any, baseline: pd.DataFrame, shock: Shoc
         bloc=members or None,
         partner_groups=groups,
         income_transfers=shock.income_transfers if not shock.income_transfers.empty else None,
+        **(labour or {}),
     )
 
 

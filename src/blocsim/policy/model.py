@@ -125,10 +125,19 @@ class Bloc:
         Estimated border costs by sector: ``{sector: (ave, standard error)}`` (fractions; the
         shipped table of :func:`blocsim.data.border_costs.load_border_aves`). A sector listed
         here uses its estimate instead of ``border_cost``.
+    border_fallbacks
+        Sectors of the estimates table whose estimate the bloc does not use, with the reason
+        (not significant, or above ``max_border_ave``; :func:`blocsim.data.border_costs.screen_border_aves`):
+        they pass customs and take the flat ``border_cost``.
+    max_border_ave
+        Cap on the estimated AVEs used (fraction); ``None`` without estimates.
     pair_borders
         Borders that differ from the bloc's rule (see :class:`PairBorder`).
     duty_pool
         Pool periods (the latest period starting on or before a date applies).
+    free_movement_start
+        Date from which members' nationals work in other members without work permits
+        (free movement of labour); ``None``: never.
     """
 
     name: str
@@ -145,6 +154,9 @@ class Bloc:
     border_estimates: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     pair_borders: tuple[PairBorder, ...] = ()
     border_source: str = ""
+    border_fallbacks: Mapping[str, str] = field(default_factory=dict)
+    max_border_ave: float | None = None
+    free_movement_start: dt.date | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in BLOC_KINDS:
@@ -175,6 +187,10 @@ class Bloc:
         """True if the bloc applies a CET on ``date``."""
         return self.has_cet and bool(self.cet) and (self.cet_start is None or self.cet_start <= date)
 
+    def free_movement(self, date: dt.date) -> bool:
+        """True if members' nationals work in the other members without permits on ``date``."""
+        return self.free_movement_start is not None and self.free_movement_start <= date
+
     def internal_checks(self, date: dt.date) -> bool:
         """True if customs checks still stand at the borders between members on ``date``."""
         return self.checks_removed is None or date < self.checks_removed
@@ -202,9 +218,9 @@ class Bloc:
 
     def pass_customs(self, sector: str) -> bool:
         """True if goods of ``sector`` pass customs at the bloc's internal borders."""
-        if not self.border_sectors and not self.border_estimates:
+        if not self.border_sectors and not self.border_estimates and not self.border_fallbacks:
             return True
-        return sector in self.border_sectors or sector in self.border_estimates
+        return sector in self.border_sectors or sector in self.border_estimates or sector in self.border_fallbacks
 
     def pool_at(self, date: dt.date) -> PoolPeriod | None:
         """The duty-pool period in force on ``date`` (None before the first one)."""
@@ -558,6 +574,16 @@ class PolicyState:
     def measures_of(self, kind: str) -> tuple[Measure, ...]:
         """Measures of one kind (``"tariff"``, ``"ban"``, ``"transit"``, ...)."""
         return tuple(m for m in self.measures if m.kind == kind)
+
+    def free_movement_pairs(self) -> frozenset[tuple[str, str]]:
+        """Ordered pairs (origin, host) of different countries whose workers need no permit on this date
+        (members of one bloc with free movement of labour in force)."""
+        pairs: set[tuple[str, str]] = set()
+        for bloc in self.blocs:
+            if bloc.free_movement(self.date):
+                members = bloc.members_at(self.date)
+                pairs.update((o, h) for o in members for h in members if o != h)
+        return frozenset(pairs)
 
     def customs_union_of(self, country: str, date: dt.date | None = None) -> Bloc | None:
         """The customs/economic union ``country`` belongs to on ``date`` (None if none)."""

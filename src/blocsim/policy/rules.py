@@ -94,7 +94,8 @@ def check_rules(state: PolicyState, date: dt.date | None = None) -> list[RuleVio
                         "own_external_tariff",
                         f"{measure.importer} ({bloc.name} member) changes its own tariff on {whom} on {when}; "
                         "members apply the common external tariff: mark the change bloc_wide = true "
-                        "(a CET change), list it as a CET exemption, or set allow_rule_violations = true",
+                        "(a CET change), make it a CET exemption (in a scenario: [[after.exemptions]] with country, "
+                        "sector and rate; legal, e.g. a member's WTO commitments), or set allow_rule_violations = true",
                     )
                 )
             if insiders:

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from blocsim.data.border_costs import MAX_BORDER_AVE
+
 ISO3 = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Fraction = Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)]
 Percent = Annotated[float, Field(ge=0.0, le=100.0, allow_inf_nan=False)]
@@ -50,6 +52,20 @@ class ExemptionSpec(_Strict):
     start: dt.date = dt.date(1900, 1, 1)
     until: dt.date | None = None
     source: str = ""
+
+
+class MemberExemptionSpec(ExemptionSpec):
+    """A CET exemption for a country that is a member of ``bloc`` on a scenario's after date.
+
+    Written as ``[[after.exemptions]]`` in a scenario file: an exemption list or one step of
+    a transition schedule (several entries for one country and sector with successive
+    ``start`` dates; on a date the step with the latest ``start`` in force applies), e.g. the
+    lower-than-CET rates a member applies under its WTO commitments. ``start`` defaults to
+    the scenario's after date. The union's rules accept an exemption as legal; a tariff
+    measure that changes a member's own external rate is a rule violation instead.
+    """
+
+    bloc: Name = "EAEU"
 
 
 class PoolSpec(_Strict):
@@ -93,9 +109,11 @@ class BlocSpec(_Strict):
     cet: Literal["dataset"] | dict[Name, Fraction] = "dataset"
     cet_start: dt.date | None = None
     checks_removed: dt.date | None = None
+    free_movement_start: dt.date | None = None
     border_cost: Fraction = 0.0
     border_sectors: list[Name] = []
     border_estimates: Literal["eaeu"] | None = None
+    max_border_ave: Fraction = MAX_BORDER_AVE
     borders: list[BorderSpec] = []
     exemptions: list[ExemptionSpec] = []
     duty_pool: list[PoolSpec] = []
@@ -110,6 +128,9 @@ class BlocSpec(_Strict):
             if unused:
                 raise ValueError(f"{', '.join(unused)} given for kind = 'fta', which has no common external tariff, so "
                                  "they would have no effect: drop them or use kind = 'customs_union'")
+        if "max_border_ave" in self.model_fields_set and self.border_estimates is None:
+            raise ValueError("max_border_ave given without border_estimates, so it would have no effect: it caps the "
+                             "estimated border AVEs; give border_estimates or drop max_border_ave")
         if self.border_sectors and self.border_cost == 0 and self.border_estimates is None:
             raise ValueError("border_sectors given with border_cost = 0, so they would have no effect: give the "
                              "border_cost of the customs checks or drop border_sectors")

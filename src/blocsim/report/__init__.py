@@ -4,6 +4,7 @@
 - :func:`write_pngs` -- one PNG per chart, rendered by a headless chromium
 - :func:`report_figures` -- the Plotly figures, for notebooks
 - :func:`compare` -- runs side by side (tables and an offline comparison page)
+- :func:`assumptions_summary`, :func:`assumptions_footer` -- what a run assumed (report section, CLI footer)
 """
 
 from blocsim._lazy import lazy_exports
@@ -16,6 +17,8 @@ _PUBLIC = {
     "signed_pct": "blocsim.report.figures",
     "write_pngs": "blocsim.report.png",
     "compare": "blocsim.report.compare_page",
+    "assumptions_summary": "blocsim.report.assumptions",
+    "assumptions_footer": "blocsim.report.assumptions",
     "COMPARE_PAGE_NAME": "blocsim.report.compare_page",
 }
 __all__ = list(_PUBLIC)

@@ -1,4 +1,4 @@
-"""Plotly figures of a run: welfare bars, welfare map, creation/diversion, revenue, bilateral.
+"""Plotly figures of a run: welfare bars, welfare decomposition, welfare map, creation/diversion, revenue, bilateral.
 
 Each function returns a new :class:`plotly.graph_objects.Figure` built from the tables of
 :mod:`blocsim.report.tables`. The map uses the region geometry shipped in
@@ -95,12 +95,13 @@ def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
 def welfare_bar(run: RunTables) -> go.Figure:
     """Bar chart of the welfare change (percent) of every country, largest gain first.
 
-    Bloc members have a darker outline; values are printed on the bars. With Monte Carlo
-    bands (``bands.csv``) the whiskers span the lowest to the highest stored percentile.
+    Bloc members of the scenario's after state (:attr:`RunTables.members_after`) have a
+    darker outline; values are printed on the bars. With Monte Carlo bands (``bands.csv``)
+    the whiskers span the lowest to the highest stored percentile.
     """
     frame = run.countries.sort_values("welfare_pct", ascending=False)
     values = frame["welfare_pct"].to_numpy(dtype=float)
-    members = set(run.members)
+    members = set(run.members_after)
     band = welfare_band(run)
     error_y = None
     title = "Welfare change by country (outlined: bloc members)"
@@ -138,7 +139,9 @@ def welfare_map(run: RunTables) -> go.Figure:
     """Choropleth of welfare changes (percent) over the shipped region geometry.
 
     ``ROW`` (rest of world) is drawn in grey; its value is in the headline table. The
-    colour scale is symmetric around zero.
+    colour scale is symmetric around zero. Bloc members of the scenario's after state
+    (:attr:`RunTables.members_after`: a country that left is not one) are outlined by a
+    third trace named :data:`MEMBER_TRACE`.
     """
     frame = run.countries[run.countries["country"] != "ROW"]
     known = set(region_names())
@@ -182,6 +185,9 @@ def welfare_map(run: RunTables) -> go.Figure:
             name="welfare",
         )
     )
+    outline = member_outline(run.members_after, shown)
+    if outline is not None:
+        fig.add_trace(outline)
     fig.update_geos(
         visible=False,
         scope="world",
@@ -191,9 +197,34 @@ def welfare_map(run: RunTables) -> go.Figure:
         lonaxis={"range": [-12, 180]},
         bgcolor="rgba(0,0,0,0)",
     )
-    fig = _layout(fig, "Welfare change across Eurasia (grey: rest of world)", 520)
+    fig = _layout(fig, "Welfare change across Eurasia (grey: rest of world; dark outline: bloc members after the change)",
+                  520)
     fig.update_layout(margin={"l": 10, "r": 10, "t": 50, "b": 10})
     return fig
+
+
+#: Name of the map trace that outlines the bloc members of the scenario's after state.
+MEMBER_TRACE = "bloc members after the change"
+
+
+def member_outline(members: list[str], shown: set[str]) -> go.Choropleth | None:
+    """A transparent choropleth outlining ``members`` (those of ``shown``) in dark, or None if none is drawn."""
+    codes = [c for c in members if c in shown]
+    if not codes:
+        return None
+    features = [f for f in region_geometry()["features"] if f["id"] in set(codes)]
+    return go.Choropleth(
+        geojson={"type": "FeatureCollection", "features": features},
+        featureidkey="id",
+        locationmode="geojson-id",
+        locations=codes,
+        z=[0.0] * len(codes),
+        colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
+        showscale=False,
+        marker={"line": {"color": "#1f2933", "width": 2.0}},
+        hoverinfo="skip",
+        name=MEMBER_TRACE,
+    )
 
 
 def bloc_effects_figure(effects: pd.DataFrame) -> go.Figure:
@@ -327,10 +358,52 @@ def tornado_figure(table: pd.DataFrame, country: str) -> go.Figure:
                    160 + 26 * int(rows["input"].nunique()))
 
 
+DECOMPOSITION_PREFIX = "welfare_from_"
+
+
+def decomposition_columns(countries: pd.DataFrame) -> list[str]:
+    """The exact welfare decomposition columns (``welfare_from_<term>_pct``) of a countries table."""
+    return [c for c in countries.columns if c.startswith(DECOMPOSITION_PREFIX) and c.endswith("_pct")]
+
+
+def welfare_waterfall(run: RunTables) -> go.Figure | None:
+    """One waterfall per focus country: the terms of the exact welfare decomposition (pp) building up
+    to ``welfare_pct``. Terms that are zero for every focus country are left out. ``None`` when the
+    run has no decomposition columns or no focus countries."""
+    columns = decomposition_columns(run.countries)
+    rows = run.countries.set_index("country").reindex(run.focus)
+    if not columns or rows.empty:
+        return None
+    shown = [c for c in columns if (rows[c].abs() > 0).any()]
+    labels = [c[len(DECOMPOSITION_PREFIX):-len("_pct")].replace("_", " ") for c in shown]
+    cols = min(len(rows), 3)
+    grid = (len(rows) + cols - 1) // cols
+    fig = make_subplots(rows=grid, cols=cols, subplot_titles=[
+        f"{_name(c)} ({c}): {signed_pct(rows.loc[c, 'welfare_pct'])} %" for c in rows.index])
+    for k, (country, row) in enumerate(rows.iterrows()):
+        values = [float(row[c]) for c in shown]
+        fig.add_trace(go.Waterfall(
+            x=[*labels, "welfare"], y=[*values, float(row["welfare_pct"])],
+            measure=["relative"] * len(values) + ["total"],
+            text=[signed_pct(v) for v in [*values, float(row["welfare_pct"])]], textposition="outside",
+            increasing={"marker": {"color": POSITIVE}}, decreasing={"marker": {"color": NEGATIVE}},
+            totals={"marker": {"color": ACCENT}}, connector={"line": {"color": NEUTRAL}}, cliponaxis=False,
+            hovertemplate=f"{country} " + "%{x}: %{y:+.3f} pp<extra></extra>", showlegend=False,
+        ), row=k // cols + 1, col=k % cols + 1)
+    fig.update_yaxes(title="pp of real income", zeroline=True, zerolinecolor="#7b8794")
+    fig.update_xaxes(tickangle=-40)
+    return _layout(fig, "Where the welfare change comes from (exact decomposition, percentage points)", 380 * grid)
+
+
 def report_figures(run: RunTables) -> dict[str, go.Figure]:
-    """All figures a run supports, keyed ``welfare``, ``map``, ``bloc``, ``revenue``, ``bilateral``,
-    ``tornado`` (only when the run has ``sensitivity.csv``)."""
-    figures: dict[str, go.Figure] = {"welfare": welfare_bar(run), "map": welfare_map(run)}
+    """All figures a run supports, keyed ``welfare``, ``decomposition`` (with the decomposition columns
+    and focus countries), ``map``, ``bloc``, ``revenue``, ``bilateral``, ``tornado`` (only when the run
+    has ``sensitivity.csv``)."""
+    figures: dict[str, go.Figure] = {"welfare": welfare_bar(run)}
+    waterfall = welfare_waterfall(run)
+    if waterfall is not None:
+        figures["decomposition"] = waterfall
+    figures["map"] = welfare_map(run)
     effects = bloc_trade_effects(run)
     if effects is not None:
         figures["bloc"] = bloc_effects_figure(effects)

@@ -19,10 +19,13 @@ import plotly.graph_objects as go
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
+from blocsim.report.assumptions import NO_TARIFF_SOURCES, assumptions_summary, format_value
 from blocsim.report.figures import OFFLINE_GEO_JS, region_names, report_figures, signed_pct
 from blocsim.report.tables import (
+    BAND_PERCENTILES,
     HEADLINE_COLUMNS,
     RunTables,
+    banded_variables,
     bilateral_changes,
     bloc_trade_effects,
     headline_table,
@@ -44,8 +47,12 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("revenue", "Tariff revenue and the duty pool"),
     ("bilateral", "Bilateral changes of the focus countries"),
     ("policy", "Scenario, policy changes and sources"),
+    ("assumptions", "Assumptions behind the numbers"),
     ("provenance", "Provenance"),
 )
+
+#: Shown after "welfare" only for runs with the exact welfare decomposition (``welfare_from_*_pct``).
+DECOMPOSITION_SECTION = ("decomposition", "Where the welfare change comes from")
 
 #: Plotly config for embedded figures: no logo, no remote "edit in chart studio" link.
 PLOTLY_CONFIG: dict[str, Any] = {"displaylogo": False, "responsive": True,
@@ -63,6 +70,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["pct"] = _fmt_pct
     env.filters["usd"] = _fmt_usd
+    env.filters["assumed"] = _fmt_assumed
     return env
 
 
@@ -82,6 +90,11 @@ def _fmt_usd(value: Any) -> str:
     except (TypeError, ValueError):
         return str(value)
     return "" if math.isnan(number) else f"{number:,.1f}"
+
+
+def _fmt_assumed(value: Any, unit: str = "") -> str:
+    """Format an assumption's value (see :func:`blocsim.report.assumptions.format_value`)."""
+    return format_value(value, unit)
 
 
 def figure_div(fig: go.Figure, div_id: str) -> Markup:
@@ -109,13 +122,27 @@ def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
     return [] if frame is None else frame.to_dict(orient="records")
 
 
+def _headline_context(run: RunTables) -> dict[str, Any]:
+    """The headline table's rows, its columns and the variables with Monte Carlo bands (p05/p50/p95)."""
+    table = headline_table(run)
+    return {
+        "headline": _records(table),
+        "headline_columns": {k: v for k, v in HEADLINE_COLUMNS.items() if k in run.countries.columns},
+        "banded": banded_variables(table),
+        "band_percentiles": BAND_PERCENTILES,
+    }
+
+
 def render_report(run: RunTables) -> str:
     """The report page of ``run`` as an HTML string (plotly.js and geometry inlined)."""
     figures = report_figures(run)
     given = run.meta.get("scenario")
     scenario = {"name": "", "title": "", "event": "", "description": "", **(given if isinstance(given, dict) else {})}
+    sections = list(SECTIONS)
+    if "decomposition" in figures:
+        sections.insert(sections.index(("welfare", "Welfare by country")) + 1, DECOMPOSITION_SECTION)
     context = {
-        "sections": SECTIONS,
+        "sections": sections,
         "scenario": scenario,
         "title": scenario.get("title") or scenario.get("name") or run.path.name,
         "sources": _sources(scenario),
@@ -123,8 +150,10 @@ def render_report(run: RunTables) -> str:
         "focus": run.focus,
         "members": run.members,
         "names": region_names(),
-        "headline": _records(headline_table(run)),
-        "headline_columns": {k: v for k, v in HEADLINE_COLUMNS.items() if k in run.countries.columns},
+        **_headline_context(run),
+        "members_after": run.members_after,
+        "assumptions": assumptions_summary(run.meta, run.tariffs),
+        "no_tariff_sources": NO_TARIFF_SOURCES,
         "bloc": _records(bloc_trade_effects(run)),
         "revenue": _records(revenue_table(run)),
         "bilateral": _records(bilateral_changes(run)),

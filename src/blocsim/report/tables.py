@@ -34,6 +34,10 @@ HEADLINE_COLUMNS: dict[str, str] = {
     "tariff_revenue_change": "Tariff revenue received, change (USD m)",
 }
 
+#: Percentiles of the Monte Carlo bands shown beside each headline number, read from the
+#: ``<variable>_p05``/``_p50``/``_p95`` columns of ``countries.csv`` (else from ``bands.csv``).
+BAND_PERCENTILES: tuple[str, ...] = ("p05", "p50", "p95")
+
 REVENUE_COLUMNS: tuple[str, ...] = (
     "tariff_revenue_collected_before",
     "tariff_revenue_collected_after",
@@ -62,6 +66,9 @@ class RunTables:
     meta : dict
         ``run.json``, validated as a :class:`blocsim.RunRecord` on read, as plain values
         (optional blocks the run lacks left out).
+    tariffs : pandas.DataFrame or None
+        ``tariffs.csv``: ``exporter, importer, sector, tariff_before, tariff_after`` (ad
+        valorem fractions) and, when the data carries them, ``source``/``flag``; if written.
     """
 
     path: Path
@@ -70,6 +77,7 @@ class RunTables:
     bloc_effects: pd.DataFrame | None
     meta: dict[str, Any] = field(default_factory=dict)
     bands: pd.DataFrame | None = None
+    tariffs: pd.DataFrame | None = None
 
     @property
     def focus(self) -> list[str]:
@@ -85,6 +93,21 @@ class RunTables:
             named = list(dict.fromkeys(self.bloc_effects["country"].astype(str)))
         present = set(self.countries["country"])
         return [c for c in (named or EAEU_MEMBERS) if c in present]
+
+    @property
+    def members_after(self) -> list[str]:
+        """Bloc members in the scenario's after state (``run.json`` ``policy.after.blocs``).
+
+        A country that leaves in the scenario is not among them. Runs without a recorded
+        policy state (one-sector, older runs) give :attr:`members`.
+        """
+        policy = self.meta.get("policy")
+        blocs = policy.get("after", {}).get("blocs") if isinstance(policy, dict) else None
+        if not isinstance(blocs, dict):
+            return self.members
+        after = {str(c) for bloc in blocs.values() if isinstance(bloc, dict) for c in bloc.get("members") or []}
+        present = set(self.countries["country"])
+        return [c for c in dict.fromkeys([*self.members, *sorted(after)]) if c in after and c in present]
 
 
 #: Columns the report's trade sections need in ``flows.csv`` (``sector`` is optional: a
@@ -167,6 +190,7 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunTables:
         bloc_effects=tables.get("bloc_effects"),
         meta=meta,
         bands=bands,
+        tariffs=tables.get("tariffs"),
     )
 
 
@@ -191,17 +215,53 @@ def welfare_band(run: RunTables) -> tuple[pd.DataFrame, str] | None:
     return band, f"{low}-{high}"
 
 
+def headline_bands(run: RunTables) -> pd.DataFrame | None:
+    """Monte Carlo percentiles of the headline variables, one row per country.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        ``country`` plus ``<variable>_p05``, ``<variable>_p50``, ``<variable>_p95``
+        (:data:`BAND_PERCENTILES`; unit of the variable) for each of
+        :data:`HEADLINE_COLUMNS` that has all three: the columns of ``countries.csv`` when
+        the run wrote them, else pivoted from ``bands.csv``. None without bands.
+    """
+    frame = run.countries
+    named = {f"{v}_{p}" for v in HEADLINE_COLUMNS for p in BAND_PERCENTILES}
+    if any(c in frame.columns for c in named):
+        wide = _checked(run.path / "countries.csv", frame, (), sorted(named), "")
+    elif run.bands is not None and {"country", "variable", *BAND_PERCENTILES} <= set(run.bands.columns):
+        rows = run.bands[run.bands["variable"].isin(list(HEADLINE_COLUMNS))].drop_duplicates(["country", "variable"])
+        wide = rows.pivot(index="country", columns="variable", values=list(BAND_PERCENTILES))
+        wide.columns = [f"{variable}_{stat}" for stat, variable in wide.columns]
+        wide = wide.reindex(frame["country"].to_numpy()).rename_axis("country").reset_index()
+    else:
+        return None
+    columns = [f"{v}_{p}" for v in HEADLINE_COLUMNS if all(f"{v}_{p}" in wide.columns for p in BAND_PERCENTILES)
+               for p in BAND_PERCENTILES]
+    return wide[["country", *columns]].reset_index(drop=True) if columns else None
+
+
+def banded_variables(table: pd.DataFrame) -> list[str]:
+    """The headline variables with all of :data:`BAND_PERCENTILES` as columns of ``table``."""
+    return [v for v in HEADLINE_COLUMNS if all(f"{v}_{p}" in table.columns for p in BAND_PERCENTILES)]
+
+
 def headline_table(run: RunTables) -> pd.DataFrame:
     """Headline results per country: focus countries first, then by welfare change.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``country`` and whichever of :data:`HEADLINE_COLUMNS` the run has.
+        Columns ``country``, whichever of :data:`HEADLINE_COLUMNS` the run has and, for a
+        run with Monte Carlo bands, the percentile columns of :func:`headline_bands`.
     """
     frame = run.countries
     columns = ["country", *[c for c in HEADLINE_COLUMNS if c in frame.columns]]
     table = frame[columns].copy()
+    bands = headline_bands(run)
+    if bands is not None:
+        table = table.merge(bands, on="country", how="left", validate="one_to_one")
     rank = {c: i for i, c in enumerate(run.focus)}
     table["_focus"] = table["country"].map(rank).fillna(len(rank))
     table = table.sort_values(["_focus", "welfare_pct"], ascending=[True, False], kind="stable")
@@ -280,16 +340,19 @@ def revenue_table(run: RunTables) -> pd.DataFrame | None:
     Returns
     -------
     pandas.DataFrame or None
-        ``country`` plus the four revenue columns (USD millions),
-        ``pool_transfer_after`` (= received - collected after the change) and ``pooled``
-        (received differs from collected before or after: a duty-pool member), for
-        countries with any revenue, pool members first; ``None`` without revenue columns.
+        ``country`` plus the four revenue columns (USD millions), the net duty-pool
+        transfer (received - collected) ``pool_transfer_before``, ``pool_transfer_after``
+        and their difference ``pool_transfer_change`` (after - before; USD millions) and
+        ``pooled`` (received differs from collected before or after: a duty-pool member),
+        for countries with any revenue, pool members first; ``None`` without revenue columns.
     """
     frame = run.countries
     if not all(c in frame.columns for c in REVENUE_COLUMNS):
         return None
     table = frame[["country", *REVENUE_COLUMNS]].copy()
+    table["pool_transfer_before"] = table["tariff_revenue_received_before"] - table["tariff_revenue_collected_before"]
     table["pool_transfer_after"] = table["tariff_revenue_received_after"] - table["tariff_revenue_collected_after"]
+    table["pool_transfer_change"] = table["pool_transfer_after"] - table["pool_transfer_before"]
     values = table[list(REVENUE_COLUMNS)].to_numpy(dtype=float)
     table = table[np.abs(values).sum(axis=1) > 1e-9]
     pooled = (

@@ -88,6 +88,59 @@ COLUMNS: dict[str, ColumnDefinition] = _defs(
     ("imports_counterfactual", "Imports, counterfactual", USD, "Imports from other countries in the counterfactual."),
     ("deficit_baseline", "Trade deficit, baseline", USD, "Imports minus exports in the baseline (held fixed by the closure)."),
     ("deficit_counterfactual", "Trade deficit, counterfactual", USD, "Imports minus exports in the counterfactual."),
+    # countries.csv: the labour channel (remittances follow the host's wage and the migrant stock)
+    ("remittances_received_before", "Remittances received, before", USD,
+     "Remittances from the country's migrants abroad in the baseline (calibration data per corridor)."),
+    ("remittances_received_after", "Remittances received, after", USD,
+     "Remittances received in the counterfactual: baseline times the host's wage change and migrant-stock change."),
+    ("remittances_sent_before", "Remittances sent, before", USD,
+     "Remittances that migrants working in the country send home, in the baseline."),
+    ("remittances_sent_after", "Remittances sent, after", USD, "Remittances sent home from the country, counterfactual."),
+    ("remittances_net_change", "Net remittances, change", USD,
+     "(received - sent) after minus (received - sent) before: the transfer change in national income."),
+    ("migrants_pct", "Migrants abroad, % change", PCT,
+     f"Change in the country's migrant workers abroad (all hosts), {_CHANGE}; driven by the real-wage gap and "
+     "entry costs (migration elasticity)."),
+    # countries.csv: income transfers tied to trade flows (re-export rents)
+    ("income_transfers_before", "Re-export rents (net), before", USD,
+     "Re-export rents earned minus paid in the baseline (margins on goods rerouted through the country)."),
+    ("income_transfers_after", "Re-export rents (net), after", USD,
+     "Re-export rents earned minus paid in the counterfactual; the change enters national income."),
+    # countries.csv: the exact welfare decomposition (terms sum to welfare_pct) and Caliendo-Parro's terms
+    ("welfare_from_terms_of_trade_pct", "Welfare from terms of trade, pp", PCT,
+     "Term of the exact welfare decomposition (pp of real income): value added and import prices, export "
+     "prices against import prices (Caliendo and Parro 2015). The terms welfare_from_*_pct sum to welfare_pct."),
+    ("welfare_from_volume_of_trade_pct", "Welfare from volume of trade, pp", PCT,
+     "Term of the exact welfare decomposition: baseline tariffs times the change of import volumes at constant "
+     "exporter costs (tariff-revenue efficiency, Caliendo and Parro 2015), pp of real income."),
+    ("welfare_from_tariff_revenue_pct", "Welfare from own tariff rates, pp", PCT,
+     "Term of the exact welfare decomposition: duties the new own rates collect on counterfactual imports, "
+     "net of what they add to the country's consumer prices, pp of real income."),
+    ("welfare_from_pool_transfer_pct", "Welfare from duty-pool transfer, pp", PCT,
+     "Term of the exact welfare decomposition: change of (duties received - duties collected) over baseline "
+     "income, times 100."),
+    ("welfare_from_remittances_pct", "Welfare from remittances and transfers, pp", PCT,
+     "Term of the exact welfare decomposition: change of remittances received minus sent over baseline income "
+     "(the labour channel; zero without a remittance table)."),
+    ("welfare_from_reexport_rents_pct", "Welfare from re-export rents, pp", PCT,
+     "Term of the exact welfare decomposition: change of re-export rents earned minus paid (the margin a "
+     "transit member earns on rerouted goods, paid by their origin) over baseline income, times 100 (zero "
+     "without rerouting)."),
+    ("welfare_from_border_costs_pct", "Welfare from border/non-tariff costs, pp", PCT,
+     "Term of the exact welfare decomposition: minus the consumer-price cost of non-tariff and border cost "
+     "changes (bans included), pp of real income."),
+    ("welfare_from_productivity_pct", "Welfare from own productivity, pp", PCT,
+     "Term of the exact welfare decomposition: minus the consumer-price cost of the country's own "
+     "productivity changes, pp of real income."),
+    ("welfare_from_deficit_closure_pct", "Welfare from deficit closure, pp", PCT,
+     "Term of the exact welfare decomposition: change of the deficit not financed by the pool (the "
+     "closure) over baseline income, times 100."),
+    ("welfare_tot_pct", "Terms of trade (Caliendo-Parro, first order), pp", PCT,
+     "Caliendo and Parro (2015) first-order terms-of-trade effect, pp of baseline income (not part of the "
+     "exact decomposition)."),
+    ("welfare_vot_pct", "Volume of trade (Caliendo-Parro, first order), pp", PCT,
+     "Caliendo and Parro (2015) first-order volume-of-trade effect, pp of baseline income (not part of the "
+     "exact decomposition)."),
     # flows.csv
     ("trade_baseline", "Trade, baseline", USD, "Flow from exporter to importer in the baseline, valued before tariffs."),
     ("trade_counterfactual", "Trade, counterfactual", USD, "Flow from exporter to importer in the counterfactual."),
@@ -115,7 +168,33 @@ COLUMNS: dict[str, ColumnDefinition] = _defs(
     ("point", "Point estimate", "unit of the variable", "Value of the variable in the run at the central elasticities."),
     ("mean", "Mean over draws", "unit of the variable", "Mean of the variable over the Monte Carlo draws."),
     ("std", "Standard deviation over draws", "unit of the variable", "Standard deviation over the Monte Carlo draws."),
+    # sensitivity.csv (one input at a time at its 5th and 95th percentile)
+    ("input", "Uncertain input", "text", "Name of the varied input, e.g. theta[agri_food] or border_cost[EAEU]."),
+    ("kind", "Kind of input", "text", "theta (trade elasticity), an AVE kind (border, transit, reexport, ntm, "
+     "deflection) or parameter (a scenario number named in [uncertainty])."),
+    ("distribution", "Distribution of the input", "text", "The distribution the Monte Carlo draws take the input from."),
+    ("input_low", "Input at its 5th percentile", "unit of the input",
+     "Value of the input at the 5th percentile of its distribution."),
+    ("input_high", "Input at its 95th percentile", "unit of the input",
+     "Value of the input at the 95th percentile of its distribution."),
+    ("result_low", "Result with the input at p05", "unit of the variable",
+     "The variable with this input at its 5th percentile and every other input at its point value."),
+    ("result_high", "Result with the input at p95", "unit of the variable",
+     "The variable with this input at its 95th percentile and every other input at its point value."),
+    ("swing", "Swing of the result", "unit of the variable",
+     "|result_high - result_low|: how much the input moves the variable."),
+    ("rank", "Rank of the swing", "rank (1 = largest)", "Rank of the input by swing within its country and variable."),
 )
+
+#: Percentiles of ``bands.csv`` copied into ``countries.csv`` as ``<variable>_<percentile>``
+#: columns (``welfare_pct_p05``, ``welfare_pct_p50``, ``welfare_pct_p95``) when a run has draws.
+BAND_PERCENTILES: tuple[str, ...] = ("p05", "p50", "p95")
+
+
+def band_column(variable: str, percentile: str) -> str:
+    """Name of the ``countries.csv`` column holding ``percentile`` of ``variable`` (``welfare_pct_p05``)."""
+    return f"{variable}_{percentile}"
+
 
 _PERCENTILE = re.compile(r"^p(?P<q>[0-9]+(?:\.[0-9]+)?)$")
 _BAND_OF = re.compile(r"^(?P<variable>.+)_(?P<stat>p[0-9]+(?:\.[0-9]+)?)$")

@@ -4,7 +4,8 @@ This floor parses and validates; running a scenario is :func:`blocsim.pipeline.r
 
 Public names (imported lazily): :class:`Scenario`, :func:`load_scenario`, :func:`parse_scenario`,
 :func:`scenario_source` (file name, line map, text); the built-in library
-(:func:`library_names`, :func:`library_entries`, :func:`library_text`); :func:`build_states`
+(:func:`library_names`, :func:`library_entries`, :func:`library_text`, :func:`library_path`)
+and templates for new scenarios (:func:`scenario_template`); :func:`build_states`
 and :func:`describe_changes` (the before/after policy states); :class:`OneSectorScenario` (``[model] name =
 "onesector"``); :data:`MODEL_NAMES`; the deprecated ``blocsim ge`` format (:func:`load_config`,
 :class:`GEConfig`, :func:`config_to_scenario`, :func:`read_ge_file`, :data:`CONVERT_HINT`).
@@ -20,6 +21,8 @@ _PUBLIC = {
     "library_names": "blocsim.scenario.loader",
     "library_entries": "blocsim.scenario.library",
     "library_text": "blocsim.scenario.library",
+    "library_path": "blocsim.scenario.library",
+    "scenario_template": "blocsim.scenario.library",
     "build_states": "blocsim.scenario.build",
     "describe_changes": "blocsim.scenario.build",
     "load_config": "blocsim.scenario.ge_config",

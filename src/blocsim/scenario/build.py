@@ -91,8 +91,54 @@ def _bloc_index(scenario: Scenario, specs: list[BlocSpec], name: str, loc: Loc) 
     raise _fail(scenario, loc, name, f"no bloc of this name in the included policies; blocs: {[s.name for s in specs]}")
 
 
+def _members_on(spec: BlocSpec, when: dt.date) -> list[str]:
+    return [m.country for m in spec.members if m.joined <= when and (m.left is None or when < m.left)]
+
+
+def _member_exemptions(scenario: Scenario, specs: list[BlocSpec], when: dt.date) -> list[BlocSpec]:
+    """Add ``[[after.exemptions]]`` (exemption lists, transition schedules) to the blocs' CET exemptions.
+
+    Each exemption must be for a member of its customs union on the after date ``when``
+    (joins and leaves of the scenario applied); a missing ``start`` is ``when``. Every
+    country and sector given must have a step in force on ``when``: a schedule none of whose
+    steps applies on the after date would have no effect on the run.
+    """
+    out = list(specs)
+    in_force: dict[tuple[str, str, str], bool] = {}
+    first_index: dict[tuple[str, str, str], int] = {}
+    for k, given in enumerate(scenario.after.exemptions):
+        b = _bloc_index(scenario, out, given.bloc, ("after", "exemptions", k, "bloc"))
+        if out[b].kind == "fta":
+            raise _fail(scenario, ("after", "exemptions", k, "bloc"), given.bloc,
+                        f"{given.bloc} is a free trade area: it has no common external tariff to be exempted from; "
+                        "name a customs union")
+        members = _members_on(out[b], when)
+        if given.country not in members:
+            raise _fail(scenario, ("after", "exemptions", k, "country"), given.country,
+                        f"not a member of {given.bloc} on {when} (members then: {members}); a non-member applies its "
+                        "own tariff anyway: give a joining country's exemptions in its [[after.join]] entry "
+                        "(exemptions = [...])")
+        fields = given.model_dump(exclude={"bloc"})
+        if given.start == dt.date(1900, 1, 1):
+            fields["start"] = when
+        step = ExemptionSpec(**{**fields, "source": given.source or f"scenario {scenario.scenario.name}"})
+        key = (given.bloc, given.country, given.sector)
+        first_index.setdefault(key, k)
+        in_force[key] = in_force.get(key, False) or (step.start <= when and (step.until is None or when < step.until))
+        out[b] = out[b].model_copy(update={"exemptions": [*out[b].exemptions, step]})
+    for key, active in in_force.items():
+        if not active:
+            first = scenario.after.exemptions[first_index[key]]
+            field = "start" if first.start != dt.date(1900, 1, 1) else "until"
+            raise _fail(scenario, ("after", "exemptions", first_index[key], field), getattr(first, field).isoformat(),
+                        f"no exemption step of {key[1]} for {key[2]} is in force on the after date {when}, so it "
+                        "would have no effect on this run: let one step start on or before that date (and end after "
+                        "it), or move [after] date")
+    return out
+
+
 def _after_blocs(scenario: Scenario, specs: list[BlocSpec], when: dt.date) -> list[BlocSpec]:
-    """Apply the scenario's joins, leaves and new pool shares to the bloc definitions."""
+    """Apply the scenario's joins, leaves, member exemptions and new pool shares to the bloc definitions."""
     out = list(specs)
     for k, leave in enumerate(scenario.after.leave):
         b = _bloc_index(scenario, out, leave.bloc, ("after", "leave", k, "bloc"))
@@ -111,12 +157,18 @@ def _after_blocs(scenario: Scenario, specs: list[BlocSpec], when: dt.date) -> li
         if any(m.country == join.country and (m.left is None or when < m.left) for m in members):
             raise _fail(scenario, ("after", "join", k, "country"), join.country,
                         f"already a member of {join.bloc} (or due to join) on {when}: remove this join")
+        for e, exemption in enumerate(join.exemptions):
+            if exemption.country != join.country:
+                raise _fail(scenario, ("after", "join", k, "exemptions", e, "country"), exemption.country,
+                            f"an exemption under a join is the joining country's ({join.country}); give an existing "
+                            "member's exemption in [[after.exemptions]]")
         members.append(MemberSpec(country=join.country, joined=when, source=f"scenario {scenario.scenario.name}"))
         exemptions = list(out[b].exemptions) + [
             e if e.start > dt.date(1900, 1, 1) else ExemptionSpec(**{**e.model_dump(), "start": when})
             for e in join.exemptions
         ]
         out[b] = out[b].model_copy(update={"members": members, "exemptions": exemptions})
+    out = _member_exemptions(scenario, out, when)
     if scenario.after.duty_pool is not None:
         b = _bloc_index(scenario, out, scenario.after.duty_pool_bloc, ("after", "duty_pool_bloc"))
         pool = PoolSpec(start=when, shares=dict(scenario.after.duty_pool), source=f"scenario {scenario.scenario.name}")
@@ -195,6 +247,14 @@ def describe_changes(before: PolicyState, after: PolicyState) -> list[str]:
                 f"{b_after.name} duty pool {dict(pool_old.shares) if pool_old else 'none'} -> "
                 f"{dict(pool_new.shares) if pool_new else 'none'} (percent)"
             )
+    for b_before, b_after in zip(before.blocs, after.blocs):
+        for exemption in b_after.exemptions:
+            if exemption not in b_before.exemptions and b_after.exemption(
+                    exemption.country, exemption.sector, after.date) is exemption:
+                rate = "its own MFN rate" if exemption.rate is None else f"{exemption.rate * 100:.4g} %"
+                until = f" until {exemption.until}" if exemption.until else ""
+                out.append(f"{b_after.name} CET exemption: {exemption.country} applies {rate} on {exemption.sector} "
+                           f"from {exemption.start}{until} ({exemption.source})")
     for preference in after.preferences:
         if preference not in before.preferences:
             out.append(f"new preference regime {preference.name}: {list(preference.members_at(after.date))}")

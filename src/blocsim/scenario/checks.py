@@ -30,6 +30,8 @@ def _country_fields(scenario: Scenario) -> Iterator[tuple[Loc, str]]:
             yield ("after", field, k, "country"), change.country
             for e, exemption in enumerate(getattr(change, "exemptions", ())):
                 yield ("after", field, k, "exemptions", e, "country"), exemption.country
+    for k, exemption in enumerate(scenario.after.exemptions):
+        yield ("after", "exemptions", k, "country"), exemption.country
     for code in scenario.after.duty_pool or {}:
         yield ("after", "duty_pool", code), code
     for p, preference in enumerate(scenario.after.preferences):
@@ -45,6 +47,8 @@ def _sector_fields(scenario: Scenario) -> Iterator[tuple[Loc, str]]:
     for k, change in enumerate(scenario.after.join):
         for e, exemption in enumerate(change.exemptions):
             yield ("after", "join", k, "exemptions", e, "sector"), exemption.sector
+    for k, exemption in enumerate(scenario.after.exemptions):
+        yield ("after", "exemptions", k, "sector"), exemption.sector
     for p, preference in enumerate(scenario.after.preferences):
         for k, sector in enumerate(preference.sectors):
             yield ("after", "preferences", p, "sectors", k), sector

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator, model_validator
 
 from blocsim.policy.model import REROUTE_SHARE
-from blocsim.policy.spec import ISO3, ExemptionSpec, Fraction, Name, Percent, PreferenceSpec
+from blocsim.policy.spec import ISO3, ExemptionSpec, Fraction, MemberExemptionSpec, Name, Percent, PreferenceSpec
 from blocsim.scenario.gravity_spec import CounterfactualSection, DataSection, EstimationSection, GESection
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
@@ -172,6 +172,7 @@ class AfterSpec(_Strict):
     duty_pool: dict[ISO3, Percent] | None = None
     duty_pool_bloc: Name = "EAEU"
     preferences: list[PreferenceSpec] = []
+    exemptions: list[MemberExemptionSpec] = []
     measures: list[MeasureSpec] = []
 
     @field_validator("duty_pool")
@@ -181,11 +182,20 @@ class AfterSpec(_Strict):
 
 
 class MultisectorModel(_Strict):
-    """``[model] name = "multisector"``: the multi-sector GE with tariffs and the duty pool (the default)."""
+    """``[model] name = "multisector"``: the multi-sector GE with tariffs and the duty pool (the default).
+
+    ``labour``: migrant workers and remittances (``None``, the default: on when the dataset has a
+    remittance table; ``true``: required; ``false``: off). ``migration_elasticity`` (>= 0) and
+    ``entry_cost`` (the work-permit cost of non-members, a fraction of earnings) are the channel's
+    parameters (docs/methods-multisector.md, "Labour and remittances").
+    """
 
     name: Literal["multisector"] = "multisector"
     theta: Name | dict[Name, Theta] = "caliendo_parro_2015_eaeu"
     closure: Literal["ratio", "level"] = "ratio"
+    labour: bool | None = None
+    migration_elasticity: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.3
+    entry_cost: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.093
 
 
 #: kept for code written before the model variants: the multi-sector model spec

@@ -92,7 +92,8 @@ def border_terms(
                                       cells=np.array([[k, i, j] for i, j in cells], dtype=np.intp), se=se))
             upper = rows < cols
             pairs = ", ".join(f"{countries[i]}-{countries[j]}" for i, j in zip(rows[upper], cols[upper]))
-            how = (f"estimated AVEs by sector ({bloc.border_source})" if bloc.border_estimates
+            how = (f"estimated AVEs by sector ({bloc.border_source}); the flat {bloc.border_cost:.0%} (assumed) "
+                   "where an estimate is not significant or above max_border_ave" if bloc.border_estimates
                    else f"{bloc.border_cost:.0%} ad valorem equivalent (assumed)")
             notes.append(f"{bloc.name} customs checks {word} ({how}) between {pairs}")
     return terms, notes

@@ -22,15 +22,19 @@ from typing import Any, Mapping
 import pandas as pd
 
 from blocsim.errors import BlocsimError, ScenarioError, StoreError
-from blocsim.web import tomlio
+from blocsim.web import outputs, tomlio
 from blocsim.web.guard import LOOPBACK_HOSTS, allowed_host_names, host_name
 from blocsim.web.jobs import Job, JobManager
+from blocsim.web.limits import check_browser_scenario, check_draws_request
 
 #: Library scenario names and store run ids: the only identifiers the browser sends.
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 RUN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 #: Result tables the API serves (file stems of a run directory).
-TABLES: tuple[str, ...] = ("countries", "flows", "bloc_effects", "partner_groups", "tariffs", "reexports", "revenue", "bands")
+TABLES: tuple[str, ...] = ("countries", "flows", "products", "bloc_effects", "partner_groups", "tariffs", "reexports",
+                           "revenue", "bands", "sensitivity")
+#: Models whose runs get the HTML report (it needs ``welfare_pct``; a PE run's pages show its tables).
+REPORT_MODELS: tuple[str, ...] = ("multisector", "onesector")
 
 
 #: Characters an access token may use (it travels in a header and a cookie).
@@ -172,6 +176,11 @@ class Dashboard:
         self.settings = settings
         settings.home.mkdir(parents=True, exist_ok=True)
         self._store = Store(settings.home)
+        # downloads and comparison pages are built here and removed before they are sent; a folder
+        # left by a server that died mid-request is removed when the next one starts
+        self.scratch = settings.home / "web" / "scratch"
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        self.scratch.mkdir(parents=True, exist_ok=True)
         self.jobs = JobManager(settings.home / "web" / "runs", _solve, self._finish, store=self._store,
                                workers=settings.workers, max_queue=settings.max_queue)
 
@@ -196,18 +205,28 @@ class Dashboard:
         file names a table or leaves it to the default, so that the form can edit them; the
         numbers are those of the named table, so the scenario's results do not change.
         """
-        text = self._library_text(name)
-        document = tomlio.to_jsonable(tomllib.loads(text))
-        model = document.setdefault("model", {})
-        if not isinstance(model.get("theta"), dict):
-            # show the elasticities a run would use (the named table, or the default one) as editable numbers
-            from blocsim import load_scenario
-            from blocsim.pipeline import resolve_theta
+        return _editable(self._library_text(name), name=name, base=name)
 
-            model["theta"] = resolve_theta(load_scenario(name))
-        meta = document.get("scenario", {})
-        summary = {key: meta.get(key) for key in ("title", "event", "description", "sources", "focus_countries")}
-        return {"name": name, **summary, "document": document, "toml": text}
+    def stored_scenario(self, run_id: str) -> dict[str, Any]:
+        """The scenario file a stored run was made from (its ``scenario.toml``), as :meth:`scenario` gives it.
+
+        ``base`` is empty: the document is sent back whole, not as an edit of a built-in one.
+
+        Raises
+        ------
+        NotFound
+            Unknown run, or a run that keeps no scenario file (it was run from a Python object).
+        """
+        path = self.run_dir(run_id) / "scenario.toml"
+        if not path.is_file():
+            raise NotFound(f"run {run_id!r} keeps no scenario.toml (it was run from a scenario built in Python); "
+                           "start from a built-in scenario or New scenario instead")
+        text = path.read_text(encoding="utf-8")
+        try:
+            name = str(tomllib.loads(text).get("scenario", {}).get("name") or run_id)
+        except tomllib.TOMLDecodeError:
+            name = run_id
+        return {**_editable(text, name=name, base=""), "run_id": run_id}
 
     def parse(self, *, name: str | None, document: Mapping[str, Any] | None, toml: str | None) -> tuple[Any, str]:
         """Validate a run request with the scenario loader; return (scenario, label).
@@ -240,32 +259,36 @@ class Dashboard:
             scenario = parse_scenario(text, source=source)
         except RecursionError:
             raise ScenarioError(f"scenario {source}: nested too deeply to be a scenario; flatten the tables") from None
-        if scenario.model.name != "multisector":  # its report and pages show the multi-sector tables
-            raise ScenarioError(
-                f"scenario {source}: field 'model.name': got {scenario.model.name!r}; the dashboard runs the "
-                "multi-sector model only (name = \"multisector\"). Fix: run this scenario with blocsim run FILE "
-                "--out DIR (or blocsim pe for the PE model)"
-            )
+        check_browser_scenario(scenario, text, source)
         return scenario, str(scenario.scenario.name)
 
-    def submit(self, *, name: str | None, document: Mapping[str, Any] | None, toml: str | None) -> Job:
+    def submit(self, *, name: str | None, document: Mapping[str, Any] | None, toml: str | None,
+               draws: int | None = None, seed: int | None = None) -> Job:
         """Validate and queue a run; returns the queued job.
+
+        ``draws``/``seed``: Monte Carlo bands as for :func:`blocsim.run_scenario` (multi-sector
+        scenarios only; ``seed`` only with ``draws``).
 
         Raises
         ------
+        ScenarioError
+            Invalid scenario, or ``draws``/``seed`` the scenario's model cannot use.
         StoreFull
             The store holds ``max_runs`` runs counting the jobs in flight (delete some first).
         QueueFull
             ``max_queue`` jobs are queued or running.
         """
         scenario, label = self.parse(name=name, document=document, toml=toml)
+        check_draws_request(scenario, draws, seed)
+        if draws is not None:
+            label = f"{label} ({draws} draws, seed {0 if seed is None else seed})"
         stored, limit = len(self._store.runs()), self.settings.max_runs
         if stored + self.jobs.in_flight() >= limit:
             raise StoreFull(
                 f"the run store is full: {stored} runs stored and {self.jobs.in_flight()} running, limit {limit}; "
                 "delete runs you no longer need (DELETE /api/runs/{run_id}) or restart with a higher --max-runs"
             )
-        return self.jobs.submit(scenario, label)
+        return self.jobs.submit(RunOrder(scenario, draws, seed), label)
 
     def job(self, job_id: str) -> Job:
         """A job's current status."""
@@ -278,8 +301,11 @@ class Dashboard:
     def _finish(self, out_dir: Path, stage: Any) -> str:
         from blocsim.report import write_report
 
-        stage("writing report")
-        write_report(out_dir)
+        from blocsim.data import read_run_record
+
+        if read_run_record(out_dir).model.name in REPORT_MODELS:
+            stage("writing report")
+            write_report(out_dir)
         stage("storing")
         # the store locks its catalog itself and enforces the run limit under that lock
         run_id = str(self._store.add_run(out_dir, max_runs=self.settings.max_runs))
@@ -343,13 +369,88 @@ class Dashboard:
             return report.read_text(encoding="utf-8")
         return render_report(load_run(path))  # stored runs stay as they were added
 
+    def run_page(self, run_id: str) -> dict[str, Any]:
+        """What a run's page shows: :meth:`results`, the model, its tables (:func:`~blocsim.web.outputs.run_tables`),
+        whether it has a report and a scenario file to edit."""
+        from blocsim.results import read_run
+
+        path = self.run_dir(run_id)
+        tables, meta = read_run(path)
+        model = str((meta.get("model") or {}).get("name") or "multisector")
+        return {
+            **self.results(run_id),
+            "model": model,
+            "page_tables": outputs.run_tables(model, tables),
+            "has_report": model in REPORT_MODELS,
+            "editable": (path / "scenario.toml").is_file(),
+        }
+
+    def download(self, run_id: str, kind: str) -> tuple[str, bytes, str]:
+        """A stored run exported for download (:func:`~blocsim.web.outputs.export_download`): name, bytes, media type."""
+        return outputs.export_download(self.run_dir(run_id), kind, self.scratch, run_id)
+
+    def _compared(self, run_ids: list[str]) -> Any:
+        if not 2 <= len(run_ids) <= outputs.MAX_COMPARED or len(set(run_ids)) != len(run_ids):
+            raise ScenarioError(f"query 'run': give 2 to {outputs.MAX_COMPARED} different run ids (got {len(run_ids)}, "
+                                f"{len(set(run_ids))} different); see GET /api/runs for the ids")
+        paths = [self.run_dir(run_id) for run_id in run_ids]
+        names = [str(self._store.run_meta(path.name).get("scenario", {}).get("name") or path.name) for path in paths]
+        labels = [f"{name} {path.name[:6]}" for name, path in zip(names, paths)]
+        if len(set(labels)) != len(labels):
+            labels = [path.name for path in paths]
+        return outputs.comparison(paths, labels)
+
+    def compare(self, run_ids: list[str]) -> dict[str, Any]:
+        """Stored runs side by side (:func:`blocsim.compare`); the first is the reference."""
+        return jsonable(outputs.comparison_view(self._compared(run_ids)))
+
+    def compare_page(self, run_ids: list[str]) -> str:
+        """The offline comparison page (HTML) of stored runs."""
+        return outputs.comparison_page(self._compared(run_ids), self.scratch)
+
     def close(self) -> None:
         """Let running jobs finish, mark queued ones interrupted and stop the pool."""
         self.jobs.shutdown()
 
 
-def _solve(scenario: Any, out_dir: Path) -> None:
+def _editable(text: str, *, name: str, base: str) -> dict[str, Any]:
+    """A scenario text as the editor shows it: summary, fields as a JSON ``document``, the text.
+
+    The document of a multi-sector scenario spells out ``model.theta`` (trade elasticities by
+    sector) even when the file names a table or leaves it to the default, so that the form can
+    edit them; the numbers are those of the named table, so the scenario's results do not change.
+    ``base``: the built-in scenario edited ("" for any other text).
+    """
+    from blocsim.scenario import parse_scenario
+
+    document = tomlio.to_jsonable(tomllib.loads(text))
+    model = document.get("model") if isinstance(document.get("model"), dict) else {}
+    if model.get("name", "multisector") == "multisector" and not isinstance(model.get("theta"), dict):
+        from blocsim.pipeline import resolve_theta
+
+        try:  # the elasticities a run would use (the named table, or the default one), as editable numbers
+            theta = resolve_theta(parse_scenario(text, source=f"<{name}>"))
+        except BlocsimError:
+            theta = None  # a stored scenario the loader now refuses: "Check" shows why
+        if theta is not None:
+            document["model"] = {**model, "theta": theta}
+    meta = document.get("scenario", {})
+    summary = {key: meta.get(key) for key in ("title", "event", "description", "sources", "focus_countries")}
+    return {"name": name, "base": base, "model": model.get("name", "multisector"), **summary,
+            "document": document, "toml": text}
+
+
+@dataclass(frozen=True)
+class RunOrder:
+    """What a job runs: a validated scenario and its Monte Carlo request (``draws`` None: none)."""
+
+    scenario: Any
+    draws: int | None = None
+    seed: int | None = None
+
+
+def _solve(order: RunOrder, out_dir: Path) -> None:
     """Run a validated scenario into the server-chosen ``out_dir``."""
     from blocsim import run_scenario
 
-    run_scenario(scenario, out_dir)
+    run_scenario(order.scenario, out_dir, draws=order.draws, seed=order.seed)

@@ -1,7 +1,7 @@
 """Recipe: rebuild the bundled EAEU tables from the original public files.
 
 ``build_eaeu(source_dir, out_dir)`` reads the files listed in
-:data:`blocsim.data.eaeu.sources.FILES` (the ``../shared/data`` layout) and writes
+:data:`blocsim.data.eaeu.sources.FILES` (paths relative to ``source_dir``) and writes
 ``flows.csv``, ``gravity.csv``, ``tariffs.csv``, ``countries.csv``, ``sectors.csv`` and
 ``meta.json`` into ``out_dir``. The output is deterministic: the same inputs give the same
 bytes (numbers are written with 12 significant digits, no timestamps, relative paths only),
@@ -76,6 +76,48 @@ _LICENSES: dict[str, str] = {
     "food": "hand-compiled press figures (secondary sources); no license applies to the compilation",
     "mfn2006": (
         "Yotov et al. (2016) WTO/UNCTAD guide data via pachadotdev/tradepolicy (CC BY 4.0 per package)"
+    ),
+}
+
+
+#: The publication behind each input (author, title, date, URL), written to meta.json.
+_CITATIONS: dict[str, str] = {
+    "trade": (
+        "World Bank, 'Total trade, every 4 years' (UN Comtrade), as distributed with the R package penppml "
+        "(https://github.com/tomzylkin/penppml); DTA labels: Mattoo, A., Rocha, N. and Ruta, M. (eds., 2020), "
+        "'Handbook of Deep Trade Agreements', World Bank, https://datatopics.worldbank.org/dta/"
+    ),
+    "gdp": (
+        "World Bank, World Development Indicators, NY.GDP.MKTP.CD, https://data.worldbank.org/indicator/NY.GDP.MKTP.CD"
+    ),
+    "mrio": "Asian Development Bank, Multiregional Input-Output Tables (62 economies), https://kidb.adb.org/mrio",
+    "dist": (
+        "Mayer, T. and Zignago, S. (2011), 'Notes on CEPII's distances measures: the GeoDist Database', "
+        "CEPII Working Paper 2011-25, http://www.cepii.fr/CEPII/en/bdd_modele/bdd_modele_item.asp?id=6"
+    ),
+    "geo": (
+        "Mayer, T. and Zignago, S. (2011), 'Notes on CEPII's distances measures: the GeoDist Database', "
+        "CEPII Working Paper 2011-25, http://www.cepii.fr/CEPII/en/bdd_modele/bdd_modele_item.asp?id=6"
+    ),
+    "eia": (
+        "Baier, S. and Bergstrand, J., NSF-Kellogg Institute Data Base on Economic Integration Agreements, "
+        "https://sites.nd.edu/jeffrey-bergstrand/database-on-economic-integration-agreements/"
+    ),
+    "policy": (
+        "published figures, each cited with its URL where used (tariffs.source, scenario and policy sources): "
+        "World Bank, 'Kazakhstan in the Customs Union: Losses or Gains?', 18 Apr 2012, "
+        "https://www.worldbank.org/en/news/feature/2012/04/18/kazakhstan-in-the-customs-union-losses-or-gains; "
+        "COMCEC, 'Preferential Trade Agreements and Trade Liberalization Efforts in the OIC Member States', p.143"
+    ),
+    "timeline": (
+        "published dates: ADB Asia Regional Integration Center, 'Has regional integration in Central Asia been "
+        "trade liberalizing?', 8 Oct 2012, https://aric.adb.org/blog.php?page=17&subsection=aien; ITAR-TASS, 2 Jan "
+        "2015; 'Eurasian Economic Union', Wikipedia, https://en.wikipedia.org/wiki/Eurasian_Economic_Union"
+    ),
+    "food": "press figures, each cited with its URL in food_calibration (Reuters, 7 Aug 2014; Pravda.ru, 8 Aug 2014)",
+    "mfn2006": (
+        "Yotov, Y.V., Piermartini, R., Monteiro, J.-A. and Larch, M. (2016), 'An Advanced Guide to Trade Policy "
+        "Analysis: The Structural Gravity Model', WTO and UNCTAD, https://vi.unctad.org/tpa/web/vol2/vol2home.html"
     ),
 }
 
@@ -198,7 +240,7 @@ def _meta(
                 "role": role,
                 "file": path,
                 "license": _LICENSES[role],
-                "provenance": str(Path(path).parent / "PROVENANCE.md"),
+                "citation": _CITATIONS[role],
             }
             for role, path in FILES.items()
         ],
@@ -260,7 +302,7 @@ def build_eaeu(source_dir: Path, out_dir: Path) -> None:
     Parameters
     ----------
     source_dir
-        Folder laid out like ``../shared/data`` (see :data:`blocsim.data.eaeu.sources.FILES`).
+        Folder with one sub-folder per source (see :data:`blocsim.data.eaeu.sources.FILES`).
     out_dir
         Folder to write ``flows.csv``, ``gravity.csv``, ``tariffs.csv``, ``countries.csv``,
         ``sectors.csv`` and ``meta.json`` into (created if missing). The files are written to a

@@ -1,4 +1,4 @@
-"""Read the original public files the EAEU recipe is built from (``../shared/data`` layout).
+"""Read the original public files the EAEU recipe is built from (one sub-folder per source).
 
 The tabular sources go through the public loaders of :mod:`blocsim.data.loaders` (code
 normalisation such as ``ROM -> ROU``, units to USD millions, validation with file, row and
@@ -88,7 +88,7 @@ def _path(source_dir: Path, role: str) -> Path:
     if not path.is_file():
         raise DataValidationError(
             f"{path}: file not found (needed as the {role!r} input of the EAEU recipe); fix: pass "
-            f"--from pointing at the shared data folder that holds {FILES[role]}"
+            f"--from pointing at the folder that holds {FILES[role]}"
         )
     return path
 
@@ -118,7 +118,7 @@ def read_sources(source_dir: Path, years: tuple[int, ...]) -> Sources:
     Parameters
     ----------
     source_dir
-        Folder laid out like ``../shared/data`` (see :data:`FILES`).
+        Folder with one sub-folder per source (see :data:`FILES`).
     years
         Years to keep from the time-varying files.
 

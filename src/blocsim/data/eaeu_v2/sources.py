@@ -1,4 +1,4 @@
-"""Read the original public files the v2 recipe uses (the ``../shared/data`` layout).
+"""Read the original public files the v2 recipe uses (one sub-folder per source, the ``--from DIR``).
 
 Every reader checks the columns it needs and raises :class:`DataValidationError` naming the
 file and the missing column; nothing else in the recipe touches the file system for input.
@@ -63,7 +63,7 @@ def read(source_dir: Path, role: str) -> pd.DataFrame:
     Parameters
     ----------
     source_dir
-        Folder laid out like ``../shared/data``.
+        Folder with one sub-folder per source (the recipe's ``--from DIR``).
     role
         Key of :data:`FILES`.
 

@@ -1,8 +1,8 @@
-"""Recipe that builds the bundled sample tables from the public data in ``../shared/data``.
+"""Recipe that builds the bundled sample tables from the original public data files.
 
-Run from the repository root (the default paths assume ``../shared/data`` beside it)::
+Run it with the folder that holds the original files (one sub-folder per source)::
 
-    python -m blocsim.data.samples.build_samples [--shared-data PATH] [--out DIR]
+    python -m blocsim.data.samples.build_samples --shared-data DIR [--out DIR]
 
 Each builder returns the CSV text, so a test can check that the committed file is exactly
 what the recipe produces from the source.
@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 SAMPLES_DIR = Path(__file__).resolve().parent
-DEFAULT_SHARED = Path(__file__).resolve().parents[4].parent / "shared" / "data"
 
 TRADE_WITHOUT_BORDERS = "yotov2016_trade_without_borders_2006"
 _TWB_SOURCE = Path("yotov2016") / "ch2_app1_trade_without_border_2006.csv"
@@ -59,7 +58,8 @@ BUILDERS: dict[str, Callable[[Path], str]] = {TRADE_WITHOUT_BORDERS: build_trade
 def main(argv: list[str] | None = None) -> None:
     """Write every sample CSV into ``--out`` (default: this package folder)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared-data", type=Path, default=DEFAULT_SHARED, help="path of ../shared/data")
+    parser.add_argument("--shared-data", type=Path, required=True,
+                        help=f"folder DIR holding the original files ({_TWB_SOURCE.as_posix()})")
     parser.add_argument("--out", type=Path, default=SAMPLES_DIR, help="output folder")
     args = parser.parse_args(argv)
     for name, build in BUILDERS.items():

@@ -40,7 +40,7 @@ async function submitRun(payload, button) {
 async function validate(payload) {
   try {
     const result = await postJSON("/api/scenarios/validate", payload);
-    showMessage("Scenario '" + result.name + "' is valid.", true);
+    showMessage("Scenario '" + result.name + "' (model " + result.model + ") is valid.", true);
   } catch (error) {
     showMessage(error.message);
   }
@@ -54,7 +54,8 @@ function leafValue(label) {
   const raw = input.value;
   // an empty number, date or text field is left out: the scenario's default applies
   if ((type === "number" || type === "date" || type === "str") && raw.trim() === "") return undefined;
-  if (type === "number") return Number(raw);
+  // a number is shown rounded; unless the user changed it, the exact value is sent back
+  if (type === "number") return raw === input.defaultValue && input.dataset.exact ? Number(input.dataset.exact) : Number(raw);
   if (type === "date" || type === "str") return raw;
   const parts = raw.split(type === "list:str" && input.tagName === "TEXTAREA" ? /\n/ : /,/)
     .map((s) => s.trim()).filter((s) => s.length > 0);
@@ -75,9 +76,50 @@ function collect(container) {
   return out;
 }
 
+// Monte Carlo draws and seed, when the page has the inputs and they are filled in
+function withDraws(payload) {
+  const draws = document.getElementById("draws");
+  const seed = document.getElementById("seed");
+  if (draws && draws.value.trim() !== "") payload.draws = Number(draws.value);
+  if (seed && seed.value.trim() !== "") payload.seed = Number(seed.value);
+  return payload;
+}
+
 function formPayload() {
   const form = document.getElementById("scenario-form");
-  return {scenario: form.dataset.base, document: collect(document.getElementById("form-root"))};
+  const payload = {document: collect(document.getElementById("form-root"))};
+  if (form.dataset.base) payload.scenario = form.dataset.base;
+  return withDraws(payload);
+}
+
+const tomlPayload = () => withDraws({toml: document.getElementById("toml").value});
+
+function wireToml() {
+  const check = document.getElementById("validate-toml");
+  if (!check) return;
+  check.addEventListener("click", () => validate(tomlPayload()));
+  document.getElementById("run-toml").addEventListener("click", (e) => submitRun(tomlPayload(), e.target));
+  const upload = document.getElementById("upload");
+  if (upload) {
+    upload.addEventListener("change", () => {
+      const file = upload.files[0];
+      if (!file) return;
+      if (file.size > 100000) { showMessage("File " + file.name + " is over 100,000 bytes; a scenario is a few kB."); return; }
+      const reader = new FileReader();
+      reader.onload = () => { document.getElementById("toml").value = reader.result; showMessage("Loaded " + file.name + "; Check or Run it.", true); };
+      reader.onerror = () => showMessage("Could not read " + file.name + ".");
+      reader.readAsText(file);
+    });
+  }
+  const start = document.getElementById("start-from");
+  if (start) {
+    start.addEventListener("change", async () => {
+      if (!start.value) return;
+      const response = await fetch("/api/scenarios/" + encodeURIComponent(start.value), {headers: {"Accept": "application/json"}});
+      const body = await response.json();
+      if (response.ok) document.getElementById("toml").value = body.toml; else showMessage(body.detail);
+    });
+  }
 }
 
 function wireForm() {
@@ -105,9 +147,6 @@ function wireForm() {
   });
   document.getElementById("validate-form").addEventListener("click", () => validate(formPayload()));
   document.getElementById("run-form").addEventListener("click", (e) => submitRun(formPayload(), e.target));
-  const toml = () => ({toml: document.getElementById("toml").value});
-  document.getElementById("validate-toml").addEventListener("click", () => validate(toml()));
-  document.getElementById("run-toml").addEventListener("click", (e) => submitRun(toml(), e.target));
   for (const tab of document.querySelectorAll(".tab")) {
     tab.addEventListener("click", () => {
       for (const other of document.querySelectorAll(".tab")) other.classList.toggle("active", other === tab);
@@ -175,6 +214,15 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const button of document.querySelectorAll("[data-delete-run]")) {
     button.addEventListener("click", () => deleteRun(button));
   }
+  const compare = document.getElementById("compare-selected");
+  if (compare) {
+    compare.addEventListener("click", () => {
+      const ids = Array.from(document.querySelectorAll("[data-compare]:checked")).map((box) => box.dataset.compare);
+      if (ids.length < 2) { showMessage("Select two or more runs to compare."); return; }
+      window.location.assign("/compare?" + ids.map((id) => "run=" + encodeURIComponent(id)).join("&"));
+    });
+  }
   wireForm();
+  wireToml();
   pollJob();
 });

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from blocsim.web.limits import MAX_DRAWS, MAX_SEED, check_draws_request
+from blocsim.web.outputs import DOWNLOADS, MAX_COMPARED
 from blocsim.web.service import NAME_PATTERN, RUN_ID_PATTERN, TABLES, Dashboard
 from blocsim.web.tomlio import MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_ITEMS, MAX_TEXT_CHARS, check_document
 
@@ -35,6 +37,12 @@ ScenarioName = Annotated[str, Path(pattern=NAME_PATTERN, max_length=64, descript
 RunId = Annotated[str, Path(pattern=RUN_ID_PATTERN, max_length=128, description="Run id from GET /api/runs.")]
 JobId = Annotated[str, Path(pattern=JOB_ID_PATTERN, description="Job id returned by POST /api/runs.")]
 TableName = Annotated[Literal[TABLES], Path(description="Result table.")]  # type: ignore[valid-type]
+DownloadKind = Annotated[Literal[tuple(DOWNLOADS)], Path(  # type: ignore[valid-type]
+    description="xlsx (one workbook), dta (zip of Stata files), csv / csv-ru / csv-kk (zip of CSV files; ru and "
+    "kk: ';' and decimal comma)."
+)]
+RunIds = Annotated[list[str], Query(min_length=2, max_length=MAX_COMPARED,
+                                    description="Run ids from GET /api/runs, the first the reference (repeat: ?run=A&run=B).")]
 
 
 class ScenarioSummary(BaseModel):
@@ -66,6 +74,9 @@ class RunRequest(BaseModel):
         f"{MAX_DOCUMENT_ITEMS} values, texts of {MAX_TEXT_CHARS} characters.",
     )
     toml: str | None = Field(None, max_length=100_000, description="Complete scenario TOML text.")
+    draws: int | None = Field(None, ge=2, le=MAX_DRAWS, description="Monte Carlo draws for uncertainty bands "
+                              "(multi-sector scenarios; writes the run's bands and sensitivity tables).")
+    seed: int | None = Field(None, ge=0, le=MAX_SEED, description="Seed of the draws (default 0); only with draws.")
 
     @field_validator("document")
     @classmethod
@@ -95,6 +106,7 @@ class ValidationResult(BaseModel):
 
     valid: bool
     name: str
+    model: Literal["multisector", "onesector", "pe"]
 
 
 class RunResults(BaseModel):
@@ -139,8 +151,10 @@ def show_scenario(name: ScenarioName, request: Request) -> dict[str, Any]:
 @router.post("/scenarios/validate", response_model=ValidationResult, responses=ERRORS, summary="Validate a scenario")
 def validate_scenario(body: RunRequest, request: Request) -> dict[str, Any]:
     """Check a scenario with the loader without running it (422 with the problems if invalid)."""
-    _, label = _dashboard(request).parse(name=body.scenario, document=body.document, toml=body.toml)
-    return {"valid": True, "name": label}
+    dashboard = _dashboard(request)
+    scenario, label = dashboard.parse(name=body.scenario, document=body.document, toml=body.toml)
+    check_draws_request(scenario, body.draws, body.seed)
+    return {"valid": True, "name": label, "model": scenario.model.name}
 
 
 @router.post("/runs", response_model=JobStatus, status_code=202, responses=SUBMIT_ERRORS, summary="Submit a run")
@@ -148,7 +162,8 @@ def submit_run(body: RunRequest, request: Request) -> dict[str, Any]:
     """Validate the scenario and queue it; poll ``GET /api/jobs/{id}`` for progress.
 
     Refused with 429 while the job queue is full and with 507 while the run store is full."""
-    return _dashboard(request).submit(name=body.scenario, document=body.document, toml=body.toml).to_dict()
+    return _dashboard(request).submit(name=body.scenario, document=body.document, toml=body.toml, draws=body.draws,
+                                      seed=body.seed).to_dict()
 
 
 @router.get("/jobs", response_model=list[JobStatus], summary="List jobs")
@@ -197,3 +212,51 @@ def run_table(run_id: RunId, table: TableName, request: Request) -> list[dict[st
 def run_report(run_id: RunId, request: Request) -> HTMLResponse:
     """The run's self-contained HTML report."""
     return HTMLResponse(_dashboard(request).report(run_id))
+
+
+@router.get("/runs/{run_id}/scenario", response_model=ScenarioDetail, responses=ERRORS, summary="A run's scenario")
+def run_scenario_file(run_id: RunId, request: Request) -> dict[str, Any]:
+    """The scenario file a stored run was made from (its fields and TOML text), to edit and run again."""
+    return _dashboard(request).stored_scenario(run_id)
+
+
+_DOWNLOAD_TYPES = {media: {"schema": {"type": "string", "format": "binary"}} for _, _, _, media in DOWNLOADS.values()}
+
+
+@router.get(
+    "/runs/{run_id}/download/{kind}",
+    response_class=Response,
+    responses={200: {"content": _DOWNLOAD_TYPES, "description": "The export as a file"}, **HTML_ERRORS},
+    summary="Download a run (Excel, Stata, CSV)",
+)
+def download_run(run_id: RunId, kind: DownloadKind, request: Request) -> Response:
+    """The run exported with ``blocsim.export_run``: numbers at full precision, a README with units and assumptions."""
+    name, content, media = _dashboard(request).download(run_id, kind)
+    return Response(content, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})
+
+
+class Comparison(BaseModel):
+    """Stored runs side by side (``blocsim.compare``): one row per country."""
+
+    runs: list[dict[str, Any]]
+    variables: list[str]
+    warnings: list[str]
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+@router.get("/compare", response_model=Comparison, responses=ERRORS, summary="Compare runs")
+def compare_runs(run: RunIds, request: Request) -> dict[str, Any]:
+    """Headline columns (and bands) of two or more stored runs, with differences to the first."""
+    return _dashboard(request).compare(run)
+
+
+@router.get(
+    "/compare/page",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}, **HTML_ERRORS},
+    summary="Comparison page (HTML)",
+)
+def compare_page(run: RunIds, request: Request) -> HTMLResponse:
+    """The offline comparison page of two or more stored runs (charts and tables)."""
+    return HTMLResponse(_dashboard(request).compare_page(run))

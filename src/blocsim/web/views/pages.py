@@ -7,17 +7,20 @@ then talks to the JSON API (``static/app.js``) to validate, submit and poll.
 from __future__ import annotations
 
 from pathlib import Path as FilePath
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import copy
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from blocsim import __version__
 from blocsim.report import signed_pct
 from blocsim.web.forms import EMPTY, list_templates
+from blocsim.web.limits import MAX_DRAWS
+from blocsim.web.outputs import DOWNLOADS, MAX_COMPARED, readable
 from blocsim.web.service import NAME_PATTERN, RUN_ID_PATTERN, Dashboard
 from blocsim.web.views.api import JOB_ID_PATTERN
 
@@ -27,6 +30,9 @@ JOBS_LISTED = 50
 templates = Jinja2Templates(directory=str(FilePath(__file__).resolve().parents[1] / "templates"))
 templates.env.globals["version"] = __version__
 templates.env.filters["pct"] = signed_pct
+templates.env.filters["num"] = readable
+templates.env.globals["max_draws"] = MAX_DRAWS
+templates.env.globals["downloads"] = list(DOWNLOADS)
 
 
 def _dashboard(request: Request) -> Dashboard:
@@ -45,16 +51,32 @@ def index(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(request, "index.html", context)
 
 
+@router.get("/scenarios/new", response_class=HTMLResponse)
+def new_scenario(request: Request) -> HTMLResponse:
+    """Write or upload a scenario TOML (any model), check it with the loader and run it."""
+    return templates.TemplateResponse(request, "new.html", {"scenarios": _dashboard(request).scenarios()})
+
+
 @router.get("/scenarios/{name}", response_class=HTMLResponse)
 def edit_scenario(request: Request, name: Annotated[str, Path(pattern=NAME_PATTERN)]) -> HTMLResponse:
     """Form editing a built-in scenario's fields, plus its TOML text."""
-    scenario = _dashboard(request).scenario(name)
-    lists = list_templates()
+    return _editor(request, _dashboard(request).scenario(name))
+
+
+@router.get("/runs/{run_id}/edit", response_class=HTMLResponse)
+def edit_run(request: Request, run_id: Annotated[str, Path(pattern=RUN_ID_PATTERN)]) -> HTMLResponse:
+    """The editor on the scenario file a stored run was made from (any run: library, edited, uploaded, CLI)."""
+    return _editor(request, _dashboard(request).stored_scenario(run_id))
+
+
+def _editor(request: Request, scenario: dict[str, Any]) -> HTMLResponse:
     document = copy.deepcopy(scenario["document"])
+    lists = list_templates() if scenario["model"] != "onesector" else {}  # no [before]/[after] in one-sector files
     for path in lists:  # every list of tables is shown, empty or not, with its "+ add" buttons
         section, key = path.split(".")
         document.setdefault(section, {}).setdefault(key, [])
-    document.setdefault("after", {}).setdefault("date", {EMPTY: "date"})
+    if lists:
+        document.setdefault("after", {}).setdefault("date", {EMPTY: "date"})
     context = {"scenario": scenario, "document": document, "templates": lists}
     return templates.TemplateResponse(request, "scenario.html", context)
 
@@ -67,7 +89,16 @@ def job_page(request: Request, job_id: Annotated[str, Path(pattern=JOB_ID_PATTER
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def run_page(request: Request, run_id: Annotated[str, Path(pattern=RUN_ID_PATTERN)]) -> HTMLResponse:
-    """A stored run: key figures and its report."""
-    results = _dashboard(request).results(run_id)
-    countries = sorted(results["countries"], key=lambda row: -(row.get("welfare_pct") or 0.0))
-    return templates.TemplateResponse(request, "run.html", {"run": results, "countries": countries})
+    """A stored run: key figures, its tables (rounded), downloads and its report."""
+    run = _dashboard(request).run_page(run_id)
+    countries = sorted(run["countries"], key=lambda row: -(row.get("welfare_pct") or 0.0))
+    welfare = any("welfare_pct" in row for row in countries)
+    return templates.TemplateResponse(request, "run.html", {"run": run, "countries": countries, "welfare": welfare})
+
+
+@router.get("/compare", response_class=HTMLResponse)
+def compare_page(request: Request, run: Annotated[list[str], Query(min_length=2, max_length=MAX_COMPARED)]) -> HTMLResponse:
+    """Stored runs side by side (rounded), with the offline comparison page one click away."""
+    compared = _dashboard(request).compare(run)
+    query = urlencode([("run", run_id) for run_id in run])
+    return templates.TemplateResponse(request, "compare.html", {"compared": compared, "query": query})

@@ -259,7 +259,10 @@ def test_scenario_run_uses_the_dataset_corridors_and_free_movement_on_accession(
     np.testing.assert_allclose(c.remittances_received_before.loc[["KGZ", "ARM", "TJK"]],
                                rows.groupby("receiver").remittances_usd_m.sum().loc[["KGZ", "ARM", "TJK"]], rtol=1e-12)
     # Kyrgyz and Armenian workers no longer need Russia's patent: more of them, more remittances
-    assert c.loc["KGZ", "migrants_pct"] > 1.0 and c.loc["KGZ", "remittances_net_change"] > 0
+    # (fewer than with a flat 2 % border cost: the estimated border AVEs raise Kyrgyz real wages
+    # at home by about 4 %, which damps the move; 0.8 % against 2.0 %)
+    assert c.loc["KGZ", "migrants_pct"] > 0.5 and c.loc["KGZ", "remittances_net_change"] > 0
+    assert c.loc["ARM", "migrants_pct"] > 1.0
     assert abs(c.loc["TJK", "migrants_pct"]) < 0.5  # Tajikistan stays outside
     plain = run_scenario("armenia-kyrgyzstan-join-2015", dataset=v1).countries
     assert (plain.remittances_received_before == 0).all()

@@ -54,7 +54,7 @@ from blocsim.pipeline.distributed import Scheduler, map_tasks
 from blocsim.pipeline.uncertainty import MonteCarloResult, band_frame
 from blocsim.pipeline.uncertainty_draws import Parameter, as_distribution, check_draws, check_seed, draw_rng, parameter
 from blocsim.pipeline.uncertainty_inputs import MULTISECTOR_VARIABLES, chosen_variables, percentile_array
-from blocsim.shock.terms import AVE_KINDS, CostTerm, ave_inputs, cost_factor_cube, reorder_terms
+from blocsim.shock.terms import AVE_KINDS, CostTerm, ave_inputs, ave_standard_errors, cost_factor_cube, reorder_terms
 
 __all__ = ["DEFAULT_AVE_SPREAD", "NOT_IN_MODEL", "BandInput", "BandsPlan", "bands_plan", "scenario_bands",
            "solve_values"]
@@ -190,6 +190,7 @@ def _inputs(result: Any, sectors: Sequence[str], terms: Sequence[CostTerm], thet
         par, text = _lognormal(float(theta[sector]), spread, f"theta[{sector}]", 0.0)
         out.append(BandInput(f"theta[{sector}]", "theta", par, text))
     known = ave_inputs(terms)
+    estimated = ave_standard_errors(terms)
     unknown = sorted(set(spec.ave) - set(known))
     if unknown:
         raise ScenarioError(f"[uncertainty.ave]: {unknown} are not AVE inputs of this scenario; allowed: "
@@ -200,6 +201,9 @@ def _inputs(result: Any, sectors: Sequence[str], terms: Sequence[CostTerm], thet
             par, text = Parameter(name, point, None, lower), f"fixed at {point:g} (AVEs not varied)"
         elif name in spec.ave:
             par, text = _given(spec.ave[name], name, point, lower, f"[uncertainty.ave] {name!r}")
+        elif name in estimated:  # an estimate with a standard error (blocsim.data.border_costs)
+            par = parameter(("normal", point, estimated[name]), name, -1.0)
+            text = f"normal(mean {point:g}, sd {estimated[name]:g}; estimated s.e.)"
         else:
             par, text = _lognormal(point, spec.ave_spread.get(kind, DEFAULT_AVE_SPREAD[kind]), name, lower)
         out.append(BandInput(name, kind, par, text))
@@ -247,7 +251,8 @@ def bands_plan(result: Any, *, seed: int = 0, theta_spread: float | None = None,
         baseline, theta=dict(params["theta"]), shock=None if shock.cost_factor.empty else shock.cost_factor,
         tariffs=shock.tariffs, productivity=None if shock.productivity.empty else shock.productivity,
         duty_pool=DutyPool(shares=shock.duty_pool_before) if shock.duty_pool_before else None,
-        duty_pool_after=DutyPool(shares=shock.duty_pool_after) if shock.duty_pool_after else None)
+        duty_pool_after=DutyPool(shares=shock.duty_pool_after) if shock.duty_pool_after else None,
+        income_transfers=None if shock.income_transfers.empty else shock.income_transfers)
     terms = reorder_terms(shock.cost_terms, shock.countries, shock.sectors, problem.countries, problem.sectors)
     inputs = _inputs(result, problem.sectors, terms, theta_spread, groups)
     drawn_paths = any(i.kind == "parameter" for i in inputs)

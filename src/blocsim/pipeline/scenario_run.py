@@ -369,6 +369,7 @@ def _solve(scenario: Scenario, dataset: Any, baseline: pd.DataFrame, shock: Shoc
         productivity=shock.productivity if not shock.productivity.empty else None,
         bloc=members or None,
         partner_groups=groups,
+        income_transfers=shock.income_transfers if not shock.income_transfers.empty else None,
         **(labour or {}),
     )
 

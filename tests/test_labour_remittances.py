@@ -292,3 +292,19 @@ def test_welfare_decomposition_carries_the_remittance_change() -> None:
     expected = 100 * c["remittances_net_change"] / c["income_baseline"]
     np.testing.assert_allclose(c["welfare_from_remittances_pct"], expected, rtol=1e-12, atol=1e-14)
     assert (c["welfare_from_remittances_pct"].abs() > 1e-9).any()
+
+
+def test_a_band_draw_at_the_point_values_solves_the_point_runs_labour_model() -> None:
+    """The bands solve the same model as the point run: with the labour channel on, a draw at the
+    point values reproduces the point run bit for bit (it used to drop the remittance corridors)."""
+    from blocsim.pipeline.bands import bands_plan, solve_values
+    from blocsim.pipeline.scenario_run import run_scenario
+
+    dataset, _ = _with_remittances(blocsim.load_dataset("eaeu-2016v1"))
+    run = run_scenario("armenia-kyrgyzstan-join-2015", dataset=dataset)
+    assert run.countries["remittances_received_before"].sum() > 0
+    plan = bands_plan(run, dataset=dataset)
+    assert plan.problem.labour is not None
+    point = solve_values(plan, plan.point[None])[0]
+    reference = run.countries.set_index("country").loc[list(plan.problem.countries), list(plan.variables)]
+    assert np.array_equal(point, reference.to_numpy().T, equal_nan=True)

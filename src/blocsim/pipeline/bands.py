@@ -51,6 +51,7 @@ from blocsim.equilibrium.multisector_inputs import (
 )
 from blocsim.errors import DataValidationError, ScenarioError
 from blocsim.pipeline.distributed import Scheduler, map_tasks
+from blocsim.pipeline.labour_inputs import labour_inputs
 from blocsim.pipeline.uncertainty import MonteCarloResult, band_frame
 from blocsim.pipeline.uncertainty_draws import Parameter, as_distribution, check_draws, check_seed, draw_rng, parameter
 from blocsim.pipeline.uncertainty_inputs import MULTISECTOR_VARIABLES, chosen_variables, percentile_array
@@ -64,7 +65,8 @@ DEFAULT_AVE_SPREAD = {"border": 0.5, "transit": 0.4, "reexport": 0.4, "ntm": 0.4
 30 % detour 16-58 % (assumptions of the order of the ranges the sources give, not estimates)."""
 NOT_IN_MODEL = {
     "pool_collection_efficiency": "the duty pool shares duties collected; the model has no collection efficiency",
-    "migration_elasticity": "labour does not move between countries in the multi-sector GE",
+    "migration_elasticity": "held at its point value in every draw (the labour channel's elasticity is not "
+                            "drawn yet)",
 }
 """Inputs the issue asks to vary that the model does not have yet: add them here and as a
 ``BandInput`` kind once the model takes them (they are reported, never faked)."""
@@ -247,19 +249,20 @@ def bands_plan(result: Any, *, seed: int = 0, theta_spread: float | None = None,
     baseline = result.model.flows[["exporter", "importer", "sector", "trade_baseline"]].rename(
         columns={"trade_baseline": "trade"})
     params = result.meta["model"]["parameters"]
+    if dataset is None:
+        from blocsim.data import load_dataset
+
+        dataset = load_dataset(result.scenario.data.dataset)
+    labour = labour_inputs(result.scenario, dataset, result.before, result.after)  # as in the point run
     problem = multisector_problem(
         baseline, theta=dict(params["theta"]), shock=None if shock.cost_factor.empty else shock.cost_factor,
         tariffs=shock.tariffs, productivity=None if shock.productivity.empty else shock.productivity,
         duty_pool=DutyPool(shares=shock.duty_pool_before) if shock.duty_pool_before else None,
         duty_pool_after=DutyPool(shares=shock.duty_pool_after) if shock.duty_pool_after else None,
-        income_transfers=None if shock.income_transfers.empty else shock.income_transfers)
+        income_transfers=None if shock.income_transfers.empty else shock.income_transfers, **labour)
     terms = reorder_terms(shock.cost_terms, shock.countries, shock.sectors, problem.countries, problem.sectors)
     inputs = _inputs(result, problem.sectors, terms, theta_spread, groups)
     drawn_paths = any(i.kind == "parameter" for i in inputs)
-    if drawn_paths and dataset is None:
-        from blocsim.data import load_dataset
-
-        dataset = load_dataset(result.scenario.data.dataset)
     return BandsPlan(problem=problem, terms=terms, inputs=tuple(inputs),
                      closure=params.get("closure", "ratio"), variables=chosen, seed=check_seed(seed),
                      scenario=result.scenario if drawn_paths else None,

@@ -308,3 +308,24 @@ def test_a_band_draw_at_the_point_values_solves_the_point_runs_labour_model() ->
     point = solve_values(plan, plan.point[None])[0]
     reference = run.countries.set_index("country").loc[list(plan.problem.countries), list(plan.variables)]
     assert np.array_equal(point, reference.to_numpy().T, equal_nan=True)
+
+
+def test_bands_draw_the_migration_elasticity_when_the_channel_is_on() -> None:
+    from blocsim.pipeline.bands import bands_plan, draw_values, solve_values
+    from blocsim.pipeline.scenario_run import run_scenario
+
+    dataset, _ = _with_remittances(blocsim.load_dataset("eaeu-2016v1"))
+    run = run_scenario("armenia-kyrgyzstan-join-2015", dataset=dataset)
+    plan = bands_plan(run, dataset=dataset, seed=3)
+    names = [i.name for i in plan.inputs]
+    k = names.index("migration_elasticity")
+    assert plan.inputs[k].kind == "labour" and plan.point[k] == run.scenario.model.migration_elasticity
+    values = draw_values(plan, 0, 40)[:, k]
+    assert values.min() > 0.0 and 0.1 < np.median(values) < 0.6 and values.std() > 0.05
+    only_eta = np.repeat(plan.point[None], 2, axis=0)
+    only_eta[:, k] = [0.0, 1.0]  # no migration response vs a unit elasticity, all else at the point
+    low, high = solve_values(plan, only_eta)
+    kgz = list(plan.problem.countries).index("KGZ")
+    assert not np.array_equal(low[:, kgz], high[:, kgz])
+    fixed = bands_plan(run, dataset=dataset, vary=("theta", "ave", "parameters"))
+    assert fixed.inputs[k].parameter.dist is None  # held at the point when labour is not varied

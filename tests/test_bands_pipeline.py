@@ -146,7 +146,7 @@ def test_run_with_draws_writes_bands_sensitivity_and_what_was_varied(tmp_path: P
                                                        ("agri_food", "manufacturing", "mining_energy", "other")),
                                                      "added_cost[transit BLR->KAZ via RUS]"]
     assert meta["varied"][-1]["distribution"] == "lognormal(median 0.3, sd of log 0.4)"
-    assert set(meta["not_in_model"]) == {"pool_collection_efficiency", "migration_elasticity"}
+    assert set(meta["not_in_model"]) == {"pool_collection_efficiency"}  # the migration elasticity is drawn (labour)
 
 
 def test_report_shows_the_tornado_only_when_the_run_has_sensitivity(tmp_path: Path) -> None:

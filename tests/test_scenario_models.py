@@ -160,11 +160,14 @@ def test_cli_pe_runs_the_hs4_example_and_refuses_other_models(tmp_path: Path) ->
     assert "Traceback" not in other.output and not (tmp_path / "x").exists()
 
 
-def test_dashboard_refuses_a_pe_scenario_with_a_clear_422(tmp_path: Path) -> None:
+def test_dashboard_refuses_a_pe_scenario_naming_an_imports_file(tmp_path: Path) -> None:
+    """PE runs from the dashboard on the dataset's flows (tests/test_web.py); a file path from the
+    browser is never opened: a scenario naming one is refused with a 422 naming the field."""
     from blocsim.web.app import create_app
 
     text = library_with_model(tmp_path, '[model]\nname = "pe"\n').read_text()
+    text = text.replace("[data]\n", '[data]\nimports = "lines.csv"\n', 1)
     with TestClient(create_app(tmp_path / "home", workers=1), base_url="http://localhost") as client:
         response = client.post("/api/runs", json={"toml": text})
     assert response.status_code == 422
-    assert re.search(r"model\.name.*'pe'.*multi-sector model only", response.text)
+    assert "data.imports" in response.text and "blocsim run FILE" in response.text

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from blocsim.data.border_costs import load_border_aves
 from blocsim.errors import ScenarioError
 from blocsim.policy import (
     ImportBan,
@@ -23,6 +24,7 @@ from blocsim.policy import (
     state_at,
 )
 from blocsim.policy.build import RateTables
+from blocsim.policy.model import REROUTE_SHARE
 from blocsim.shock import compile_shock, record_reroutes
 
 COUNTRIES = ["RUS", "KAZ", "BLR", "ARM", "KGZ", "CHN", "EUN", "NOR"]
@@ -73,9 +75,11 @@ def test_tariffs_before_and_after_are_the_applied_rates() -> None:
     assert table.loc[("CHN", "KAZ", "manufacturing"), "tariff_after"] == pytest.approx(0.078)  # exemption
     assert shock.duty_pool_before is None and shock.duty_pool_after == pytest.approx(
         {"RUS": 0.8797, "KAZ": 0.0733, "BLR": 0.047})
-    # internal checks removed on 2011-07-01: member pairs save the border cost (2 % AVE) on goods only
+    # internal checks removed on 2011-07-01: member pairs save the estimated border cost on goods only
     f = factors(shock)
-    assert f[("RUS", "KAZ", "manufacturing")] == pytest.approx(1.02 ** THETA["manufacturing"])
+    ave = load_border_aves("eaeu").set_index("sector").loc["manufacturing", "ave"]
+    assert f[("RUS", "KAZ", "manufacturing")] == pytest.approx((1 + ave) ** THETA["manufacturing"])
+    assert ("RUS", "BLR", "manufacturing") not in f  # no checks there since 1995
     assert ("RUS", "KAZ", "other") not in f and ("RUS", "CHN", "manufacturing") not in f
 
 
@@ -88,7 +92,7 @@ def test_ban_with_origin_enforcement_removes_the_covered_share() -> None:
 
 def test_ban_leaks_through_a_member_without_internal_checks() -> None:
     shock = compile_shock(*pair(measures=(BAN,)), DATASET, 2012, theta=THETA)
-    reach = 1.15 ** -THETA["agri_food"]
+    reach = REROUTE_SHARE * 1.15 ** -THETA["agri_food"]  # only the reroute share of the banned goods leaks
     expected = 1 - 0.462 + 0.462 * reach
     assert factors(shock)[("EUN", "RUS", "agri_food")] == pytest.approx(expected)
     assert factors(shock)[("NOR", "RUS", "agri_food")] == pytest.approx(reach)

@@ -39,6 +39,15 @@ def home_package(module_name: str) -> str:
     return max(owners, key=len)
 
 
+def own_inherited_methods(obj: Any) -> list[str]:
+    """Public methods a class inherits from blocsim's own base classes (e.g. ``Store``'s parts), so
+    that its entry documents them as before the class was split into parts; ``[]`` for the rest."""
+    if not isinstance(obj, type):
+        return []
+    return sorted({name for base in obj.__mro__[1:] if base.__module__.startswith("blocsim.")
+                   for name, member in vars(base).items() if not name.startswith("_") and callable(member)})
+
+
 def api_page(package: str) -> str:
     """The Markdown of the reference page of ``package``.
 
@@ -57,8 +66,9 @@ def api_page(package: str) -> str:
         if home_package(target) != package:
             links.append(f"- [`{name}`][{target}.{name}] (`{home_package(target)}`)")
             continue
+        inherited = own_inherited_methods(getattr(importlib.import_module(target), name))
         lines += [f"::: {target}.{name}", "    options:", "      heading_level: 2",
-                  "      show_root_full_path: false", ""]
+                  "      show_root_full_path: false", *([f"      inherited_members: {inherited}"] if inherited else []), ""]
     if links:
         lines += ["## Also public here", "", "Re-exported from the package that defines them:", "", *links, ""]
     return "\n".join(lines)

@@ -50,7 +50,8 @@ HEADLINE_COLUMNS = [
     "tariff_revenue_change",
     # the exact welfare decomposition (sums to welfare_pct) and the Caliendo-Parro first-order terms
     "welfare_from_terms_of_trade_pct", "welfare_from_volume_of_trade_pct", "welfare_from_tariff_revenue_pct",
-    "welfare_from_pool_transfer_pct", "welfare_from_remittances_pct", "welfare_from_border_costs_pct",
+    "welfare_from_pool_transfer_pct", "welfare_from_remittances_pct", "welfare_from_reexport_rents_pct",
+    "welfare_from_border_costs_pct",
     "welfare_from_productivity_pct", "welfare_from_deficit_closure_pct", "welfare_tot_pct", "welfare_vot_pct",
 ]
 #: flows.csv value columns that are totalled, when present, and their short names.

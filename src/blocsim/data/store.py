@@ -19,7 +19,7 @@ Guarantees
   DuckDB transaction. If any step fails, the new file is removed and the catalog is as it
   was, so the store looks exactly as before. Files left by a process killed mid-write are
   not in the catalog, so they are invisible and are swept away when a store is next opened.
-- **Concurrency.** Every catalog access takes an advisory ``flock`` on ``store/.lock``
+- **Concurrency.** Every catalog access (:class:`~blocsim.data.store_catalog.CatalogAccess`) takes an advisory ``flock`` on ``store/.lock``
   (shared for reads, exclusive for writes; a fresh file descriptor per access, so threads
   of one process exclude each other too) and opens a short-lived DuckDB connection
   (read-only for reads). Parquet files are immutable, named by content hash, and deleted
@@ -31,24 +31,23 @@ Guarantees
 - **Job records.** Table ``jobs`` keeps the status of background runs (the web dashboard's),
   so that a job queued or running when its server died is marked failed/interrupted
   (:meth:`Store.interrupt_jobs`) instead of vanishing.
+
+This module holds the datasets part (import, list, read, query, remove) and :class:`Store`
+itself; the runs catalogue is :mod:`blocsim.data.store_runs`, the jobs table
+:mod:`blocsim.data.store_jobs`, and the shared lock and connection :mod:`blocsim.data.store_catalog`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import datetime as _dt
 import hashlib
 import inspect
 import json
 import os
 import re
-import shutil
-import tempfile
-import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import duckdb
 import pandas as pd
@@ -56,30 +55,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from blocsim.data.hashing import file_hash, frame_hash
-from blocsim.data.run_record import read_run_record
+from blocsim.data.store_catalog import utc_now
+from blocsim.data.store_jobs import JOBS_SCHEMA, StoreJobs
+from blocsim.data.store_runs import RUNS_SCHEMA, StoreRuns
 from blocsim.errors import BlocsimError, DataValidationError, StoreError
 
-try:  # POSIX advisory locks; elsewhere fall back to a per-process lock
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
-
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-_SCHEMA = (
+#: Table ``datasets``: one row per dataset (``n_rows`` rows; ``columns``, ``options`` and ``meta``
+#: are JSON; ``imported_utc`` is ISO 8601 UTC text; ``file`` is the Parquet file's name in ``tables``).
+DATASETS_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS datasets (name VARCHAR PRIMARY KEY, source VARCHAR, origin VARCHAR, "
     "content_hash VARCHAR, file VARCHAR, n_rows BIGINT, columns VARCHAR, imported_utc VARCHAR, "
-    "options VARCHAR, meta VARCHAR)",
-    "CREATE TABLE IF NOT EXISTS runs (run_id VARCHAR PRIMARY KEY, scenario VARCHAR, title VARCHAR, "
-    "model VARCHAR, dataset VARCHAR, year INTEGER, converged BOOLEAN, created_utc VARCHAR, "
-    "added_utc VARCHAR, origin VARCHAR, meta VARCHAR)",
-    "CREATE TABLE IF NOT EXISTS jobs (id VARCHAR PRIMARY KEY, owner VARCHAR, scenario VARCHAR, state VARCHAR, "
-    "stage VARCHAR, progress DOUBLE, created_utc VARCHAR, started_utc VARCHAR, finished_utc VARCHAR, "
-    "run_id VARCHAR, error VARCHAR)",
+    "options VARCHAR, meta VARCHAR)"
 )
-#: Columns of table ``jobs``, in order (a job record is a mapping with these keys).
-JOB_FIELDS = ("id", "owner", "scenario", "state", "stage", "progress", "created_utc", "started_utc", "finished_utc",
-              "run_id", "error")
-_FALLBACK_LOCK = threading.RLock()
+_SCHEMA = (DATASETS_SCHEMA, RUNS_SCHEMA, JOBS_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -157,12 +146,14 @@ def _check_loader_options(function: Callable[..., Any], options: Mapping[str, An
         )
 
 
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
-class Store:
+class Store(StoreRuns, StoreJobs):
     """DuckDB-over-Parquet store of datasets and runs.
+
+    The datasets part is defined here; the runs catalogue (:meth:`add_run`, :meth:`runs`,
+    :meth:`run_path`, :meth:`run_meta`, :meth:`delete_run`) comes from
+    :class:`~blocsim.data.store_runs.StoreRuns`, the job records (:meth:`save_job`, :meth:`jobs`,
+    :meth:`unfinished_job_owners`, :meth:`interrupt_jobs`) from
+    :class:`~blocsim.data.store_jobs.StoreJobs`.
 
     Parameters
     ----------
@@ -196,42 +187,10 @@ class Store:
         for path in self.tables_dir.iterdir():
             if path.name not in referenced:
                 path.unlink(missing_ok=True)
-        for path in self.runs_dir.iterdir():
-            if path.name not in runs:
-                shutil.rmtree(path, ignore_errors=True)
+        self._sweep_runs(runs)
 
     def __repr__(self) -> str:
         return f"Store({str(self.home)!r})"
-
-    # -- locking and connections --------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _lock(self, *, exclusive: bool) -> Iterator[None]:
-        if fcntl is None:  # pragma: no cover - Windows
-            with _FALLBACK_LOCK:
-                yield
-            return
-        with open(self.root / ".lock", "a+") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-    @contextlib.contextmanager
-    def _connect(self, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
-        try:
-            con = duckdb.connect(str(self.catalog), read_only=read_only)
-        except duckdb.Error as error:
-            raise StoreError(f"{self.catalog}: cannot open the store catalog ({error})") from None
-        try:
-            yield con
-        finally:
-            con.close()
-
-    def _fetch(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
-        with self._lock(exclusive=False), self._connect(read_only=True) as con:
-            return con.execute(sql, list(params or [])).df()
 
     # -- datasets -----------------------------------------------------------------------
 
@@ -381,7 +340,7 @@ class Store:
 
     def _write_catalog(self, entry: _Entry, target: Path, rows: int, columns: list[list[str]]) -> None:
         row = [
-            entry.name, entry.source, entry.origin, entry.digest, target.name, rows, json.dumps(columns), _now(),
+            entry.name, entry.source, entry.origin, entry.digest, target.name, rows, json.dumps(columns), utc_now(),
             json.dumps(dict(entry.options), default=str), json.dumps(dict(entry.meta), default=str),
         ]
         with self._connect(read_only=False) as con:
@@ -465,158 +424,3 @@ class Store:
                 raise StoreError(f"query failed: {error}; datasets available: {[n for n, _ in entries]}") from None
             finally:
                 mem.close()
-
-    # -- runs -----------------------------------------------------------------------------
-
-    def add_run(self, run_dir: str | os.PathLike[str], *, max_runs: int | None = None) -> str:
-        """Copy a run directory (from :func:`blocsim.results.write_run`) into the store.
-
-        Parameters
-        ----------
-        run_dir
-            The run directory (its files are copied; the directory itself is left alone).
-        max_runs
-            Refuse the run if the store already holds this many (``None``: no limit).
-
-        Returns
-        -------
-        str
-            The run id: the first 12 hex digits of the SHA-256 over the run's file names and
-            contents. Adding the same run again returns the same id and writes nothing.
-
-        Raises
-        ------
-        BlocsimError
-            ``run_dir`` is not a run directory, or its ``run.json`` is not a valid run record
-            (:func:`~blocsim.data.read_run_record`: unknown key, wrong type), naming the file and field.
-        StoreError
-            The store is full (``max_runs``), or the copy failed (the store is unchanged).
-        """
-        source = Path(run_dir)
-        record = read_run_record(source)
-        files = sorted(p for p in source.iterdir() if p.is_file())
-        digest = hashlib.sha256("".join(f"{p.name}:{file_hash(p)};" for p in files).encode()).hexdigest()
-        run_id = digest[:12]
-        row = [
-            run_id,
-            record.scenario.name,
-            record.scenario.title,
-            record.model.name,
-            record.dataset.name,
-            record.dataset.year,
-            record.diagnostics.converged,
-            record.created_utc,
-            _now(),
-            str(source.resolve()),
-            record.model_dump_json(),
-        ]
-        with self._lock(exclusive=True):
-            with self._connect(read_only=True) as con:
-                if con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone():
-                    return run_id
-                stored = int(con.execute("SELECT count(*) FROM runs").fetchone()[0])
-            if max_runs is not None and stored >= max_runs:
-                raise StoreError(
-                    f"the store at {self.root} holds {stored} runs, its limit ({max_runs}); delete runs you no longer "
-                    "need (web: DELETE /api/runs/{run_id}) or raise the limit"
-                )
-            target = self.runs_dir / run_id
-            staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.runs_dir))
-            try:
-                for path in files:
-                    shutil.copy2(path, staging / path.name)
-                shutil.rmtree(target, ignore_errors=True)
-                os.replace(staging, target)
-                with self._connect(read_only=False) as con:
-                    con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
-            except BaseException as error:
-                shutil.rmtree(staging, ignore_errors=True)
-                shutil.rmtree(target, ignore_errors=True)
-                if isinstance(error, (BlocsimError, KeyboardInterrupt)):
-                    raise
-                raise StoreError(f"adding run {source} failed, store unchanged: {error}") from error
-        return run_id
-
-    def runs(self) -> pd.DataFrame:
-        """Stored runs, newest first: ``run_id, scenario, title, model, dataset, year,
-        converged, created_utc, added_utc, path``."""
-        frame = self._fetch(
-            "SELECT run_id, scenario, title, model, dataset, year, converged, created_utc, added_utc "
-            "FROM runs ORDER BY added_utc DESC, run_id"
-        )
-        frame["path"] = [str(self.runs_dir / run_id) for run_id in frame["run_id"]]
-        return frame
-
-    def run_path(self, run_id: str) -> Path:
-        """Directory of a stored run (a unique prefix of the id is enough)."""
-        ids = self._fetch("SELECT run_id FROM runs WHERE starts_with(run_id, ?)", [run_id or "-"])["run_id"].tolist()
-        if len(ids) != 1:
-            what = "matches several runs" if ids else "is not a stored run"
-            raise StoreError(f"run id {run_id!r} {what}; list them with Store().runs() or `blocsim data list`")
-        return self.runs_dir / ids[0]
-
-    def run_meta(self, run_id: str) -> dict[str, Any]:
-        """The ``run.json`` of a stored run, validated (:func:`~blocsim.data.read_run_record`), as plain values."""
-        return read_run_record(self.run_path(run_id)).as_dict()
-
-    def delete_run(self, run_id: str) -> None:
-        """Delete a stored run: its catalog row, then the store's own copy ``store/runs/<run_id>``.
-
-        ``run_id`` must be a full id (no prefix), so that a typo cannot delete another run. The
-        folder the run was added from is never touched.
-
-        Raises
-        ------
-        StoreError
-            ``run_id`` is not a stored run.
-        """
-        with self._lock(exclusive=True):
-            with self._connect(read_only=False) as con:
-                hit = con.execute("SELECT run_id FROM runs WHERE run_id = ?", [str(run_id)]).fetchone()
-                if hit is None:
-                    raise StoreError(f"run id {run_id!r} is not a stored run (give the full id); nothing deleted")
-                con.execute("DELETE FROM runs WHERE run_id = ?", [hit[0]])
-            shutil.rmtree(self.runs_dir / hit[0], ignore_errors=True)  # a leftover is swept at the next open
-
-    # -- job records ----------------------------------------------------------------------
-
-    def save_job(self, job: Mapping[str, Any], *, keep: int = 1000) -> None:
-        """Insert or replace a job record (keys :data:`JOB_FIELDS`); keep the ``keep`` newest finished jobs."""
-        row = [job.get(field) for field in JOB_FIELDS]
-        with self._lock(exclusive=True), self._connect(read_only=False) as con:
-            con.execute("BEGIN TRANSACTION")
-            con.execute("DELETE FROM jobs WHERE id = ?", [row[0]])
-            con.execute(f"INSERT INTO jobs VALUES ({', '.join('?' * len(JOB_FIELDS))})", row)
-            con.execute(
-                "DELETE FROM jobs WHERE state NOT IN ('queued', 'running') AND id NOT IN (SELECT id FROM jobs "
-                "WHERE state NOT IN ('queued', 'running') ORDER BY created_utc DESC, id LIMIT ?)", [int(keep)]
-            )
-            con.execute("COMMIT")
-
-    def jobs(self, job_id: str | None = None) -> list[dict[str, Any]]:
-        """Job records, newest first (only ``job_id``'s if given)."""
-        where, params = ("WHERE id = ?", [job_id]) if job_id is not None else ("", [])
-        frame = self._fetch(f"SELECT * FROM jobs {where} ORDER BY created_utc DESC, id", params)
-        return [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
-
-    def unfinished_job_owners(self) -> set[str]:
-        """Owners of jobs still recorded as queued or running."""
-        frame = self._fetch("SELECT DISTINCT owner FROM jobs WHERE state IN ('queued', 'running')")
-        return {str(owner) for owner in frame["owner"]}
-
-    def interrupt_jobs(self, owner: str, reason: str) -> list[str]:
-        """Mark ``owner``'s queued or running jobs failed (stage ``interrupted``, error ``reason``).
-
-        Returns
-        -------
-        list of str
-            The ids of the jobs marked.
-        """
-        with self._lock(exclusive=True), self._connect(read_only=False) as con:
-            ids = [r[0] for r in con.execute(
-                "SELECT id FROM jobs WHERE owner = ? AND state IN ('queued', 'running')", [owner]).fetchall()]
-            con.execute(
-                "UPDATE jobs SET state = 'failed', stage = 'interrupted', error = ?, finished_utc = ? "
-                "WHERE owner = ? AND state IN ('queued', 'running')", [reason, _now(), owner]
-            )
-        return ids

@@ -39,6 +39,7 @@ from blocsim.equilibrium.diagnostics import (
 )
 from blocsim.equilibrium.cp_decomposition import By, FirstOrderInputs, first_order_table
 from blocsim.equilibrium.duty_pool import DutyPool
+from blocsim.equilibrium.income_transfers import transfer_table
 from blocsim.equilibrium.multisector_core import (
     Calibration,
     Conditional,
@@ -185,6 +186,7 @@ def solve_multisector(
     flow: str = "trade",
     numeraire: str | None = None,
     options: SolverOptions | None = None,
+    income_transfers: pd.DataFrame | None = None,
 ) -> MultiSectorResult:
     """Solve a multi-sector counterfactual with tariffs in changes (exact hat algebra).
 
@@ -245,6 +247,12 @@ def solve_multisector(
         Real outcomes do not depend on it under ``closure="ratio"``.
     options : SolverOptions, optional
         Tolerance (default 1e-12), iteration cap, Anderson memory.
+    income_transfers : pandas.DataFrame, optional
+        Columns ``exporter, importer, sector, country, [share_before], share_after``: ``country``
+        earns the share (fraction in [0, 1)) of the flow ``exporter -> importer`` (valued before
+        tariffs) and the exporter pays it, e.g. re-export rents
+        (:attr:`blocsim.shock.Shock.income_transfers`; :mod:`blocsim.equilibrium.income_transfers`).
+        Reported as ``income_transfers_before``/``income_transfers_after`` (net, USD millions).
 
     Returns
     -------
@@ -268,6 +276,7 @@ def solve_multisector(
         baseline_df, theta=theta, shock=shock, tariffs=tariffs, io=io, duty_pool=duty_pool,
         duty_pool_after=duty_pool_after, productivity=productivity, remittances=remittances,
         entry_costs=entry_costs, migration_elasticity=migration_elasticity, names=(exporter, importer, sector, flow),
+        income_transfers=income_transfers,
     )
     countries, sectors, flows = problem.countries, problem.sectors, problem.flows
     ref = numeraire_index(numeraire, countries)
@@ -290,7 +299,8 @@ def solve_multisector(
                 f"argument 'partner_groups': {unknown[:10]!r} are not countries of the baseline data, so their "
                 "groups would have no effect; allowed: ISO3 codes of the baseline. Fix: drop them."
             )
-    countries_table = country_table(cal, eq, cond, new_flows)
+    countries_table = country_table(cal, eq, cond, new_flows).merge(
+        transfer_table(problem.income_transfers, flows, new_flows, countries), on="country", how="left")
     diagnostics = _diagnostics(cal, eq, cond, new_flows, countries_table, options,
                                closure=closure, numeraire=numeraire, start=start)
     if not diagnostics["full_converged"] or any(f.startswith("non-finite") for f in diagnostics["failed"]):

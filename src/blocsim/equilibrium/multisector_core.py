@@ -17,14 +17,18 @@ factors :math:`A_{is}`:
     R'_j = \sum_{s,i} \tau'_{ijs}\pi'_{ijs} X'_{js}/(1+\tau'_{ijs}),\qquad
     X'_{js} = \alpha_{js} I'_j + \sum_k \gamma_{jsk} Y'_{jk}
 
-    I'_j = \hat w_j VA_j + \tilde R'_j + \tilde D'_j + T'_j,\qquad
+    I'_j = \hat w_j VA_j + \tilde R'_j + \tilde D'_j + T'_j + (Q'_j - Q_j),\qquad
     \hat w_i VA_i = \sum_s \gamma_{is} Y'_{is}
 
 ``X`` is spending including tariffs, ``Y`` gross output valued before tariffs, ``VA`` value
 added, :math:`\tilde R` duty revenue *received* (after pooling) and :math:`\tilde D` the part
 of the trade deficit not financed by pool transfers or remittances; :math:`T_j` are the
 remittances received minus sent (:mod:`blocsim.equilibrium.labour`; zero without that
-channel), which follow the senders' wages and migrant stocks. The unknowns ``(log w, log P, X'/X)``
+channel), which follow the senders' wages and migrant stocks; :math:`Q_j` are the income
+transfers tied to trade flows (re-export rents earned minus paid,
+:mod:`blocsim.equilibrium.income_transfers`; zero without them), whose baseline value stays in
+:math:`\tilde D` and whose change enters income. The two transfers are separate terms and each
+sums to zero over countries. The unknowns ``(log w, log P, X'/X)``
 are iterated jointly (three passes over the (S, N, N) arrays per evaluation) with Anderson
 acceleration (:func:`blocsim.equilibrium.solvers.solve_fixed_point`, shared with the
 one-sector engine). The wage update is the tatonnement
@@ -50,6 +54,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from blocsim.equilibrium.duty_pool import redistribute
+from blocsim.equilibrium.income_transfers import transfer_change
 from blocsim.equilibrium.labour import net_transfers, remittance_flows
 from blocsim.equilibrium.multisector_inputs import MultiSectorBatch, MultiSectorProblem, PoolArrays, pick_draws
 from blocsim.equilibrium.options import SolverOptions
@@ -264,7 +269,9 @@ class Equilibrium(_DrawAxis):
     factor that cancels), ``price_term`` (:math:`\\sum_i` kernel x scaled_cost), ``spending``
     (X'), ``output`` (Y'), ``log_cost_hat`` (:math:`\\log \\hat c`); (N, N) ``[origin, host]``
     for ``remittances`` (:math:`R'`, USD millions in units of the numeraire; zeros without the
-    labour channel) and ``migrants_hat`` (:math:`\\hat M`; ones without it). A batch adds a leading
+    labour channel) and ``migrants_hat`` (:math:`\\hat M`; ones without it); (N,) for
+    ``rents_change`` (:math:`Q' - Q`, the change of income transfers tied to flows, i.e.
+    re-export rents, in units of the numeraire; zeros without them). A batch adds a leading
     draw axis (length D) and ``record`` holds one entry per draw; :meth:`draw` selects one.
     """
 
@@ -281,6 +288,7 @@ class Equilibrium(_DrawAxis):
     deficit_other: FloatArray
     remittances: FloatArray
     migrants_hat: FloatArray
+    rents_change: FloatArray
     record: FixedPointResult
 
     @property
@@ -329,6 +337,10 @@ def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: Float
     else:  # fixed in units of the numeraire (world value added, or a country's CPI basket)
         d_new = cal.deficit_other * np.exp(_log_reference_cpi(cal, lp_new))[:, None]
     income = va_new + received + d_new
+    rents = None
+    if b.base.income_transfers is not None:  # re-export rents: T' - T (blocsim.equilibrium.income_transfers)
+        rents = transfer_change(b.base.income_transfers, b.base.flows, cal.kernel_pre, cm, z)
+        income = income + rents
     remittances = moved = None
     if b.labour is not None:
         remittances, moved = remittance_flows(b.labour, lw, log_consumer_prices(cal, lp_new))
@@ -343,6 +355,7 @@ def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: Float
         "lc": lc, "cm": cm, "term": term, "lp_new": lp_new, "spend": spend, "output": output,
         "collected": collected, "received": received, "income": income, "deficit": d_new,
         "xh_new": xh_new, "excess": excess, "remittances": remittances, "migrants_hat": moved,
+        "rents_change": rents,
     }
 
 
@@ -449,6 +462,7 @@ def solve_changes_batch(cal: Calibration, options: SolverOptions | None = None) 
         remittances, moved = np.zeros((draws, n, n)), np.ones((draws, n, n))
     else:
         remittances, moved = ev["remittances"] * scale[..., None], ev["migrants_hat"]
+    rents_change = np.zeros((draws, n)) if ev["rents_change"] is None else ev["rents_change"] * scale
     return Equilibrium(
         wage_hat=np.exp(lw) * scale,
         log_price_hat=np.where(cal.spend_mask, ev["lp_new"] - shift[..., None], 0.0),
@@ -463,6 +477,7 @@ def solve_changes_batch(cal: Calibration, options: SolverOptions | None = None) 
         deficit_other=ev["deficit"] * scale,
         remittances=remittances,
         migrants_hat=moved,
+        rents_change=rents_change,
         record=record,
     )
 

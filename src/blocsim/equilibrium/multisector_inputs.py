@@ -20,6 +20,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from blocsim.equilibrium.duty_pool import DutyPool
+from blocsim.equilibrium.income_transfers import TransferArrays, parse_income_transfers
 from blocsim.equilibrium.labour import LabourArrays, labour_arrays
 from blocsim.equilibrium.options import check_theta_mapping
 from blocsim.errors import DataValidationError
@@ -51,6 +52,9 @@ class MultiSectorProblem:
     input_share : ndarray (N, S, S) or None
         ``[country, input sector k, using sector s]`` cost share of input k in sector s.
     pool_before, pool_after : (member mask, shares) or None
+    income_transfers : TransferArrays or None
+        Transfers tied to flows (re-export rents; :mod:`blocsim.equilibrium.income_transfers`),
+        the same for every draw.
     labour : LabourArrays or None
         Remittance corridors, entry costs and the migration elasticity
         (:mod:`blocsim.equilibrium.labour`); None: no labour channel.
@@ -68,6 +72,7 @@ class MultiSectorProblem:
     input_share: FloatArray | None
     pool_before: PoolArrays
     pool_after: PoolArrays
+    income_transfers: TransferArrays | None = None
     labour: LabourArrays | None = None
 
 
@@ -437,6 +442,7 @@ def multisector_problem(
     entry_costs: pd.DataFrame | None = None,
     migration_elasticity: float | None = None,
     names: tuple[str, str, str, str] = ("exporter", "importer", "sector", "trade"),
+    income_transfers: pd.DataFrame | None = None,
 ) -> MultiSectorProblem:
     """Validate the tidy inputs of :func:`blocsim.solve_multisector` into a :class:`MultiSectorProblem`.
 
@@ -478,6 +484,7 @@ def multisector_problem(
         pool_before=pool_arrays(duty_pool, countries, "duty_pool"),
         pool_after=pool_arrays(duty_pool if duty_pool_after is None else duty_pool_after, countries,
                                "duty_pool_after"),
+        income_transfers=parse_income_transfers(income_transfers, countries, sectors),
         labour=labour_arrays(remittances, countries, entry_costs=entry_costs,
                              migration_elasticity=migration_elasticity),
     )

@@ -5,11 +5,13 @@ is split into terms that add up to it exactly (to floating-point rounding, ~1e-1
 
 .. math::
     \hat W - 1 = \frac{I' - I}{I} - \frac{I'}{I}\Big(1 - \frac{1}{\widehat{CPI}}\Big),\qquad
-    I = VA + R + T + \tilde D
+    I = VA + R + T + \tilde D + M + Q
 
 an identity, with value added ``VA``, duties *collected* at the country's own border ``R``,
 the duty-pool transfer ``T = received - collected`` (zero outside a pool) and the part of the
-trade deficit not financed by the pool ``D~`` (counterfactual values in units of the
+trade deficit not financed by the pool ``D~``, remittances received minus sent ``M`` (zero
+without the labour channel) and the change of income transfers tied to trade flows ``Q`` (re-export
+rents; zero in the baseline, whose rents sit in ``D~``) (counterfactual values in units of the
 numeraire, baseline in USD millions). The income change is split by these pieces; the
 consumer-price term by the *source* of each price change (below). The terms, in percentage
 points (``welfare_from_<name>_pct``):
@@ -34,6 +36,11 @@ points (``welfare_from_<name>_pct``):
     Remittances and other current transfers: the change of remittances received minus sent
     (the labour channel, :mod:`blocsim.equilibrium.labour`; zero without it) (the column
     is kept so that run directories keep their columns when it arrives).
+``reexport_rents``
+    ``(Q' - Q)/I``: the change of re-export rents earned minus paid (income transfers tied to
+    flows, :mod:`blocsim.equilibrium.income_transfers`; zero without them). A transit member
+    earns the margin on rerouted goods, their origin pays it; the terms sum to zero in USD
+    over countries. Kept apart from ``remittances``: a trade margin, not a labour transfer.
 ``border_costs``
     Minus the price cost of non-tariff cost changes on the country's purchases (border costs,
     bans: a ban's cost is the limit of the index below as the flow vanishes).
@@ -91,7 +98,7 @@ FloatArray = NDArray[np.float64]
 #: The terms of the exact decomposition, in the order they are reported.
 WELFARE_COMPONENTS: tuple[str, ...] = (
     "terms_of_trade", "volume_of_trade", "tariff_revenue", "pool_transfer", "remittances",
-    "border_costs", "productivity", "deficit_closure",
+    "reexport_rents", "border_costs", "productivity", "deficit_closure",
 )
 
 
@@ -231,6 +238,7 @@ def exact_decomposition(cal: Calibration, eq: Equilibrium, new_flows: FloatArray
         "pool_transfer": (transfer1 - transfer0) / income0,
         "remittances": (eq.transfers - cal.transfers) / income0 if eq.remittances is not None
         else np.zeros_like(income0),
+        "reexport_rents": eq.rents_change / income0,
         "border_costs": 0.0 - price_scale * parts["non_tariff"],  # 0.0 - : no negative zero
         "productivity": 0.0 - price_scale * parts["productivity"],
         "deficit_closure": (eq.deficit_other - cal.deficit_other) / income0,

@@ -22,11 +22,11 @@ solved in one call of :func:`blocsim.equilibrium.solve_multisector_batch`; chunk
 for :mod:`blocsim.pipeline.distributed` (in process or on Dask). A draw at the point values
 gives the point run's numbers bit for bit.
 
-Not varied (no such input in the model yet; the extension point is :data:`NOT_IN_MODEL`):
-the duty pool's collection efficiency and a migration elasticity. Estimated border effects
-with a covariance enter through :func:`blocsim.pipeline.uncertainty.monte_carlo`
-(``cost_coefficients``/``vcov``); no library scenario uses estimated border effects, their
-border costs are assumed AVEs and are drawn as above.
+With the labour channel on, the migration elasticity is drawn too (group ``"labour"``:
+lognormal around the point value, :data:`MIGRATION_ELASTICITY_SPREAD`). Estimated border AVEs
+(:mod:`blocsim.data.border_costs`) are drawn from ``normal(ave, se)`` (the sectors are
+estimated separately, so their covariance is diagonal). Not varied (no such input in the
+model yet; the extension point is :data:`NOT_IN_MODEL`): the duty pool's collection efficiency.
 """
 
 from __future__ import annotations
@@ -51,10 +51,11 @@ from blocsim.equilibrium.multisector_inputs import (
 )
 from blocsim.errors import DataValidationError, ScenarioError
 from blocsim.pipeline.distributed import Scheduler, map_tasks
+from blocsim.pipeline.labour_inputs import labour_inputs
 from blocsim.pipeline.uncertainty import MonteCarloResult, band_frame
 from blocsim.pipeline.uncertainty_draws import Parameter, as_distribution, check_draws, check_seed, draw_rng, parameter
 from blocsim.pipeline.uncertainty_inputs import MULTISECTOR_VARIABLES, chosen_variables, percentile_array
-from blocsim.shock.terms import AVE_KINDS, CostTerm, ave_inputs, cost_factor_cube, reorder_terms
+from blocsim.shock.terms import AVE_KINDS, CostTerm, ave_inputs, ave_standard_errors, cost_factor_cube, reorder_terms
 
 __all__ = ["DEFAULT_AVE_SPREAD", "NOT_IN_MODEL", "BandInput", "BandsPlan", "bands_plan", "scenario_bands",
            "solve_values"]
@@ -62,9 +63,11 @@ __all__ = ["DEFAULT_AVE_SPREAD", "NOT_IN_MODEL", "BandInput", "BandsPlan", "band
 DEFAULT_AVE_SPREAD = {"border": 0.5, "transit": 0.4, "reexport": 0.4, "ntm": 0.4, "deflection": 0.4}
 """Default sd of ``log AVE`` by measure kind: p05-p95 of a 2 % border cost is 0.9-4.6 %, of a
 30 % detour 16-58 % (assumptions of the order of the ranges the sources give, not estimates)."""
+MIGRATION_ELASTICITY_SPREAD = 0.6
+"""sd of ``log eta`` of the migration elasticity's draws: p05-p95 of the default 0.3 is 0.11-0.80,
+about the documented sensitivity range 0-1 (:mod:`blocsim.equilibrium.labour`); an assumption."""
 NOT_IN_MODEL = {
     "pool_collection_efficiency": "the duty pool shares duties collected; the model has no collection efficiency",
-    "migration_elasticity": "labour does not move between countries in the multi-sector GE",
 }
 """Inputs the issue asks to vary that the model does not have yet: add them here and as a
 ``BandInput`` kind once the model takes them (they are reported, never faked)."""
@@ -179,7 +182,7 @@ def with_values(scenario: Any, paths: Sequence[str], values: Sequence[float]) ->
 
 
 def _inputs(result: Any, sectors: Sequence[str], terms: Sequence[CostTerm], theta_spread: float | None,
-            vary: frozenset[str]) -> list[BandInput]:
+            vary: frozenset[str], migration_elasticity: float | None) -> list[BandInput]:
     spec = result.scenario.uncertainty
     spread = spec.theta_spread if theta_spread is None else theta_spread
     if "theta" not in vary:
@@ -190,6 +193,7 @@ def _inputs(result: Any, sectors: Sequence[str], terms: Sequence[CostTerm], thet
         par, text = _lognormal(float(theta[sector]), spread, f"theta[{sector}]", 0.0)
         out.append(BandInput(f"theta[{sector}]", "theta", par, text))
     known = ave_inputs(terms)
+    estimated = ave_standard_errors(terms)
     unknown = sorted(set(spec.ave) - set(known))
     if unknown:
         raise ScenarioError(f"[uncertainty.ave]: {unknown} are not AVE inputs of this scenario; allowed: "
@@ -200,9 +204,19 @@ def _inputs(result: Any, sectors: Sequence[str], terms: Sequence[CostTerm], thet
             par, text = Parameter(name, point, None, lower), f"fixed at {point:g} (AVEs not varied)"
         elif name in spec.ave:
             par, text = _given(spec.ave[name], name, point, lower, f"[uncertainty.ave] {name!r}")
+        elif name in estimated:  # an estimate with a standard error (blocsim.data.border_costs)
+            par = parameter(("normal", point, estimated[name]), name, -1.0)
+            text = f"normal(mean {point:g}, sd {estimated[name]:g}; estimated s.e.)"
         else:
             par, text = _lognormal(point, spec.ave_spread.get(kind, DEFAULT_AVE_SPREAD[kind]), name, lower)
         out.append(BandInput(name, kind, par, text))
+    if migration_elasticity is not None:  # the labour channel is on
+        name, point = "migration_elasticity", float(migration_elasticity)
+        if "labour" in vary and point > 0:
+            par, text = _lognormal(point, MIGRATION_ELASTICITY_SPREAD, name, 0.0)
+        else:
+            par, text = Parameter(name, point, None, 0.0), f"fixed at {point:g} (labour not varied)"
+        out.append(BandInput(name, "labour", par, text))
     data = result.scenario.model_dump()
     for k, draw in enumerate(spec.parameters if "parameters" in vary else ()):
         where = f"[[uncertainty.parameters]] {k + 1} path"
@@ -217,7 +231,7 @@ def _inputs(result: Any, sectors: Sequence[str], terms: Sequence[CostTerm], thet
 
 def bands_plan(result: Any, *, seed: int = 0, theta_spread: float | None = None,
                variables: Sequence[str] | None = None,
-               vary: Sequence[str] = ("theta", "ave", "parameters"), dataset: Any = None) -> BandsPlan:
+               vary: Sequence[str] = ("theta", "ave", "labour", "parameters"), dataset: Any = None) -> BandsPlan:
     """The plan of a scenario run's bands: point problem, cost terms, inputs and their distributions.
 
     ``vary`` picks the groups drawn (``theta``, ``ave``, ``parameters``); the others stay at
@@ -228,9 +242,9 @@ def bands_plan(result: Any, *, seed: int = 0, theta_spread: float | None = None,
         raise DataValidationError(f"argument 'result': got {type(result).__name__}; allowed: the ScenarioResult of "
                                   "blocsim.run_scenario(...).")
     groups = frozenset(vary)
-    if isinstance(vary, str) or not groups <= {"theta", "ave", "parameters"}:
+    if isinstance(vary, str) or not groups <= {"theta", "ave", "labour", "parameters"}:
         raise DataValidationError(f"argument 'vary': got {vary!r}; allowed: a subset of ('theta', 'ave', "
-                                  "'parameters').")
+                                  "'labour', 'parameters').")
     if theta_spread is not None and (isinstance(theta_spread, bool) or not isinstance(theta_spread, (int, float))
                                      or not 0 <= theta_spread < float("inf")):
         raise DataValidationError(f"argument 'theta_spread': got {theta_spread!r}; allowed: a finite number >= 0, "
@@ -243,18 +257,20 @@ def bands_plan(result: Any, *, seed: int = 0, theta_spread: float | None = None,
     baseline = result.model.flows[["exporter", "importer", "sector", "trade_baseline"]].rename(
         columns={"trade_baseline": "trade"})
     params = result.meta["model"]["parameters"]
+    if dataset is None:
+        from blocsim.data import load_dataset
+
+        dataset = load_dataset(result.scenario.data.dataset)
+    labour = labour_inputs(result.scenario, dataset, result.before, result.after)  # as in the point run
     problem = multisector_problem(
         baseline, theta=dict(params["theta"]), shock=None if shock.cost_factor.empty else shock.cost_factor,
         tariffs=shock.tariffs, productivity=None if shock.productivity.empty else shock.productivity,
         duty_pool=DutyPool(shares=shock.duty_pool_before) if shock.duty_pool_before else None,
-        duty_pool_after=DutyPool(shares=shock.duty_pool_after) if shock.duty_pool_after else None)
+        duty_pool_after=DutyPool(shares=shock.duty_pool_after) if shock.duty_pool_after else None,
+        income_transfers=None if shock.income_transfers.empty else shock.income_transfers, **labour)
     terms = reorder_terms(shock.cost_terms, shock.countries, shock.sectors, problem.countries, problem.sectors)
-    inputs = _inputs(result, problem.sectors, terms, theta_spread, groups)
+    inputs = _inputs(result, problem.sectors, terms, theta_spread, groups, labour.get("migration_elasticity"))
     drawn_paths = any(i.kind == "parameter" for i in inputs)
-    if drawn_paths and dataset is None:
-        from blocsim.data import load_dataset
-
-        dataset = load_dataset(result.scenario.data.dataset)
     return BandsPlan(problem=problem, terms=terms, inputs=tuple(inputs),
                      closure=params.get("closure", "ratio"), variables=chosen, seed=check_seed(seed),
                      scenario=result.scenario if drawn_paths else None,
@@ -358,6 +374,9 @@ def solve_values(plan: BandsPlan, values: np.ndarray, variables: Sequence[str] |
         given = _rebuilt(plan, values, theta, aves)
     else:
         given = {"cost_factor": cost_factor_cube(plan.terms, plan.problem.flows.shape, theta, aves)}
+    labour = [k for k, i in enumerate(plan.inputs) if i.kind == "labour"]
+    if labour:
+        given["migration_elasticity"] = values[:, labour[0]]
     res = solve_multisector_batch(plan.problem, theta=theta, closure=plan.closure, **given)
     return batch_variables(res, plan.variables if variables is None else variables)
 
@@ -374,7 +393,7 @@ def scenario_bands(
     draws: int = 200,
     seed: int = 0,
     theta_spread: float | None = None,
-    vary: Sequence[str] = ("theta", "ave", "parameters"),
+    vary: Sequence[str] = ("theta", "ave", "labour", "parameters"),
     variables: Sequence[str] | None = None,
     percentiles: Sequence[float] = (5, 50, 95),
     scheduler: Scheduler = None,

@@ -2,7 +2,9 @@
 
 Each row is an :class:`blocsim.data.run_record.Assumption` (name, value, unit, source,
 flag) for the report: the trade elasticities, the closure, the data and tariff years, the
-border-cost AVE of each bloc and the assumed parameters of the measures in force (trade
+border-cost AVE of each bloc (estimated by sector where the estimate passes the guard of
+:func:`blocsim.data.border_costs.screen_border_aves`, else the flat cost; both guard parameters
+are rows) and the assumed parameters of the measures in force (trade
 deflection, re-export and detour costs, covered shares, non-tariff AVEs, output changes).
 """
 
@@ -10,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from blocsim.policy.model import PolicyState
+from blocsim.data.border_costs import BORDER_SIGNIFICANCE
+from blocsim.policy.model import Bloc, PolicyState
 from blocsim.scenario.schema import Scenario
 
 #: Assumed parameters of policy measures and preferences: attribute -> unit.
@@ -65,6 +68,7 @@ def scenario_assumptions(
                 seen.add(name)
                 rows.append({"name": name, "value": float(bloc.border_cost), "unit": "ad valorem fraction",
                              "source": "; ".join(bloc.sources) or f"{source}: bloc {bloc.name}", "flag": "assumed"})
+            rows.extend(_border_estimate_rows(bloc, theta, seen, source))
         for item in (*state.preferences, *state.measures):
             label = getattr(item, "name", "") or item.describe()
             for attribute, unit in MEASURE_PARAMETERS.items():
@@ -78,6 +82,41 @@ def scenario_assumptions(
                     rows.append({"name": name, "value": float(number), "unit": unit,
                                  "source": "; ".join(getattr(item, "sources", ())) or getattr(item, "note", "")
                                  or f"{source}: {state.label or 'policy'} state", "flag": "assumed"})
+    return rows
+
+
+def _border_estimate_rows(bloc: Bloc, theta: Mapping[str, float], seen: set[str], source: str) -> list[dict[str, Any]]:
+    """Rows of a bloc's estimated border costs (DATA.md): the guard's two parameters, each sector of
+    the run that uses its estimate, and each that falls back to the flat ``border_cost`` and why.
+    Names already in ``seen`` are skipped (and new ones added to it)."""
+    if bloc.max_border_ave is None:
+        return []
+    where = f"{source}: bloc {bloc.name}" if not bloc.sources else f"policy library: bloc {bloc.name}"
+    rule = (f"used where beta/s.e. >= {BORDER_SIGNIFICANCE:g} and AVE <= max_border_ave "
+            f"{bloc.max_border_ave:g}")
+    candidates = [
+        {"name": f"max_border_ave[{bloc.name}]", "value": float(bloc.max_border_ave),
+         "unit": "ad valorem fraction (cap on an estimated border AVE)",
+         "source": f"{where} max_border_ave: assumed upper bound for non-tariff border costs inside a customs union "
+                   "(DATA.md); a larger estimate falls back to the flat border_cost", "flag": "assumed"},
+        {"name": f"border_significance[{bloc.name}]", "value": BORDER_SIGNIFICANCE,
+         "unit": "least beta / s.e. of an estimate used",
+         "source": "blocsim.data.border_costs.BORDER_SIGNIFICANCE (5 % two-sided test); a less significant "
+                   "estimate falls back to the flat border_cost", "flag": "assumed"},
+    ]
+    for sector, (ave, se) in bloc.border_estimates.items():
+        if sector in theta:
+            candidates.append({"name": f"border_cost[{bloc.name} {sector}]", "value": float(ave),
+                               "unit": f"ad valorem fraction (s.e. {se:.4f})",
+                               "source": f"{bloc.border_source}; {rule}", "flag": "estimated"})
+    for sector, reason in bloc.border_fallbacks.items():
+        if sector in theta:
+            candidates.append({"name": f"border_fallback[{bloc.name} {sector}]", "value": float(bloc.border_cost),
+                               "unit": "ad valorem fraction (the flat border_cost[" + bloc.name + "])",
+                               "source": f"estimate not used ({reason}); the bloc's flat border_cost applies",
+                               "flag": "assumed"})
+    rows = [row for row in candidates if row["name"] not in seen]
+    seen.update(row["name"] for row in rows)
     return rows
 
 

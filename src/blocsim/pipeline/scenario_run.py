@@ -16,6 +16,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from blocsim.errors import ScenarioError
+from blocsim.pipeline.labour_inputs import labour_inputs
 from blocsim.pipeline.models import ModelRun, policy_shock, run_onesector, run_pe
 from blocsim.policy.model import PolicyState
 from blocsim.policy.rules import RuleViolation
@@ -372,35 +373,6 @@ def _check_bands_request(draws: int | None, seed: int | None, dataset: Any) -> i
     return check_seed(0 if seed is None else seed)
 
 
-def labour_inputs(scenario: Scenario, dataset: Any, before: PolicyState, after: PolicyState) -> dict[str, Any]:
-    """The labour arguments of :func:`blocsim.solve_multisector` for a scenario (empty when the channel is off).
-
-    Corridors: the dataset's ``remittances`` table, 2017 rows (the year with both remittances and
-    migrant stocks), ``sender`` = host, ``receiver`` = origin, flows inside one region dropped.
-    Entry costs: 0 between members of a bloc with free movement of labour on the state's date,
-    ``[model] entry_cost`` otherwise.
-    """
-    table = getattr(dataset, "extra", {}).get("remittances")
-    wanted = scenario.model.labour
-    if wanted is False or (wanted is None and table is None):
-        return {}
-    if table is None:
-        raise ScenarioError(
-            f"[model] labour = true, but dataset {getattr(dataset, 'name', '?')!r} has no remittance table; allowed: "
-            "a dataset with one (e.g. 'eaeu-2022v2'). Fix: set labour = false or choose that dataset."
-        )
-    rows = table[(table["year"] == 2017) & (table["sender"] != table["receiver"])]
-    corridors = pd.DataFrame({"origin": rows["receiver"].astype(str), "host": rows["sender"].astype(str),
-                              "remittances": rows["remittances_usd_m"].fillna(0.0).astype(float),
-                              "migrants": rows["migrants"].astype("Float64").fillna(0.0).astype(float)})
-    cost = scenario.model.entry_cost
-    free_before, free_after = before.free_movement_pairs(), after.free_movement_pairs()
-    pairs = list(zip(corridors["origin"], corridors["host"]))
-    entry = corridors[["origin", "host"]].assign(
-        entry_cost_before=[0.0 if p in free_before else cost for p in pairs],
-        entry_cost_after=[0.0 if p in free_after else cost for p in pairs])
-    return {"remittances": corridors.reset_index(drop=True), "entry_costs": entry.reset_index(drop=True),
-            "migration_elasticity": scenario.model.migration_elasticity}
 
 
 def labour_parameters(scenario: Scenario, labour: Mapping[str, Any]) -> dict[str, Any]:
@@ -441,6 +413,7 @@ def _solve(scenario: Scenario, dataset: Any, baseline: pd.DataFrame, shock: Shoc
         productivity=shock.productivity if not shock.productivity.empty else None,
         bloc=members or None,
         partner_groups=groups,
+        income_transfers=shock.income_transfers if not shock.income_transfers.empty else None,
         **(labour or {}),
     )
 

@@ -17,7 +17,7 @@ _PUBLIC = {
     **{
         name: "blocsim.policy.model"
         for name in (
-            "PolicyState", "Bloc", "Preference", "Membership", "Exemption", "PoolPeriod", "TariffChange",
+            "PolicyState", "Bloc", "PairBorder", "Preference", "Membership", "Exemption", "PoolPeriod", "TariffChange",
             "ImportBan", "TransitRestriction", "OriginEnforcement", "NonTariffMeasure", "ProductivityShock",
         )
     },

@@ -22,7 +22,8 @@ from pydantic import ValidationError
 
 from blocsim.data.sector_map import expand_sectors
 from blocsim.errors import DataValidationError
-from blocsim.policy.model import Bloc, Exemption, Membership, PolicyState, PoolPeriod, Preference
+from blocsim.data.border_costs import load_border_aves, screen_border_aves
+from blocsim.policy.model import Bloc, Exemption, Membership, PairBorder, PolicyState, PoolPeriod, Preference
 from blocsim.policy.spec import BlocSpec, ExemptionSpec, PolicyFile, PreferenceSpec
 
 
@@ -260,6 +261,7 @@ def bloc_from_spec(spec: BlocSpec, rates: RateTables | None) -> Bloc:
             cet = dict(rates.cet)
         else:
             cet = dict(spec.cet)
+    used, fallbacks = _border_estimates(spec)
     return Bloc(
         name=spec.name,
         kind=spec.kind,
@@ -276,7 +278,28 @@ def bloc_from_spec(spec: BlocSpec, rates: RateTables | None) -> Bloc:
         border_sectors=expand_sectors(spec.border_sectors, known),
         duty_pool=tuple(PoolPeriod(p.start, dict(p.shares), p.source) for p in spec.duty_pool),
         sources=tuple(spec.sources),
+        border_estimates=used,
+        border_fallbacks=fallbacks,
+        max_border_ave=spec.max_border_ave if spec.border_estimates else None,
+        pair_borders=tuple(PairBorder((b.countries[0], b.countries[1]), b.checks_removed, b.ave, b.source)
+                           for b in spec.borders),
+        border_source=(f"estimated: blocsim/data/estimates/eaeu_border_aves.csv (PPML on eaeu-2022v2; "
+                       f"blocsim.estimation.border_effects)" if spec.border_estimates else ""),
     )
+
+
+def _border_estimates(spec: BlocSpec) -> tuple[dict[str, tuple[float, float]], dict[str, str]]:
+    """The bloc's estimates from the shipped table ``spec.border_estimates``, screened: ``{sector: (ave, se)}``
+    used and ``{sector: reason}`` falling back to the flat ``border_cost`` (both empty without a table;
+    :func:`blocsim.data.border_costs.screen_border_aves`)."""
+    if spec.border_estimates is None:
+        return {}, {}
+    table = load_border_aves(spec.border_estimates)
+    rows = table[table["bloc"] == spec.name]
+    if rows.empty:
+        raise DataValidationError(f"bloc {spec.name}: border_estimates = {spec.border_estimates!r} holds no rows for "
+                                  f"this bloc (blocs in it: {sorted(table['bloc'].unique())})")
+    return screen_border_aves(rows, max_ave=spec.max_border_ave)
 
 
 def _exemption_rate(bloc: str, spec: ExemptionSpec, rates: RateTables | None) -> float | None:

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from blocsim.data.border_costs import MAX_BORDER_AVE
+
 ISO3 = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Fraction = Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)]
 Percent = Annotated[float, Field(ge=0.0, le=100.0, allow_inf_nan=False)]
@@ -74,6 +76,29 @@ class PoolSpec(_Strict):
     source: str = ""
 
 
+class BorderSpec(_Strict):
+    """The border between two countries, where it differs from the bloc's rule.
+
+    ``checks_removed``: customs checks between the two are gone from that date, whatever the
+    bloc's own ``checks_removed`` and memberships (e.g. Russia-Belarus since their 1995
+    customs union agreement). ``ave``: the AVE of the checks at this border (fraction),
+    instead of the bloc's estimates or flat ``border_cost``.
+    """
+
+    countries: list[ISO3] = Field(min_length=2, max_length=2)
+    checks_removed: dt.date | None = None
+    ave: Annotated[float, Field(gt=-1.0, le=10.0, allow_inf_nan=False)] | None = None
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _says_something(self) -> "BorderSpec":
+        if self.countries[0] == self.countries[1]:
+            raise ValueError(f"countries {self.countries}: a border lies between two different countries")
+        if self.checks_removed is None and self.ave is None:
+            raise ValueError("give checks_removed and/or ave; a border entry with neither would have no effect")
+        return self
+
+
 class BlocSpec(_Strict):
     """A bloc definition: kind, dated members, CET (``"dataset"`` or rates by sector), pool."""
 
@@ -87,6 +112,9 @@ class BlocSpec(_Strict):
     free_movement_start: dt.date | None = None
     border_cost: Fraction = 0.0
     border_sectors: list[Name] = []
+    border_estimates: Literal["eaeu"] | None = None
+    max_border_ave: Fraction = MAX_BORDER_AVE
+    borders: list[BorderSpec] = []
     exemptions: list[ExemptionSpec] = []
     duty_pool: list[PoolSpec] = []
     sources: list[str] = []
@@ -100,7 +128,10 @@ class BlocSpec(_Strict):
             if unused:
                 raise ValueError(f"{', '.join(unused)} given for kind = 'fta', which has no common external tariff, so "
                                  "they would have no effect: drop them or use kind = 'customs_union'")
-        if self.border_sectors and self.border_cost == 0:
+        if "max_border_ave" in self.model_fields_set and self.border_estimates is None:
+            raise ValueError("max_border_ave given without border_estimates, so it would have no effect: it caps the "
+                             "estimated border AVEs; give border_estimates or drop max_border_ave")
+        if self.border_sectors and self.border_cost == 0 and self.border_estimates is None:
             raise ValueError("border_sectors given with border_cost = 0, so they would have no effect: give the "
                              "border_cost of the customs checks or drop border_sectors")
         return self

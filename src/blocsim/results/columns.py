@@ -88,6 +88,24 @@ COLUMNS: dict[str, ColumnDefinition] = _defs(
     ("imports_counterfactual", "Imports, counterfactual", USD, "Imports from other countries in the counterfactual."),
     ("deficit_baseline", "Trade deficit, baseline", USD, "Imports minus exports in the baseline (held fixed by the closure)."),
     ("deficit_counterfactual", "Trade deficit, counterfactual", USD, "Imports minus exports in the counterfactual."),
+    # countries.csv: the labour channel (remittances follow the host's wage and the migrant stock)
+    ("remittances_received_before", "Remittances received, before", USD,
+     "Remittances from the country's migrants abroad in the baseline (calibration data per corridor)."),
+    ("remittances_received_after", "Remittances received, after", USD,
+     "Remittances received in the counterfactual: baseline times the host's wage change and migrant-stock change."),
+    ("remittances_sent_before", "Remittances sent, before", USD,
+     "Remittances that migrants working in the country send home, in the baseline."),
+    ("remittances_sent_after", "Remittances sent, after", USD, "Remittances sent home from the country, counterfactual."),
+    ("remittances_net_change", "Net remittances, change", USD,
+     "(received - sent) after minus (received - sent) before: the transfer change in national income."),
+    ("migrants_pct", "Migrants abroad, % change", PCT,
+     f"Change in the country's migrant workers abroad (all hosts), {_CHANGE}; driven by the real-wage gap and "
+     "entry costs (migration elasticity)."),
+    # countries.csv: income transfers tied to trade flows (re-export rents)
+    ("income_transfers_before", "Re-export rents (net), before", USD,
+     "Re-export rents earned minus paid in the baseline (margins on goods rerouted through the country)."),
+    ("income_transfers_after", "Re-export rents (net), after", USD,
+     "Re-export rents earned minus paid in the counterfactual; the change enters national income."),
     # countries.csv: the exact welfare decomposition (terms sum to welfare_pct) and Caliendo-Parro's terms
     ("welfare_from_terms_of_trade_pct", "Welfare from terms of trade, pp", PCT,
      "Term of the exact welfare decomposition (pp of real income): value added and import prices, export "
@@ -102,8 +120,12 @@ COLUMNS: dict[str, ColumnDefinition] = _defs(
      "Term of the exact welfare decomposition: change of (duties received - duties collected) over baseline "
      "income, times 100."),
     ("welfare_from_remittances_pct", "Welfare from remittances and transfers, pp", PCT,
-     "Term of the exact welfare decomposition: remittances and other current transfers (zero until the "
-     "labour channel exists)."),
+     "Term of the exact welfare decomposition: change of remittances received minus sent over baseline income "
+     "(the labour channel; zero without a remittance table)."),
+    ("welfare_from_reexport_rents_pct", "Welfare from re-export rents, pp", PCT,
+     "Term of the exact welfare decomposition: change of re-export rents earned minus paid (the margin a "
+     "transit member earns on rerouted goods, paid by their origin) over baseline income, times 100 (zero "
+     "without rerouting)."),
     ("welfare_from_border_costs_pct", "Welfare from border/non-tariff costs, pp", PCT,
      "Term of the exact welfare decomposition: minus the consumer-price cost of non-tariff and border cost "
      "changes (bans included), pp of real income."),

@@ -51,7 +51,7 @@ def to_measure(spec: MeasureSpec) -> Measure:
             else {origin: float(spec.covered_share) for origin in spec.origins}
         )
         return ImportBan(spec.importer, tuple(spec.origins), tuple(spec.sectors), shares, tuple(spec.leak_via),
-                         spec.reexport_cost, spec.note)
+                         spec.reexport_cost, spec.note, spec.reroute_share)
     if isinstance(spec, TransitMeasure):
         return TransitRestriction(spec.origin, spec.transit, tuple(spec.destinations), tuple(spec.sectors),
                                   spec.added_cost, spec.covered_share, spec.note)
@@ -214,6 +214,13 @@ def build_states(scenario: Scenario, dataset: Any) -> tuple[PolicyState, PolicyS
     return before, after, rates
 
 
+def _border_words(bloc: Any) -> str:
+    """The border cost of a bloc in words: estimated by sector, or the flat assumed AVE."""
+    if bloc.border_estimates:
+        return "ad valorem equivalents estimated by sector (DATA.md, border costs by border)"
+    return f"{bloc.border_cost:.0%} ad valorem equivalent"
+
+
 def describe_changes(before: PolicyState, after: PolicyState) -> list[str]:
     """Plain-language list of the policy changes between the two states (for run.json and reports)."""
     out: list[str] = []
@@ -223,8 +230,8 @@ def describe_changes(before: PolicyState, after: PolicyState) -> list[str]:
         old, new = set(b_before.members_at(before.date)), set(b_after.members_at(after.date))
         if old != new:
             out.append(f"{b_after.name} members {sorted(old)} -> {sorted(new)}")
-            if b_after.border_cost > 0 and not b_after.internal_checks(after.date):
-                cost = f"{b_after.border_cost:.0%} ad valorem equivalent"
+            if b_after.has_border_cost and not b_after.internal_checks(after.date):
+                cost = _border_words(b_after)
                 if old - new:
                     out.append(f"customs checks restored between {', '.join(sorted(old - new))} and the remaining "
                                f"{b_after.name} members ({cost})")
@@ -233,7 +240,7 @@ def describe_changes(before: PolicyState, after: PolicyState) -> list[str]:
                                f"{b_after.name} members (saves {cost})")
         if b_before.internal_checks(before.date) != b_after.internal_checks(after.date):
             state = "removed" if not b_after.internal_checks(after.date) else "restored"
-            out.append(f"{b_after.name} internal customs checks {state} (border cost {b_after.border_cost:.0%} AVE)")
+            out.append(f"{b_after.name} internal customs checks {state} (border cost: {_border_words(b_after)})")
         pool_old, pool_new = b_before.pool_at(before.date), b_after.pool_at(after.date)
         if (pool_old and dict(pool_old.shares)) != (pool_new and dict(pool_new.shares)):
             out.append(

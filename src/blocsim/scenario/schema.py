@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator, model_validator
 
+from blocsim.policy.model import REROUTE_SHARE
 from blocsim.policy.spec import ISO3, ExemptionSpec, Fraction, MemberExemptionSpec, Name, Percent, PreferenceSpec
 from blocsim.scenario.gravity_spec import CounterfactualSection, DataSection, EstimationSection, GESection
 
@@ -90,6 +91,7 @@ class BanMeasure(_Measure):
     covered_share: Share | dict[ISO3, Share] = 1.0
     leak_via: list[ISO3] = []
     reexport_cost: Cost = 0.15
+    reroute_share: Share = REROUTE_SHARE
 
 
 class TransitMeasure(_Measure):

@@ -11,13 +11,15 @@ of 0 is prohibitive):
 
 - import ban on a covered share ``b`` of a sector's flow: ``F = 1 - b`` (the banned
   products drop out of the sector's CES aggregate; exact when products share the sector's
-  elasticity). With leakage through a fellow member at re-export cost ``r`` (see below):
-  ``F = 1 - b + b (1 + r)^(-theta)``;
+  elasticity). With leakage through a fellow member at re-export cost ``r`` of the part
+  ``rho`` (the ban's ``reroute_share``) of the banned products (see below):
+  ``F = 1 - b + b rho (1 + r)^(-theta)``;
 - transit restriction on a share ``q`` of the flow with detour cost ``c``:
   ``F = 1 - q + q (1 + c)^(-theta)``;
 - non-tariff measure with ad valorem equivalent ``a``: ``F = (1 + a)^(-theta)``;
-- customs checks between members: ``F = (1 + border_cost)^(-theta)`` while they stand,
-  1 once a bloc has removed them.
+- customs checks between members: ``F = (1 + a)^(-theta)`` while they stand, 1 once they
+  are gone, with ``a`` the border's AVE by sector (estimated where possible) and dates per
+  border (:mod:`blocsim.shock.borders`).
 
 Re-export leakage (the stated assumption). A bloc member that bans imports from an origin
 cannot stop them at its internal borders once a bloc has abolished internal customs checks
@@ -25,7 +27,8 @@ cannot stop them at its internal borders once a bloc has abolished internal cust
 products reach the banning country through the fellow member(s) named in the ban's
 ``leak_via`` at an extra ad valorem re-export cost ``r`` (relabelling, repacking, the
 detour); the products keep their origin's cost, so in the model they remain part of the
-origin -> importer flow, priced ``(1 + r)`` higher. The rerouted part of that flow is
+origin -> importer flow, priced ``(1 + r)`` higher; the margin ``r / (1 + r)`` of the
+rerouted value is the transit member's income (:attr:`Shock.income_transfers`). The rerouted part of that flow is
 recorded in :attr:`Shock.reroutes` (share of the counterfactual origin -> importer flow per
 route), and :func:`blocsim.shock.leakage.record_reroutes` books it in the trade statistics
 as imports of the transit member from the origin and exports of the transit member to the
@@ -55,7 +58,9 @@ from blocsim.policy.model import (
 )
 from blocsim.policy.rules import RuleViolation, check_rules
 from blocsim.policy.tariffs import applied_tariff_array
+from blocsim.shock.borders import border_terms
 from blocsim.shock.deflection import deflect
+from blocsim.shock.leakage import RENT_COLUMNS, rent_table
 from blocsim.shock.terms import CostTerm, cost_factor_cube, cost_parts, term_value
 
 
@@ -87,6 +92,12 @@ class Shock:
         rebuilds the factor for other elasticities or AVEs without recompiling.
     violations : tuple of RuleViolation
         Rule violations of the after state (only non-empty if it allows them).
+    income_transfers : DataFrame
+        ``exporter, importer, sector, country, share_before, share_after``: re-export rents,
+        the margin ``r / (1 + r)`` of the rerouted value of each route in each state, earned
+        by the transit member ``country`` and paid by the origin ``exporter``, as shares of the
+        ``exporter -> importer`` flow (:func:`blocsim.shock.leakage.rent_table`); the
+        ``income_transfers`` argument of :func:`blocsim.solve_multisector`.
     """
 
     countries: tuple[str, ...]
@@ -104,6 +115,7 @@ class Shock:
     bloc_members_after: tuple[str, ...] = ()
     theta: Mapping[str, float] = field(default_factory=dict)
     cost_terms: tuple[CostTerm, ...] = ()
+    income_transfers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(RENT_COLUMNS)))
 
 
 def _theta_vector(theta: Mapping[str, float] | float, sectors: Sequence[str]) -> np.ndarray:
@@ -145,16 +157,6 @@ class _Grid:
             out[:] = True
         out[[self.s[x] for x in codes if x in self.s]] = True
         return out
-
-
-def _border_open(state: PolicyState, grid: _Grid) -> list[tuple[float, np.ndarray]]:
-    """Per bloc with a border cost: (border_cost, (N, N) mask of member pairs without internal checks)."""
-    out = []
-    for bloc in state.blocs:
-        if bloc.border_cost > 0:
-            members = grid.cmask(bloc.members_at(state.date)) if not bloc.internal_checks(state.date) else grid.cmask(())
-            out.append((bloc.border_cost, members[:, None] & members[None, :] & ~np.eye(len(members), dtype=bool)))
-    return out
 
 
 def _leak_routes(state: PolicyState, ban: ImportBan, origin: str, sector: str) -> list[str]:
@@ -239,10 +241,11 @@ def _nontariff_terms(
                     routes = _leak_routes(state, measure, origin, sector)
                     term = CostTerm(kind="reexport" if routes else "ban", input=name_of(measure) if routes else "",
                                     ave=measure.reexport_cost if routes else np.inf, share=b, state=label, power=1,
-                                    cells=np.array([[k, i, j]], dtype=np.intp))
+                                    cells=np.array([[k, i, j]], dtype=np.intp),
+                                    reach=measure.reroute_share if routes else 1.0)
                     terms.append(term)
                     factor = float(term_value(term, theta[k:k + 1])[0])
-                    reach = (1.0 + measure.reexport_cost) ** (-theta[k])
+                    reach = measure.reroute_share * (1.0 + measure.reexport_cost) ** (-theta[k])
                     for via in routes:
                         reroutes.append(
                             {"origin": origin, "via": via, "destination": measure.importer, "sector": sector,
@@ -250,7 +253,8 @@ def _nontariff_terms(
                              "reexport_cost": measure.reexport_cost}
                         )
                     how = (
-                        f"leaks through {', '.join(routes)} at {measure.reexport_cost:.0%} re-export cost"
+                        f"{measure.reroute_share:.0%} of the banned products leak through {', '.join(routes)} at "
+                        f"{measure.reexport_cost:.0%} re-export cost (the margin is {', '.join(routes)}'s income)"
                         if routes else "no leakage (origin enforced, internal checks, or no route)"
                     )
                     note(
@@ -279,38 +283,6 @@ def _nontariff_terms(
             terms.append(term)
             note(f"{measure.describe()}: flow-cost factor {np.round(term_value(term, theta), 4).tolist()}")
     return terms, reroutes, notes
-
-
-def _border_terms(before: PolicyState, after: PolicyState, grid: _Grid) -> tuple[list[CostTerm], list[str]]:
-    """Terms from customs checks removed or restored between the states, and notes.
-
-    A pair pays ``(1 + border_cost)^(-theta)`` on ``kappa^(-theta)`` while checks stand at
-    its border and nothing once a bloc has removed them; only changes between the states
-    matter. Blocs are matched by name; the input is ``border_cost[<bloc>]``.
-    """
-    n = len(grid.countries)
-    terms: list[CostTerm] = []
-    notes: list[str] = []
-    open_before = {b.name: (b.border_cost, p) for b, (_, p) in zip(
-        [b for b in before.blocs if b.border_cost > 0], _border_open(before, grid))}
-    for bloc, (cost, pairs_after) in zip([b for b in after.blocs if b.border_cost > 0], _border_open(after, grid)):
-        pairs_before = open_before.get(bloc.name, (cost, np.zeros((n, n), dtype=bool)))[1]
-        change = pairs_after.astype(int) - pairs_before.astype(int)
-        if not change.any():
-            continue
-        goods = grid.smask(bloc.border_sectors)
-        for sign, word in ((1, "removed"), (-1, "restored")):
-            rows, cols = np.nonzero(change == sign)
-            if not rows.size:
-                continue
-            sect = np.flatnonzero(goods)
-            cells = np.stack([np.repeat(sect, rows.size), np.tile(rows, sect.size), np.tile(cols, sect.size)], axis=1)
-            terms.append(CostTerm(kind="border", input=f"border_cost[{bloc.name}]", ave=cost, share=1.0,
-                                  state="change", power=sign, cells=cells.astype(np.intp)))
-            upper = rows < cols
-            pairs = ", ".join(f"{grid.countries[i]}-{grid.countries[j]}" for i, j in zip(rows[upper], cols[upper]))
-            notes.append(f"{bloc.name} customs checks {word} ({cost:.0%} ad valorem equivalent) between {pairs}")
-    return terms, notes
 
 
 def _tariff_notes(tariffs: pd.DataFrame) -> list[str]:
@@ -418,18 +390,19 @@ def compile_shock(
     for state in (before, after):
         _check_codes(state, grid)
     violations = tuple(check_rules(after))
-    rates_before, deflected_before, _, _ = deflect(before, "before", codes, names,
-                                                   applied_tariff_array(before, codes, names)[0])
+    rates_before, deflected_before, rerouted_before, _ = deflect(before, "before", codes, names,
+                                                                 applied_tariff_array(before, codes, names)[0])
     rates_after, deflected_after, deflected, deflect_notes = deflect(
         after, "after", codes, names, applied_tariff_array(after, codes, names)[0])
     input_names = _input_names(before, after)
-    terms_before, _, _ = _nontariff_terms(before, "before", grid, theta_s, input_names)
+    terms_before, reroutes_before, _ = _nontariff_terms(before, "before", grid, theta_s, input_names)
+    reroutes_before.extend(rerouted_before)
     terms_after, reroutes, notes = _nontariff_terms(after, "after", grid, theta_s, input_names, known=before.measures)
     reroutes.extend(deflected)
     notes.extend(deflect_notes)
-    border_terms, border_notes = _border_terms(before, after, grid)
+    border_cost_terms, border_notes = border_terms(before, after, codes, names)
     notes.extend(border_notes)
-    cost_terms = (*terms_before, *deflected_before, *terms_after, *deflected_after, *border_terms)
+    cost_terms = (*terms_before, *deflected_before, *terms_after, *deflected_after, *border_cost_terms)
     shape = (len(names), len(codes), len(codes))
     cube = cost_factor_cube(cost_terms, shape, theta_s[None])[0]  # (S, N, N)
     factor = cube.transpose(1, 2, 0)  # (N, N, S) [exporter, importer, sector]
@@ -491,4 +464,5 @@ def compile_shock(
         bloc_members_after=members_after,
         theta=dict(zip(names, theta_s.tolist())),
         cost_terms=cost_terms,
+        income_transfers=rent_table(reroutes_before, reroutes),
     )

@@ -8,17 +8,53 @@ banning country. :func:`record_reroutes` moves the rerouted value accordingly.
 
 Valuation (assumption): flows are valued at the destination before tariffs, so the
 rerouted value ``V`` is recorded as the transit member's export to the importer, and
-``V / (1 + r)`` as the transit member's import from the origin (the re-export cost is
-incurred after the goods reach the transit member; it accrues to no one in the model).
+``V / (1 + r)`` as the transit member's import from the origin. The difference, the margin
+``V r / (1 + r)``, is the transit member's re-export earnings: :func:`rent_table` turns the
+routes into income transfers from the origin to the transit member (shares of the
+origin -> importer flow) that the multi-sector GE books in national income
+(:mod:`blocsim.equilibrium.income_transfers`), and :func:`record_reroutes` lists them as
+``margin`` in the re-exports table.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
 from blocsim.errors import DataValidationError
 
 KEYS = ["exporter", "importer", "sector"]
+RENT_COLUMNS = ("exporter", "importer", "sector", "country", "share_before", "share_after")
+"""Columns of :attr:`blocsim.shock.Shock.income_transfers`."""
+
+
+def rent_table(before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Re-export rents of the routes of each state as income transfers (see the module notes).
+
+    Parameters
+    ----------
+    before, after
+        Route rows ``origin, via, destination, sector, share, reexport_cost`` of the before
+        and after states (``share``: of the origin -> destination flow value).
+
+    Returns
+    -------
+    DataFrame
+        :data:`RENT_COLUMNS`: ``country`` (the via member) earns ``share * r / (1 + r)`` of
+        the ``exporter -> importer`` flow in each state (0 where the route is absent).
+    """
+    keys = ["exporter", "importer", "sector", "country"]
+    frames = []
+    for label, rows in (("share_before", before), ("share_after", after)):
+        table = pd.DataFrame(list(rows), columns=["origin", "via", "destination", "sector", "share", "reexport_cost"])
+        table[label] = table["share"].astype(float) * table["reexport_cost"] / (1.0 + table["reexport_cost"])
+        table = table.rename(columns={"origin": "exporter", "destination": "importer", "via": "country"})
+        frames.append(table.groupby(keys, as_index=False)[label].sum())
+    out = frames[0].merge(frames[1], on=keys, how="outer").fillna({"share_before": 0.0, "share_after": 0.0})
+    out = out[(out["share_before"] > 0) | (out["share_after"] > 0)]
+    return out[list(RENT_COLUMNS)].sort_values(keys).reset_index(drop=True)
 
 
 def record_reroutes(flows: pd.DataFrame, reroutes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -37,14 +73,15 @@ def record_reroutes(flows: pd.DataFrame, reroutes: pd.DataFrame) -> tuple[pd.Dat
         ``flows`` plus ``trade_recorded`` (counterfactual as customs would record it) and
         ``trade_recorded_pct`` (vs. baseline).
     reexports : DataFrame
-        ``origin, via, destination, sector, value_at_destination, value_at_via``.
+        ``origin, via, destination, sector, value_at_destination, value_at_via, margin``
+        (USD millions; ``margin`` the via member's re-export earnings).
     """
     missing = set(KEYS + ["trade_baseline", "trade_counterfactual"]) - set(flows.columns)
     if missing:
         raise DataValidationError(f"flows: missing column(s) {sorted(missing)} for re-export accounting")
     out = flows.copy()
     out["trade_recorded"] = out["trade_counterfactual"].astype(float)
-    columns = ["origin", "via", "destination", "sector", "value_at_destination", "value_at_via"]
+    columns = ["origin", "via", "destination", "sector", "value_at_destination", "value_at_via", "margin"]
     if reroutes.empty:
         out["trade_recorded_pct"] = _pct(out["trade_recorded"], out["trade_baseline"])
         return out, pd.DataFrame(columns=columns)
@@ -56,6 +93,7 @@ def record_reroutes(flows: pd.DataFrame, reroutes: pd.DataFrame) -> tuple[pd.Dat
     )
     direct["value_at_destination"] = direct["share"] * direct["trade_counterfactual"].fillna(0.0)
     direct["value_at_via"] = direct["value_at_destination"] / (1.0 + direct["reexport_cost"])
+    direct["margin"] = direct["value_at_destination"] - direct["value_at_via"]
     bookings = pd.concat(
         [
             direct.assign(exporter=direct["origin"], importer=direct["destination"], delta=-direct["value_at_destination"]),

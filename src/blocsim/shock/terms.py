@@ -3,10 +3,11 @@
 Every non-tariff measure enters the flow-cost term of the cells it covers as a factor of
 one form,
 
-    value = (1 - q) + q (1 + a)^(-theta_s),
+    value = (1 - q) + q rho (1 + a)^(-theta_s),
 
-with ``q`` the covered share and ``a`` the ad valorem equivalent (AVE) of the cost the
-covered part bears: an NTM (``q = 1``, ``a`` its AVE), a transit restriction (``q`` the
+with ``q`` the covered share, ``a`` the ad valorem equivalent (AVE) of the cost the
+covered part bears and ``rho`` the part of the covered share that can bear it at all (the
+``reroute_share`` of a leaking ban; 1 for every other measure): an NTM (``q = 1``, ``a`` its AVE), a transit restriction (``q`` the
 covered share, ``a`` the detour cost), a ban whose goods leak through a fellow member
 (``q`` the covered share, ``a`` the re-export cost), a ban without a route (``a`` infinite:
 ``value = 1 - q``), trade deflection (``q = 1``, ``a`` the deflection cost) and customs
@@ -44,7 +45,7 @@ ROUNDING = 1e-14
 
 @dataclass(frozen=True)
 class CostTerm:
-    """One factor ``(1 - share) + share (1 + ave)^(-theta_s)`` on the cells it covers.
+    """One factor ``(1 - share) + share reach (1 + ave)^(-theta_s)`` on the cells it covers.
 
     Attributes
     ----------
@@ -66,6 +67,13 @@ class CostTerm:
         checks are removed, -1 where they are restored (``share`` is 1). 1 for the others.
     cells : ndarray (K, 3) of int
         Covered ``[sector, exporter, importer]`` positions, each at most once.
+    reach : float
+        Part of the covered share that can bear the cost (in [0, 1]); the rest is lost (a
+        leaking ban's ``reroute_share``). 1 for every other term.
+    se : float
+        Standard error of the AVE when it is an estimate (the border costs of
+        :func:`blocsim.data.border_costs.load_border_aves`), 0 for an assumed AVE; the
+        uncertainty bands draw an estimated AVE from ``normal(ave, se)``.
     """
 
     kind: str
@@ -75,12 +83,14 @@ class CostTerm:
     state: Literal["before", "after", "change"]
     power: int
     cells: NDArray[np.intp] = field(repr=False)
+    reach: float = 1.0
+    se: float = 0.0
 
 
 def term_value(term: CostTerm, theta: NDArray[np.float64], ave: ArrayLike | None = None) -> NDArray[np.float64]:
     """The term's factor per draw and sector, shape of ``theta`` (D, S) or (S,).
 
-    ``(1 - q) + q (1 + a)^(-theta)`` for a state's term, ``((1 + a)^theta)^power`` for a
+    ``(1 - q) + q rho (1 + a)^(-theta)`` for a state's term, ``((1 + a)^theta)^power`` for a
     change; ``ave`` (D,) or a number overrides the term's point AVE.
     """
     a = term.ave if ave is None else np.asarray(ave, dtype=float)
@@ -89,7 +99,7 @@ def term_value(term: CostTerm, theta: NDArray[np.float64], ave: ArrayLike | None
     if term.state == "change":
         return ((1.0 + a) ** theta) ** term.power
     with np.errstate(over="ignore"):
-        return (1.0 - term.share) + term.share * (1.0 + a) ** (-theta)
+        return (1.0 - term.share) + term.share * term.reach * (1.0 + a) ** (-theta)
 
 
 def cost_parts(
@@ -138,6 +148,15 @@ def ave_inputs(terms: Sequence[CostTerm]) -> dict[str, tuple[str, float]]:
     for term in terms:
         if term.input and term.input not in out:
             out[term.input] = (term.kind, term.ave)
+    return out
+
+
+def ave_standard_errors(terms: Sequence[CostTerm]) -> dict[str, float]:
+    """Standard errors of the estimated AVE inputs (name -> s.e., fraction); assumed AVEs are absent."""
+    out: dict[str, float] = {}
+    for term in terms:
+        if term.input and term.se > 0 and term.input not in out:
+            out[term.input] = float(term.se)
     return out
 
 

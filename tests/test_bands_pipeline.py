@@ -144,9 +144,12 @@ def test_run_with_draws_writes_bands_sensitivity_and_what_was_varied(tmp_path: P
     meta = json.loads((tmp_path / "run" / "run.json").read_text())["uncertainty"]
     assert [v["input"] for v in meta["varied"]] == [*(f"theta[{s}]" for s in
                                                        ("agri_food", "manufacturing", "mining_energy", "other")),
-                                                     "added_cost[transit BLR->KAZ via RUS]"]
-    assert meta["varied"][-1]["distribution"] == "lognormal(median 0.3, sd of log 0.4)"
-    assert set(meta["not_in_model"]) == {"pool_collection_efficiency"}  # the migration elasticity is drawn (labour)
+                                                     "added_cost[transit BLR->KAZ via RUS]",
+                                                     *(f"collection_efficiency[{c}]" for c in ("BLR", "KAZ", "RUS"))]
+    assert meta["varied"][4]["distribution"] == "lognormal(median 0.3, sd of log 0.4)"
+    assert {v["kind"] for v in meta["varied"][5:]} == {"pool"}
+    assert meta["varied"][-1]["distribution"] == "uniform[0.9, 1) (collection at most the point value)"
+    assert not meta["not_in_model"]  # the migration elasticity and the pool's collection efficiency are drawn
 
 
 def test_report_shows_the_tornado_only_when_the_run_has_sensitivity(tmp_path: Path) -> None:

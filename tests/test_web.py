@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import time
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,19 +22,9 @@ from fastapi.testclient import TestClient
 
 from blocsim.web.app import create_app
 from blocsim.web.tomlio import dumps, to_jsonable
+from web_jobs import wait
 
 SCENARIO = "kazakhstan-leaves"
-
-
-def wait(client: TestClient, job_id: str, timeout: float = 120.0) -> dict[str, Any]:
-    """Poll a job until it has finished; return its final status."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.get(f"/api/jobs/{job_id}").json()
-        if status["state"] in ("succeeded", "failed"):
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
 
 
 @pytest.fixture(scope="module")

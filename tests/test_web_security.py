@@ -31,22 +31,12 @@ from blocsim.errors import BlocsimError, DataValidationError
 from blocsim.policy.build import load_policy_file, resolve_policy_include
 from blocsim.scenario.loader import library_dir
 from blocsim.web.app import create_app
+from web_jobs import wait
 
 REPO = Path(__file__).resolve().parents[1]
 PYPROJECT = REPO / "pyproject.toml"
 SCENARIO = "kazakhstan-leaves"
 LOCAL = "http://localhost"
-
-
-def wait(client: TestClient, job_id: str, timeout: float = 120.0) -> dict[str, Any]:
-    """Poll a job until it has finished; return its final status."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.get(f"/api/jobs/{job_id}").json()
-        if status["state"] in ("succeeded", "failed"):
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from blocsim.errors import DataValidationError, PolicyRuleViolation
@@ -138,24 +139,113 @@ class DutyPool:
 
 
 def redistribute(
-    collected: NDArray[np.float64], member: NDArray[np.bool_] | None, share: NDArray[np.float64] | None
+    collected: NDArray[np.float64], member: NDArray[np.bool_] | None, share: NDArray[np.float64] | None,
+    efficiency: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
-    """Duty revenue each country receives, given what each collects.
+    """Duty revenue each country keeps in its income, given what its tariffs levy.
 
     Parameters
     ----------
     collected : ndarray, shape (..., N)
-        Import duties collected by each country (any currency unit).
-    member, share : ndarray, shape (N,), or None
+        Statutory import duties of each country (any currency unit).
+    member, share : ndarray, shape (..., N), or None
         From :meth:`DutyPool.share_vector`; ``None`` means no pool (received = collected).
+    efficiency : ndarray, shape (..., N), or None
+        Collection efficiency (fractions in (0, 1]); None: 1 everywhere.
 
     Returns
     -------
     ndarray, shape (..., N)
-        Non-members keep what they collect; members receive ``share * sum of members'
-        collections``. The pool total is preserved exactly up to rounding.
+        Non-members keep what they levy; members receive ``share * sum of members'
+        contributions`` (:func:`pool_contribution`) plus their uncollected share
+        ``collected - contribution``. The pool total is preserved exactly up to rounding.
     """
     if member is None or share is None:
         return collected
-    pooled = np.sum(np.where(member, collected, 0.0), axis=-1, keepdims=True)
-    return np.where(member, share * pooled, collected)
+    paid = pool_contribution(collected, member, efficiency)
+    pooled = np.sum(paid, axis=-1, keepdims=True)
+    if efficiency is None:
+        return np.where(member, share * pooled, collected)
+    return np.where(member, share * pooled + (collected - paid), collected)
+
+
+def pool_contribution(
+    collected: NDArray[np.float64], member: NDArray[np.bool_] | None, efficiency: NDArray[np.float64] | None = None
+) -> NDArray[np.float64]:
+    """What each country pays into the pool, shape (..., N) (the unit of ``collected``).
+
+    Members pay ``efficiency * collected`` (``collected`` when ``efficiency`` is None);
+    non-members, and everyone without a pool (``member`` None), pay 0.
+    """
+    if member is None:
+        return np.zeros_like(collected)
+    paid = collected if efficiency is None else efficiency * collected
+    return np.where(member, paid, 0.0)
+
+
+def collection_efficiency_vector(
+    efficiency: Mapping[str, float] | pd.DataFrame | None, countries: Sequence[str],
+    *, argument: str = "collection_efficiency",
+) -> NDArray[np.float64] | None:
+    """Collection efficiency per country, shape (N,) in the order of ``countries``.
+
+    Parameters
+    ----------
+    efficiency : mapping str -> float, DataFrame with columns ``country, efficiency``, or None
+        ISO3 code -> fraction in (0, 1] of the statutory duties paid into the pool;
+        countries not listed collect fully (1).
+    countries : sequence of str
+        Country order of the model, length N.
+
+    Returns
+    -------
+    ndarray (N,) or None
+        None when ``efficiency`` is None or every value is 1 (today's model, bit for bit).
+
+    Raises
+    ------
+    DataValidationError
+        Wrong type or columns, a country not in the data, a duplicate, or a value outside (0, 1].
+    """
+    if efficiency is None:
+        return None
+    if isinstance(efficiency, pd.DataFrame):
+        missing = [c for c in ("country", "efficiency") if c not in efficiency.columns]
+        if missing:
+            raise DataValidationError(
+                f"argument {argument!r}: missing column(s) {missing!r} (has {list(efficiency.columns)!r}). "
+                "Fix: pass columns 'country' (ISO3) and 'efficiency' (fraction in (0, 1])."
+            )
+        codes = [str(c) for c in efficiency["country"]]
+        if len(set(codes)) != len(codes):
+            dup = sorted({c for c in codes if codes.count(c) > 1})
+            raise DataValidationError(
+                f"argument {argument!r}: duplicate countries {dup!r}. Fix: give one efficiency per country."
+            )
+        pairs = list(zip(codes, efficiency["efficiency"].tolist()))
+    elif isinstance(efficiency, Mapping):
+        pairs = list(efficiency.items())
+    else:
+        raise DataValidationError(
+            f"argument {argument!r}: expected a mapping ISO3 -> fraction or a DataFrame (country, efficiency), "
+            f"got {type(efficiency).__name__}. Fix: e.g. {{'KAZ': 0.9}}."
+        )
+    index = {c: k for k, c in enumerate(countries)}
+    out = np.ones(len(index))
+    for code, value in pairs:
+        if code not in index:
+            raise DataValidationError(
+                f"argument {argument!r}: country {code!r} is not a country of the baseline data; allowed: its "
+                f"{len(index)} ISO3 codes. Fix: drop it or correct the code."
+            )
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not (math.isfinite(number) and 0.0 < number <= 1.0):
+            raise DataValidationError(
+                f"argument {argument!r}: efficiency of {code} is {value!r}; allowed: a fraction in (0, 1] "
+                "(1 = every statutory duty is paid into the pool). Fix: divide percentages by 100."
+            )
+        out[index[code]] = number
+    return None if np.all(out == 1.0) else out

@@ -88,7 +88,8 @@ class MultiSectorResult:
         and levels in the baseline currency (USD millions; counterfactual levels are in units
         of the numeraire): ``tariff_revenue_collected_before/after``,
         ``tariff_revenue_received_before/after`` (after pooling),
-        ``tariff_revenue_change`` (received after - received before), ``income_*``,
+        ``tariff_revenue_change`` (received after - received before),
+        ``pool_contribution_before/after`` (paid into the duty pool), ``income_*``,
         ``exports_*``, ``imports_*``, ``deficit_*``; remittances (with ``remittances=``; zero
         without): ``remittances_received_before/after``, ``remittances_sent_before/after``,
         ``remittances_net_change`` (the change of net transfers received, in income) and
@@ -187,6 +188,7 @@ def solve_multisector(
     numeraire: str | None = None,
     options: SolverOptions | None = None,
     income_transfers: pd.DataFrame | None = None,
+    collection_efficiency: Mapping[str, float] | pd.DataFrame | None = None,
 ) -> MultiSectorResult:
     """Solve a multi-sector counterfactual with tariffs in changes (exact hat algebra).
 
@@ -253,6 +255,12 @@ def solve_multisector(
         tariffs) and the exporter pays it, e.g. re-export rents
         (:attr:`blocsim.shock.Shock.income_transfers`; :mod:`blocsim.equilibrium.income_transfers`).
         Reported as ``income_transfers_before``/``income_transfers_after`` (net, USD millions).
+    collection_efficiency : mapping ISO3 -> float, or pandas.DataFrame, optional
+        Fraction in (0, 1] of its statutory duties each pool member pays into the duty pool
+        (a DataFrame: columns ``country, efficiency``; unlisted countries: 1; the same before
+        and after). The uncollected share stays in the member's income (private rents of its
+        importers, :mod:`blocsim.equilibrium.duty_pool`), so it matters only through the pool.
+        Reported as ``pool_contribution_before/after``.
 
     Returns
     -------
@@ -276,7 +284,7 @@ def solve_multisector(
         baseline_df, theta=theta, shock=shock, tariffs=tariffs, io=io, duty_pool=duty_pool,
         duty_pool_after=duty_pool_after, productivity=productivity, remittances=remittances,
         entry_costs=entry_costs, migration_elasticity=migration_elasticity, names=(exporter, importer, sector, flow),
-        income_transfers=income_transfers,
+        income_transfers=income_transfers, collection_efficiency=collection_efficiency,
     )
     countries, sectors, flows = problem.countries, problem.sectors, problem.flows
     ref = numeraire_index(numeraire, countries)

@@ -81,6 +81,9 @@ class MultiSectorBatchResult:
         Import duties collected, and received after the duty pool, in the counterfactual.
     revenue_collected_baseline, revenue_received_baseline : ndarray (D, N)
         The same in the baseline (they differ between draws only when tariffs or pools do).
+    pool_contribution, pool_contribution_baseline : ndarray (D, N)
+        Duties paid into the pool (collection efficiency x statutory duties of members, 0
+        elsewhere) in the counterfactual and in the baseline.
     exports, imports : ndarray (D, N)
         International trade before tariffs in the counterfactual (domestic flows excluded).
     exports_baseline, imports_baseline : ndarray (N,)
@@ -116,6 +119,8 @@ class MultiSectorBatchResult:
     revenue_received: FloatArray = field(repr=False)
     revenue_collected_baseline: FloatArray = field(repr=False)
     revenue_received_baseline: FloatArray = field(repr=False)
+    pool_contribution: FloatArray = field(repr=False)
+    pool_contribution_baseline: FloatArray = field(repr=False)
     exports: FloatArray = field(repr=False)
     imports: FloatArray = field(repr=False)
     exports_baseline: FloatArray = field(repr=False)
@@ -169,6 +174,7 @@ def solve_multisector_batch(
     migration_elasticity: ArrayLike | None = None,
     entry_cost_before: ArrayLike | None = None,
     entry_cost_after: ArrayLike | None = None,
+    collection_efficiency: ArrayLike | None = None,
     closure: str = "ratio",
     numeraire: str | None = None,
     conditional: bool = False,
@@ -212,6 +218,9 @@ def solve_multisector_batch(
         Elasticity of migrant stocks (>= 0); default: the problem's (0.3).
     entry_cost_before, entry_cost_after : array (D, N, N), optional
         Entry costs ``[origin, host]`` (fractions of earnings >= 0; 0 = free movement).
+    collection_efficiency : array (D, N) or (N,), optional
+        Fraction in (0, 1] of its statutory duties each pool member pays into the pool (the
+        same before and after; see :mod:`blocsim.equilibrium.duty_pool`); default: the problem's.
     closure : {"ratio", "level"}
         Deficit closure, as in :func:`blocsim.solve_multisector`.
     numeraire : str, optional
@@ -251,6 +260,7 @@ def solve_multisector_batch(
     batch = _draw_batch(problem, theta=theta, cost_factor=cost_factor, tariff_before=tariff_before,
                         tariff_after=tariff_after, productivity=productivity,
                         pool_shares_before=pool_shares_before, pool_shares_after=pool_shares_after,
+                        collection_efficiency=collection_efficiency,
                         labour=_labour(problem, remittances=remittances, migrants=migrants,
                                        elasticity=migration_elasticity, entry_before=entry_cost_before,
                                        entry_after=entry_cost_after))
@@ -296,6 +306,8 @@ def _summary(cal: Calibration, eq: Equilibrium, cond: Conditional | None, first:
         "revenue_collected": eq.revenue_collected, "revenue_received": eq.revenue_received,
         "revenue_collected_baseline": np.broadcast_to(cal.revenue_collected, (draws, n)),
         "revenue_received_baseline": np.broadcast_to(cal.revenue_received, (draws, n)),
+        "pool_contribution": eq.pool_contribution,
+        "pool_contribution_baseline": np.broadcast_to(cal.pool_contribution, (draws, n)),
         "exports": exports, "imports": imports, "spending": eq.spending, "output": eq.output,
         "remittances_received": eq.remittances.sum(axis=-1), "remittances_sent": eq.remittances.sum(axis=-2),
         "remittances_received_baseline": np.broadcast_to(base.sum(axis=-1), (draws, n)),
@@ -351,7 +363,7 @@ def _leading(value: ArrayLike | None, argument: str, per_draw: tuple[int, ...], 
 def _draw_batch(problem: MultiSectorProblem, *, theta: ArrayLike | None, cost_factor: ArrayLike | None,
                 tariff_before: ArrayLike | None, tariff_after: ArrayLike | None, productivity: ArrayLike | None,
                 pool_shares_before: ArrayLike | None, pool_shares_after: ArrayLike | None,
-                labour: LabourArrays | None = None) -> MultiSectorBatch:
+                labour: LabourArrays | None = None, collection_efficiency: ArrayLike | None = None) -> MultiSectorBatch:
     """The batch of draws: given inputs with their draw axis, the rest from ``problem`` (length 1)."""
     s_count, n = len(problem.sectors), len(problem.countries)
     cube = (s_count, n, n)
@@ -373,6 +385,7 @@ def _draw_batch(problem: MultiSectorProblem, *, theta: ArrayLike | None, cost_fa
         arr = _leading(shares, f"pool_shares_{name[5:]}", (n,))
         given[name] = None if arr is None else (pool[0][None], arr)
     given["labour"] = labour
+    given["collection_efficiency"] = _leading(collection_efficiency, "collection_efficiency", (n,))
     values = {k: v for k, v in given.items() if v is not None}
     lengths = {k: max(np.shape(a)[0] for a in v) if isinstance(v, tuple) else v.shape[0] for k, v in values.items()}
     size = max(lengths.values(), default=1)
@@ -386,7 +399,8 @@ def _draw_batch(problem: MultiSectorProblem, *, theta: ArrayLike | None, cost_fa
         )
     batch = MultiSectorBatch(base=problem, **{name: values.get(name, getattr(point, name)) for name in
                                               ("theta", "tariff_before", "tariff_after", "cost_factor",
-                                               "productivity", "pool_before", "pool_after", "labour")})
+                                               "productivity", "pool_before", "pool_after", "labour",
+                                               "collection_efficiency")})
     _check_theta(batch.theta)
     return batch
 
@@ -493,6 +507,14 @@ def _check_values(part: MultiSectorBatch) -> None:
                 f"{part.base.countries[k]!r} in sector {part.base.sectors[s]!r}; allowed: 0 on the diagonal "
                 "(exporter == importer). Fix: zero the domestic entries."
             )
+    efficiency = part.collection_efficiency
+    if efficiency is not None and not np.all(np.isfinite(efficiency) & (efficiency > 0) & (efficiency <= 1)):
+        d, k = np.argwhere(~(np.isfinite(efficiency) & (efficiency > 0) & (efficiency <= 1)))[0]
+        raise DataValidationError(
+            f"argument 'collection_efficiency': value {float(efficiency[d, k])!r} at draw {part.first_draw + d}, "
+            f"country {part.base.countries[k]!r}; allowed: fractions in (0, 1]. Fix: correct that draw's input "
+            "(cap draws at 1)."
+        )
     for argument, pool in (("pool_shares_before", part.pool_before), ("pool_shares_after", part.pool_after)):
         if pool is None:
             continue

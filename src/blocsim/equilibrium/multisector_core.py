@@ -21,7 +21,8 @@ factors :math:`A_{is}`:
     \hat w_i VA_i = \sum_s \gamma_{is} Y'_{is}
 
 ``X`` is spending including tariffs, ``Y`` gross output valued before tariffs, ``VA`` value
-added, :math:`\tilde R` duty revenue *received* (after pooling) and :math:`\tilde D` the part
+added, :math:`\tilde R` duty revenue *received* (after pooling: a member's pool receipt plus the
+uncollected share :math:`(1-e_j) R_j` of its statutory duties, :mod:`blocsim.equilibrium.duty_pool`) and :math:`\tilde D` the part
 of the trade deficit not financed by pool transfers or remittances; :math:`T_j` are the
 remittances received minus sent (:mod:`blocsim.equilibrium.labour`; zero without that
 channel), which follow the senders' wages and migrant stocks; :math:`Q_j` are the income
@@ -53,7 +54,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from blocsim.equilibrium.duty_pool import redistribute
+from blocsim.equilibrium.duty_pool import pool_contribution, redistribute
 from blocsim.equilibrium.income_transfers import transfer_change
 from blocsim.equilibrium.labour import net_transfers, remittance_flows
 from blocsim.equilibrium.multisector_inputs import MultiSectorBatch, MultiSectorProblem, PoolArrays, pick_draws
@@ -93,7 +94,9 @@ class Calibration(_DrawAxis):
     ``kernel_pre`` (the same divided by :math:`1+\\tau'`); (S, N) for ``spending`` (X, incl.
     tariffs), ``output`` (Y), ``alpha``, ``va_share``, ``log_prod`` and ``spend_mask``; (N,)
     for the rest (``transfers``: baseline remittances received minus sent, in ``income``
-    and not in ``deficit_other``). Money in the baseline's unit (USD millions). In a batch (``problem`` is a
+    and not in ``deficit_other``; ``revenue_collected``: statutory duties;
+    ``pool_contribution``: the part paid into the duty pool; ``revenue_received``: duty
+    revenue in income, pool receipts plus the uncollected share for members). Money in the baseline's unit (USD millions). In a batch (``problem`` is a
     :class:`MultiSectorBatch`) every array has a leading draw axis of length D, or 1 where
     all draws share it; :meth:`draw` gives one draw (``problem`` then its
     :class:`MultiSectorProblem`).
@@ -112,6 +115,7 @@ class Calibration(_DrawAxis):
     deficit: FloatArray
     revenue_collected: FloatArray
     revenue_received: FloatArray
+    pool_contribution: FloatArray
     income: FloatArray
     transfers: FloatArray
     log_prod: FloatArray
@@ -209,7 +213,8 @@ def calibrate_batch(batch: MultiSectorBatch, *, closure: str, numeraire: int | N
     va_share = p.va_share.T[None]  # (1, S, N)
     value_added = np.sum(va_share * output, axis=-2)  # (1, N)
     collected = np.zeros((1, len(p.countries))) if tau0 is None else np.einsum("dsij,sij->dj", tau0, x0)
-    received = redistribute(collected, *_pool(batch.pool_before))
+    received = redistribute(collected, *_pool(batch.pool_before), batch.collection_efficiency)
+    paid_in = pool_contribution(collected, _pool(batch.pool_before)[0], batch.collection_efficiency)
     deficit = (x0.sum(axis=(0, 1)) - x0.sum(axis=(0, 2)))[None]
     deficit_other = deficit - (received - collected)
     transfers = np.zeros_like(deficit)
@@ -243,7 +248,7 @@ def calibrate_batch(batch: MultiSectorBatch, *, closure: str, numeraire: int | N
         problem=batch, kernel=kernel, kernel_pre=kernel_pre, has_tariff_after=tau1 is not None,
         spending=spending, output=output, alpha=alpha, value_added=value_added, va_share=va_share,
         deficit_other=deficit_other, deficit=deficit, revenue_collected=collected, revenue_received=received,
-        income=income, transfers=transfers, log_prod=log_prod, step=step, spend_mask=spending > 0, closure=closure, numeraire=numeraire,
+        pool_contribution=paid_in, income=income, transfers=transfers, log_prod=log_prod, step=step, spend_mask=spending > 0, closure=closure, numeraire=numeraire,
     )
 
 
@@ -263,8 +268,9 @@ def _pool(pool: PoolArrays) -> tuple[NDArray[np.bool_] | None, FloatArray | None
 class Equilibrium(_DrawAxis):
     """Counterfactual equilibrium in changes and levels (baseline currency unit).
 
-    Shapes of one draw: (N,) for ``wage_hat``, ``income``, ``revenue_collected``,
-    ``revenue_received``, ``deficit_other``; (S, N) for ``log_price_hat`` (sectoral price
+    Shapes of one draw: (N,) for ``wage_hat``, ``income``, ``revenue_collected`` (statutory
+    duties), ``revenue_received`` (duty revenue in income), ``pool_contribution`` (paid into
+    the pool), ``deficit_other``; (S, N) for ``log_price_hat`` (sectoral price
     indices, by importer), ``scaled_cost`` (:math:`\\hat c^{-\\theta}` up to a per-sector
     factor that cancels), ``price_term`` (:math:`\\sum_i` kernel x scaled_cost), ``spending``
     (X'), ``output`` (Y'), ``log_cost_hat`` (:math:`\\log \\hat c`); (N, N) ``[origin, host]``
@@ -285,6 +291,7 @@ class Equilibrium(_DrawAxis):
     income: FloatArray
     revenue_collected: FloatArray
     revenue_received: FloatArray
+    pool_contribution: FloatArray
     deficit_other: FloatArray
     remittances: FloatArray
     migrants_hat: FloatArray
@@ -328,7 +335,7 @@ def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: Float
         collected = np.sum(spend * (1.0 - pre / term), axis=-2)
     else:
         collected = np.zeros_like(lw)
-    received = redistribute(collected, *_pool(b.pool_after))
+    received = redistribute(collected, *_pool(b.pool_after), b.collection_efficiency)
     wage = np.exp(lw)
     va_new = wage * cal.value_added
     if cal.closure == "ratio":
@@ -474,6 +481,8 @@ def solve_changes_batch(cal: Calibration, options: SolverOptions | None = None) 
         income=ev["income"] * scale,
         revenue_collected=ev["collected"] * scale,
         revenue_received=ev["received"] * scale,
+        pool_contribution=pool_contribution(ev["collected"], _pool(cal.batch.pool_after)[0],
+                                            cal.batch.collection_efficiency) * scale,
         deficit_other=ev["deficit"] * scale,
         remittances=remittances,
         migrants_hat=moved,

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from blocsim.equilibrium.duty_pool import DutyPool
+from blocsim.equilibrium.duty_pool import DutyPool, collection_efficiency_vector
 from blocsim.equilibrium.income_transfers import TransferArrays, parse_income_transfers
 from blocsim.equilibrium.labour import LabourArrays, labour_arrays
 from blocsim.equilibrium.options import check_theta_mapping
@@ -58,6 +58,9 @@ class MultiSectorProblem:
     labour : LabourArrays or None
         Remittance corridors, entry costs and the migration elasticity
         (:mod:`blocsim.equilibrium.labour`); None: no labour channel.
+    collection_efficiency : ndarray (N,) or None
+        Fraction in (0, 1] of its statutory duties each pool member pays into the pool
+        (:mod:`blocsim.equilibrium.duty_pool`), before and after the shock; None: 1 everywhere.
     """
 
     countries: tuple[str, ...]
@@ -74,10 +77,11 @@ class MultiSectorProblem:
     pool_after: PoolArrays
     income_transfers: TransferArrays | None = None
     labour: LabourArrays | None = None
+    collection_efficiency: FloatArray | None = None
 
 
 DRAW_FIELDS = ("theta", "tariff_before", "tariff_after", "cost_factor", "productivity", "pool_before", "pool_after",
-               "labour")
+               "labour", "collection_efficiency")
 """The inputs of :class:`MultiSectorProblem` that may differ between draws (the rest is the baseline)."""
 
 
@@ -115,6 +119,8 @@ class MultiSectorBatch:
     pool_before, pool_after : (member mask (D|1, N), shares (D|1, N)) or None
     labour : LabourArrays or None
         Every array with a leading axis D|1 (``elasticity`` (D|1,)).
+    collection_efficiency : ndarray (D|1, N) or None
+        Pool members' collection efficiency (None: 1).
     first_draw : int
         Number of draw 0 among the caller's draws (a chunk of a larger run), for error messages.
     """
@@ -128,6 +134,7 @@ class MultiSectorBatch:
     pool_before: PoolArrays
     pool_after: PoolArrays
     labour: LabourArrays | None = None
+    collection_efficiency: FloatArray | None = None
     first_draw: int = 0
 
     @classmethod
@@ -443,6 +450,7 @@ def multisector_problem(
     migration_elasticity: float | None = None,
     names: tuple[str, str, str, str] = ("exporter", "importer", "sector", "trade"),
     income_transfers: pd.DataFrame | None = None,
+    collection_efficiency: Mapping[str, float] | pd.DataFrame | None = None,
 ) -> MultiSectorProblem:
     """Validate the tidy inputs of :func:`blocsim.solve_multisector` into a :class:`MultiSectorProblem`.
 
@@ -487,6 +495,7 @@ def multisector_problem(
         income_transfers=parse_income_transfers(income_transfers, countries, sectors),
         labour=labour_arrays(remittances, countries, entry_costs=entry_costs,
                              migration_elasticity=migration_elasticity),
+        collection_efficiency=collection_efficiency_vector(collection_efficiency, countries),
     )
 
 

@@ -79,6 +79,8 @@ def country_table(cal: Calibration, eq: Equilibrium, cond: Conditional, new_flow
             "tariff_revenue_received_before": cal.revenue_received,
             "tariff_revenue_received_after": eq.revenue_received,
             "tariff_revenue_change": eq.revenue_received - cal.revenue_received,
+            "pool_contribution_before": cal.pool_contribution,
+            "pool_contribution_after": eq.pool_contribution,
             "income_baseline": cal.income,
             "income_counterfactual": eq.income,
             "exports_baseline": exp0,

@@ -8,7 +8,10 @@ is split into terms that add up to it exactly (to floating-point rounding, ~1e-1
     I = VA + R + T + \tilde D + M + Q
 
 an identity, with value added ``VA``, duties *collected* at the country's own border ``R``,
-the duty-pool transfer ``T = received - collected`` (zero outside a pool) and the part of the
+the duty-pool transfer ``T = received - collected`` (zero outside a pool; with a collection
+efficiency below 1 a member's duty income ``received`` includes the uncollected share of its own
+duties, so ``T`` is what it receives from the pool minus what it pays in, and the uncollected
+share counts with ``R``, :mod:`blocsim.equilibrium.duty_pool`) and the part of the
 trade deficit not financed by the pool ``D~``, remittances received minus sent ``M`` (zero
 without the labour channel) and the change of income transfers tied to trade flows ``Q`` (re-export
 rents; zero in the baseline, whose rents sit in ``D~``) (counterfactual values in units of the
@@ -31,7 +34,7 @@ points (``welfare_from_<name>_pct``):
     prices. Zero to first order (a transfer from buyers to the treasury); its second-order
     part is the rate's Harberger triangle. The money a pool takes away is the next term.
 ``pool_transfer``
-    ``(T' - T)/I``: the change of (duties received - duties collected) over baseline income.
+    ``(T' - T)/I``: the change of (received from the pool - paid into it) over baseline income.
 ``remittances``
     Remittances and other current transfers: the change of remittances received minus sent
     (the labour channel, :mod:`blocsim.equilibrium.labour`; zero without it) (the column

@@ -23,10 +23,14 @@ for :mod:`blocsim.pipeline.distributed` (in process or on Dask). A draw at the p
 gives the point run's numbers bit for bit.
 
 With the labour channel on, the migration elasticity is drawn too (group ``"labour"``:
-lognormal around the point value, :data:`MIGRATION_ELASTICITY_SPREAD`). Estimated border AVEs
+lognormal around the point value, :data:`MIGRATION_ELASTICITY_SPREAD`). With a duty pool, each
+member's collection efficiency (``[model] collection_efficiency``, default 1) is drawn (group
+and kind ``"pool"``): ``uniform[max(point - w, 0), point)`` with ``w`` =
+:data:`COLLECTION_EFFICIENCY_WIDTH`, so a draw never collects more than the point value
+assumes (1 = every statutory duty reaches the pool) and stays in (0, 1]. Estimated border AVEs
 (:mod:`blocsim.data.border_costs`) are drawn from ``normal(ave, se)`` (the sectors are
-estimated separately, so their covariance is diagonal). Not varied (no such input in the
-model yet; the extension point is :data:`NOT_IN_MODEL`): the duty pool's collection efficiency.
+estimated separately, so their covariance is diagonal). :data:`NOT_IN_MODEL` lists inputs the
+issue asks to vary that the model does not have (none at present).
 """
 
 from __future__ import annotations
@@ -66,9 +70,11 @@ DEFAULT_AVE_SPREAD = {"border": 0.5, "transit": 0.4, "reexport": 0.4, "ntm": 0.4
 MIGRATION_ELASTICITY_SPREAD = 0.6
 """sd of ``log eta`` of the migration elasticity's draws: p05-p95 of the default 0.3 is 0.11-0.80,
 about the documented sensitivity range 0-1 (:mod:`blocsim.equilibrium.labour`); an assumption."""
-NOT_IN_MODEL = {
-    "pool_collection_efficiency": "the duty pool shares duties collected; the model has no collection efficiency",
-}
+COLLECTION_EFFICIENCY_WIDTH = 0.1
+"""Width of the uniform draws of a pool member's collection efficiency below its point value
+(0.9-1.0 around the default 1): an assumption of the order of customs under-collection estimates
+(mis-declared values), not an estimate."""
+NOT_IN_MODEL: dict[str, str] = {}
 """Inputs the issue asks to vary that the model does not have yet: add them here and as a
 ``BandInput`` kind once the model takes them (they are reported, never faked)."""
 SOLVED_VARIABLES = ("welfare_pct", "real_wage_pct", "exports_pct", "imports_pct", "tariff_revenue_change",
@@ -78,7 +84,7 @@ SOLVED_VARIABLES = ("welfare_pct", "real_wage_pct", "exports_pct", "imports_pct"
 
 @dataclass(frozen=True)
 class BandInput:
-    """One varied (or fixed) input: ``kind`` is ``"theta"``, an AVE kind or ``"parameter"``."""
+    """One varied (or fixed) input: ``kind`` is ``"theta"``, an AVE kind, ``"labour"``, ``"pool"`` or ``"parameter"``."""
 
     name: str
     kind: str
@@ -182,7 +188,9 @@ def with_values(scenario: Any, paths: Sequence[str], values: Sequence[float]) ->
 
 
 def _inputs(result: Any, sectors: Sequence[str], terms: Sequence[CostTerm], theta_spread: float | None,
-            vary: frozenset[str], migration_elasticity: float | None) -> list[BandInput]:
+            vary: frozenset[str], migration_elasticity: float | None,
+            efficiency: dict[str, float] | None = None) -> list[BandInput]:
+    """The inputs of a plan in column order; ``efficiency``: pool member -> point collection efficiency."""
     spec = result.scenario.uncertainty
     spread = spec.theta_spread if theta_spread is None else theta_spread
     if "theta" not in vary:
@@ -217,6 +225,15 @@ def _inputs(result: Any, sectors: Sequence[str], terms: Sequence[CostTerm], thet
         else:
             par, text = Parameter(name, point, None, 0.0), f"fixed at {point:g} (labour not varied)"
         out.append(BandInput(name, "labour", par, text))
+    for code, point in (efficiency or {}).items():
+        name = f"collection_efficiency[{code}]"
+        if "pool" in vary:
+            low = max(point - COLLECTION_EFFICIENCY_WIDTH, 0.0)
+            par = Parameter(name, point, as_distribution(("uniform", low, point), name), 0.0)
+            text = f"uniform[{low:g}, {point:g}) (collection at most the point value)"
+        else:
+            par, text = Parameter(name, point, None, 0.0), f"fixed at {point:g} (pool not varied)"
+        out.append(BandInput(name, "pool", par, text))
     data = result.scenario.model_dump()
     for k, draw in enumerate(spec.parameters if "parameters" in vary else ()):
         where = f"[[uncertainty.parameters]] {k + 1} path"
@@ -231,10 +248,10 @@ def _inputs(result: Any, sectors: Sequence[str], terms: Sequence[CostTerm], thet
 
 def bands_plan(result: Any, *, seed: int = 0, theta_spread: float | None = None,
                variables: Sequence[str] | None = None,
-               vary: Sequence[str] = ("theta", "ave", "labour", "parameters"), dataset: Any = None) -> BandsPlan:
+               vary: Sequence[str] = ("theta", "ave", "labour", "pool", "parameters"), dataset: Any = None) -> BandsPlan:
     """The plan of a scenario run's bands: point problem, cost terms, inputs and their distributions.
 
-    ``vary`` picks the groups drawn (``theta``, ``ave``, ``parameters``); the others stay at
+    ``vary`` picks the groups drawn (``theta``, ``ave``, ``labour``, ``pool``, ``parameters``); the others stay at
     their point values (e.g. ``("theta",)`` for elasticity bands alone). ``dataset`` (the
     run's, loaded by name when None) is needed only when scenario parameters are drawn.
     """
@@ -242,9 +259,9 @@ def bands_plan(result: Any, *, seed: int = 0, theta_spread: float | None = None,
         raise DataValidationError(f"argument 'result': got {type(result).__name__}; allowed: the ScenarioResult of "
                                   "blocsim.run_scenario(...).")
     groups = frozenset(vary)
-    if isinstance(vary, str) or not groups <= {"theta", "ave", "labour", "parameters"}:
+    if isinstance(vary, str) or not groups <= {"theta", "ave", "labour", "pool", "parameters"}:
         raise DataValidationError(f"argument 'vary': got {vary!r}; allowed: a subset of ('theta', 'ave', "
-                                  "'labour', 'parameters').")
+                                  "'labour', 'pool', 'parameters').")
     if theta_spread is not None and (isinstance(theta_spread, bool) or not isinstance(theta_spread, (int, float))
                                      or not 0 <= theta_spread < float("inf")):
         raise DataValidationError(f"argument 'theta_spread': got {theta_spread!r}; allowed: a finite number >= 0, "
@@ -267,14 +284,26 @@ def bands_plan(result: Any, *, seed: int = 0, theta_spread: float | None = None,
         tariffs=shock.tariffs, productivity=None if shock.productivity.empty else shock.productivity,
         duty_pool=DutyPool(shares=shock.duty_pool_before) if shock.duty_pool_before else None,
         duty_pool_after=DutyPool(shares=shock.duty_pool_after) if shock.duty_pool_after else None,
-        income_transfers=None if shock.income_transfers.empty else shock.income_transfers, **labour)
+        income_transfers=None if shock.income_transfers.empty else shock.income_transfers,
+        collection_efficiency=dict(result.scenario.model.collection_efficiency) or None, **labour)
     terms = reorder_terms(shock.cost_terms, shock.countries, shock.sectors, problem.countries, problem.sectors)
-    inputs = _inputs(result, problem.sectors, terms, theta_spread, groups, labour.get("migration_elasticity"))
+    inputs = _inputs(result, problem.sectors, terms, theta_spread, groups, labour.get("migration_elasticity"),
+                     _pool_efficiency(problem))
     drawn_paths = any(i.kind == "parameter" for i in inputs)
     return BandsPlan(problem=problem, terms=terms, inputs=tuple(inputs),
                      closure=params.get("closure", "ratio"), variables=chosen, seed=check_seed(seed),
                      scenario=result.scenario if drawn_paths else None,
                      dataset=dataset if drawn_paths else None)
+
+
+def _pool_efficiency(problem: MultiSectorProblem) -> dict[str, float]:
+    """Point collection efficiency of every member of the pool before or after (ISO3 -> fraction)."""
+    member = np.zeros(len(problem.countries), dtype=bool)
+    for pool in (problem.pool_before, problem.pool_after):
+        if pool is not None:
+            member |= pool[0]
+    point = np.ones(len(problem.countries)) if problem.collection_efficiency is None else problem.collection_efficiency
+    return {problem.countries[k]: float(point[k]) for k in np.flatnonzero(member)}
 
 
 def draw_values(plan: BandsPlan, start: int, stop: int) -> np.ndarray:
@@ -377,6 +406,14 @@ def solve_values(plan: BandsPlan, values: np.ndarray, variables: Sequence[str] |
     labour = [k for k, i in enumerate(plan.inputs) if i.kind == "labour"]
     if labour:
         given["migration_elasticity"] = values[:, labour[0]]
+    pool = [k for k, i in enumerate(plan.inputs) if i.kind == "pool"]
+    if pool:  # members' drawn efficiency; the other countries pay nothing in, their value is irrelevant
+        p = plan.problem
+        efficiency = np.broadcast_to(np.ones(len(p.countries)) if p.collection_efficiency is None
+                                     else p.collection_efficiency, (len(values), len(p.countries))).copy()
+        columns = [p.countries.index(plan.inputs[k].name[len("collection_efficiency["):-1]) for k in pool]
+        efficiency[:, columns] = values[:, pool]
+        given["collection_efficiency"] = efficiency
     res = solve_multisector_batch(plan.problem, theta=theta, closure=plan.closure, **given)
     return batch_variables(res, plan.variables if variables is None else variables)
 
@@ -393,7 +430,7 @@ def scenario_bands(
     draws: int = 200,
     seed: int = 0,
     theta_spread: float | None = None,
-    vary: Sequence[str] = ("theta", "ave", "labour", "parameters"),
+    vary: Sequence[str] = ("theta", "ave", "labour", "pool", "parameters"),
     variables: Sequence[str] | None = None,
     percentiles: Sequence[float] = (5, 50, 95),
     scheduler: Scheduler = None,
@@ -414,7 +451,7 @@ def scenario_bands(
         As for :func:`blocsim.monte_carlo` (draws of a chunk are one batched solve).
     theta_spread : float, optional
         sd of ``log theta`` (>= 0); default: the scenario's ``[uncertainty] theta_spread`` (0.2).
-    vary : sequence of {"theta", "ave", "parameters"}
+    vary : sequence of {"theta", "ave", "labour", "pool", "parameters"}
         Groups of inputs drawn; the others stay at their point values.
     plan : BandsPlan, optional
         A plan from :func:`bands_plan` (instead of building it from ``result``).

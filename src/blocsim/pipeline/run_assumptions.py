@@ -5,7 +5,8 @@ flag) for the report: the trade elasticities, the closure, the data and tariff y
 border-cost AVE of each bloc (estimated by sector where the estimate passes the guard of
 :func:`blocsim.data.border_costs.screen_border_aves`, else the flat cost; both guard parameters
 are rows) and the assumed parameters of the measures in force (trade
-deflection, re-export and detour costs, covered shares, non-tariff AVEs, output changes).
+deflection, re-export and detour costs, covered shares, non-tariff AVEs, output changes) and
+the collection efficiency of every duty-pool member (``[model] collection_efficiency``, default 1.0).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def scenario_assumptions(
     ]
     rows.append({"name": "closure", "value": scenario.model.closure, "unit": "", "source": f"{source} [model] closure",
                  "flag": "scenario"})
+    rows.extend(_collection_rows(scenario, source, before, after))
     dataset = f"dataset {scenario.data.dataset!r}"
     rows.append({"name": "data year", "value": scenario.data.year, "unit": "year", "source": dataset, "flag": "data"})
     rows.append({"name": "tariff year", "value": tariff_year, "unit": "year",
@@ -83,6 +85,21 @@ def scenario_assumptions(
                                  "source": "; ".join(getattr(item, "sources", ())) or getattr(item, "note", "")
                                  or f"{source}: {state.label or 'policy'} state", "flag": "assumed"})
     return rows
+
+
+def _collection_rows(scenario: Scenario, source: str, before: PolicyState, after: PolicyState) -> list[dict[str, Any]]:
+    """One row per duty-pool member (either state): the fraction of its statutory duties it pays in."""
+    members = sorted({code for state in (before, after) for bloc in state.blocs
+                      if (pool := bloc.pool_at(state.date)) is not None for code in pool.shares})
+    given = scenario.model.collection_efficiency
+    return [
+        {"name": f"collection_efficiency[{code}]", "value": float(given.get(code, 1.0)),
+         "unit": "fraction of statutory duties paid into the duty pool",
+         "source": (f"{source} [model] collection_efficiency" if code in given else
+                    "default 1.0: every statutory duty paid into the pool")
+         + "; the uncollected share stays in national income (importers' rents)", "flag": "assumed"}
+        for code in members
+    ]
 
 
 def _border_estimate_rows(bloc: Bloc, theta: Mapping[str, float], seen: set[str], source: str) -> list[dict[str, Any]]:

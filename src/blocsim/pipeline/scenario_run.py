@@ -414,6 +414,7 @@ def _solve(scenario: Scenario, dataset: Any, baseline: pd.DataFrame, shock: Shoc
         bloc=members or None,
         partner_groups=groups,
         income_transfers=shock.income_transfers if not shock.income_transfers.empty else None,
+        collection_efficiency=dict(scenario.model.collection_efficiency) or None,
         **(labour or {}),
     )
 

@@ -71,15 +71,23 @@ COLUMNS: dict[str, ColumnDefinition] = _defs(
     ("imports_cond_pct", "Imports, % change (conditional GE)", PCT,
      f"Change in imports with output and expenditure held at the baseline (conditional GE), {_CHANGE}."),
     ("tariff_revenue_collected_before", "Tariff revenue collected, before", USD,
-     "Import duties collected at the country's border in the baseline."),
+     "Statutory import duties levied by the country's tariffs on its imports in the baseline."),
     ("tariff_revenue_collected_after", "Tariff revenue collected, after", USD,
-     "Import duties collected at the country's border in the counterfactual."),
+     "Statutory import duties levied by the country's tariffs on its imports in the counterfactual."),
     ("tariff_revenue_received_before", "Tariff revenue received, before", USD,
-     "Import duties the country keeps in the baseline (its share of the duty pool for pool members)."),
+     "Import duties the country keeps in the baseline (for pool members: its share of the duty pool "
+     "plus the uncollected share of its statutory duties)."),
     ("tariff_revenue_received_after", "Tariff revenue received, after", USD,
-     "Import duties the country keeps in the counterfactual (its share of the duty pool for pool members)."),
+     "Import duties the country keeps in the counterfactual (for pool members: its share of the duty "
+     "pool plus the uncollected share of its statutory duties)."),
     ("tariff_revenue_change", "Tariff revenue received, change", USD,
      "tariff_revenue_received_after - tariff_revenue_received_before."),
+    ("pool_contribution_before", "Paid into the duty pool, before", USD,
+     "Import duties a pool member pays into the common account in the baseline: its collection "
+     "efficiency times its statutory duties (0 outside a pool)."),
+    ("pool_contribution_after", "Paid into the duty pool, after", USD,
+     "Import duties a pool member pays into the common account in the counterfactual: its collection "
+     "efficiency times its statutory duties (0 outside a pool)."),
     ("income_baseline", "National income, baseline", USD, "National income (value added + duty revenue received + deficit) in the baseline."),
     ("income_counterfactual", "National income, counterfactual", USD, "National income in the counterfactual (units of the numeraire)."),
     ("exports_baseline", "Exports, baseline", USD, "Exports to other countries in the baseline."),

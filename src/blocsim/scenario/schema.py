@@ -187,7 +187,10 @@ class MultisectorModel(_Strict):
     ``labour``: migrant workers and remittances (``None``, the default: on when the dataset has a
     remittance table; ``true``: required; ``false``: off). ``migration_elasticity`` (>= 0) and
     ``entry_cost`` (the work-permit cost of non-members, a fraction of earnings) are the channel's
-    parameters (docs/methods-multisector.md, "Labour and remittances").
+    parameters (docs/methods-multisector.md, "Labour and remittances"). ``collection_efficiency``:
+    ISO3 -> fraction in (0, 1] of its statutory duties a duty-pool member pays into the pool
+    (unlisted members: 1, full collection; the uncollected share stays in the member's income,
+    :mod:`blocsim.equilibrium.duty_pool`).
     """
 
     name: Literal["multisector"] = "multisector"
@@ -196,6 +199,7 @@ class MultisectorModel(_Strict):
     labour: bool | None = None
     migration_elasticity: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.3
     entry_cost: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.093
+    collection_efficiency: dict[ISO3, Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]] = {}
 
 
 #: kept for code written before the model variants: the multi-sector model spec

@@ -51,17 +51,18 @@ def test_each_draw_rebuilds_the_shock_from_its_theta_and_ave(transit) -> None:
     names = [i.name for i in plan.inputs]
     detour = values[names.index("added_cost[transit BLR->KAZ via RUS]")]
     assert detour != pytest.approx(0.30)
-    dataset = load_dataset("eaeu")
+    dataset = load_dataset(transit.scenario.data.dataset)
     scenario = with_values(transit.scenario, ["after.measures[0].added_cost"], [detour])
-    theta = dict(zip(plan.problem.sectors, values[:4]))
-    shock = compile_shock(*build_states(scenario, dataset)[:2], dataset, 2012, theta=theta)
+    n = len(plan.problem.sectors)  # the first inputs are the sectors' theta draws
+    theta = dict(zip(plan.problem.sectors, values[:n]))
+    shock = compile_shock(*build_states(scenario, dataset)[:2], dataset, transit.scenario.data.year, theta=theta)
     terms = reorder_terms(shock.cost_terms, shock.countries, shock.sectors, plan.problem.countries,
                           plan.problem.sectors)
-    compiled = cost_factor_cube(terms, plan.problem.flows.shape, values[None, :4])
-    drawn = cost_factor_cube(plan.terms, plan.problem.flows.shape, values[None, :4],
-                             {names[4]: np.array([detour])})
+    compiled = cost_factor_cube(terms, plan.problem.flows.shape, values[None, :n])
+    drawn = cost_factor_cube(plan.terms, plan.problem.flows.shape, values[None, :n],
+                             {names[n]: np.array([detour])})
     assert np.array_equal(compiled, drawn) and not np.array_equal(drawn, cost_factor_cube(
-        plan.terms, plan.problem.flows.shape, values[None, :4]))
+        plan.terms, plan.problem.flows.shape, values[None, :n]))
 
 
 def test_bands_widen_when_ave_uncertainty_is_added(transit) -> None:
@@ -142,12 +143,14 @@ def test_run_with_draws_writes_bands_sensitivity_and_what_was_varied(tmp_path: P
     sensitivity = pd.read_csv(tmp_path / "run" / "sensitivity.csv")
     assert set(sensitivity["country"]) == {"BLR", "KAZ", "RUS"}
     meta = json.loads((tmp_path / "run" / "run.json").read_text())["uncertainty"]
-    assert [v["input"] for v in meta["varied"]] == [*(f"theta[{s}]" for s in
-                                                       ("agri_food", "manufacturing", "mining_energy", "other")),
+    sectors = json.loads((tmp_path / "run" / "run.json").read_text())["dataset"]["sectors"]
+    n = len(sectors)
+    assert [v["input"] for v in meta["varied"]] == [*(f"theta[{s}]" for s in sectors),
                                                      "added_cost[transit BLR->KAZ via RUS]",
+                                                     "migration_elasticity",  # the labour channel is on (v2)
                                                      *(f"collection_efficiency[{c}]" for c in ("BLR", "KAZ", "RUS"))]
-    assert meta["varied"][4]["distribution"] == "lognormal(median 0.3, sd of log 0.4)"
-    assert {v["kind"] for v in meta["varied"][5:]} == {"pool"}
+    assert meta["varied"][n]["distribution"] == "lognormal(median 0.3, sd of log 0.4)"
+    assert {v["kind"] for v in meta["varied"][n + 2:]} == {"pool"}
     assert meta["varied"][-1]["distribution"] == "uniform[0.9, 1) (collection at most the point value)"
     assert not meta["not_in_model"]  # the migration elasticity and the pool's collection efficiency are drawn
 

@@ -119,22 +119,22 @@ def test_a_scenario_s_border_aves_trace_to_the_table(table) -> None:
     result = blocsim.run_scenario("armenia-kyrgyzstan-join-2015")
     border = [t for t in result.shock.cost_terms if t.kind == "border"]
     assert border, "Armenia's and Kyrgyzstan's accessions remove checks at their borders with the members"
-    estimates = table.set_index("sector")
-    used = {"agri_food", "manufacturing"}  # significant and at most max_border_ave; mining_energy is not significant
+    used, fallback = screen_border_aves(table, max_ave=0.5)
+    hit = {result.shock.sectors[t.cells[0, 0]] for t in border}
+    assert hit & set(used) and hit & set(fallback)  # both estimated and fallback sectors occur (ICIO sectors)
     for term in border:
         sector = result.shock.sectors[term.cells[0, 0]]
         if sector in used:
-            assert term.ave == estimates.loc[sector, "ave"] and term.se == estimates.loc[sector, "ave_se"]
+            assert (term.input, term.ave, term.se) == (f"border_cost[EAEU {sector}]", *used[sector])
         else:
             assert (term.input, term.ave, term.se) == ("border_cost[EAEU]", 0.02, 0.0), sector
-    assert {result.shock.sectors[t.cells[0, 0]] for t in border} >= used | {"mining_energy"}
     rows = {a["name"]: a for a in result.meta["assumptions"]}
-    assert rows["border_cost[EAEU agri_food]"]["flag"] == "estimated"
+    assert all(rows[f"border_cost[EAEU {s}]"]["flag"] == "estimated" for s in hit & set(used))
     from blocsim.pipeline.bands import bands_plan
 
     plan = bands_plan(result)
     drawn = {i.name: i.distribution for i in plan.inputs if i.kind == "border"}
-    assert {f"border_cost[EAEU {s}]" for s in used} <= set(drawn)
+    assert {f"border_cost[EAEU {s}]" for s in hit & set(used)} <= set(drawn)
     assert all(text.startswith("normal(") for name, text in drawn.items() if name != "border_cost[EAEU]")
 
 
@@ -173,9 +173,9 @@ def test_library_bloc_falls_back_to_the_flat_cost_and_the_run_record_says_why() 
     assert rows["max_border_ave[EAEU]"]["value"] == 0.5 and rows["max_border_ave[EAEU]"]["flag"] == "assumed"
     assert rows["border_significance[EAEU]"]["value"] == 1.96
     assert rows["border_significance[EAEU]"]["flag"] == "assumed"
-    fallback = rows["border_fallback[EAEU mining_energy]"]
+    fallback = rows["border_fallback[EAEU C19]"]  # refined petroleum: beta/s.e. = 0.52
     assert fallback["value"] == 0.02 and fallback["flag"] == "assumed" and "not significant" in fallback["source"]
-    assert "border_fallback[EAEU agri_food]" not in rows and "border_cost[EAEU mining_energy]" not in rows
+    assert "border_fallback[EAEU A01]" not in rows and "border_cost[EAEU C19]" not in rows
     assert rows["border_cost[EAEU]"]["flag"] == "assumed"
 
 

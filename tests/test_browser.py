@@ -86,11 +86,17 @@ def test_run_kazakhstan_leaves_and_see_the_charts(server: str, browser_page: Any
     report = page.frame_locator("iframe#report")
     report.locator("#fig-welfare svg.main-svg").first.wait_for(state="attached", timeout=30_000)
     report.locator("#fig-map path.choroplethlocation").first.wait_for(state="attached", timeout=30_000)
-    assert report.locator("#fig-welfare g.point").count() == 18  # one bar per region
-    # 17 regions + ROW, and the outlines of the four members after Kazakhstan leaves (RUS, BLR, ARM, KGZ)
-    assert report.locator("#fig-map path.choroplethlocation").count() == 18 + 4
+    run_id = page.url.rsplit("/", 1)[-1]
+    regions = [c["country"] for c in page.request.get(f"{server}/api/runs/{run_id}").json()["countries"]]
+    assert len(regions) == 85  # dataset v2: every ICIO economy + the four carved-out ones
+    assert report.locator("#fig-welfare g.point").count() == len(regions)  # one bar per region
+    # three map layers: the rest of the world, the regions in view, and the outlines of the four
+    # members after Kazakhstan leaves (RUS, BLR, ARM, KGZ)
+    layers = report.locator("#fig-map g.choroplethlayer g.trace")
+    assert layers.count() == 3
+    assert layers.nth(2).locator("path.choroplethlocation").count() == 4
     assert "Kazakhstan leaves the EAEU" in page.locator("h1").inner_text()
-    assert page.locator(".chip").count() == 18
+    assert page.locator(".chip").count() == len(regions)
     page.screenshot(path=str(tmp_path / "dashboard-run.png"), full_page=False)
     page.goto(server + "/")
     assert page.locator("#runs tbody tr").count() >= 1
@@ -103,20 +109,21 @@ def test_edit_form_validates_adds_a_measure_and_runs(server: str, browser_page: 
     page, errors, foreign = browser_page
     page.goto(server + "/scenarios/kazakhstan-leaves")
     pool = page.locator('fieldset[data-key="duty_pool"] label[data-key="RUS"] input')
+    share = pool.input_value()
     pool.fill("50")
     page.click("#validate-form")
     page.wait_for_function("document.getElementById('message').textContent.includes('sum to 100')")
     page.screenshot(path=str(tmp_path / "dashboard-edit-error.png"), full_page=False)
-    pool.fill("91.85")
-    # add a measure from the schema-derived template: Russia bans EU agri-food imports
+    pool.fill(share)
+    # add a measure from the schema-derived template: Russia bans German and US food imports
     measures = page.locator('fieldset[data-key="after"] > fieldset[data-key="measures"]')
     assert measures.locator(":scope > .item").count() == 0
     measures.locator('[data-add-template="tpl-after-measures-ban"]').click()
     ban = measures.locator(":scope > .item").last
     ban.locator('label[data-key="importer"] input').fill("RUS")
-    ban.locator('label[data-key="origins"] input').fill("EUN, USA")
-    ban.locator('label[data-key="sectors"] input').fill("agri_food")
-    page.locator('fieldset[data-key="model"] label[data-key="agri_food"] input').fill("5.5")
+    ban.locator('label[data-key="origins"] input').fill("DEU, USA")
+    ban.locator('label[data-key="sectors"] input').fill("C10T12")
+    page.locator('fieldset[data-key="model"] label[data-key="C10T12"] input').fill("5.5")
     page.click("#validate-form")
     page.wait_for_function("document.getElementById('message').textContent.includes('is valid')")
     page.screenshot(path=str(tmp_path / "dashboard-edit-valid.png"), full_page=True)
@@ -129,8 +136,8 @@ def test_edit_form_validates_adds_a_measure_and_runs(server: str, browser_page: 
     run_id = page.url.rsplit("/", 1)[-1]
     meta = page.request.get(f"{server}/api/runs/{run_id}").json()["meta"]
     (measure,) = meta["policy"]["after"]["measures"]
-    assert "ban" in str(measure).lower() and "RUS" in str(measure) and "EUN" in str(measure)
-    assert meta["model"]["parameters"]["theta"]["agri_food"] == 5.5
+    assert "ban" in str(measure).lower() and "RUS" in str(measure) and "DEU" in str(measure)
+    assert meta["model"]["parameters"]["theta"]["C10T12"] == 5.5
     # the one expected error: chromium logs the 422 answer to the invalid pool shares
     assert [e for e in errors if "status of 422" not in e] == []
     assert len(errors) == 1

@@ -160,7 +160,11 @@ def test_bad_efficiency_is_named(value: object, message: str) -> None:
 
 def _transit_with(tmp_path: Path, table: str) -> Path:
     path = tmp_path / f"{TRANSIT}.toml"
-    path.write_text((LIBRARY / f"{TRANSIT}.toml").read_text() + "\n" + table)
+    text = (LIBRARY / f"{TRANSIT}.toml").read_text()
+    header, _, body = table.partition("\n")
+    # the library file has its own [model] table: add the keys to it (TOML forbids a second one)
+    text = text.replace(header + "\n", table, 1) if header + "\n" in text else text + "\n" + table
+    path.write_text(text)
     return path
 
 

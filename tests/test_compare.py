@@ -67,8 +67,8 @@ def test_table_equals_the_runs_own_numbers(runs: dict[str, Path]) -> None:
 def test_different_data_years_are_named_in_a_warning(runs: dict[str, Path]) -> None:
     comparison = compare_runs([runs["cet"], runs["leave"]])
     joined = "\n".join(comparison.warnings)
-    assert "data year: cet=2008, leave=2016" in joined
-    assert "tariff year: cet=2012, leave=2016" in joined
+    assert "data year: cet=2011, leave=2015" in joined  # each on its event's pre-event year
+    assert "tariff year: cet=2011, leave=2015" in joined
     same = compare_runs([runs["leave"], runs["leave"]])
     assert same.warnings == ()
     assert [info.label for info in same.runs] == ["leave", "leave#2"]

@@ -64,8 +64,8 @@ def test_xlsx_has_one_sheet_per_table_and_a_readme(run_dir: Path, tmp_path: Path
     readme = list(book["README"].iter_rows(values_only=True))
     keys = {(row[0], row[1]): row[2] for row in readme if row[0] in ("run", "provenance", "assumptions", "units")}
     assert keys[("run", "scenario")] == "kazakhstan-leaves"
-    assert keys[("provenance", "dataset.year")] == "2016"
-    assert float(keys[("assumptions", "model.parameters.theta.agri_food")]) > 0
+    assert keys[("provenance", "dataset.year")] == "2015"  # the pre-event year of the 2016 exit
+    assert float(keys[("assumptions", "model.parameters.theta.A01")]) > 0
     assert "(counterfactual - baseline) / baseline * 100" in keys[("units", "conventions")]
     documented = {(row[1], row[2]): row[3:6] for row in readme if row[0] == "column"}
     for name, frame in tables.items():

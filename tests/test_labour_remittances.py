@@ -293,7 +293,7 @@ def test_a_band_draw_at_the_point_values_solves_the_point_runs_labour_model() ->
     from blocsim.pipeline.bands import bands_plan, solve_values
     from blocsim.pipeline.scenario_run import run_scenario
 
-    dataset, _ = _with_remittances(blocsim.load_dataset("eaeu-2016v1"))
+    dataset = blocsim.load_dataset("eaeu")  # v2: the library dataset, with its corridor table
     run = run_scenario("armenia-kyrgyzstan-join-2015", dataset=dataset)
     assert run.countries["remittances_received_before"].sum() > 0
     plan = bands_plan(run, dataset=dataset)
@@ -307,7 +307,7 @@ def test_bands_draw_the_migration_elasticity_when_the_channel_is_on() -> None:
     from blocsim.pipeline.bands import bands_plan, draw_values, solve_values
     from blocsim.pipeline.scenario_run import run_scenario
 
-    dataset, _ = _with_remittances(blocsim.load_dataset("eaeu-2016v1"))
+    dataset = blocsim.load_dataset("eaeu")  # v2: the library dataset, with its corridor table
     run = run_scenario("armenia-kyrgyzstan-join-2015", dataset=dataset)
     plan = bands_plan(run, dataset=dataset, seed=3)
     names = [i.name for i in plan.inputs]

@@ -227,9 +227,10 @@ def _states() -> tuple[object, object]:
 
 def test_food_ban_with_a_tiny_theta_never_reports_infinite_results_as_converged() -> None:
     scenario = load_scenario("russia-food-ban-2014")
+    sectors = blocsim.load_dataset(scenario.data.dataset).sectors["sector"]
     tiny = scenario.model_copy(update={"model": scenario.model.model_copy(update={"theta": {
-        "agri_food": 1e-6, "mining_energy": 1e-6, "manufacturing": 1e-6, "other": 1e-6}})})
-    with pytest.raises(DataValidationError, match=r"argument theta\['agri_food'\]: got 1e-06; allowed: a number in "):
+        str(s): 1e-6 for s in sectors}})})
+    with pytest.raises(DataValidationError, match=r"argument theta\['A01'\]: got 1e-06; allowed: a number in "):
         run_scenario(tiny)  # was: converged=True with omr_pct = inf
 
 

@@ -320,7 +320,7 @@ def test_eaeu_pool_shares_from_reference_data(shared_data) -> None:  # type: ign
 
 def test_food_ban_on_bundled_eaeu_dataset() -> None:
     """Russia's 2014 food ban on the bundled EAEU data: banned flows vanish, trade diverts to members."""
-    ds = load_dataset("eaeu")
+    ds = load_dataset("eaeu-2016v1")  # the 4-sector tables: sector and region names below
     flows = ds.flows[ds.flows.year == 2012][["exporter", "importer", "sector", "trade"]]
     origins = ["EUN", "USA", "CAN", "AUS", "NOR"]
     ban = pd.DataFrame({"exporter": origins, "importer": "RUS", "sector": "agri_food", "factor": 0.0})

@@ -287,21 +287,21 @@ def test_driven_by_a_real_policy_shock() -> None:
 
     shock = run_scenario("russia-food-ban-2014").shock
     imports = pd.DataFrame({
-        "importer": "RUS", "exporter": ["EUN", "BLR", "CHN", "USA", "EUN", "BLR"],
+        "importer": "RUS", "exporter": ["DEU", "BLR", "CHN", "USA", "DEU", "BLR"],
         "product": ["040690", "040690", "040690", "020714", "020714", "020714"],
         "trade": [1300.0, 400.0, 50.0, 300.0, 100.0, 80.0],
     })
-    conc = {"040690": "agri_food", "020714": "agri_food"}
+    conc = {"040690": "C10T12", "020714": "C10T12"}  # ICIO food products (cheese, poultry meat)
     res = solve_pe(imports, shock=shock, concordance=conc, import_demand=-1.5, substitution=3.0)
     factors = shock.cost_factor.set_index(["exporter", "importer", "sector"])["factor"]
     rates = shock.tariffs.set_index(["exporter", "importer", "sector"])
     bp = res.by_partner.set_index(["exporter", "product"])
     for exporter, product in bp.index:
-        key = (exporter, "RUS", "agri_food")
+        key = (exporter, "RUS", "C10T12")
         assert bp.loc[(exporter, product), "cost_factor"] == factors.get(key, 1.0)
         assert bp.loc[(exporter, product), "tariff_before"] == rates.loc[key, "tariff_before"]
-    # banned origins lose, Belarus (a member with a zero tariff) gains in both lines
-    assert (bp.loc["EUN", "trade_pct"] < 0).all() and (bp.loc["BLR", "trade_pct"] > 0).all()
+    # banned origins (Germany, an EU member) lose, Belarus (a member with a zero tariff) gains in both lines
+    assert (bp.loc["DEU", "trade_pct"] < 0).all() and (bp.loc["BLR", "trade_pct"] > 0).all()
     assert res.by_product["trade_diversion"].abs().max() < 1e-9
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+import blocsim
 from blocsim.web.app import create_app
 from blocsim.web.tomlio import dumps, to_jsonable
 from web_jobs import wait
@@ -54,7 +55,7 @@ def test_list_and_show_scenarios(client: TestClient) -> None:
     document = dict(shown["document"])
     theta = document.pop("model")["theta"]  # spelled out for the form: the default table's numbers
     assert document == {k: v for k, v in from_file.items() if k != "model"}
-    assert set(theta) == {"agri_food", "mining_energy", "manufacturing", "other"}
+    assert set(theta) == set(blocsim.load_dataset(from_file["data"]["dataset"]).sectors["sector"])  # every sector
 
 
 def test_editor_document_round_trips_to_the_same_results(client: TestClient) -> None:
@@ -188,7 +189,9 @@ def test_twenty_concurrent_runs_are_correct_and_separate(tmp_path: Path) -> None
         variants = []
         for k in range(20):
             document = copy.deepcopy(base)
-            document["model"] = {"theta": {"agri_food": 3.0 + 0.25 * k, "mining_energy": 10.0, "manufacturing": 5.0, "other": 8.0}}
+            theta = dict(base["model"]["theta"])  # spelled out for every sector of the dataset
+            theta["C10T12"] = 3.0 + 0.25 * k  # food products: each run its own elasticity
+            document["model"] = {"theta": theta}
             variants.append(document)
         with ThreadPoolExecutor(max_workers=20) as pool:
             responses = list(pool.map(lambda d: client.post("/api/runs", json={"document": d}), variants))
@@ -201,7 +204,7 @@ def test_twenty_concurrent_runs_are_correct_and_separate(tmp_path: Path) -> None
         assert len(client.get("/api/runs").json()) == 20
     welfare = []
     for document, result in zip(variants, served):
-        assert result["meta"]["model"]["parameters"]["theta"]["agri_food"] == document["model"]["theta"]["agri_food"]
+        assert result["meta"]["model"]["parameters"]["theta"]["C10T12"] == document["model"]["theta"]["C10T12"]
         direct = run_scenario(parse_scenario(dumps(document))).countries.set_index("country")["welfare_pct"]
         got = pd.DataFrame(result["countries"]).set_index("country")["welfare_pct"].loc[direct.index]
         np.testing.assert_allclose(got, direct, rtol=1e-12, atol=1e-15)
@@ -414,7 +417,7 @@ def test_pages_round_numbers_for_reading(client: TestClient, finished: dict[str,
     cells = re.findall(r"<td>(-?\d+\.\d+)</td>", page)
     assert cells and all(re.fullmatch(r"-?(\d+\.\d{3}|0\.0\d{1,3}|0\.0+[1-9]\d{0,2})", cell) for cell in cells), cells
     editor = client.get(f"/scenarios/{SCENARIO}").text
-    shown = re.findall(r'data-type="number"><span>[a-z_]+</span><input type="number" step="any" value="([^"]+)" '
+    shown = re.findall(r'data-type="number"><span>[A-Za-z0-9_]+</span><input type="number" step="any" value="([^"]+)" '
                        r'data-exact="([^"]+)"', editor)
     assert shown and all(re.fullmatch(r"\d+(\.\d{1,3})?", value) for value, _ in shown), shown
     theta = client.get(f"/api/scenarios/{SCENARIO}").json()["document"]["model"]["theta"]

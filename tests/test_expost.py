@@ -12,6 +12,10 @@ Two members A and B, one outsider C, sector ``s`` (and ``t``, which A stops impo
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -85,3 +89,47 @@ def test_bad_input_names_the_argument(kwargs: dict, message: str) -> None:
     given = {"before": BEFORE, "predicted": PREDICTED, "observed": OBSERVED, "importers": ["A", "B"], **kwargs}
     with pytest.raises(DataValidationError, match=message):
         expost_errors(given.pop("before"), given.pop("predicted"), given.pop("observed"), GROUPS, **given)
+
+
+# ---- the bench script and the validation page ------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _module(path: Path, name: str):  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{path} cannot be loaded")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_prints_its_table_and_writes_the_csv_with_every_member_and_sector(tmp_path: Path, capsys) -> None:
+    bench = _module(ROOT / "bench" / "expost.py", "bench_expost")
+    out = tmp_path / "expost.csv"
+    assert bench.main(["--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "How often the model beats 'no change'" in printed and "armenia-kyrgyzstan-join-2015" in printed
+    table = pd.read_csv(out)
+    join = table[table["event"] == "armenia-kyrgyzstan-join-2015"]
+    assert set(join["importer"]) == {"RUS", "KAZ", "BLR", "ARM", "KGZ"} and set(join["later_year"]) == {2016}
+    ban = table[table["event"] == "russia-food-ban-2014"]
+    assert set(ban["importer"]) == {"RUS", "KAZ", "BLR"} and set(ban["sector"]) == {"A01", "A03", "C10T12"}
+    assert set(ban["base_year"]) == {2013} and set(ban["later_year"]) == {2015}
+    # the ban moves Russia's imports away from the banned origins, in the model as in the data
+    russia = ban[ban["importer"] == "RUS"]
+    assert (russia["predicted_banned_pp"] < 0).all() and (russia["observed_banned_pp"] < 0).all()
+    assert table["mae_model_pp"].notna().all() and table["mae_naive_pp"].notna().all()
+
+
+def test_the_validation_page_keeps_the_ex_post_section_when_its_tables_are_regenerated() -> None:
+    numbers = _module(ROOT / "docs" / "validation_numbers.py", "validation_numbers_expost")
+    page = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
+    assert "## Ex-post test" in page
+    new = numbers.replace_block(page, "expost", "TABLES")
+    before, after = page.split("<!-- blocsim-numbers:expost:begin -->")[0], page.split(
+        "<!-- blocsim-numbers:expost:end -->")[1]
+    assert new.startswith(before) and new.endswith(after) and "\nTABLES\n" in new
+    assert numbers.EXPOST == ROOT / "bench" / "expost.py"

@@ -20,6 +20,7 @@ import blocsim
 from blocsim.data import read_run_record
 from blocsim.equilibrium import DutyPool
 from blocsim.errors import ScenarioError
+from blocsim.pipeline.bands import bands_plan, solve_values
 from blocsim.report import assumptions_footer, assumptions_summary
 from blocsim.scenario import load_scenario
 
@@ -141,11 +142,12 @@ date = 2014-12-31
 [after]
 date = 2015-08-12
 """, encoding="utf-8")
-    with pytest.raises(ScenarioError, match=r"field 'model\.deficits'.*'deficits' is a parameter of model 'multisector'"):
+    owner = r"field 'model\.deficits'.*'deficits' is a parameter of model 'multisector'"
+    with pytest.raises(ScenarioError, match=owner):
         load_scenario(path)
 
 
-def test_run_json_records_the_choice_validates_and_the_report_and_footer_show_it(tmp_path: Path) -> None:
+def test_run_json_records_the_choice_the_bands_keep_it_and_the_report_and_footer_show_it(tmp_path: Path) -> None:
     run = blocsim.run_scenario(load_scenario(_join_with(tmp_path, 'deficits = "purged"\n')), tmp_path / "run")
     record = read_run_record(tmp_path / "run")
     assert record.model.deficits == "purged"
@@ -154,6 +156,11 @@ def test_run_json_records_the_choice_validates_and_the_report_and_footer_show_it
     summary = assumptions_summary(run.meta)
     assert summary["deficits"] == "purged"
     assert any(line.startswith("deficits: purged (balanced-trade") for line in assumptions_footer(summary))
+    # Monte Carlo draws start from the same purged baseline: the point draw is the point run
+    plan = bands_plan(run)
+    point = solve_values(plan, plan.point[None])[0]
+    reference = run.countries.set_index("country").loc[list(plan.problem.countries), list(plan.variables)]
+    assert np.array_equal(point, reference.to_numpy().T, equal_nan=True)
     from blocsim.report.html import render_report
     from blocsim.report import load_run
 

@@ -85,9 +85,10 @@ def import_shares(
     -------
     pandas.DataFrame
         One row per ``importer, sector, source`` (every group label, in the order of first
-        appearance in ``groups`` and ``default_group`` last, for every importer and sector): ``imports`` (the group's imports, USD millions), ``total`` (the importer's
-        imports of the sector from abroad, USD millions) and ``share`` (``imports / total``, a
-        fraction; NaN when ``total`` is 0).
+        appearance in ``groups`` and ``default_group`` last, for every importer and sector):
+        ``imports`` (the group's imports, USD millions), ``total`` (the importer's imports of
+        the sector from abroad, USD millions) and ``share`` (``imports / total``, a fraction;
+        NaN when ``total`` is 0).
     """
     df = _flows(flows, "flows")
     wanted = [str(c) for c in importers]

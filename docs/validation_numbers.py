@@ -4,8 +4,9 @@ Every built-in scenario is run through the public CLI (``blocsim scenarios run N
 --json``); the run directory's ``countries.csv``, ``flows.csv``, ``run.json`` and
 ``scenario.toml`` give the numbers. The script rewrites only the text between the markers
 ``<!-- blocsim-numbers:KEY:begin -->`` and ``<!-- blocsim-numbers:KEY:end -->`` of
-docs/validation.md (KEY = a scenario name, or ``overview``); the prose around them is written by
-hand and carries no blocsim number.
+docs/validation.md (KEY = a scenario name, ``overview``, or ``expost``: the tables printed by
+``bench/expost.py --markdown``); the prose around them is written by hand and carries no blocsim
+number.
 
 Each row of docs/validation_literature.csv that names a ``blocsim_measure`` is put next to the
 blocsim value of that measure, with an automatic comparison (same sign; same size within a
@@ -43,6 +44,8 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 PAGE = DOCS / "validation.md"
 LITERATURE = DOCS / "validation_literature.csv"
+#: The ex-post test whose tables fill the ``expost`` block (``bench/expost.py --markdown``).
+EXPOST = DOCS.parent / "bench" / "expost.py"
 LITERATURE_COLUMNS = ("scenario", "source", "quantity", "value", "unit", "definition",
                       "where_in_source", "url", "blocsim_measure")
 
@@ -391,6 +394,14 @@ def replace_block(page: str, key: str, body: str) -> str:
     return page[:start + len(begin)] + "\n" + body + "\n" + page[stop:]
 
 
+def render_expost(python: str) -> str:
+    """The tables of the "Ex-post test" section, printed by ``bench/expost.py --markdown``."""
+    done = subprocess.run([python, str(EXPOST), "--markdown"], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise ValidationPageError(f"bench/expost.py failed: {done.stderr.strip()[-500:]}")
+    return done.stdout.strip()
+
+
 def render_page(page: str, runs: dict[str, Run], rows: list[dict[str, str]]) -> str:
     """The page with every generated block rewritten."""
     page = replace_block(page, "overview", render_overview(runs, rows))
@@ -418,7 +429,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"running {name} ...", file=sys.stderr)
             runs[name] = run_scenario(python, name, base / name)
     page = PAGE.read_text(encoding="utf-8")
-    new = render_page(page, runs, rows)
+    print("running bench/expost.py ...", file=sys.stderr)
+    new = replace_block(render_page(page, runs, rows), "expost", render_expost(python))
     if args.check:
         if new != page:
             print(f"{PAGE.name} is stale: run docs/validation_numbers.py", file=sys.stderr)

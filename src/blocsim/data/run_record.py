@@ -67,6 +67,10 @@ class ModelInfo(_Strict):
 
     name: ModelName
     parameters: dict[str, JsonValue] = {}
+    deficits: Literal["observed", "purged"] | None = Field(
+        default=None, description="Multi-sector scenario runs: the baseline's trade deficits, 'observed' (the "
+        "data's, held by the closure) or 'purged' (solved from the balanced-trade baseline of "
+        "blocsim.purge_deficits); absent in records written before the choice existed.")
 
 
 class ImportsFile(_Strict):

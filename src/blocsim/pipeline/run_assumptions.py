@@ -1,7 +1,8 @@
 """The assumptions a multi-sector scenario run rests on, as rows of the run record.
 
 Each row is an :class:`blocsim.data.run_record.Assumption` (name, value, unit, source,
-flag) for the report: the trade elasticities, the closure, the data and tariff years, the
+flag) for the report: the trade elasticities, the closure, the deficits (``observed`` or
+``purged``), the data and tariff years, the
 border-cost AVE of each bloc (estimated by sector where the estimate passes the guard of
 :func:`blocsim.data.border_costs.screen_border_aves`, else the flat cost; both guard parameters
 are rows) and the assumed parameters of the measures in force (trade
@@ -53,6 +54,12 @@ def scenario_assumptions(
         for sector, value in theta.items()
     ]
     rows.append({"name": "closure", "value": scenario.model.closure, "unit": "", "source": f"{source} [model] closure",
+                 "flag": "scenario"})
+    deficits = scenario.model.deficits
+    rows.append({"name": "deficits", "value": deficits, "unit": "",
+                 "source": (f"{source} [model] deficits: balanced-trade baseline (blocsim.purge_deficits)"
+                            if deficits == "purged" else
+                            f"{source} [model] deficits (default): the data's deficits, held by the closure"),
                  "flag": "scenario"})
     rows.extend(_collection_rows(scenario, source, before, after))
     dataset = f"dataset {scenario.data.dataset!r}"

@@ -108,6 +108,22 @@ def baseline_flows(dataset: Any, year: int) -> pd.DataFrame:
     return frame
 
 
+def deficits_baseline(scenario: Scenario, observed: pd.DataFrame, theta: Mapping[str, float],
+                      shock: Shock) -> pd.DataFrame:
+    """The baseline flows the scenario is solved from, by its ``[model] deficits``.
+
+    ``"observed"``: ``observed`` itself (the data's deficits, held by the closure).
+    ``"purged"``: :func:`blocsim.purge_deficits` of ``observed`` with the run's ``theta`` and the
+    shock's baseline tariffs (``tariff_before``): the balanced-trade flows (USD millions, same
+    rows), on which the scenario's shock is then solved.
+    """
+    if scenario.model.deficits == "observed":
+        return observed
+    from blocsim.equilibrium import purge_deficits
+
+    return purge_deficits(observed, theta=dict(theta), tariffs=shock.tariffs)
+
+
 def _focus(scenario: Scenario, shock: Shock) -> list[str]:
     if scenario.scenario.focus_countries:
         return list(scenario.scenario.focus_countries)
@@ -200,14 +216,15 @@ def run_scenario(
     year = scenario.data.year
     policy = policy_shock(scenario, dataset, theta)
     before, after, rates, violations, shock = policy.before, policy.after, policy.rates, policy.violations, policy.shock
-    baseline = baseline_flows(dataset, year)
+    observed = baseline_flows(dataset, year)
+    baseline = deficits_baseline(scenario, observed, theta, shock)
     labour = labour_inputs(scenario, dataset, before, after)
     model = _solve(scenario, dataset, baseline, shock, theta, labour)
     flows, reexports = record_reroutes(model.flows, shock.reroutes)
     tables = _tables(scenario, model, flows, reexports, shock)
-    meta = _meta(scenario, baseline, before, after, shock, model, violations, rates, theta)
+    meta = _meta(scenario, observed, before, after, shock, model, violations, rates, theta)
     meta["model"]["parameters"].update(labour_parameters(scenario, labour))
-    meta["dataset"].update(dataset_version(dataset, baseline))
+    meta["dataset"].update(dataset_version(dataset, observed))
     result = ScenarioResult(scenario, before, after, shock, model, tables, meta, violations)
     if draws is not None:
         from blocsim.pipeline.bands import bands_plan, scenario_bands
@@ -470,7 +487,7 @@ def _meta(
         "rule_violations": [{"bloc": v.bloc, "rule": v.rule, "message": v.message} for v in violations],
         "policy": {"before": _state_summary(before), "after": _state_summary(after),
                    "tariff_year": rates.year, "cet_year": rates.cet_year},
-        "model": {"name": scenario.model.name,
+        "model": {"name": scenario.model.name, "deficits": scenario.model.deficits,
                   "parameters": {"theta": dict(theta), "closure": scenario.model.closure}},
         "dataset": {"name": scenario.data.dataset, "year": scenario.data.year, "hash": frame_hash(baseline)},
         "diagnostics": run_diagnostics(model.diagnostics).model_dump(),

@@ -26,6 +26,9 @@ NO_TARIFF_SOURCES = "not recorded (the run's tariffs table has no source column)
 _PROXY_SOURCE = re.compile(r"\b(?:assum\w*|proxy)\b", re.IGNORECASE)
 #: Values of a tariff row's ``flag`` column that mark the rate as a proxy.
 PROXY_FLAGS = frozenset({"assumed", "proxy"})
+#: What each ``[model] deficits`` choice means, for the footer and the page.
+DEFICITS_TEXT = {"observed": "the data's trade deficits, held by the closure",
+                 "purged": "balanced-trade baseline of blocsim.purge_deficits"}
 #: Assumption rows that hold elasticities of a PE run (a multi-sector run names them ``theta[sector]``).
 _PE_ELASTICITIES = ("import_demand", "substitution", "export_supply")
 
@@ -150,7 +153,8 @@ def assumptions_summary(meta: Mapping[str, Any], tariffs: pd.DataFrame | None = 
     dict
         ``dataset`` {``name``, ``year``, ``version`` (None when not recorded),
         ``tariff_year``, ``cet_year``}; ``sectors`` [str]; ``elasticities`` {``values``
-        {sector: theta}, ``source``, ``flag``}; ``closure`` (str or None); ``assumed``
+        {sector: theta}, ``source``, ``flag``}; ``closure`` (str or None); ``deficits``
+        (``"observed"``, ``"purged"``, or None when not recorded: PE, one-sector and older runs); ``assumed``
         [assumption rows with flag ``"assumed"``: AVEs (ad valorem fractions) and other
         assumed parameters]; ``proxy_tariffs`` (see :func:`proxy_tariffs`);
         ``tariff_sources_recorded`` (the tariffs table has ``source``/``flag``); ``bands``
@@ -162,6 +166,7 @@ def assumptions_summary(meta: Mapping[str, Any], tariffs: pd.DataFrame | None = 
     dataset = meta.get("dataset") or {}
     parameters = (meta.get("model") or {}).get("parameters") or {}
     closure = _value_of(rows, "closure") or parameters.get("closure")
+    deficits = (meta.get("model") or {}).get("deficits") or _value_of(rows, "deficits")
     bands, bands_text = _bands(meta)
     return {
         "dataset": {"name": dataset.get("name"), "year": dataset.get("year", _value_of(rows, "data year")),
@@ -170,6 +175,7 @@ def assumptions_summary(meta: Mapping[str, Any], tariffs: pd.DataFrame | None = 
         "sectors": _sectors(meta, rows),
         "elasticities": _elasticities(meta, rows),
         "closure": None if closure is None else str(closure),
+        "deficits": None if deficits is None else str(deficits),
         "assumed": [r for r in rows if r.get("flag") == "assumed"],
         "proxy_tariffs": proxy_tariffs(tariffs),
         "tariff_sources_recorded": tariff_sources_recorded(tariffs),
@@ -180,7 +186,8 @@ def assumptions_summary(meta: Mapping[str, Any], tariffs: pd.DataFrame | None = 
 
 
 def assumptions_footer(summary: Mapping[str, Any]) -> list[str]:
-    """The compact "Assumptions" block of the CLI: one line each for data, sectors, theta, closure, AVEs, bands."""
+    """The compact "Assumptions" block of the CLI: one line each for data, sectors, theta, closure, deficits, AVEs,
+    bands."""
     data = summary["dataset"]
     version = f"version {data['version']}" if data.get("version") else "version not recorded"
     labels = (("tariff_year", "tariff year"), ("cet_year", "CET year"))
@@ -197,6 +204,8 @@ def assumptions_footer(summary: Mapping[str, Any]) -> list[str]:
         lines.append(f"{label}: {values}; source: {elasticities['source']}")
     if summary["closure"]:
         lines.append(f"closure: {summary['closure']}")
+    if summary.get("deficits"):
+        lines.append(f"deficits: {summary['deficits']} ({DEFICITS_TEXT.get(summary['deficits'], '')})")
     assumed = "; ".join(f"{r['name']} = {format_value(r.get('value'), str(r.get('unit', '')))}"
                         for r in summary["assumed"])
     lines.append(f"assumed: {assumed or 'none'}")

@@ -18,6 +18,10 @@ _PUBLIC = {
     "check_targets": "blocsim.results.output",
     "export_run": "blocsim.results.export",
     "describe_column": "blocsim.results.columns",
+    "import_shares": "blocsim.results.expost",
+    "expost_errors": "blocsim.results.expost",
+    "expost_table": "blocsim.results.expost",
+    "expost_summary": "blocsim.results.expost",
 }
 __all__ = list(_PUBLIC)
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

@@ -190,12 +190,15 @@ class MultisectorModel(_Strict):
     parameters (docs/methods-multisector.md, "Labour and remittances"). ``collection_efficiency``:
     ISO3 -> fraction in (0, 1] of its statutory duties a duty-pool member pays into the pool
     (unlisted members: 1, full collection; the uncollected share stays in the member's income,
-    :mod:`blocsim.equilibrium.duty_pool`).
+    :mod:`blocsim.equilibrium.duty_pool`). ``deficits``: the baseline's trade deficits, ``"observed"``
+    (the data's, held by the closure; the default) or ``"purged"`` (the scenario is solved from the
+    balanced-trade baseline of :func:`blocsim.purge_deficits`, Dekle, Eaton and Kortum 2008).
     """
 
     name: Literal["multisector"] = "multisector"
     theta: Name | dict[Name, Theta] = "caliendo_parro_2015_eaeu"
     closure: Literal["ratio", "level"] = "ratio"
+    deficits: Literal["observed", "purged"] = "observed"
     labour: bool | None = None
     migration_elasticity: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.3
     entry_cost: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.093

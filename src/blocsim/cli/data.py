@@ -14,10 +14,10 @@ from typing import Any, Callable, Optional
 
 import pandas as pd
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from blocsim.cli._common import console, err_console, handle_errors, print_json
+from blocsim.cli._common import console, handle_errors, print_json
+from blocsim.cli.progress import progress_bar
 from blocsim.errors import BlocsimError, StoreError
 
 data_app = typer.Typer(
@@ -73,11 +73,9 @@ def import_command(
     if name in _bundled():
         raise StoreError(f"--name {name!r} is a bundled dataset's name; choose another name")
     store = _store(home)
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True
-    ) as progress:
-        progress.add_task(f"importing {path.name} as {name} ({LOADERS[source].description})", total=None)
-        result = store.import_file(name, path, loader=source, options=_parse_options(option), replace=replace)
+    with progress_bar(f"importing {path.name} as {name} ({LOADERS[source].description})") as progress:
+        result = store.import_file(name, path, loader=source, options=_parse_options(option), replace=replace,
+                                   progress=progress)
     verb = "imported" if result.changed else "unchanged (same content already stored)"
     console.print(f"{name}: {verb}, {result.rows:,} rows, sha256 {result.content_hash[:12]}")
 

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from blocsim.data.progress import ProgressCallback
 from blocsim.errors import ScenarioError
 from blocsim.pipeline.labour_inputs import labour_inputs
 from blocsim.pipeline.models import ModelRun, policy_shock, run_onesector, run_pe
@@ -122,6 +123,7 @@ def run_scenario(
     seed: int | None = None,
     dataset: Any = None,
     year: int | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ScenarioResult:
     """Run a scenario with the model its ``[model] name`` names and (optionally) write a run directory.
 
@@ -156,6 +158,11 @@ def run_scenario(
     year
         Data year to run on instead of the scenario's ``[data] year`` (its baseline flows and
         tariff schedules; overrides ``tariff_year`` too); one of the dataset's years.
+    progress
+        ``progress(done, total)`` for a progress display, called only with ``draws``: after the
+        point run, ``total`` = ``draws`` plus the sensitivity's scenarios
+        (:func:`~blocsim.pipeline.sensitivity.scenario_count`), first with ``done = 0``, then
+        after each solved chunk (strictly increasing, last ``done == total``).
 
     Returns
     -------
@@ -211,18 +218,37 @@ def run_scenario(
     result = ScenarioResult(scenario, before, after, shock, model, tables, meta, violations)
     if draws is not None:
         from blocsim.pipeline.bands import bands_plan, scenario_bands
-        from blocsim.pipeline.sensitivity import HEADLINE_VARIABLES, sensitivity_table
+        from blocsim.pipeline.sensitivity import HEADLINE_VARIABLES, scenario_count, sensitivity_table
 
         plan = bands_plan(result, seed=seed, dataset=dataset)
-        bands = scenario_bands(result, draws=draws, seed=seed, plan=plan)
+        draws_progress, sensitivity_progress = _split_progress(progress, draws, scenario_count(plan))
+        bands = scenario_bands(result, draws=draws, seed=seed, plan=plan, progress=draws_progress)
         tables["bands"] = bands.bands
-        tables["sensitivity"] = sensitivity_table(plan, meta["focus_countries"])
+        tables["sensitivity"] = sensitivity_table(plan, meta["focus_countries"], progress=sensitivity_progress)
         tables["countries"] = countries_with_bands(tables["countries"], bands.bands)
         meta["uncertainty"] = {"draws": draws, "seed": seed, "varied": bands.diagnostics["varied"],
                                "not_in_model": bands.diagnostics["not_in_model"],
                                "sensitivity": {"method": "one at a time, p05 and p95 of each input",
                                                "variables": list(HEADLINE_VARIABLES)}}
     return _write(result, out_dir)
+
+
+def _split_progress(progress: ProgressCallback | None, first: int,
+                    second: int) -> tuple[ProgressCallback | None, ProgressCallback | None]:
+    """Two callbacks reporting two steps of ``first`` then ``second`` units as one count to ``progress``
+    (the second step's opening ``(0, second)`` is not repeated)."""
+    if progress is None:
+        return None, None
+    total = first + second
+
+    def first_step(done: int, _: int) -> None:
+        progress(done, total)
+
+    def second_step(done: int, _: int) -> None:
+        if done:
+            progress(first + done, total)
+
+    return first_step, second_step
 
 
 def countries_with_bands(countries: pd.DataFrame, bands: pd.DataFrame) -> pd.DataFrame:

@@ -34,6 +34,8 @@ from blocsim.pipeline.bands import bands_plan, scenario_bands
 from blocsim.pipeline.distributed import sweep
 from blocsim.pipeline.sensitivity import scenario_count, sensitivity_table
 from blocsim.pipeline.uncertainty import monte_carlo
+from blocsim.results import export as export_module
+from blocsim.results import export_run
 
 REPO = Path(__file__).resolve().parents[1]
 #: A small scenario on the 18-region, 4-sector tables: a run with draws takes about a second.
@@ -157,6 +159,30 @@ def test_run_scenario_counts_draws_then_sensitivity_as_one_bar(small: Path) -> N
     quiet = Recorder()
     run_scenario(small, progress=quiet)  # no draws: nothing counted, nothing reported
     assert quiet.calls == []
+
+
+def test_export_reports_the_rows_written_and_excel_blocks_change_no_cell(small: Path, tmp_path: Path,
+                                                                        monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import openpyxl
+
+    run_dir = run_scenario(small, tmp_path / "run", draws=4).run_dir
+    rows = sum(len(pd.read_csv(path)) for path in run_dir.glob("*.csv"))
+    export_run(run_dir, "xlsx", out=tmp_path / "whole.xlsx")
+    monkeypatch.setattr(export_module, "XLSX_BLOCK_ROWS", 7)
+    recorder = Recorder()
+    export_run(run_dir, "xlsx", out=tmp_path / "blocks.xlsx", progress=recorder)
+    recorder.check(rows)
+    assert len(recorder.calls) > rows // 7  # every block of 7 rows is reported
+    whole, blocks = (openpyxl.load_workbook(tmp_path / name) for name in ("whole.xlsx", "blocks.xlsx"))
+    assert whole.sheetnames == blocks.sheetnames
+    for name in whole.sheetnames:
+        cells = [[(c.value, c.font.b, c.number_format) for c in row] for row in whole[name].iter_rows()]
+        assert cells == [[(c.value, c.font.b, c.number_format) for c in row] for row in blocks[name].iter_rows()]
+        assert whole[name].freeze_panes == blocks[name].freeze_panes
+    for form in ("csv", "dta"):
+        recorder = Recorder()
+        export_run(run_dir, form, out=tmp_path / form, progress=recorder)
+        recorder.check(rows)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

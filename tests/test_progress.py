@@ -243,6 +243,17 @@ def test_run_with_draws_shows_a_bar_on_stderr_and_keeps_json_on_stdout(small: Pa
     assert total[0] == total[1] and int(total[1]) > 12  # draws plus the sensitivity's scenarios
 
 
+def test_data_export_counts_the_rows_of_the_files_it_writes(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    stderr = Console(file=io.StringIO(), force_terminal=True, width=120)
+    monkeypatch.setattr(_common, "err_console", stderr)
+    result = CliRunner().invoke(app, ["data", "export", "eaeu-2016v1", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    rows = sum(len(pd.read_csv(path)) for path in tmp_path.glob("*.csv")) + 1  # meta.json counts 1
+    drawn = stderr.file.getvalue()  # type: ignore[attr-defined]
+    assert f"{rows}/{rows}" in drawn and "reading eaeu-2016v1" in drawn
+    assert not CONTROL.search(result.stdout)
+
+
 def _cli(args: list[str], home: Path, *, stderr_terminal: bool, term: str = "xterm-256color") -> tuple[int, str, str]:
     """Run ``python -m blocsim ARGS`` with stdout a pipe and stderr a pseudo-terminal (or a pipe)."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "BLOCSIM_HOME": str(home), "TERM": term,

@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from blocsim.cli._common import console, handle_errors, print_json
-from blocsim.cli.progress import progress_bar
+from blocsim.cli.progress import counted_writers, progress_bar
 from blocsim.errors import BlocsimError, StoreError
 
 data_app = typer.Typer(
@@ -140,7 +140,8 @@ def show_command(
     if name in _bundled():
         from blocsim.data import load_dataset
 
-        dataset = load_dataset(name)
+        with progress_bar(f"loading {name}"):
+            dataset = load_dataset(name)
         meta = dataset.meta
         console.print(f"[bold]{name}[/bold] (bundled): {meta.get('title', '')}")
         for table_name in ("flows", "gravity", "tariffs", "countries", "sectors"):
@@ -231,16 +232,17 @@ def export_command(
     if name in _bundled():
         from blocsim.data import load_dataset
 
-        dataset = load_dataset(name)
-        tables = {
-            "flows": sum_over_sectors(dataset.flows) if "sector" in dataset.flows.columns else dataset.flows,
-            "flows_sectoral": dataset.flows,
-            "gravity": dataset.gravity,
-            "tariffs": dataset.tariffs,
-            "countries": dataset.countries,
-            "sectors": dataset.sectors,
-            **dataset.extra,  # v2: bilateral tariffs.csv, tariffs_external, cet, remittances, duties
-        }
+        with progress_bar(f"reading {name} and summing its flows over sectors"):
+            dataset = load_dataset(name)
+            tables = {
+                "flows": sum_over_sectors(dataset.flows) if "sector" in dataset.flows.columns else dataset.flows,
+                "flows_sectoral": dataset.flows,
+                "gravity": dataset.gravity,
+                "tariffs": dataset.tariffs,
+                "countries": dataset.countries,
+                "sectors": dataset.sectors,
+                **dataset.extra,  # v2: bilateral tariffs.csv, tariffs_external, cet, remittances, duties
+            }
         meta = dataset.meta
     else:
         tables = {name: _store(home).table(name)}  # raises a clear error for an unknown name
@@ -250,7 +252,9 @@ def export_command(
     if meta is not None:
         writers["meta.json"] = functools.partial(_write_json, meta)
     _export_targets(out, list(writers), force=force)
-    written = write_files(out, writers)
+    with progress_bar(f"writing {len(writers)} files to {out}") as progress:
+        rows = {f"{table_name}.csv": len(frame) for table_name, frame in tables.items()}
+        written = write_files(out, counted_writers(writers, rows, progress))
     console.print(f"wrote {', '.join(p.name for p in written)} to {out}")
 
 

@@ -14,7 +14,8 @@ not a terminal (a pipe, a file, a CI log) or is a dumb one (``TERM=dumb``).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 
 from rich.console import Console, RenderableType
 from rich.markup import escape
@@ -97,3 +98,28 @@ def progress_bar(description: str, *, console: Console | None = None) -> Iterato
             progress.update(task, completed=done, total=total)
 
         yield report
+
+
+def counted_writers(writers: Mapping[str, Callable[[Path], None]], units: Mapping[str, int],
+                    progress: Report) -> dict[str, Callable[[Path], None]]:
+    """``writers`` (file name -> ``write(path)``) that report to ``progress`` as each file is written.
+
+    A file counts ``units[name]`` (e.g. its rows; 1 if not given), of ``total`` = their sum:
+    ``progress(0, total)`` comes with the first file started, then ``done`` grows file by file.
+    """
+    weights = {name: max(int(units.get(name, 1)), 1) for name in writers}
+    total = sum(weights.values())
+    done = 0
+
+    def counted(name: str, write: Callable[[Path], None]) -> Callable[[Path], None]:
+        def run(path: Path) -> None:
+            nonlocal done
+            if not done:
+                progress(0, total)
+            write(path)
+            done += weights[name]
+            progress(done, total)
+
+        return run
+
+    return {name: counted(name, write) for name, write in writers.items()}

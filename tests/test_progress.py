@@ -153,9 +153,9 @@ def test_sensitivity_reports_its_scenarios_and_blocks_change_no_number(small_run
 def test_run_scenario_counts_draws_then_sensitivity_as_one_bar(small: Path) -> None:
     recorder = Recorder()
     result = run_scenario(small, draws=30, seed=2, progress=recorder)
-    total = 30 + scenario_count(bands_plan(result))
+    total = 30 + scenario_count(bands_plan(result)) + 1  # draws, sensitivity scenarios, writing the run
     recorder.check(total)
-    assert (30, total) in recorder.calls  # the draws end, then the sensitivity's scenarios follow
+    assert (30, total) in recorder.calls and (total - 1, total) in recorder.calls  # the parts in order
     quiet = Recorder()
     run_scenario(small, progress=quiet)  # no draws: nothing counted, nothing reported
     assert quiet.calls == []
@@ -240,7 +240,7 @@ def test_run_with_draws_shows_a_bar_on_stderr_and_keeps_json_on_stdout(small: Pa
     drawn = stderr.file.getvalue()  # type: ignore[attr-defined]
     total = re.findall(r"(\d+)/(\d+)", drawn)[-1]
     assert "running small-leave (multi-sector GE, 12 draws and the sensitivity)" in drawn
-    assert total[0] == total[1] and int(total[1]) > 12  # draws plus the sensitivity's scenarios
+    assert total[0] == total[1] and int(total[1]) > 12  # draws, the sensitivity's scenarios and writing
 
 
 def test_data_export_counts_the_rows_of_the_files_it_writes(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

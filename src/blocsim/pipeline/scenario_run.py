@@ -159,10 +159,11 @@ def run_scenario(
         Data year to run on instead of the scenario's ``[data] year`` (its baseline flows and
         tariff schedules; overrides ``tariff_year`` too); one of the dataset's years.
     progress
-        ``progress(done, total)`` for a progress display, called only with ``draws``: after the
-        point run, ``total`` = ``draws`` plus the sensitivity's scenarios
-        (:func:`~blocsim.pipeline.sensitivity.scenario_count`), first with ``done = 0``, then
-        after each solved chunk (strictly increasing, last ``done == total``).
+        ``progress(done, total)`` (:mod:`blocsim.data.progress`), called only with ``draws``:
+        after the point run, ``total`` = ``draws`` + the sensitivity's scenarios
+        (:func:`~blocsim.pipeline.sensitivity.scenario_count`) + 1 (writing the run), first
+        with ``done = 0``, then after each solved chunk, the last (``done == total``) once the
+        run is written.
 
     Returns
     -------
@@ -221,34 +222,34 @@ def run_scenario(
         from blocsim.pipeline.sensitivity import HEADLINE_VARIABLES, scenario_count, sensitivity_table
 
         plan = bands_plan(result, seed=seed, dataset=dataset)
-        draws_progress, sensitivity_progress = _split_progress(progress, draws, scenario_count(plan))
-        bands = scenario_bands(result, draws=draws, seed=seed, plan=plan, progress=draws_progress)
+        total = draws + scenario_count(plan) + 1  # the draws, the sensitivity's scenarios, writing the run
+        bands = scenario_bands(result, draws=draws, seed=seed, plan=plan, progress=_part(progress, 0, total))
         tables["bands"] = bands.bands
-        tables["sensitivity"] = sensitivity_table(plan, meta["focus_countries"], progress=sensitivity_progress)
+        tables["sensitivity"] = sensitivity_table(plan, meta["focus_countries"],
+                                                  progress=_part(progress, draws, total))
         tables["countries"] = countries_with_bands(tables["countries"], bands.bands)
         meta["uncertainty"] = {"draws": draws, "seed": seed, "varied": bands.diagnostics["varied"],
                                "not_in_model": bands.diagnostics["not_in_model"],
                                "sensitivity": {"method": "one at a time, p05 and p95 of each input",
                                                "variables": list(HEADLINE_VARIABLES)}}
+        written = _write(result, out_dir)
+        if progress is not None:
+            progress(total, total)
+        return written
     return _write(result, out_dir)
 
 
-def _split_progress(progress: ProgressCallback | None, first: int,
-                    second: int) -> tuple[ProgressCallback | None, ProgressCallback | None]:
-    """Two callbacks reporting two steps of ``first`` then ``second`` units as one count to ``progress``
-    (the second step's opening ``(0, second)`` is not repeated)."""
+def _part(progress: ProgressCallback | None, offset: int, total: int) -> ProgressCallback | None:
+    """The callback of one part of a counted run: its ``done`` reported as ``offset + done`` of ``total``
+    (a later part's opening ``done = 0`` is not repeated)."""
     if progress is None:
-        return None, None
-    total = first + second
+        return None
 
-    def first_step(done: int, _: int) -> None:
-        progress(done, total)
+    def report(done: int, _: int) -> None:
+        if done or not offset:
+            progress(offset + done, total)
 
-    def second_step(done: int, _: int) -> None:
-        if done:
-            progress(first + done, total)
-
-    return first_step, second_step
+    return report
 
 
 def countries_with_bands(countries: pd.DataFrame, bands: pd.DataFrame) -> pd.DataFrame:

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 from rich.console import Console
@@ -137,7 +138,8 @@ def test_scenario_bands_report_every_chunk_of_draws(small_run) -> None:  # type:
     assert recorder.calls == [(0, 8), (3, 8), (6, 8), (8, 8)]
 
 
-def test_sensitivity_reports_its_scenarios_and_blocks_change_no_number(small_run, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_sensitivity_reports_its_scenarios_and_blocks_change_no_number(
+        small_run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     plan = bands_plan(small_run)
     monkeypatch.setattr(sensitivity_module, "CHUNK_SIZE", 4)
     recorder = Recorder()
@@ -162,9 +164,7 @@ def test_run_scenario_counts_draws_then_sensitivity_as_one_bar(small: Path) -> N
 
 
 def test_export_reports_the_rows_written_and_excel_blocks_change_no_cell(small: Path, tmp_path: Path,
-                                                                        monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import openpyxl
-
+        monkeypatch: pytest.MonkeyPatch) -> None:
     run_dir = run_scenario(small, tmp_path / "run", draws=4).run_dir
     rows = sum(len(pd.read_csv(path)) for path in run_dir.glob("*.csv"))
     export_run(run_dir, "xlsx", out=tmp_path / "whole.xlsx")
@@ -229,7 +229,7 @@ def test_progress_bar_draws_on_a_terminal_and_nothing_elsewhere() -> None:
 
 
 def test_run_with_draws_shows_a_bar_on_stderr_and_keeps_json_on_stdout(small: Path, tmp_path: Path,
-                                                                      monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        monkeypatch: pytest.MonkeyPatch) -> None:
     stderr = Console(file=io.StringIO(), force_terminal=True, width=120)
     monkeypatch.setattr(_common, "err_console", stderr)
     result = CliRunner().invoke(app, ["run", str(small), "--out", str(tmp_path / "run"), "--draws", "12",
@@ -243,7 +243,7 @@ def test_run_with_draws_shows_a_bar_on_stderr_and_keeps_json_on_stdout(small: Pa
     assert total[0] == total[1] and int(total[1]) > 12  # draws, the sensitivity's scenarios and writing
 
 
-def test_data_export_counts_the_rows_of_the_files_it_writes(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_data_export_counts_the_rows_of_the_files_it_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     stderr = Console(file=io.StringIO(), force_terminal=True, width=120)
     monkeypatch.setattr(_common, "err_console", stderr)
     result = CliRunner().invoke(app, ["data", "export", "eaeu-2016v1", "--out", str(tmp_path)])

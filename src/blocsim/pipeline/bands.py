@@ -62,8 +62,8 @@ from blocsim.pipeline.uncertainty_draws import Parameter, as_distribution, check
 from blocsim.pipeline.uncertainty_inputs import MULTISECTOR_VARIABLES, chosen_variables, percentile_array
 from blocsim.shock.terms import AVE_KINDS, CostTerm, ave_inputs, ave_standard_errors, cost_factor_cube, reorder_terms
 
-__all__ = ["CHUNK_SIZE", "DEFAULT_AVE_SPREAD", "NOT_IN_MODEL", "BandInput", "BandsPlan", "bands_plan", "scenario_bands",
-           "solve_values"]
+__all__ = ["CHUNK_SIZE", "DEFAULT_AVE_SPREAD", "NOT_IN_MODEL", "BandInput", "BandsPlan", "bands_plan",
+           "scenario_bands", "solve_values"]
 
 DEFAULT_AVE_SPREAD = {"border": 0.5, "transit": 0.4, "reexport": 0.4, "ntm": 0.4, "deflection": 0.4}
 """Default sd of ``log AVE`` by measure kind: p05-p95 of a 2 % border cost is 0.9-4.6 %, of a

@@ -14,10 +14,10 @@ from typing import Any, Callable, Optional
 
 import pandas as pd
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from blocsim.cli._common import console, err_console, handle_errors, print_json
+from blocsim.cli._common import console, handle_errors, print_json
+from blocsim.cli.progress import counted_writers, progress_bar
 from blocsim.errors import BlocsimError, StoreError
 
 data_app = typer.Typer(
@@ -73,11 +73,9 @@ def import_command(
     if name in _bundled():
         raise StoreError(f"--name {name!r} is a bundled dataset's name; choose another name")
     store = _store(home)
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True
-    ) as progress:
-        progress.add_task(f"importing {path.name} as {name} ({LOADERS[source].description})", total=None)
-        result = store.import_file(name, path, loader=source, options=_parse_options(option), replace=replace)
+    with progress_bar(f"importing {path.name} as {name} ({LOADERS[source].description})") as progress:
+        result = store.import_file(name, path, loader=source, options=_parse_options(option), replace=replace,
+                                   progress=progress)
     verb = "imported" if result.changed else "unchanged (same content already stored)"
     console.print(f"{name}: {verb}, {result.rows:,} rows, sha256 {result.content_hash[:12]}")
 
@@ -142,7 +140,8 @@ def show_command(
     if name in _bundled():
         from blocsim.data import load_dataset
 
-        dataset = load_dataset(name)
+        with progress_bar(f"loading {name}"):
+            dataset = load_dataset(name)
         meta = dataset.meta
         console.print(f"[bold]{name}[/bold] (bundled): {meta.get('title', '')}")
         for table_name in ("flows", "gravity", "tariffs", "countries", "sectors"):
@@ -233,16 +232,17 @@ def export_command(
     if name in _bundled():
         from blocsim.data import load_dataset
 
-        dataset = load_dataset(name)
-        tables = {
-            "flows": sum_over_sectors(dataset.flows) if "sector" in dataset.flows.columns else dataset.flows,
-            "flows_sectoral": dataset.flows,
-            "gravity": dataset.gravity,
-            "tariffs": dataset.tariffs,
-            "countries": dataset.countries,
-            "sectors": dataset.sectors,
-            **dataset.extra,  # v2: bilateral tariffs.csv, tariffs_external, cet, remittances, duties
-        }
+        with progress_bar(f"reading {name} and summing its flows over sectors"):
+            dataset = load_dataset(name)
+            tables = {
+                "flows": sum_over_sectors(dataset.flows) if "sector" in dataset.flows.columns else dataset.flows,
+                "flows_sectoral": dataset.flows,
+                "gravity": dataset.gravity,
+                "tariffs": dataset.tariffs,
+                "countries": dataset.countries,
+                "sectors": dataset.sectors,
+                **dataset.extra,  # v2: bilateral tariffs.csv, tariffs_external, cet, remittances, duties
+            }
         meta = dataset.meta
     else:
         tables = {name: _store(home).table(name)}  # raises a clear error for an unknown name
@@ -252,7 +252,9 @@ def export_command(
     if meta is not None:
         writers["meta.json"] = functools.partial(_write_json, meta)
     _export_targets(out, list(writers), force=force)
-    written = write_files(out, writers)
+    with progress_bar(f"writing {len(writers)} files to {out}") as progress:
+        rows = {f"{table_name}.csv": len(frame) for table_name, frame in tables.items()}
+        written = write_files(out, counted_writers(writers, rows, progress))
     console.print(f"wrote {', '.join(p.name for p in written)} to {out}")
 
 

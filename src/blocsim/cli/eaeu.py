@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from blocsim.cli._common import console, handle_errors
+from blocsim.cli.progress import progress_bar
 from blocsim.errors import BlocsimError
 
 #: Datasets the command builds: name -> description.
@@ -51,13 +52,15 @@ def register(data_app: typer.Typer) -> None:
             from blocsim.data.eaeu_v2 import TABLES_DIR as v2_tables
             from blocsim.data.eaeu_v2 import build_eaeu_v2
 
-            written = build_eaeu_v2(source, out or v2_tables)
+            with progress_bar(f"building {dataset} from {source}") as progress:
+                written = build_eaeu_v2(source, out or v2_tables, progress=progress)
         else:
             from blocsim.data.eaeu import TABLES_DIR
             from blocsim.data.eaeu import TABLES, build_eaeu
 
             target = out or TABLES_DIR
-            build_eaeu(source, target)
+            with progress_bar(f"building {dataset} from {source}") as progress:
+                build_eaeu(source, target, progress=progress)
             written = [target / name for name in TABLES]
         total = sum(path.stat().st_size for path in written)
         console.print(f"wrote {len(written)} tables ({total / 1024:.0f} KiB) to {written[0].parent}")

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from blocsim.cli._common import console, handle_errors, print_json
+from blocsim.cli.progress import progress_bar
 
 
 def register(app: typer.Typer) -> None:
@@ -31,7 +32,9 @@ def register(app: typer.Typer) -> None:
         and the run's assumptions. Existing files are not overwritten unless --force; each file is written whole."""
         from blocsim.results import export_run
 
-        written = export_run(run_dir, format, locale=locale, out=out, force=force)  # type: ignore[arg-type]
+        with progress_bar(f"exporting {run_dir} as {format}") as progress:
+            written = export_run(run_dir, format, locale=locale, out=out, force=force,  # type: ignore[arg-type]
+                                 progress=progress)
         if as_json:
             print_json({"written": [str(path) for path in written]})
             return

@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from blocsim.cli._common import console, err_console, handle_errors
+from blocsim.cli.progress import progress_bar
 
 _SHOWN = (
     ("exports_pct", "exports %"),
@@ -59,7 +60,7 @@ def register(app: typer.Typer) -> None:
         scenario, old_format = read_ge_file(config)
         if old_format:
             err_console.print(f"note: {escape(CONVERT_HINT)}", highlight=False, soft_wrap=True)
-        with console.status("estimating gravity (PPML) and solving the GE counterfactual..."):
+        with progress_bar("estimating gravity (PPML) and solving the GE counterfactual"):
             result = run_scenario(scenario, out)
         title = scenario.scenario.title or scenario.scenario.name
         console.print(_table(result.countries, rows, f"{escape(title)}: % change (by real GDP)"))

@@ -16,7 +16,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from blocsim.cli._common import console, handle_errors, print_json
-from blocsim.cli.run import INCLUDE_DIR_OPTION, print_summary, progress_spinner, summary
+from blocsim.cli.progress import progress_bar
+from blocsim.cli.run import INCLUDE_DIR_OPTION, print_summary, summary
 from blocsim.errors import ScenarioError
 
 LINE_COLUMNS = ("trade_before", "trade_after", "trade_creation", "trade_diversion", "consumer_surplus_change")
@@ -59,11 +60,11 @@ def register(app: typer.Typer) -> None:
                 f"{scenario}: field 'model.name': got {parsed.model.name!r}; blocsim pe runs scenarios with "
                 "[model] name = \"pe\". Fix: set it, or run the file with blocsim run"
             )
-        if as_json:
-            print_json(summary(run_scenario(parsed, out)))
-            return
-        with progress_spinner(f"running {parsed.scenario.name} (tariff-line partial equilibrium)"):
+        with progress_bar(f"running {parsed.scenario.name} (tariff-line partial equilibrium)"):
             result = run_scenario(parsed, out)
+        if as_json:
+            print_json(summary(result))
+            return
         print_summary(result)
         if rows:
             console.print(_lines_table(result.flows, rows))

@@ -6,13 +6,13 @@ import webbrowser
 from pathlib import Path
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from blocsim.cli._common import console, err_console, handle_errors, print_json
+from blocsim.cli._common import console, handle_errors, print_json
+from blocsim.cli.progress import progress_bar
 
 
-def build_report(run_dir: Path, *, png: bool = False, quiet: bool = False) -> dict[str, object]:
-    """Write ``report.html`` (and ``figures/*.png`` if ``png``) with a Rich progress display.
+def build_report(run_dir: Path, *, png: bool = False) -> dict[str, object]:
+    """Write ``report.html`` (and ``figures/*.png`` if ``png``) with a progress display on stderr.
 
     Returns
     -------
@@ -21,18 +21,12 @@ def build_report(run_dir: Path, *, png: bool = False, quiet: bool = False) -> di
     """
     from blocsim.report import write_pngs, write_report
 
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-        console=err_console, transient=True, disable=quiet,
-    ) as progress:
-        task = progress.add_task(f"writing {run_dir / 'report.html'}", total=2 if png else 1)
+    with progress_bar(f"writing {run_dir / 'report.html'}"):
         report = write_report(run_dir)
-        progress.advance(task)
-        figures: list[Path] = []
-        if png:
-            progress.update(task, description="rendering PNG charts in headless chromium")
+    figures: list[Path] = []
+    if png:
+        with progress_bar("rendering PNG charts in headless chromium"):
             figures = write_pngs(run_dir)
-            progress.advance(task)
     return {"report": str(report), "figures": [str(p) for p in figures]}
 
 
@@ -42,7 +36,7 @@ def report_after_run(run_dir: Path, *, as_json: bool) -> None:
     With ``as_json`` nothing is printed (the run's JSON summary stays the only stdout); the
     report is always ``RUN_DIR/report.html``.
     """
-    written = build_report(run_dir, quiet=as_json)
+    written = build_report(run_dir)
     if not as_json:
         console.print(f"[green]wrote[/green] {written['report']}", highlight=False)
 
@@ -59,7 +53,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the written paths as JSON (for scripts)."),
     ) -> None:
         """Write RUN_DIR/report.html: one self-contained page that works offline (charts, map, tables, sources)."""
-        written = build_report(run_dir, png=png, quiet=as_json)
+        written = build_report(run_dir, png=png)
         if as_json:
             print_json(written)
         else:

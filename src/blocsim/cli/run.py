@@ -7,11 +7,11 @@ from typing import Any, Optional, Sequence
 
 import typer
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from blocsim.cli._common import console, err_console, handle_errors, print_json
 from blocsim.cli.explain import explanation, print_explanation
+from blocsim.cli.progress import progress_bar
 from blocsim.errors import BlocsimError
 
 INCLUDE_DIR_OPTION = typer.Option(
@@ -62,12 +62,9 @@ def execute(reference: str, out: Path, *, as_json: bool, draws: int | None = Non
     from blocsim import load_scenario, run_scenario
 
     scenario = load_scenario(reference, include_dirs=include_dirs)
-    label = MODEL_SUMMARY[scenario.model.name][1]
-    if as_json:
-        result = run_scenario(scenario, out, draws=draws, seed=seed, year=year)
-    else:
-        with progress_spinner(f"running {scenario.scenario.name} ({label})"):
-            result = run_scenario(scenario, out, draws=draws, seed=seed, year=year)
+    label = MODEL_SUMMARY[scenario.model.name][1] + (f", {draws:,} draws and the sensitivity" if draws else "")
+    with progress_bar(f"running {scenario.scenario.name} ({label})") as progress:
+        result = run_scenario(scenario, out, draws=draws, seed=seed, year=year, progress=progress)
     stored = store_run(result.run_dir) if store else None
     if as_json:
         print_json({**summary(result), "stored_run_id": stored}
@@ -95,14 +92,6 @@ def store_run(run_dir: Path) -> str | None:
         err_console.print(f"[yellow]warning:[/yellow] {escape(str(run_dir))} was written but not added to the run "
                           f"store ({escape(str(error))}); the dashboard will not list it", highlight=False)
         return None
-
-
-def progress_spinner(description: str) -> Progress:
-    """A Rich spinner with the elapsed time, on stdout's console, for steps that may take more than ~2 s."""
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                        transient=True)
-    progress.add_task(escape(description) + "...", total=None)
-    return progress
 
 
 def _columns(result: Any) -> tuple[str, ...]:

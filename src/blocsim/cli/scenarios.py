@@ -12,6 +12,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from blocsim.cli._common import console, err_console, handle_errors, print_json
+from blocsim.cli.progress import progress_bar
 from blocsim.cli.run import EXPLAIN_OPTION, INCLUDE_DIR_OPTION, STORE_OPTION, YEAR_OPTION, execute
 
 scenarios_app = typer.Typer(help="The built-in scenario library: events of the EAEU modelled as scenarios.",
@@ -59,7 +60,8 @@ def show_command(
     console.print("sources:")
     for source in meta.sources:
         console.print(f"  - {escape(source)}", highlight=False)
-    before, after, _ = build_states(scenario, load_dataset(scenario.data.dataset))
+    with progress_bar(f"loading dataset {scenario.data.dataset} and building the policy states"):
+        before, after, _ = build_states(scenario, load_dataset(scenario.data.dataset))
     console.print("policy changes:")
     for change in describe_changes(before, after):
         console.print(f"  - {escape(change)}", highlight=False)

@@ -55,6 +55,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from blocsim.data.hashing import file_hash, frame_hash
+from blocsim.data.progress import ProgressCallback, step_reporter
 from blocsim.data.store_catalog import utc_now
 from blocsim.data.store_jobs import JOBS_SCHEMA, StoreJobs
 from blocsim.data.store_runs import RUNS_SCHEMA, StoreRuns
@@ -132,6 +133,28 @@ def _parquet_shape(path: Path, rows: int) -> tuple[int, list[list[str]]]:
     return rows, [[field.name, str(field.type)] for field in pq.read_schema(path)]
 
 
+IMPORT_STEPS = ("hash the file", "read and validate it", "store it")
+"""The steps :meth:`Store.import_file` reports to its ``progress`` callback."""
+
+
+def _loader_writer(source: Path, options: Mapping[str, Any], function: Callable[..., Any],
+                   parquet_writer: Callable[..., Any] | None, step: Callable[[int], None]) -> _Writer:
+    """The writer of an import: the loader's streaming Parquet writer if it has one for ``options``,
+    else one writing the table ``function`` loads (loaded here); ``step(2)`` once the file is read."""
+    writer = parquet_writer(source, **options) if parquet_writer is not None else None
+    if writer is None:
+        table = function(source, **options)
+        step(2)
+        return _table_writer(table)
+
+    def write(staging: Path) -> tuple[int, list[list[str]]]:
+        shape = _parquet_shape(staging, writer(staging))
+        step(2)
+        return shape
+
+    return write
+
+
 def _check_loader_options(function: Callable[..., Any], options: Mapping[str, Any], loader: str) -> None:
     """Every option must be a keyword of the loader function; raise naming it and the valid ones."""
     parameters = list(inspect.signature(function).parameters.values())[1:]  # after the path
@@ -203,6 +226,7 @@ class Store(StoreRuns, StoreJobs):
         options: Mapping[str, Any] | None = None,
         replace: bool = False,
         meta: Mapping[str, Any] | None = None,
+        progress: ProgressCallback | None = None,
     ) -> ImportResult:
         """Load ``path`` with ``loader`` and store the table as ``name``.
 
@@ -221,6 +245,11 @@ class Store(StoreRuns, StoreJobs):
             Allow replacing a dataset of the same name with different content.
         meta
             Extra JSON metadata stored with the dataset.
+        progress
+            ``progress(done, total)`` (:mod:`blocsim.data.progress`) over the
+            :data:`IMPORT_STEPS` (``total`` = 3): 0 first, then after the file is hashed, after
+            the loader has read and validated it, and once it is stored (or found unchanged:
+            then straight to ``done == total``).
 
         Returns
         -------
@@ -250,17 +279,17 @@ class Store(StoreRuns, StoreJobs):
             function, parquet_writer, loader_name = loader, None, getattr(loader, "__name__", "custom")
         opts = dict(options or {})
         _check_loader_options(function, opts, loader_name)
+        step = step_reporter(progress, len(IMPORT_STEPS))
         digest = hashlib.sha256(
             f"{file_hash(source)}|{loader_name}|{json.dumps(opts, sort_keys=True, default=str)}".encode()
         ).hexdigest()
+        step(1)
         entry = _Entry(name, digest, loader_name, str(source.resolve()), opts, dict(meta or {}))
-        unchanged = self._unchanged(entry, replace)
-        if unchanged is not None:
-            return unchanged
-        writer = parquet_writer(source, **opts) if parquet_writer is not None else None
-        if writer is not None:
-            return self._store(entry, lambda staging: _parquet_shape(staging, writer(staging)), replace)
-        return self._store(entry, _table_writer(function(source, **opts)), replace)
+        result = self._unchanged(entry, replace)
+        if result is None:
+            result = self._store(entry, _loader_writer(source, opts, function, parquet_writer, step), replace)
+        step(3)
+        return result
 
     def import_table(
         self,

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from blocsim.data.progress import ProgressCallback
 from blocsim.equilibrium import DutyPool, solve_multisector_batch
 from blocsim.equilibrium.multisector_batch import MultiSectorBatchResult
 from blocsim.equilibrium.multisector_inputs import (
@@ -61,8 +62,8 @@ from blocsim.pipeline.uncertainty_draws import Parameter, as_distribution, check
 from blocsim.pipeline.uncertainty_inputs import MULTISECTOR_VARIABLES, chosen_variables, percentile_array
 from blocsim.shock.terms import AVE_KINDS, CostTerm, ave_inputs, ave_standard_errors, cost_factor_cube, reorder_terms
 
-__all__ = ["DEFAULT_AVE_SPREAD", "NOT_IN_MODEL", "BandInput", "BandsPlan", "bands_plan", "scenario_bands",
-           "solve_values"]
+__all__ = ["CHUNK_SIZE", "DEFAULT_AVE_SPREAD", "NOT_IN_MODEL", "BandInput", "BandsPlan", "bands_plan",
+           "scenario_bands", "solve_values"]
 
 DEFAULT_AVE_SPREAD = {"border": 0.5, "transit": 0.4, "reexport": 0.4, "ntm": 0.4, "deflection": 0.4}
 """Default sd of ``log AVE`` by measure kind: p05-p95 of a 2 % border cost is 0.9-4.6 %, of a
@@ -74,6 +75,11 @@ COLLECTION_EFFICIENCY_WIDTH = 0.1
 """Width of the uniform draws of a pool member's collection efficiency below its point value
 (0.9-1.0 around the default 1): an assumption of the order of customs under-collection estimates
 (mis-declared values), not an estimate."""
+CHUNK_SIZE = 25
+"""Draws per task (one batched solve) by default: about 0.3-1 s of work on dataset v2 (85
+regions, 28 sectors), so a progress display moves at least every second, and a task's per-draw
+arrays stay small (25 cost factors of (S, N, N) are 40 MB on v2). Results do not depend on
+chunking (:mod:`blocsim.equilibrium.multisector_batch`)."""
 NOT_IN_MODEL: dict[str, str] = {}
 """Inputs the issue asks to vary that the model does not have yet: add them here and as a
 ``BandInput`` kind once the model takes them (they are reported, never faked)."""
@@ -434,9 +440,10 @@ def scenario_bands(
     variables: Sequence[str] | None = None,
     percentiles: Sequence[float] = (5, 50, 95),
     scheduler: Scheduler = None,
-    chunk_size: int = 250,
+    chunk_size: int = CHUNK_SIZE,
     plan: BandsPlan | None = None,
     dataset: Any = None,
+    progress: ProgressCallback | None = None,
 ) -> MonteCarloResult:
     """Monte Carlo bands of a scenario run (``blocsim.run_scenario``) over its uncertain inputs.
 
@@ -447,8 +454,11 @@ def scenario_bands(
     ----------
     result : ScenarioResult
         The run (``.model.flows``, ``.shock``, ``.scenario``, ``.meta["model"]``).
-    draws, seed, variables, percentiles, scheduler, chunk_size
-        As for :func:`blocsim.monte_carlo` (draws of a chunk are one batched solve).
+    draws, seed, variables, percentiles, scheduler
+        As for :func:`blocsim.monte_carlo`.
+    chunk_size : int
+        Draws per task, solved in one batched call (>= 1; default :data:`CHUNK_SIZE`); the
+        numbers do not depend on it.
     theta_spread : float, optional
         sd of ``log theta`` (>= 0); default: the scenario's ``[uncertainty] theta_spread`` (0.2).
     vary : sequence of {"theta", "ave", "labour", "pool", "parameters"}
@@ -457,6 +467,10 @@ def scenario_bands(
         A plan from :func:`bands_plan` (instead of building it from ``result``).
     dataset : Dataset, optional
         The run's dataset (for drawn scenario parameters; default: loaded by name).
+    progress : callable, optional
+        ``progress(done, total)``, ``total`` = ``draws``: called with 0 once the point run is
+        solved, then with the draws finished after each chunk (strictly increasing, last
+        ``done == draws``); see :mod:`blocsim.pipeline.distributed`.
 
     Returns
     -------
@@ -475,7 +489,8 @@ def scenario_bands(
     draws = check_draws(draws, variables=len(plan.variables), countries=len(countries), parameters=len(plan.inputs))
     point = solve_values(plan, plan.point[None])[0]
     bounds = [(a, min(a + chunk_size, draws)) for a in range(0, draws, chunk_size)]
-    parts = map_tasks(_chunk, plan, bounds, scheduler=scheduler)
+    parts = map_tasks(_chunk, plan, bounds, scheduler=scheduler, progress=progress,
+                      units=[stop - start for start, stop in bounds])
     values = np.concatenate([p[0] for p in parts])
     samples = np.concatenate([p[1] for p in parts])
     varied = [k for k, i in enumerate(plan.inputs) if i.parameter.dist is not None]

@@ -13,6 +13,11 @@ where they run:
 Results come back in task order whatever the completion order, so a task list built the
 same way gives identical numbers on every scheduler.
 
+Progress: :func:`map_tasks` and :func:`sweep` take ``progress(done, total)``
+(:mod:`blocsim.data.progress`): called with ``done = 0`` before the first task, then after each
+finished task with the work done so far (on Dask in completion order, via
+``distributed.as_completed``), the last call with ``done == total``; always in the calling process.
+
 Examples
 --------
 >>> from blocsim.pipeline import sweep
@@ -23,9 +28,11 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import numbers
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from blocsim.data.progress import ProgressCallback
 from blocsim.errors import DataValidationError
 
 Scheduler = Any  # None | "local" | "processes" | address string | distributed.Client
@@ -114,6 +121,8 @@ def map_tasks(
     *,
     scheduler: Scheduler = None,
     n_workers: int | None = None,
+    progress: ProgressCallback | None = None,
+    units: Sequence[int] | None = None,
 ) -> list[Any]:
     """Evaluate ``func(shared, *args)`` for every ``args`` in ``task_args``, in order.
 
@@ -132,6 +141,11 @@ def map_tasks(
         Where to run (see module notes).
     n_workers : int, optional
         Workers of a LocalCluster started here (default 2); only with ``"local"`` or ``"processes"``.
+    progress : callable, optional
+        ``progress(done, total)`` with ``done`` the units of the finished tasks (see module notes).
+    units : sequence of int, optional
+        Units of work of each task for ``progress`` (e.g. the draws of a Monte Carlo chunk);
+        default 1 per task, so ``total`` is the number of tasks.
 
     Returns
     -------
@@ -140,12 +154,53 @@ def map_tasks(
     """
     _check_scheduler(scheduler)
     _workers(scheduler, n_workers)
+    weights = _units(units, len(task_args))
+    total = sum(weights)
+    if not total:  # no task: nothing to report
+        progress = None
+    if progress is not None:
+        progress(0, total)
     if scheduler is None:
-        return [func(shared, *args) for args in task_args]
+        results: list[Any] = []
+        done = 0
+        for args, weight in zip(task_args, weights):
+            results.append(func(shared, *args))
+            done += weight
+            if progress is not None:
+                progress(done, total)
+        return results
     with dask_client(scheduler, n_workers=n_workers) as client:
         shared_future = client.scatter(shared, broadcast=True)
         futures = [client.submit(func, shared_future, *args, pure=False) for args in task_args]
+        if progress is not None:
+            _report_completion(futures, weights, total, progress)
         return list(client.gather(futures))
+
+
+def _units(units: Sequence[int] | None, tasks: int) -> list[int]:
+    """Units of work per task (1 each by default); a list of another length is an error."""
+    if units is None:
+        return [1] * tasks
+    weights = list(units)
+    bad = [w for w in weights if isinstance(w, bool) or not isinstance(w, numbers.Integral) or w < 1]
+    if len(weights) != tasks or bad:
+        raise DataValidationError(f"argument 'units': got {units!r}; allowed: one integer >= 1 per task "
+                                  f"({tasks} tasks), e.g. the draws of each chunk.")
+    return [int(w) for w in weights]
+
+
+def _report_completion(futures: Sequence[Any], weights: Sequence[int], total: int,
+                       progress: ProgressCallback) -> None:
+    """Call ``progress`` as Dask futures finish (completion order); stop at a failed task (gather raises it)."""
+    from distributed import as_completed
+
+    weight = {future.key: w for future, w in zip(futures, weights)}
+    done = 0
+    for future in as_completed(futures):
+        if future.status != "finished":
+            return
+        done += weight[future.key]
+        progress(done, total)
 
 
 def _call_star(func: Callable[..., Any], item: Any) -> Any:
@@ -163,6 +218,7 @@ def sweep(
     scheduler: Scheduler = None,
     star: bool = False,
     n_workers: int | None = None,
+    progress: ProgressCallback | None = None,
 ) -> list[Any]:
     """Scenario sweep: ``[func(item) for item in items]`` serially or on Dask, in order.
 
@@ -178,6 +234,9 @@ def sweep(
         Call ``func(*item)`` instead of ``func(item)``.
     n_workers : int, optional
         Workers of a LocalCluster started here (default 2); only with ``"local"`` or ``"processes"``.
+    progress : callable, optional
+        ``progress(done, total)``: ``done`` of the ``total = len(items)`` items are finished
+        (first call ``(0, total)``; see module notes).
 
     Returns
     -------
@@ -185,4 +244,5 @@ def sweep(
         Results in the order of ``items``.
     """
     caller = _call_star if star else _call_one
-    return map_tasks(caller, func, [(item,) for item in items], scheduler=scheduler, n_workers=n_workers)
+    return map_tasks(caller, func, [(item,) for item in items], scheduler=scheduler, n_workers=n_workers,
+                     progress=progress)

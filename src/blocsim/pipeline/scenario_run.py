@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from blocsim.data.progress import ProgressCallback
 from blocsim.errors import ScenarioError
 from blocsim.pipeline.labour_inputs import labour_inputs
 from blocsim.pipeline.models import ModelRun, policy_shock, run_onesector, run_pe
@@ -138,6 +139,7 @@ def run_scenario(
     seed: int | None = None,
     dataset: Any = None,
     year: int | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ScenarioResult:
     """Run a scenario with the model its ``[model] name`` names and (optionally) write a run directory.
 
@@ -172,6 +174,12 @@ def run_scenario(
     year
         Data year to run on instead of the scenario's ``[data] year`` (its baseline flows and
         tariff schedules; overrides ``tariff_year`` too); one of the dataset's years.
+    progress
+        ``progress(done, total)`` (:mod:`blocsim.data.progress`), called only with ``draws``:
+        after the point run, ``total`` = ``draws`` + the sensitivity's scenarios
+        (:func:`~blocsim.pipeline.sensitivity.scenario_count`) + 1 (writing the run), first
+        with ``done = 0``, then after each solved chunk, the last (``done == total``) once the
+        run is written.
 
     Returns
     -------
@@ -228,18 +236,37 @@ def run_scenario(
     result = ScenarioResult(scenario, before, after, shock, model, tables, meta, violations)
     if draws is not None:
         from blocsim.pipeline.bands import bands_plan, scenario_bands
-        from blocsim.pipeline.sensitivity import HEADLINE_VARIABLES, sensitivity_table
+        from blocsim.pipeline.sensitivity import HEADLINE_VARIABLES, scenario_count, sensitivity_table
 
         plan = bands_plan(result, seed=seed, dataset=dataset)
-        bands = scenario_bands(result, draws=draws, seed=seed, plan=plan)
+        total = draws + scenario_count(plan) + 1  # the draws, the sensitivity's scenarios, writing the run
+        bands = scenario_bands(result, draws=draws, seed=seed, plan=plan, progress=_part(progress, 0, total))
         tables["bands"] = bands.bands
-        tables["sensitivity"] = sensitivity_table(plan, meta["focus_countries"])
+        tables["sensitivity"] = sensitivity_table(plan, meta["focus_countries"],
+                                                  progress=_part(progress, draws, total))
         tables["countries"] = countries_with_bands(tables["countries"], bands.bands)
         meta["uncertainty"] = {"draws": draws, "seed": seed, "varied": bands.diagnostics["varied"],
                                "not_in_model": bands.diagnostics["not_in_model"],
                                "sensitivity": {"method": "one at a time, p05 and p95 of each input",
                                                "variables": list(HEADLINE_VARIABLES)}}
+        written = _write(result, out_dir)
+        if progress is not None:
+            progress(total, total)
+        return written
     return _write(result, out_dir)
+
+
+def _part(progress: ProgressCallback | None, offset: int, total: int) -> ProgressCallback | None:
+    """The callback of one part of a counted run: its ``done`` reported as ``offset + done`` of ``total``
+    (a later part's opening ``done = 0`` is not repeated)."""
+    if progress is None:
+        return None
+
+    def report(done: int, _: int) -> None:
+        if done or not offset:
+            progress(offset + done, total)
+
+    return report
 
 
 def countries_with_bands(countries: pd.DataFrame, bands: pd.DataFrame) -> pd.DataFrame:

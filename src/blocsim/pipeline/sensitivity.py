@@ -7,6 +7,10 @@ rest in one batched call. The swing ``|result_high - result_low|`` ranks the inp
 country and headline variable (rank 1 moves it most; ties keep the input order). An input
 with zero spread is fixed, so its swing is 0 and it ranks last. One-at-a-time swings ignore
 interactions between inputs; the bands' draws hold the joint variation.
+
+The ``2P + 1`` scenarios (:func:`scenario_count`; the point and two per input) are solved in
+blocks of :data:`~blocsim.pipeline.bands.CHUNK_SIZE` batched solves, so a progress callback
+moves along; the numbers do not depend on the blocks.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from blocsim.pipeline.bands import BandsPlan, quantile, solve_values
+from blocsim.data.progress import ProgressCallback
+from blocsim.pipeline.bands import CHUNK_SIZE, BandsPlan, quantile, solve_values
 
 HEADLINE_VARIABLES = ("welfare_pct", "real_wage_pct", "tariff_revenue_change")
 """The headline numbers of the tornado table."""
@@ -26,8 +31,25 @@ SENSITIVITY_COLUMNS = ("country", "variable", "input", "kind", "distribution", "
 LOW, HIGH = 0.05, 0.95
 
 
-def sensitivity_table(plan: BandsPlan, focus: Sequence[str]) -> pd.DataFrame:
+def scenario_count(plan: BandsPlan) -> int:
+    """Scenarios :func:`sensitivity_table` solves for ``plan``: the point and two per input (``2P + 1``)."""
+    return 2 * len(plan.inputs) + 1
+
+
+def sensitivity_table(plan: BandsPlan, focus: Sequence[str], *,
+                      progress: ProgressCallback | None = None) -> pd.DataFrame:
     """Tornado table for the ``focus`` countries: one row per (country, headline variable, input).
+
+    Parameters
+    ----------
+    plan
+        The bands plan of the run (:func:`blocsim.pipeline.bands.bands_plan`).
+    focus
+        Countries of the table (those not in the run are left out).
+    progress
+        ``progress(done, total)``, ``total`` = :func:`scenario_count`: called with 0 first,
+        then with the scenarios solved after each block (strictly increasing, last
+        ``done == total``). For a progress display.
 
     Returns
     -------
@@ -41,7 +63,7 @@ def sensitivity_table(plan: BandsPlan, focus: Sequence[str]) -> pd.DataFrame:
     for k, item in enumerate(inputs):
         rows[1 + 2 * k, k] = quantile(item, LOW)
         rows[2 + 2 * k, k] = quantile(item, HIGH)
-    results = solve_values(plan, rows, HEADLINE_VARIABLES)  # (2P + 1, V, N)
+    results = _solve_blocks(plan, rows, progress)  # (2P + 1, V, N)
     countries = list(plan.problem.countries)
     records = []
     for country in [c for c in focus if c in countries]:
@@ -57,3 +79,16 @@ def sensitivity_table(plan: BandsPlan, focus: Sequence[str]) -> pd.DataFrame:
     order = table.groupby(["country", "variable"], sort=False)["swing"].rank(method="first", ascending=False)
     table["rank"] = order.astype(int)
     return table.sort_values(["country", "variable", "rank"], kind="stable").reset_index(drop=True)
+
+
+def _solve_blocks(plan: BandsPlan, rows: np.ndarray, progress: ProgressCallback | None) -> np.ndarray:
+    """Headline variables (D, V, N) of the input values ``rows`` (D, P), solved in blocks of ``CHUNK_SIZE``."""
+    total = len(rows)
+    if progress is not None:
+        progress(0, total)
+    blocks = []
+    for start in range(0, total, CHUNK_SIZE):
+        blocks.append(solve_values(plan, rows[start:start + CHUNK_SIZE], HEADLINE_VARIABLES))
+        if progress is not None:
+            progress(min(start + CHUNK_SIZE, total), total)
+    return np.concatenate(blocks)

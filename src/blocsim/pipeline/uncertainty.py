@@ -44,6 +44,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from blocsim.data.progress import ProgressCallback
 from blocsim.equilibrium.baseline import country_index
 from blocsim.equilibrium.equations import country_changes, solve_counterfactual
 from blocsim.equilibrium.options import SolverOptions
@@ -259,6 +260,7 @@ def monte_carlo(
     importer: str = "importer",
     flow: str = "trade",
     options: SolverOptions | None = None,
+    progress: ProgressCallback | None = None,
     **model_kwargs: Any,
 ) -> MonteCarloResult:
     """Monte Carlo bands for the one-sector (``model="ge"``) or multi-sector GE.
@@ -322,6 +324,11 @@ def monte_carlo(
         Column names in ``baseline_df``.
     options : SolverOptions, optional
         Solver settings.
+    progress : callable, optional
+        ``progress(done, total)``, ``total`` = ``draws``: called with 0 once the point
+        estimate is solved, then with the draws finished after each chunk (strictly
+        increasing, last ``done == draws``; in completion order on Dask); see
+        :mod:`blocsim.pipeline.distributed`. For a progress display (the CLI's bar).
     **model_kwargs
         Further keywords of the model's single-run solve: for ``model="ge"`` ``compat``,
         ``output``, ``expenditure`` of :func:`blocsim.solve_ge`; for ``"multisector"`` ``io``,
@@ -387,7 +394,8 @@ def monte_carlo(
                         parameters=len(problem.elasticities) + len(names))
     point = _point(problem)  # first: a single run's errors come before any draw
     bounds = [(a, min(a + chunk_size, draws)) for a in range(0, draws, chunk_size)]
-    parts = map_tasks(task, problem, bounds, scheduler=scheduler)
+    parts = map_tasks(task, problem, bounds, scheduler=scheduler, progress=progress,
+                      units=[stop - start for start, stop in bounds])
     elas = np.concatenate([p[0] for p in parts])
     coefs = np.concatenate([p[1] for p in parts])
     samples = np.concatenate([p[2] for p in parts])

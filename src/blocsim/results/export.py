@@ -18,7 +18,8 @@
   Default: ``<run>-csv-<locale>/`` beside the run directory.
 
 Existing files are never overwritten unless ``force`` (then only the files written); every
-file is written to a temporary sibling first and renamed into place.
+file is written to a temporary sibling first and renamed into place. ``progress(done, total)``
+counts the rows of the tables written (an Excel sheet in blocks of :data:`XLSX_BLOCK_ROWS`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any, Callable, Literal, Mapping, get_args
 
 import pandas as pd
 
+from blocsim.data.progress import ProgressCallback
 from blocsim.errors import BlocsimError
 from blocsim.results.columns import describe_column
 from blocsim.results.output import write_outputs
@@ -46,6 +48,8 @@ TABLE_ORDER: tuple[str, ...] = ("countries", "bands", "bloc_effects", "partner_g
 
 README_NAME = "README.txt"
 EXCEL_MAX_ROWS = 1_048_575  # one header row leaves this many data rows
+XLSX_BLOCK_ROWS = 20_000
+"""Rows written to an Excel sheet at a time (a few seconds of openpyxl), for progress reports."""
 STATA_LABEL_LENGTH = 80
 _STATA_RESERVED = frozenset(
     "_all _b byte _coef _cons double float if in int long _n _N _pi _pred _rc _skip strL using with".split()
@@ -65,6 +69,7 @@ def export_run(
     locale: ExportLocale | None = None,
     out: str | os.PathLike[str] | None = None,
     force: bool = False,
+    progress: ProgressCallback | None = None,
 ) -> list[Path]:
     """Export a run directory as an Excel workbook, Stata files or locale-aware CSV.
 
@@ -81,6 +86,9 @@ def export_run(
         beside the run directory: ``<run>.xlsx``, ``<run>-dta/``, ``<run>-csv-<locale>/``.
     force
         Overwrite files of the same names (other files are never touched).
+    progress
+        ``progress(done, total)`` (:mod:`blocsim.data.progress`), ``total`` = the rows of all
+        tables: 0 first, then as each table (an Excel sheet: each block of rows) is written.
 
     Returns
     -------
@@ -105,15 +113,47 @@ def export_run(
     tables, meta = read_run(source)
     ordered = {name: tables[name] for name in sorted(tables, key=_table_rank)}
     name = source.resolve().name
+    advance = _row_counter(progress, sum(len(frame) for frame in ordered.values()))
     if format == "xlsx":
         target = Path(out) if out is not None else source.resolve().with_name(f"{name}.xlsx")
-        return write_outputs(target.parent, {target.name: _xlsx_writer(ordered, meta, name)}, force=force)
+        return write_outputs(target.parent, {target.name: _xlsx_writer(ordered, meta, name, advance)}, force=force)
     if format == "dta":
         folder = Path(out) if out is not None else source.resolve().with_name(f"{name}-dta")
-        return write_outputs(folder, _dta_writers(ordered, meta, name), force=force)
+        return write_outputs(folder, _counted(_dta_writers(ordered, meta, name), ordered, ".dta", advance), force=force)
     chosen = locale or "en"
     folder = Path(out) if out is not None else source.resolve().with_name(f"{name}-csv-{chosen}")
-    return write_outputs(folder, _csv_writers(ordered, meta, name, chosen), force=force)
+    return write_outputs(folder, _counted(_csv_writers(ordered, meta, name, chosen), ordered, ".csv", advance),
+                         force=force)
+
+
+def _row_counter(progress: ProgressCallback | None, total: int) -> Callable[[int], None]:
+    """``advance(rows)``: report ``rows`` more rows written to ``progress`` (0 of ``total`` first)."""
+    done = 0
+    if progress is not None and total:
+        progress(0, total)
+
+    def advance(rows: int) -> None:
+        nonlocal done
+        if progress is not None and rows:
+            done += rows
+            progress(done, total)
+
+    return advance
+
+
+def _counted(writers: dict[str, Callable[[Path], None]], tables: Mapping[str, pd.DataFrame], suffix: str,
+             advance: Callable[[int], None]) -> dict[str, Callable[[Path], None]]:
+    """``writers`` whose table files (``<table><suffix>``) report their rows to ``advance`` once written."""
+    rows = {f"{name}{suffix}": len(frame) for name, frame in tables.items()}
+
+    def counted(file_name: str, write: Callable[[Path], None]) -> Callable[[Path], None]:
+        def run(path: Path) -> None:
+            write(path)
+            advance(rows.get(file_name, 0))
+
+        return run
+
+    return {file_name: counted(file_name, write) for file_name, write in writers.items()}
 
 
 def _table_rank(name: str) -> tuple[int, str]:
@@ -188,14 +228,15 @@ def _sheet_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _xlsx_writer(tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any], run_name: str) -> Callable[[Path], None]:
+def _xlsx_writer(tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any], run_name: str,
+                 advance: Callable[[int], None]) -> Callable[[Path], None]:
     for name, frame in tables.items():
         if len(frame) > EXCEL_MAX_ROWS:
             raise BlocsimError(
                 f"{name}.csv: {len(frame):,} rows, more than an Excel sheet holds ({EXCEL_MAX_ROWS:,}); "
                 "export it with --format csv or dta instead"
             )
-    content = _xlsx_bytes(tables, meta, run_name)
+    content = _xlsx_bytes(tables, meta, run_name, advance)
 
     def write(path: Path) -> None:
         path.write_bytes(content)
@@ -203,7 +244,8 @@ def _xlsx_writer(tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any], ru
     return write
 
 
-def _xlsx_bytes(tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any], run_name: str) -> bytes:
+def _xlsx_bytes(tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any], run_name: str,
+                advance: Callable[[int], None]) -> bytes:
     from openpyxl.styles import Alignment, Font
 
     buffer = io.BytesIO()
@@ -233,7 +275,12 @@ def _xlsx_bytes(tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any], run
             readme.column_dimensions[letter].width = width
         for name, frame in tables.items():
             sheet = _sheet_name(name, taken)
-            frame.to_excel(writer, sheet_name=sheet, index=False, freeze_panes=(1, 0))
+            for start in range(0, max(len(frame), 1), XLSX_BLOCK_ROWS):  # the header with the first block
+                block = frame.iloc[start:start + XLSX_BLOCK_ROWS]
+                first = start == 0
+                block.to_excel(writer, sheet_name=sheet, index=False, header=first, startrow=start + (not first),
+                               freeze_panes=(1, 0) if first else None)
+                advance(len(block))
     return buffer.getvalue()
 
 

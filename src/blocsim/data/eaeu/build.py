@@ -38,6 +38,7 @@ from blocsim.data.eaeu.regions import (
 )
 from blocsim.data.eaeu.sources import FILES, Sources, read_sources
 from blocsim.data.eaeu.tariffs import tariff_table, union_members_by_year
+from blocsim.data.progress import ProgressCallback, step_reporter
 
 #: Bumped whenever the recipe's output changes on purpose.
 RECIPE_VERSION = "1.0"
@@ -296,7 +297,11 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
 
 
-def build_eaeu(source_dir: Path, out_dir: Path) -> None:
+BUILD_STEPS: tuple[str, ...] = ("read the source files", "compute the tables", "write the CSV files")
+"""The steps :func:`build_eaeu` reports to its ``progress`` callback (``total = len(BUILD_STEPS)``)."""
+
+
+def build_eaeu(source_dir: Path, out_dir: Path, *, progress: ProgressCallback | None = None) -> None:
     """Rebuild the bundled EAEU tables from the original public files.
 
     Parameters
@@ -307,14 +312,20 @@ def build_eaeu(source_dir: Path, out_dir: Path) -> None:
         Folder to write ``flows.csv``, ``gravity.csv``, ``tariffs.csv``, ``countries.csv``,
         ``sectors.csv`` and ``meta.json`` into (created if missing). The files are written to a
         temporary folder first and moved into place only when all of them succeeded.
+    progress
+        ``progress(done, total)`` (:mod:`blocsim.data.progress`) over the :data:`BUILD_STEPS`
+        (``total`` = 3): 0 first, then as each step finishes.
 
     Raises
     ------
     DataValidationError
         A source file is missing or malformed (the message names the file and column).
     """
+    step = step_reporter(progress, len(BUILD_STEPS))
     src = read_sources(Path(source_dir), YEARS)
+    step(1)
     result = _compute(src)
+    step(2)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".build-") as tmp:
@@ -325,3 +336,4 @@ def build_eaeu(source_dir: Path, out_dir: Path) -> None:
         (staging / "meta.json").write_text(text, encoding="utf-8")
         for name in TABLES:
             os.replace(staging / name, out_dir / name)
+    step(len(BUILD_STEPS))

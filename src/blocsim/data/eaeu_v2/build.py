@@ -12,7 +12,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,7 @@ from blocsim.data.eaeu_v2.services import services_shares
 from blocsim.data.eaeu_v2.tariff_check import wits_comparison
 from blocsim.data.eaeu_v2.sources import FILES, read_all
 from blocsim.data.eaeu_v2.tariffs import FLAGS, SOURCES, tariff_tables
+from blocsim.data.progress import ProgressCallback, step_reporter
 
 RECIPE_VERSION = "2.0"
 DATASET_NAME = "eaeu-2022v2"
@@ -59,6 +60,18 @@ TABLE_NAMES: tuple[str, ...] = (
 )
 
 
+BUILD_STEPS: tuple[str, ...] = (
+    "read the source files",
+    "ICIO cube",
+    "carve out the small economies",
+    "tariff tables",
+    "flows, gravity and the other tables",
+    "checks against customs data and WITS",
+    "write the Parquet files",
+)
+"""The steps :func:`build_eaeu_v2` reports to its ``progress`` callback (``total = len(BUILD_STEPS)``)."""
+
+
 def _flows_table(regions, sectors, flows: np.ndarray, flags: np.ndarray) -> pd.DataFrame:
     n_y, n_r, _, n_k = flows.shape
     yy, ee, ii, kk = np.meshgrid(np.arange(n_y), np.arange(n_r), np.arange(n_r), np.arange(n_k), indexing="ij")
@@ -76,17 +89,27 @@ def _flows_table(regions, sectors, flows: np.ndarray, flags: np.ndarray) -> pd.D
     return table.sort_values(["exporter", "importer", "sector", "year"], kind="stable", ignore_index=True)
 
 
-def compute(source_dir: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
-    """Run the recipe; return the tables (name -> DataFrame) and ``meta``."""
+def compute(
+    source_dir: Path, step: Callable[[int], None] | None = None
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """Run the recipe; return the tables (name -> DataFrame) and ``meta``.
+
+    ``step(k)`` (if given) is called as the first six of :data:`BUILD_STEPS` finish (k = 1..6).
+    """
+    step = step or (lambda done: None)
     src = read_all(Path(source_dir))
+    step(1)
     sectors = sector_table(src.icio_sectors, src.elasticities)
     goods = sectors["goods"].to_numpy(dtype=bool)
     cube = icio_cube(src.icio, src.icio_countries, tuple(sectors["sector"]))
+    step(2)
     reference = cv.national_totals()
     icio_codes = [e for e in cube.economies if e != "ROW"]
     shares = services_shares(src.services, icio_codes, cv.SMALL)
     carved = cv.carve(cube, src.comtrade, src.hs4, src.gdp_ppp, set(src.geo["iso3"]), goods, reference, shares)
+    step(3)
     bilateral, external, cet = tariff_tables(carved.regions, cube.economies, cube.sectors, goods, YEARS, cube.tariffs)
+    step(4)
     names = dict(zip(src.icio_countries["iso3"], src.icio_countries["name"], strict=True))
     tables = {
         "flows": _flows_table(carved.regions, cube.sectors, carved.flows, carved.flags),
@@ -101,10 +124,12 @@ def compute(source_dir: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
         "small_member_totals": carved.totals,
         "national_totals": reference,
     }
+    step(5)
     goods_codes = list(sectors.loc[sectors["goods"], "sector"])
     tables["customs_gap"] = customs_gap(tables["flows"], src.comtrade, goods_codes)
     tables["tariff_check"] = wits_comparison(bilateral, src.wits)
     meta = _meta(carved, tables, goods)
+    step(6)
     return tables, meta
 
 
@@ -174,8 +199,11 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     pq.write_table(table, path, **PARQUET_OPTIONS)
 
 
-def build_eaeu_v2(source_dir: Path, out_dir: Path) -> list[Path]:
+def build_eaeu_v2(source_dir: Path, out_dir: Path, *, progress: ProgressCallback | None = None) -> list[Path]:
     """Rebuild the v2 tables into ``out_dir`` (created if missing; files swapped in only when all succeeded).
+
+    ``progress(done, total)`` (:mod:`blocsim.data.progress`), if given, counts the
+    :data:`BUILD_STEPS` (``total`` = 7): 0 first, then as each step finishes.
 
     Returns
     -------
@@ -187,7 +215,8 @@ def build_eaeu_v2(source_dir: Path, out_dir: Path) -> list[Path]:
     DataValidationError
         A source file is missing or malformed (the message names the file and column).
     """
-    tables, meta = compute(source_dir)
+    step = step_reporter(progress, len(BUILD_STEPS))
+    tables, meta = compute(source_dir, step)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = [f"{t}.parquet" for t in TABLE_NAMES] + ["meta.json"]
@@ -199,4 +228,5 @@ def build_eaeu_v2(source_dir: Path, out_dir: Path) -> list[Path]:
         (staging / "meta.json").write_text(text, encoding="utf-8")
         for name in names:
             os.replace(staging / name, out_dir / name)
+    step(len(BUILD_STEPS))
     return [out_dir / name for name in names]

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from blocsim.errors import ScenarioError
+from blocsim.results.tariff_sources import with_tariff_sources
 from blocsim.pipeline.labour_inputs import labour_inputs
 from blocsim.pipeline.models import ModelRun, policy_shock, run_onesector, run_pe
 from blocsim.policy.model import PolicyState
@@ -205,6 +206,8 @@ def run_scenario(
     model = _solve(scenario, dataset, baseline, shock, theta, labour)
     flows, reexports = record_reroutes(model.flows, shock.reroutes)
     tables = _tables(scenario, model, flows, reexports, shock)
+    if "tariffs" in tables:  # where each rate comes from (the dataset's source and flag)
+        tables["tariffs"] = with_tariff_sources(tables["tariffs"], dataset, rates.year)
     meta = _meta(scenario, baseline, before, after, shock, model, violations, rates, theta)
     meta["model"]["parameters"].update(labour_parameters(scenario, labour))
     meta["dataset"].update(dataset_version(dataset, baseline))

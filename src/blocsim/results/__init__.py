@@ -18,6 +18,7 @@ _PUBLIC = {
     "check_targets": "blocsim.results.output",
     "export_run": "blocsim.results.export",
     "describe_column": "blocsim.results.columns",
+    "with_tariff_sources": "blocsim.results.tariff_sources",
 }
 __all__ = list(_PUBLIC)
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

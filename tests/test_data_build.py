@@ -123,6 +123,12 @@ def test_build_from_csv_lists_exports_and_runs_a_scenario_through_the_cli(
     assert ran.exit_code == 0, ran.output
     meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     assert meta["dataset"]["name"] == "mydata" and meta["dataset"]["year"] == 2015
+    # the elasticities of the dataset's sectors only, named by the table they come from
+    assert sorted(meta["model"]["parameters"]["theta"]) == sorted(SECTORS)
+    theta_rows = [row for row in meta["assumptions"] if row["name"].startswith("theta[")]
+    assert {row["source"] for row in theta_rows} == {
+        "elasticity table 'caliendo_parro_2015_icio' (blocsim.data.get_elasticities)"}
+    assert f"sectors ({len(SECTORS)}): {', '.join(SECTORS)}" in " ".join(ran.stdout.split())
     countries = pd.read_csv(run_dir / "countries.csv")
     assert set(REGIONS) <= set(countries["country"]) and countries["welfare_pct"].notna().all()
 

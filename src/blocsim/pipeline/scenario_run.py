@@ -93,7 +93,7 @@ def resolve_theta(scenario: Scenario, dataset: Any = None) -> dict[str, float]:
         for name in DEFAULT_THETA_TABLES:
             table = get_elasticities(name)
             if sectors <= set(table):
-                return table
+                return {sector: theta for sector, theta in table.items() if sector in sectors}
     return get_elasticities(scenario.model.theta)
 
 

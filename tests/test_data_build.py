@@ -236,3 +236,30 @@ def test_an_existing_dataset_is_replaced_only_with_force(home: Path, inputs: tup
     assert forced.exit_code == 0 and "mydata: replaced" in forced.output
     assert "given" in set(load_dataset("mydata").extra["tariffs"]["flag"])
     assert sorted(p.name for p in built_root().iterdir()) == ["mydata"]  # no staging or old copy left
+
+
+def test_tariffs_from_a_wits_import_in_the_store(home: Path, inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    header = "Reporter,Partner,Product,Tariff Year,DutyType,Simple Average,Weighted Average\n"
+    rows = ["KAZ,WLD,Total,2015,AHS,7.5,6.0", "KAZ,CHN,Total,2015,AHS,5.0,4.0", "KAZ,WLD,A01,2015,AHS,10.0,",
+            "RUS,WLD,Total,2015,MFN,9.0,8.0", "EUN,RUS,Total,2015,AHS,1.0,0.5"]
+    (tmp_path / "wits.csv").write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
+    assert cli("data", "import", "wits", str(tmp_path / "wits.csv"), "--name", "wits_t").exit_code == 0
+    built = cli("data", "build", "witsdata", "--flows", str(inputs[0]), "--tariffs", "wits_t")
+    assert built.exit_code == 0, built.output
+    table = load_dataset("witsdata").extra["tariffs"].set_index(["importer", "exporter", "sector", "year"])
+
+    def cell(exporter: str, sector: str, year: int = 2015, importer: str = "KAZ") -> tuple[float, str, str]:
+        row = table.loc[(importer, exporter, sector, year)]
+        return round(float(row["tariff"]), 9), str(row["flag"]), str(row["source"])
+
+    assert cell("DEU", "C20")[:2] == (0.06, "wits_ahs") and "import-weighted" in cell("DEU", "C20")[2]
+    assert cell("CHN", "C20")[:2] == (0.04, "wits_ahs")  # the partner's own row beats WLD
+    assert cell("DEU", "A01")[:2] == (0.10, "wits_ahs") and "simple average" in cell("DEU", "A01")[2]
+    assert cell("CHN", "A01")[0] == 0.10  # the sector's own row comes first
+    assert cell("DEU", "C20", 2014)[:2] == (0.0, "assumed")  # no 2014 row
+    assert cell("DEU", "C20", 2015, "RUS")[:2] == (0.0, "assumed")  # MFN rows are not applied rates
+    none = tmp_path / "mfn_only.csv"
+    none.write_text(header + rows[3] + "\n", encoding="utf-8")
+    assert cli("data", "import", "wits", str(none), "--name", "wits_mfn").exit_code == 0
+    line = _one_line_error(cli("data", "build", "witsmfn", "--flows", str(inputs[0]), "--tariffs", "wits_mfn"))
+    assert "store dataset wits_mfn: a WITS import with no usable row; allowed: rows of duty type AHS" in line

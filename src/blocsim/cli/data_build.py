@@ -22,7 +22,7 @@ def register(data_app: typer.Typer) -> None:
             "(USD millions, domestic flows included).")],
         tariffs: Annotated[Optional[str], typer.Option(
             "--tariffs", help="CSV/Parquet file or stored dataset with importer, exporter, [sector,] year, tariff "
-            "[, source, flag] (fractions); missing rows are 0, flagged 'assumed'.")] = None,
+            "[, source, flag] (fractions), or a WITS import (AHS rows); missing rows are 0, flagged 'assumed'.")] = None,
         sectors: Annotated[Optional[str], typer.Option(
             "--sectors", help="CSV/Parquet file with sector, name [, description, goods] (default: the bundled "
             "datasets' sector names for their codes).")] = None,

@@ -242,6 +242,8 @@ def clean_tariffs(raw: pd.DataFrame | None, label: str, first: int, flows: pd.Da
     keys = ["importer", "exporter", "sector", "year"]
     grid = pd.MultiIndex.from_product([regions, regions, sectors, years], names=keys).to_frame(index=False)
     grid = grid[grid["importer"] != grid["exporter"]]
+    if raw is not None and is_wits(raw):
+        raw = wits_tariffs(raw, label, regions, sectors)
     given = pd.DataFrame({"importer": pd.Series(dtype=str), "exporter": pd.Series(dtype=str),
                           "sector": pd.Series(dtype=str), "year": pd.Series(dtype="int64"),
                           "tariff": pd.Series(dtype=float), "source": pd.Series(dtype=str),
@@ -285,6 +287,63 @@ def clean_tariffs(raw: pd.DataFrame | None, label: str, first: int, flows: pd.Da
     table["flag"] = table["flag"].where(~assumed, ASSUMED)
     table["year"] = table["year"].astype("int64")
     return table.sort_values(keys, kind="stable", ignore_index=True)
+
+
+WITS_COLUMNS: tuple[str, ...] = ("importer", "exporter", "product", "year", "duty_type", "simple_average")
+#: WITS product codes that mean all products (the rate then applies to every sector).
+WITS_ALL_PRODUCTS: frozenset[str] = frozenset({"total", "all products", "all", "999999"})
+
+
+def is_wits(frame: pd.DataFrame) -> bool:
+    """Whether a tariffs table is a WITS/TRAINS import (``blocsim data import wits``) rather than the
+    ``importer, exporter, [sector,] year, tariff`` layout."""
+    return "tariff" not in frame.columns and set(WITS_COLUMNS) <= set(frame.columns)
+
+
+def wits_tariffs(frame: pd.DataFrame, label: str, regions: Sequence[str], sectors: Sequence[str]) -> pd.DataFrame:
+    """A WITS import as ``importer, exporter, sector, year, tariff, source, flag`` on the flows' regions.
+
+    Rows of duty type AHS (effectively applied) only; the rate is the import-weighted average where
+    WITS gives one, else the simple average (fractions). Partner ``WLD`` stands for every exporter
+    without a row of its own, product ``Total`` for every sector without a row of its own (a product
+    code equal to a sector of the flows is that sector); a sector's own row comes first, then a
+    partner's own row. Rows for other importers, partners or products are not used.
+
+    Raises
+    ------
+    DataValidationError
+        No usable AHS row (naming the table and what is needed).
+    """
+    ahs = frame[frame["duty_type"].astype(str).str.lower() == "ahs"]
+    product = ahs["product"].astype(str).str.strip()
+    whole = product.str.lower().isin(WITS_ALL_PRODUCTS)
+    usable = ahs[(whole | product.isin(sectors)).to_numpy() & ahs["importer"].isin(regions).to_numpy()
+                 & (ahs["exporter"].isin(regions) | ahs["exporter"].eq("WLD")).to_numpy()]
+    if usable.empty:
+        raise DataValidationError(
+            f"{label}: a WITS import with no usable row; allowed: rows of duty type AHS whose reporter is a region of "
+            f"the flows ({', '.join(list(regions)[:12])}), partner WLD or such a region, product Total or a sector "
+            "of the flows"
+        )
+    weighted = usable["weighted_average"] if "weighted_average" in usable.columns else pd.Series(np.nan, usable.index)
+    basis = np.where(weighted.notna(), "import-weighted", "simple")
+    cells = pd.DataFrame({
+        "importer": usable["importer"].to_numpy(), "exporter": usable["exporter"].to_numpy(),
+        "product": usable["product"].astype(str).str.strip().to_numpy(), "year": usable["year"].to_numpy(),
+        "tariff": weighted.fillna(usable["simple_average"]).to_numpy(),
+        "source": [f"WITS effectively applied tariff (AHS), {b} average ({label})" for b in basis],
+        "flag": "wits_ahs",
+    })
+    cells["priority"] = cells["exporter"].eq("WLD").astype(int) + 2 * ~cells["product"].isin(sectors)
+    cells = cells.merge(pd.DataFrame({"sector": list(sectors)}), how="cross")
+    cells = cells[cells["product"].eq(cells["sector"]) | ~cells["product"].isin(sectors)]
+    partners = pd.DataFrame({"partner": list(regions)})
+    cells = cells.merge(partners, how="cross")
+    cells = cells[(cells["exporter"].eq(cells["partner"]) | cells["exporter"].eq("WLD"))
+                  & cells["partner"].ne(cells["importer"])]
+    cells = cells.sort_values("priority", kind="stable").drop_duplicates(["importer", "partner", "sector", "year"])
+    out = cells.drop(columns=["exporter", "product", "priority"]).rename(columns={"partner": "exporter"})
+    return out[["importer", "exporter", "sector", "year", "tariff", "source", "flag"]].reset_index(drop=True)
 
 
 def _check_members(frame: pd.DataFrame, label: str, first: int, regions: list[str], sectors: list[str]) -> None:

@@ -186,6 +186,8 @@ def _one_line_error(result: object) -> str:
          ["flows.csv: row 7, column 'trade': value 'abc'", "finite number >= 0"]),
         ("flows", lambda f: f.assign(trade=lambda t: t["trade"].where(t.index != 0, -1.0)),
          ["flows.csv: row 2, column 'trade': value '-1.0'"]),
+        ("flows", lambda f: f.astype({"trade": object}).assign(trade=lambda t: t["trade"].where(t.index != 9, "inf")),
+         ["flows.csv: row 11, column 'trade': value 'inf'"]),
         ("flows", lambda f: f.drop(columns="year"), ["flows.csv: missing column 'year'", "exporter, importer, year"]),
         ("flows", lambda f: f.assign(exporter=lambda t: t["exporter"].where(t.index != 3, "XYZ")),
          ["flows.csv: row 5, column 'exporter': value 'XYZ'", "ISO 3166-1 alpha-3"]),
@@ -198,7 +200,7 @@ def _one_line_error(result: object) -> str:
         ("tariffs", lambda t: pd.concat([t, t.iloc[[0]]]),
          ["tariffs.csv: row", "is given twice"]),
     ],
-    ids=["trade-text", "trade-negative", "no-year", "bad-code", "no-domestic", "tariff-percent", "tariff-sector",
+    ids=["trade-text", "trade-negative", "trade-infinite", "no-year", "bad-code", "no-domestic", "tariff-percent", "tariff-sector",
          "tariff-twice"],
 )
 def test_bad_input_fails_on_one_line_naming_file_field_and_value_and_writes_nothing(

@@ -139,10 +139,11 @@ def _codes(frame: pd.DataFrame, column: str, label: str, first: int) -> pd.Serie
     from blocsim.data.countries import code_kind
 
     codes = frame[column].astype(str).str.strip().str.upper()
-    for position, code in enumerate(codes):
-        if not _CODE.fullmatch(code) or code_kind(code) == "unknown":
-            raise _bad(label, first + position, column, frame[column].iloc[position],
-                       "an ISO 3166-1 alpha-3 code or a blocsim aggregate code such as ROW or EUN")
+    wrong = [code for code in codes.unique() if not _CODE.fullmatch(code) or code_kind(code) == "unknown"]
+    if wrong:
+        position = int(np.flatnonzero(codes.isin(wrong).to_numpy())[0])
+        raise _bad(label, first + position, column, frame[column].iloc[position],
+                   "an ISO 3166-1 alpha-3 code or a blocsim aggregate code such as ROW or EUN")
     return codes
 
 
@@ -152,7 +153,7 @@ def _numbers(frame: pd.DataFrame, column: str, label: str, first: int, *, allowe
     text = raw.astype(str).str.strip()
     blank = raw.isna() | text.eq("") | text.str.lower().eq("nan")
     values = pd.to_numeric(raw.where(~blank), errors="coerce").astype(float)
-    bad = (values.isna() & ~blank) | (blank if not blank_ok else False) | ~(
+    bad = (values.isna() & ~blank) | (blank if not blank_ok else False) | np.isinf(values) | ~(
         values.between(low, high) | values.isna())
     if whole:
         bad |= ~values.isna() & (values != np.floor(values))
@@ -164,10 +165,11 @@ def _numbers(frame: pd.DataFrame, column: str, label: str, first: int, *, allowe
 
 def _sectors(frame: pd.DataFrame, label: str, first: int) -> pd.Series:
     sectors = frame["sector"].astype(str).str.strip()
-    for position, sector in enumerate(sectors):
-        if not _SECTOR.fullmatch(sector):
-            raise _bad(label, first + position, "sector", frame["sector"].iloc[position],
-                       "a sector code of letters, digits, '_', '.', '-' (up to 40 characters)")
+    wrong = [sector for sector in sectors.unique() if not _SECTOR.fullmatch(sector)]
+    if wrong:
+        position = int(np.flatnonzero(sectors.isin(wrong).to_numpy())[0])
+        raise _bad(label, first + position, "sector", frame["sector"].iloc[position],
+                   "a sector code of letters, digits, '_', '.', '-' (up to 40 characters)")
     return sectors
 
 
@@ -268,9 +270,9 @@ def clean_tariffs(raw: pd.DataFrame | None, label: str, first: int, flows: pd.Da
         if "sector" not in frame.columns:
             frame = frame.merge(pd.DataFrame({"sector": sectors}), how="cross")
         frame = frame[frame["year"].isin(years)]
-        repeated = frame.duplicated(keys, keep=False)
+        repeated = frame.duplicated(keys, keep="first")
         if repeated.any():
-            hit = frame[repeated].iloc[1]
+            hit = frame[repeated].iloc[0]
             raise DataValidationError(
                 f"{label}: row {hit['row']}: the tariff of importer {hit['importer']}, exporter {hit['exporter']}, "
                 f"sector {hit['sector']}, year {hit['year']} is given twice; allowed: one row per cell"

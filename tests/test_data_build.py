@@ -265,3 +265,19 @@ def test_tariffs_from_a_wits_import_in_the_store(home: Path, inputs: tuple[Path,
     assert cli("data", "import", "wits", str(none), "--name", "wits_mfn").exit_code == 0
     line = _one_line_error(cli("data", "build", "witsmfn", "--flows", str(inputs[0]), "--tariffs", "wits_mfn"))
     assert "store dataset wits_mfn: a WITS import with no usable row; allowed: rows of duty type AHS" in line
+
+
+def test_sectors_file_names_the_sectors_and_says_which_are_goods(home: Path, inputs: tuple[Path, Path],
+                                                                  tmp_path: Path) -> None:
+    sectors = tmp_path / "sectors.csv"
+    pd.DataFrame({"sector": list(SECTORS), "name": [f"name of {s}" for s in SECTORS],
+                  "goods": ["true", "true", "true", "false"]}).to_csv(sectors, index=False)
+    assert cli("data", "build", "mydata", "--flows", str(inputs[0]), "--sectors", str(sectors)).exit_code == 0
+    table = load_dataset("mydata").sectors.set_index("sector")
+    assert table.loc["C20", "name"] == "name of C20" and table["goods"].tolist() == [True, True, True, False]
+    pd.DataFrame({"sector": ["A01"], "name": ["x"], "goods": ["maybe"]}).to_csv(sectors, index=False)
+    line = _one_line_error(cli("data", "build", "other", "--flows", str(inputs[0]), "--sectors", str(sectors)))
+    assert f"{sectors}: column 'goods': value 'maybe' is not allowed; allowed: true or false" in line
+    pd.DataFrame({"sector": ["Z99"], "name": ["x"]}).to_csv(sectors, index=False)
+    line = _one_line_error(cli("data", "build", "other", "--flows", str(inputs[0]), "--sectors", str(sectors)))
+    assert f"{sectors}: column 'sector': value 'Z99' is not a sector of the flows" in line

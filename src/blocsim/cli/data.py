@@ -2,7 +2,8 @@
 
 Bundled datasets (``blocsim.data.list_datasets()``, e.g. ``eaeu``) and datasets imported
 into the store (``$BLOCSIM_HOME/store``) are listed together; a store dataset cannot take a
-bundled dataset's name. ``build-eaeu`` is added by :mod:`blocsim.cli.eaeu`.
+bundled dataset's name. ``build-eaeu`` is added by :mod:`blocsim.cli.eaeu`, ``build``
+(a model dataset from the user's flows and tariffs) by :mod:`blocsim.cli.data_build`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ def _bundled() -> dict[str, dict[str, Any]]:
     from blocsim.data import list_datasets
 
     return {entry["name"]: entry for entry in list_datasets()}
+
+
+def _model_dataset(name: str, home: Optional[Path]) -> Any:
+    """A bundled dataset or one built into the store (``blocsim data build``), else None."""
+    from blocsim.data import load_dataset
+    from blocsim.data.user_datasets import load_built
+
+    return load_dataset(name) if name in _bundled() else load_built(name, home)
 
 
 def _parse_options(pairs: list[str]) -> dict[str, Any]:
@@ -90,6 +99,9 @@ def list_command(
     entries: list[dict[str, Any]] = []
     for name, entry in _bundled().items():
         entries.append({**entry, "name": name, "origin": "bundled"})
+    from blocsim.data.user_datasets import list_built
+
+    entries.extend(list_built(home))
     stored = _store(home).list()
     for record in stored.to_dict(orient="records"):
         entries.append({**record, "origin": "store"})
@@ -100,7 +112,10 @@ def list_command(
     for column in ("name", "origin", "source", "rows", "details"):
         table.add_column(column)
     for entry in entries:
-        if entry["origin"] == "bundled":
+        if entry["origin"] == "built":
+            details = f"years {entry['years']}, {entry['region_count']} regions, {entry['sector_count']} sectors"
+            table.add_row(entry["name"], "built", entry["source"], "", details)
+        elif entry["origin"] == "bundled":
             rows = entry.get("rows", {})
             details = f"years {entry.get('years')}, {len(entry.get('countries', []))} regions, sectors {entry.get('sectors')}"
             table.add_row(entry["name"], "bundled", str(entry.get("source", "")), str(rows.get("flows", "")), details)
@@ -137,13 +152,12 @@ def show_command(
     home: Optional[Path] = typer.Option(None, "--home", help=_HOME_HELP),
 ) -> None:
     """Describe a dataset: source, columns, row counts and the first rows."""
-    if name in _bundled():
-        from blocsim.data import load_dataset
-
-        with progress_bar(f"loading {name}"):
-            dataset = load_dataset(name)
+    with progress_bar(f"loading {name}"):
+        dataset = _model_dataset(name, home)
+    if dataset is not None:
         meta = dataset.meta
-        console.print(f"[bold]{name}[/bold] (bundled): {meta.get('title', '')}")
+        origin = "bundled" if name in _bundled() else "built"
+        console.print(f"[bold]{name}[/bold] ({origin}): {meta.get('title', '')}")
         for table_name in ("flows", "gravity", "tariffs", "countries", "sectors"):
             frame = getattr(dataset, table_name)
             console.print(f"\n[bold]{table_name}[/bold]: {len(frame):,} rows; columns {', '.join(frame.columns)}")
@@ -229,11 +243,9 @@ def export_command(
     from blocsim.results import write_files
 
     meta: dict[str, Any] | None = None
-    if name in _bundled():
-        from blocsim.data import load_dataset
-
-        with progress_bar(f"reading {name} and summing its flows over sectors"):
-            dataset = load_dataset(name)
+    with progress_bar(f"reading {name} and summing its flows over sectors"):
+        dataset = _model_dataset(name, home)
+        if dataset is not None:
             tables = {
                 "flows": sum_over_sectors(dataset.flows) if "sector" in dataset.flows.columns else dataset.flows,
                 "flows_sectoral": dataset.flows,
@@ -243,6 +255,7 @@ def export_command(
                 "sectors": dataset.sectors,
                 **dataset.extra,  # v2: bilateral tariffs.csv, tariffs_external, cet, remittances, duties
             }
+    if dataset is not None:
         meta = dataset.meta
     else:
         tables = {name: _store(home).table(name)}  # raises a clear error for an unknown name
@@ -260,7 +273,9 @@ def export_command(
 
 def register(app: typer.Typer) -> None:
     """Add the ``data`` command group (and the EAEU recipe's ``build-eaeu``) to ``app``."""
+    from blocsim.cli import data_build
     from blocsim.cli import eaeu as eaeu_cli
 
     eaeu_cli.register(data_app)
+    data_build.register(data_app)
     app.add_typer(data_app, name="data")

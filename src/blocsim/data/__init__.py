@@ -8,6 +8,7 @@ _PUBLIC = {
     "Dataset": "blocsim.data.datasets",
     "load_dataset": "blocsim.data.datasets",
     "list_datasets": "blocsim.data.datasets",
+    "build_dataset": "blocsim.data.user_datasets",
     "Store": "blocsim.data.store",
     "get_elasticities": "blocsim.data.elasticities",
     "frame_hash": "blocsim.data.hashing",

@@ -2,7 +2,7 @@
 
 :func:`caliendo_parro_2015` reads the authors' original text files (``xbilat1993.txt``,
 ``tariffs1993.txt``, ``tariffs2005.txt``, ``IO.txt``, ``B.txt``, ``GO.txt``, ``T.txt``;
-tab-separated, no header; layouts in the folder's ``PROVENANCE.md``) and builds the inputs of
+tab-separated, no header; contents described below) and builds the inputs of
 :func:`blocsim.solve_multisector` the way the authors' ``Equilibrium/script.m`` builds its
 arrays:
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -250,18 +251,22 @@ def _read_bundled(name: str) -> tuple[dict[str, pd.DataFrame], dict[str, Any], d
     return tables, meta, extra
 
 
-def load_dataset(name: str = "eaeu") -> Dataset:
-    """Load a bundled dataset.
+def load_dataset(name: str = "eaeu", home: str | os.PathLike[str] | None = None) -> Dataset:
+    """Load a bundled dataset, or one built into the store with ``blocsim data build``.
 
     Parameters
     ----------
     name
-        Dataset name; see :func:`list_datasets` (bundled: ``"eaeu"``).
+        Dataset name; see :func:`list_datasets` (bundled: ``"eaeu"``) and
+        :func:`blocsim.data.user_datasets.list_built` (built into the store).
+    home
+        Store root for built datasets (default ``$BLOCSIM_HOME`` or ``~/.blocsim``).
 
     Returns
     -------
     Dataset
-        Fresh copies of the tables (reading from disk happens once per process).
+        Fresh copies of the tables (reading a bundled dataset from disk happens once per
+        process; a built dataset is read on every call).
 
     Raises
     ------
@@ -269,9 +274,16 @@ def load_dataset(name: str = "eaeu") -> Dataset:
         Unknown name (the message lists the available ones).
     """
     if name not in BUNDLED:
+        from blocsim.data.user_datasets import built_names, load_built
+
+        built = load_built(name, home)
+        if built is not None:
+            return built
         raise DataValidationError(
-            f"load_dataset: argument name={name!r} is not a bundled dataset; allowed: {sorted(BUNDLED)}; "
-            "fix: use one of them (imported datasets live in the store: `blocsim data list`)"
+            f"load_dataset: argument name={name!r} is not a bundled dataset; allowed: {sorted(BUNDLED)}"
+            f"{', or a dataset built into the store: ' + str(built_names(home)) if built_names(home) else ''}; "
+            "fix: use one of them, or build one from imported data with `blocsim data build NAME --flows ...` "
+            "(`blocsim data list`)"
         )
     tables, meta, extra = _read_bundled(name)
     copies = {table: frame.copy() for table, frame in tables.items()}

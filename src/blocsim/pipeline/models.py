@@ -23,6 +23,7 @@ import pandas as pd
 
 from blocsim.errors import ScenarioError
 from blocsim.pipeline.run_assumptions import pe_assumptions
+from blocsim.results.tariff_sources import with_tariff_sources
 from blocsim.policy.model import PolicyState
 from blocsim.policy.rules import RuleViolation, validate_state
 from blocsim.scenario.build import build_states, describe_changes
@@ -181,7 +182,7 @@ def run_pe(scenario: Scenario, dataset: Any) -> ModelRun:
         "countries": result.summary.rename(columns={"importer": "country"}),
         "flows": result.by_partner,
         "products": result.by_product,
-        "tariffs": shock.tariffs,
+        "tariffs": with_tariff_sources(shock.tariffs, dataset, policy.rates.year),
         "shock": shock.cost_factor if not shock.cost_factor.empty else None,
     }
     wanted = set(scenario.outputs.tables) | {"countries", "flows"} if "tables" in scenario.outputs.model_fields_set \

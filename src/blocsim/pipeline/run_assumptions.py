@@ -46,7 +46,7 @@ def scenario_assumptions(
     theta
         Trade elasticity by sector, as solved with.
     """
-    named = scenario.model.theta if isinstance(scenario.model.theta, str) else None
+    named = _theta_table(scenario, theta)
     theta_source = f"elasticity table {named!r} (blocsim.data.get_elasticities)" if named else f"{source} [model] theta"
     rows: list[dict[str, Any]] = [
         {"name": f"theta[{sector}]", "value": float(value), "unit": "trade elasticity (dimensionless)",
@@ -92,6 +92,23 @@ def scenario_assumptions(
                                  "source": "; ".join(getattr(item, "sources", ())) or getattr(item, "note", "")
                                  or f"{source}: {state.label or 'policy'} state", "flag": "assumed"})
     return rows
+
+
+def _theta_table(scenario: Scenario, theta: Mapping[str, float]) -> str | None:
+    """Name of the elasticity table ``theta`` was taken from: the scenario's ``[model] theta`` name, or (no
+    ``theta`` given) the default table whose values these are; None for the scenario's own numbers."""
+    if not isinstance(scenario.model.theta, str):
+        return None
+    if "theta" in scenario.model.model_fields_set:
+        return scenario.model.theta
+    from blocsim.data.elasticities import get_elasticities
+    from blocsim.pipeline.scenario_run import DEFAULT_THETA_TABLES
+
+    for name in DEFAULT_THETA_TABLES:
+        table = get_elasticities(name)
+        if all(table.get(sector) == value for sector, value in theta.items()):
+            return name
+    return scenario.model.theta
 
 
 def _collection_rows(scenario: Scenario, source: str, before: PolicyState, after: PolicyState) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from blocsim.data.progress import ProgressCallback
 from blocsim.errors import ScenarioError
+from blocsim.results.tariff_sources import with_tariff_sources
 from blocsim.pipeline.labour_inputs import labour_inputs
 from blocsim.pipeline.models import ModelRun, policy_shock, run_onesector, run_pe
 from blocsim.policy.model import PolicyState
@@ -93,7 +94,7 @@ def resolve_theta(scenario: Scenario, dataset: Any = None) -> dict[str, float]:
         for name in DEFAULT_THETA_TABLES:
             table = get_elasticities(name)
             if sectors <= set(table):
-                return table
+                return {sector: theta for sector, theta in table.items() if sector in sectors}
     return get_elasticities(scenario.model.theta)
 
 
@@ -230,6 +231,8 @@ def run_scenario(
     model = _solve(scenario, dataset, baseline, shock, theta, labour)
     flows, reexports = record_reroutes(model.flows, shock.reroutes)
     tables = _tables(scenario, model, flows, reexports, shock)
+    if "tariffs" in tables:  # where each rate comes from (the dataset's source and flag)
+        tables["tariffs"] = with_tariff_sources(tables["tariffs"], dataset, rates.year)
     meta = _meta(scenario, observed, before, after, shock, model, violations, rates, theta)
     meta["model"]["parameters"].update(labour_parameters(scenario, labour))
     meta["dataset"].update(dataset_version(dataset, observed))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
@@ -29,6 +29,8 @@ PROXY_FLAGS = frozenset({"assumed", "proxy"})
 #: What each ``[model] deficits`` choice means, for the footer and the page.
 DEFICITS_TEXT = {"observed": "the data's trade deficits, held by the closure",
                  "purged": "balanced-trade baseline of blocsim.purge_deficits"}
+#: Importers named (with their proxy rows) on the footer's proxy-tariff line; the report lists all.
+FOOTER_IMPORTERS = 8
 #: Assumption rows that hold elasticities of a PE run (a multi-sector run names them ``theta[sector]``).
 _PE_ELASTICITIES = ("import_demand", "substitution", "export_supply")
 
@@ -91,12 +93,33 @@ def tariff_sources_recorded(tariffs: pd.DataFrame | None) -> bool:
     return tariffs is not None and bool({"source", "flag"} & set(tariffs.columns))
 
 
-def proxy_tariffs(tariffs: pd.DataFrame | None) -> list[dict[str, Any]]:
+def _proxy_rows(tariffs: pd.DataFrame | None, focus: Sequence[str] | None = None) -> pd.DataFrame:
+    """Rows of a run's tariffs table that are proxies (see :func:`proxy_tariffs`), restricted to the trade
+    of ``focus`` (importer or exporter in it) when given."""
+    if tariffs is None or tariffs.empty or "importer" not in tariffs.columns:
+        return pd.DataFrame()
+    if "flag" in tariffs.columns:
+        mask = tariffs["flag"].astype(str).str.strip().str.lower().isin(PROXY_FLAGS)
+    elif "source" in tariffs.columns:
+        mask = tariffs["source"].fillna("").astype(str).str.contains(_PROXY_SOURCE)
+    else:
+        return pd.DataFrame()
+    if focus:
+        touches = tariffs["importer"].astype(str).isin(focus)
+        if "exporter" in tariffs.columns:
+            touches |= tariffs["exporter"].astype(str).isin(focus)
+        mask &= touches
+    return tariffs[mask.to_numpy()]
+
+
+def proxy_tariffs(tariffs: pd.DataFrame | None, focus: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """The tariff rates of a run's tariffs table that are assumed (proxies), one row per importer and source.
 
     A row is a proxy when the table has a ``flag`` column whose value is in
     :data:`PROXY_FLAGS`, or (without ``flag``) a ``source`` column whose text says
-    "assumption" or "proxy". Tables without either column give no rows.
+    "assumption" or "proxy". Tables without either column give no rows. With ``focus``
+    (country codes), only rows whose importer or exporter is one of them count: the proxy
+    tariffs the focus countries' results rely on.
 
     Returns
     -------
@@ -104,15 +127,9 @@ def proxy_tariffs(tariffs: pd.DataFrame | None) -> list[dict[str, Any]]:
         ``importer``, ``sectors`` (list), ``rates`` (sorted distinct ad valorem fractions of
         ``tariff_before``/``tariff_after`` or ``rate``), ``source`` (text, may be empty).
     """
-    if tariffs is None or tariffs.empty or "importer" not in tariffs.columns:
+    chosen = _proxy_rows(tariffs, focus)
+    if chosen.empty:
         return []
-    if "flag" in tariffs.columns:
-        mask = tariffs["flag"].astype(str).str.strip().str.lower().isin(PROXY_FLAGS)
-    elif "source" in tariffs.columns:
-        mask = tariffs["source"].fillna("").astype(str).str.contains(_PROXY_SOURCE)
-    else:
-        return []
-    chosen = tariffs[mask.to_numpy()]
     has_source = "source" in chosen.columns
     source = chosen["source"].fillna("").astype(str) if has_source else pd.Series("", index=chosen.index)
     rate_columns = [c for c in ("tariff_before", "tariff_after", "rate") if c in chosen.columns]
@@ -124,6 +141,14 @@ def proxy_tariffs(tariffs: pd.DataFrame | None) -> list[dict[str, Any]]:
         rows.append({"importer": str(importer), "sectors": sectors,
                      "rates": sorted({round(float(r), 6) for r in rates}), "source": str(text)})
     return rows
+
+
+def _importer_counts(rows: pd.DataFrame) -> dict[str, int]:
+    """Proxy rows per importer, most first (ties by code)."""
+    if rows.empty:
+        return {}
+    counts = rows["importer"].astype(str).value_counts()
+    return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))}
 
 
 def _bands(meta: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
@@ -156,7 +181,9 @@ def assumptions_summary(meta: Mapping[str, Any], tariffs: pd.DataFrame | None = 
         {sector: theta}, ``source``, ``flag``}; ``closure`` (str or None); ``deficits``
         (``"observed"``, ``"purged"``, or None when not recorded: PE, one-sector and older runs); ``assumed``
         [assumption rows with flag ``"assumed"``: AVEs (ad valorem fractions) and other
-        assumed parameters]; ``proxy_tariffs`` (see :func:`proxy_tariffs`);
+        assumed parameters]; ``proxy_tariffs`` (see :func:`proxy_tariffs`; only those touching
+        the run's ``focus_countries`` when it records any); ``proxy_tariff_rows`` (how many rows
+        of the tariffs table they are); ``focus_countries`` [str];
         ``tariff_sources_recorded`` (the tariffs table has ``source``/``flag``); ``bands``
         (``draws``, ``seed``, ``varied``, ``not_in_model``; None without draws);
         ``bands_text`` (one line; :data:`NO_BANDS` without draws); ``rows`` (every
@@ -168,6 +195,7 @@ def assumptions_summary(meta: Mapping[str, Any], tariffs: pd.DataFrame | None = 
     closure = _value_of(rows, "closure") or parameters.get("closure")
     deficits = (meta.get("model") or {}).get("deficits") or _value_of(rows, "deficits")
     bands, bands_text = _bands(meta)
+    focus = [str(code) for code in meta.get("focus_countries") or []]
     return {
         "dataset": {"name": dataset.get("name"), "year": dataset.get("year", _value_of(rows, "data year")),
                     "version": dataset.get("version"), "tariff_year": _value_of(rows, "tariff year"),
@@ -177,7 +205,10 @@ def assumptions_summary(meta: Mapping[str, Any], tariffs: pd.DataFrame | None = 
         "closure": None if closure is None else str(closure),
         "deficits": None if deficits is None else str(deficits),
         "assumed": [r for r in rows if r.get("flag") == "assumed"],
-        "proxy_tariffs": proxy_tariffs(tariffs),
+        "proxy_tariffs": proxy_tariffs(tariffs, focus),
+        "proxy_tariff_rows": int(len(_proxy_rows(tariffs, focus))),
+        "proxy_tariff_importers": _importer_counts(_proxy_rows(tariffs, focus)),
+        "focus_countries": focus,
         "tariff_sources_recorded": tariff_sources_recorded(tariffs),
         "bands": bands,
         "bands_text": bands_text,
@@ -210,9 +241,17 @@ def assumptions_footer(summary: Mapping[str, Any]) -> list[str]:
                         for r in summary["assumed"])
     lines.append(f"assumed: {assumed or 'none'}")
     proxies = summary["proxy_tariffs"]
+    focus = summary.get("focus_countries") or []
+    whose = f" of the focus countries' trade ({', '.join(focus)})" if focus else ""
     if proxies:
-        lines.append("proxy tariffs: " + ", ".join(dict.fromkeys(p["importer"] for p in proxies)))
-    elif not summary["tariff_sources_recorded"]:
+        counts = summary.get("proxy_tariff_importers") or {p["importer"]: 0 for p in proxies}
+        shown = [f"{code} {n:,}" if n else code for code, n in list(counts.items())[:FOOTER_IMPORTERS]]
+        more = f" and {len(counts) - FOOTER_IMPORTERS} more" if len(counts) > FOOTER_IMPORTERS else ""
+        lines.append(f"proxy tariffs: {summary.get('proxy_tariff_rows', 0):,} rows{whose} flagged proxy (tariffs.csv, "
+                     f"flag = proxy); rows by importer: {', '.join(shown)}{more}")
+    elif summary["tariff_sources_recorded"]:
+        lines.append(f"proxy tariffs: none{whose} (tariffs.csv flags no rate as proxy)")
+    else:
         lines.append(f"proxy tariffs: {NO_TARIFF_SOURCES}")
     lines.append(f"bands: {summary['bands_text']}")
     return lines

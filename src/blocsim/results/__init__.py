@@ -22,6 +22,7 @@ _PUBLIC = {
     "expost_errors": "blocsim.results.expost",
     "expost_table": "blocsim.results.expost",
     "expost_summary": "blocsim.results.expost",
+    "with_tariff_sources": "blocsim.results.tariff_sources",
 }
 __all__ = list(_PUBLIC)
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

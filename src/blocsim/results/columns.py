@@ -159,6 +159,12 @@ COLUMNS: dict[str, ColumnDefinition] = _defs(
     # tariffs.csv
     ("tariff_before", "Tariff, before", "fraction", "Applied ad valorem tariff in the baseline policy state (0.05 = 5 %)."),
     ("tariff_after", "Tariff, after", "fraction", "Applied ad valorem tariff in the scenario's policy state (0.05 = 5 %)."),
+    ("source", "Source of the rate", "text",
+     "The dataset's basis for the pair's rate in the tariff year: its bilateral tariffs table, else the importer's "
+     "schedule (blocsim.results.tariff_sources)."),
+    ("flag", "Flag of the rate", "text",
+     "proxy: the rate stands in for a figure the data lack (assumed, or another schedule's rate); otherwise the "
+     "dataset's flag, importer_schedule or domestic."),
     # bloc_effects.csv
     ("intra_baseline", "Imports from bloc members, baseline", USD, "Imports from the other bloc members in the baseline."),
     ("intra_counterfactual", "Imports from bloc members, after", USD, "Imports from the other bloc members in the counterfactual."),

@@ -103,7 +103,7 @@ def _read(source_dir: Path, role: str, **kwargs: object) -> pd.DataFrame:
     if missing:
         raise DataValidationError(
             f"{path}: missing columns {missing} (found {list(frame.columns)[:12]}); fix: use the "
-            f"file as described in its PROVENANCE.md"
+            f"file as published (DATA.md, EAEU dataset 2016v1, sources)"
         )
     return frame.loc[:, list(_COLUMNS[role])]
 

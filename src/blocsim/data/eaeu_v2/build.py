@@ -28,8 +28,8 @@ from blocsim.data.eaeu_v2.labour import remittance_table
 from blocsim.data.eaeu_v2.sectors import sector_table
 from blocsim.data.eaeu_v2.services import services_shares
 from blocsim.data.eaeu_v2.tariff_check import wits_comparison
-from blocsim.data.eaeu_v2.sources import FILES, read_all
-from blocsim.data.eaeu_v2.tariffs import FLAGS, SOURCES, tariff_tables
+from blocsim.data.eaeu_v2.sources import CITATIONS, FILES, read_all
+from blocsim.data.eaeu_v2.tariffs import FLAGS, PROXY_FLAGS, SOURCES, tariff_tables
 from blocsim.data.progress import ProgressCallback, step_reporter
 
 RECIPE_VERSION = "2.0"
@@ -175,8 +175,7 @@ def _meta(carved: cv.Carved, tables: dict[str, pd.DataFrame], goods: np.ndarray)
         "goods_sectors": [s for s, g in zip(tables["sectors"]["sector"], goods, strict=True) if g],
         "units": {"trade": "USD millions, current prices, ICIO basic prices", "rate": "ad valorem fraction", "dist": "km"},
         "sources": [
-            {"role": role, "file": path, "provenance": str(Path(path).parent / "PROVENANCE.md")}
-            for role, (path, _) in FILES.items()
+            {"role": role, "file": path, "citation": CITATIONS[role]} for role, (path, _) in FILES.items()
         ],
         "methods": {
             "carve_out": " ".join((cv.__doc__ or "").split()),
@@ -186,6 +185,7 @@ def _meta(carved: cv.Carved, tables: dict[str, pd.DataFrame], goods: np.ndarray)
         "trade_share_by_flag": {str(k): float(v) for k, v in flag_share.items()},
         "tariff_rows_share_by_flag": {str(k): float(tariff_share.get(k, 0.0)) for k in FLAGS},
         "tariff_sources": SOURCES,
+        "tariff_proxy_flags": list(PROXY_FLAGS),
         "tariff_check_rus_mean_by_year": {
             str(year): {"dataset": round(float(g["dataset"].mean()), 6), "wits": round(float(g["wits"].mean()), 6)}
             for year, g in tables["tariff_check"][tables["tariff_check"]["importer"] == "RUS"].groupby("year")

@@ -6,7 +6,7 @@ sector are unchanged. Steps (goods; flags in brackets):
 
 1. **Customs levels** (USD millions, customs valuation) from Comtrade (penppml file, 2012 and
    2016; year ``y`` uses 2012 when ``y <= 2014``, else 2016). Only exporters' reports are in the
-   shared data, so every level is the exporter's report (``exporter_reported``): ``X -> S`` is
+   recipe's sources, so every level is the exporter's report (``exporter_reported``): ``X -> S`` is
    X's reported export to S; ``S -> p`` is S's own report (ARM, KGZ). TJK and UZB report no
    exports: their exports to p are S's share of the non-ICIO reporters' world exports in
    ``hs4_exports_2017`` times what the non-ICIO exporters report to p (``hs4_share``). No pair is

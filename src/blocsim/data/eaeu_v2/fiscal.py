@@ -4,7 +4,7 @@
 Norms: the 2010 Agreement on crediting and distributing import customs duties (20 May 2010) and
 the Treaty on the EAEU (29 May 2014), Annex 5, as amended on Armenia's (2 Jan 2015) and
 Kyrgyzstan's (12 Aug 2015) accession; the same facts as ``blocsim/policy/library/eaeu.toml``.
-Duty collections and distributions per member and year are not in the shared data; those
+Duty collections and distributions per member and year are not in the recipe's sources; those
 columns are empty (a known gap, DATA.md) and no collection-efficiency factor is calibrated.
 """
 
@@ -33,7 +33,7 @@ POOL_NORMS: tuple[tuple[str, str, dict[str, float], str], ...] = (
 
 
 def duties_table() -> pd.DataFrame:
-    """Pool distribution norms by member and period (collections: not published in the shared data)."""
+    """Pool distribution norms by member and period (collections: not published in the recipe's sources)."""
     rows = [
         (member, start, end, share, None, None, source)
         for start, end, shares, source in POOL_NORMS

@@ -13,16 +13,16 @@ applies, in this order (the first rule that holds sets the row; flag in brackets
    non-preferential Teti rate (the median over ICIO exporters outside the CIS of the Teti
    rate; this drops outliers such as RUS<-CHN ~1 %). Exemptions: KAZ from 2016 applies its own
    non-preferential Teti rate where it is below the CET (``kaz_wto_exemption``, its WTO
-   commitments); ARM's and KGZ's transition lists are not quantified in the shared data, so
+   commitments); ARM's and KGZ's transition lists are not quantified in the recipe's sources, so
    they get the CET (flag ``cet_transition_list_not_quantified``); the EAEU FTAs with Vietnam
    (in force 5 Oct 2016, so from 2017), Iran (interim, 27 Oct 2019, so from 2020) and Serbia
-   (2021; not a region here) reduce rates line by line on schedules that are not in the shared
+   (2021; not a region here) reduce rates line by line on schedules that are not in the recipe's
    data: those rows keep the CET with flag ``fta_preference_not_quantified``.
 4. importer an ICIO economy outside the union: its Teti rate (``teti``); exporters ARM, KGZ,
    TJK, UZB (in ICIO's ROW, which Teti gives 0) get that importer's non-preferential rate
    (``mfn_median``).
 5. importer ARM (before 2015), KGZ (before 2016), TJK, UZB: their national MFN schedules are
-   not in the shared data; the rate is the median over ICIO importers of the non-preferential
+   not in the recipe's sources; the rate is the median over ICIO importers of the non-preferential
    rate for the sector and year (``assumption_median_mfn``).
 6. importer ROW: 0 as in Teti (``teti_row_zero``; the tariffs of the rest of the world are unknown).
 
@@ -30,7 +30,7 @@ The per-importer table (the Dataset contract's ``tariffs``, read by the policy l
 for every importer, sector (services included) and year, an ``mfn`` row: the importer's own
 non-preferential rate (for a member: what it would charge outside the union; RUS, KAZ, BLR:
 their own Teti rate, flag ``member_own_rate``, which under the union is close to the CET, since
-no pre-2010 national schedule is in the shared data; ARM, KGZ: the assumption of rule 5); members
+no pre-2010 national schedule is in the recipe's sources; ARM, KGZ: the assumption of rule 5); members
 also have a ``cet`` row, and Kazakhstan an ``applied`` row (what it charges outsiders: the CET,
 from 2016 its lower WTO rate where below). Services (``D35T98``) carry no import tariff (0,
 flag ``services_no_tariff``).
@@ -59,18 +59,22 @@ SOURCES: dict[str, str] = {
     "cis_fta": "Treaty on a Free Trade Area of the CIS (18 Oct 2011) and the 1994 agreement: duty-free trade between parties",
     "cet": "Teti (2024) Global Tariff Database via OECD ICIO tariffwar file: median over RUS, BLR, KAZ of the non-preferential rate",
     "kaz_wto_exemption": "Teti (2024) Global Tariff Database: Kazakhstan's own non-preferential rate (WTO commitments, below CET)",
-    "cet_transition_list_not_quantified": "CET as above; the member's transition/exemption list is not in the shared data",
-    "fta_preference_not_quantified": "CET as above; the EAEU FTA schedule for this partner is not in the shared data",
+    "cet_transition_list_not_quantified": "CET as above; the member's transition/exemption list is not in the recipe's sources",
+    "fta_preference_not_quantified": "CET as above; the EAEU FTA schedule for this partner is not in the recipe's sources",
     "teti": "Teti (2024) Global Tariff Database via OECD ICIO tariffwar file",
     "mfn_median": "Teti (2024) Global Tariff Database: the importer's non-preferential rate (median over exporters outside the CIS)",
-    "assumption_median_mfn": "assumption: median over ICIO importers of the non-preferential rate; national MFN schedule not in the shared data",
+    "assumption_median_mfn": "assumption: median over ICIO importers of the non-preferential rate; national MFN schedule not in the recipe's sources",
     "teti_row_zero": "Teti (2024) via ICIO: 0 for the rest of the world as importer (unknown)",
 }
 FLAGS: tuple[str, ...] = tuple(SOURCES)
+#: Flags of rows whose rate stands in for a schedule the sources lack (proxy tariffs): an assumed
+#: national MFN schedule, the CET in place of a transition list or an FTA schedule, ROW's unknown 0.
+PROXY_FLAGS: tuple[str, ...] = ("cet_transition_list_not_quantified", "fta_preference_not_quantified",
+                                "assumption_median_mfn", "teti_row_zero")
 #: Sources of rows that exist only in the per-importer table (``tariffs``), by flag.
 EXTERNAL_SOURCES: dict[str, str] = {
     "member_own_rate": "Teti (2024) Global Tariff Database: the member's own non-preferential rate (median over exporters "
-    "outside the CIS); no pre-union national schedule in the shared data",
+    "outside the CIS); no pre-union national schedule in the recipe's sources",
     "services_no_tariff": "assumption: no import tariffs on services (ICIO D35T98)",
 }
 

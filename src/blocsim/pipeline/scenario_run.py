@@ -16,6 +16,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from blocsim.errors import ScenarioError
+from blocsim.pipeline.collection_efficiency import CalibratedEfficiency, efficiency_table, with_collection_efficiency
 from blocsim.pipeline.labour_inputs import labour_inputs
 from blocsim.pipeline.models import ModelRun, policy_shock, run_onesector, run_pe
 from blocsim.policy.model import PolicyState
@@ -196,6 +197,7 @@ def run_scenario(
     if scenario.model.name != "multisector":
         return _write(_run_model(scenario, dataset), out_dir)
     seed = _check_bands_request(draws, seed, dataset)
+    scenario, calibration = with_collection_efficiency(scenario, dataset)
     theta = resolve_theta(scenario, dataset)
     year = scenario.data.year
     policy = policy_shock(scenario, dataset, theta)
@@ -205,7 +207,7 @@ def run_scenario(
     model = _solve(scenario, dataset, baseline, shock, theta, labour)
     flows, reexports = record_reroutes(model.flows, shock.reroutes)
     tables = _tables(scenario, model, flows, reexports, shock)
-    meta = _meta(scenario, baseline, before, after, shock, model, violations, rates, theta)
+    meta = _meta(scenario, baseline, before, after, shock, model, violations, rates, theta, calibration)
     meta["model"]["parameters"].update(labour_parameters(scenario, labour))
     meta["dataset"].update(dataset_version(dataset, baseline))
     result = ScenarioResult(scenario, before, after, shock, model, tables, meta, violations)
@@ -414,7 +416,7 @@ def _solve(scenario: Scenario, dataset: Any, baseline: pd.DataFrame, shock: Shoc
         bloc=members or None,
         partner_groups=groups,
         income_transfers=shock.income_transfers if not shock.income_transfers.empty else None,
-        collection_efficiency=dict(scenario.model.collection_efficiency) or None,
+        collection_efficiency=efficiency_table(scenario),
         **(labour or {}),
     )
 
@@ -452,6 +454,7 @@ def _state_summary(state: PolicyState) -> dict[str, Any]:
 def _meta(
     scenario: Scenario, baseline: pd.DataFrame, before: PolicyState, after: PolicyState, shock: Shock, model: Any,
     violations: list[RuleViolation], rates: Any, theta: Mapping[str, float],
+    calibration: Mapping[str, CalibratedEfficiency],
 ) -> dict[str, Any]:
     from blocsim.data.run_record import run_diagnostics
     from blocsim.pipeline.run_assumptions import scenario_assumptions
@@ -474,6 +477,7 @@ def _meta(
                   "parameters": {"theta": dict(theta), "closure": scenario.model.closure}},
         "dataset": {"name": scenario.data.dataset, "year": scenario.data.year, "hash": frame_hash(baseline)},
         "diagnostics": run_diagnostics(model.diagnostics).model_dump(),
-        "assumptions": scenario_assumptions(scenario, source, before, after, rates.year, rates.cet_year, theta),
+        "assumptions": scenario_assumptions(scenario, source, before, after, rates.year, rates.cet_year, theta,
+                                            calibration),
         "focus_countries": _focus(scenario, shock),
     }

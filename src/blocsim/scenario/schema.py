@@ -188,9 +188,11 @@ class MultisectorModel(_Strict):
     remittance table; ``true``: required; ``false``: off). ``migration_elasticity`` (>= 0) and
     ``entry_cost`` (the work-permit cost of non-members, a fraction of earnings) are the channel's
     parameters (docs/methods-multisector.md, "Labour and remittances"). ``collection_efficiency``:
-    ISO3 -> fraction in (0, 1] of its statutory duties a duty-pool member pays into the pool
-    (unlisted members: 1, full collection; the uncollected share stays in the member's income,
-    :mod:`blocsim.equilibrium.duty_pool`).
+    the fraction in (0, 1] of its statutory duties a duty-pool member pays into the pool (the
+    uncollected share stays in the member's income, :mod:`blocsim.equilibrium.duty_pool`):
+    ``None`` (the default) uses the dataset's calibrated factors (the ``duties`` table, DATA.md
+    "Fiscal facts") when it has them, else 1; ``"calibrated"`` requires them; a table ISO3 ->
+    fraction sets them by hand (unlisted members: 1, full collection).
     """
 
     name: Literal["multisector"] = "multisector"
@@ -199,7 +201,9 @@ class MultisectorModel(_Strict):
     labour: bool | None = None
     migration_elasticity: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.3
     entry_cost: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.093
-    collection_efficiency: dict[ISO3, Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]] = {}
+    collection_efficiency: (
+        dict[ISO3, Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]] | Literal["calibrated"] | None
+    ) = None
 
 
 #: kept for code written before the model variants: the multi-sector model spec

@@ -43,7 +43,7 @@ def calibrated_efficiency(dataset: Any) -> dict[str, CalibratedEfficiency]:
     if bad.any():
         row = rows[bad].iloc[0]
         raise DataValidationError(
-            f"dataset {name!r}, table 'duties', field 'collection_efficiency': value {row['collection_efficiency']!r} "
+            f"dataset {name!r}, table 'duties', field 'collection_efficiency': value {float(row['collection_efficiency'])!r} "
             f"for member {row['member']!r}; allowed: fractions in (0, 1]. Fix: rebuild the dataset's duties table"
         )
     members = rows["member"].astype(str).tolist()

@@ -94,17 +94,20 @@ def scenario_assumptions(
 
 def _collection_rows(scenario: Scenario, source: str, before: PolicyState, after: PolicyState,
                      calibration: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One row per duty-pool member (either state): the fraction of its statutory duties it pays in,
-    with the calibration's flag (``calibrated_member``, ``calibrated_union``, ``assumed``) where it came
-    from the dataset, else ``assumed``."""
+    """One row per duty-pool member (either state): the fraction of its statutory duties it pays in.
+
+    A factor from the dataset's calibration is flagged ``estimated`` (``assumed`` where the
+    calibration itself assumed 1.0), its source starting with the calibration's flag
+    (``calibrated_member`` or ``calibrated_union``); a scenario's or the default value ``assumed``."""
     members = sorted({code for state in (before, after) for bloc in state.blocs
                       if (pool := bloc.pool_at(state.date)) is not None for code in pool.shares})
     given = scenario.model.collection_efficiency
     table = given if isinstance(given, dict) else {}
     rows = []
     for code in members:
-        if code in calibration:
-            value, flag, where = calibration[code]
+        if code in calibration:  # the run record's flag: "estimated" when calibrated to published figures
+            value, detail, where = calibration[code]
+            flag, where = ("assumed" if detail == "assumed" else "estimated"), f"{detail}: {where}"
         elif code in table:
             value, flag, where = table[code], "assumed", f"{source} [model] collection_efficiency"
         else:

@@ -197,17 +197,16 @@ def calibrate(facts: pd.DataFrame, modelled: pd.Series, year: int = CALIBRATION_
     for member in members:
         cite = own[own["member"] == member] if member in own_annual else union
         if member in own_annual:
-            target, flag = own_annual[member], "calibrated_member"
+            efficiency, flag = own_annual[member] / float(modelled[member]), "calibrated_member"
             rule = f"own published collections in {year}" + (" (annualised x12/months)" if int(cite["months"].iloc[0]) < 12 else "")
         elif len(union):
             residual = float(union["distributed_usd_m"].iloc[0]) - sum(own_annual.values())
-            target = residual * float(modelled[member]) / float(sum(modelled[m] for m in others))
-            flag = "calibrated_union"
+            efficiency, flag = residual / float(sum(modelled[m] for m in others)), "calibrated_union"
             rule = (f"one factor for {', '.join(others)}: the union's published total {year} minus the members' own "
                     "figures, over their modelled duties")
         else:
-            target, flag, rule = float(modelled[member]), "assumed", f"no published collections for {year}: 1.0"
-        efficiency = target / float(modelled[member])
+            efficiency, flag, rule = 1.0, "assumed", f"no published collections for {year}: 1.0"
+        target = efficiency * float(modelled[member])
         if not 0.0 < efficiency <= 1.0:
             raise DataValidationError(
                 f"pool calibration {year}, member {member!r}: efficiency {efficiency!r} (published {target:.6g} vs "

@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, StringConstraints, Tag, field_validator, model_validator,
+)
 
 from blocsim.policy.model import REROUTE_SHARE
 from blocsim.policy.spec import ISO3, ExemptionSpec, Fraction, MemberExemptionSpec, Name, Percent, PreferenceSpec
@@ -181,6 +183,17 @@ class AfterSpec(_Strict):
         return _check_pool(shares)
 
 
+#: ``[model] collection_efficiency``: a table ISO3 -> fraction in (0, 1], or "calibrated"; a
+#: table is checked as a table and anything else as the name, so an error names one of the two.
+CollectionEfficiency = Annotated[
+    Union[
+        Annotated[dict[ISO3, Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]], Tag("dict")],
+        Annotated[Literal["calibrated"], Tag("str")],
+    ],
+    Discriminator(lambda value: "dict" if isinstance(value, dict) else "str"),
+]
+
+
 class MultisectorModel(_Strict):
     """``[model] name = "multisector"``: the multi-sector GE with tariffs and the duty pool (the default).
 
@@ -201,9 +214,7 @@ class MultisectorModel(_Strict):
     labour: bool | None = None
     migration_elasticity: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.3
     entry_cost: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.093
-    collection_efficiency: (
-        dict[ISO3, Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]] | Literal["calibrated"] | None
-    ) = None
+    collection_efficiency: CollectionEfficiency | None = None
 
 
 #: kept for code written before the model variants: the multi-sector model spec

@@ -54,7 +54,7 @@ from blocsim.equilibrium.multisector_inputs import (
     pool_arrays,
 )
 from blocsim.errors import DataValidationError, ScenarioError
-from blocsim.pipeline.collection_efficiency import efficiency_table
+from blocsim.pipeline.collection_efficiency import efficiency_table, with_collection_efficiency
 from blocsim.pipeline.distributed import Scheduler, map_tasks
 from blocsim.pipeline.labour_inputs import labour_inputs
 from blocsim.pipeline.uncertainty import MonteCarloResult, band_frame
@@ -286,7 +286,7 @@ def bands_plan(result: Any, *, seed: int = 0, theta_spread: float | None = None,
         duty_pool=DutyPool(shares=shock.duty_pool_before) if shock.duty_pool_before else None,
         duty_pool_after=DutyPool(shares=shock.duty_pool_after) if shock.duty_pool_after else None,
         income_transfers=None if shock.income_transfers.empty else shock.income_transfers,
-        collection_efficiency=efficiency_table(result.scenario), **labour)
+        collection_efficiency=efficiency_table(with_collection_efficiency(result.scenario, dataset)[0]), **labour)
     terms = reorder_terms(shock.cost_terms, shock.countries, shock.sectors, problem.countries, problem.sectors)
     inputs = _inputs(result, problem.sectors, terms, theta_spread, groups, labour.get("migration_elasticity"),
                      _pool_efficiency(problem))

@@ -153,3 +153,15 @@ def test_library_run_uses_and_records_the_calibrated_factors(tmp_path: Path, cal
     explicit = blocsim.run_scenario(load_scenario(_transit(tmp_path, "collection_efficiency = {}\n")))
     assert not np.allclose(explicit.countries["welfare_pct"], run.countries["welfare_pct"], rtol=0, atol=1e-9)
     shutil.rmtree(tmp_path / "run")
+
+
+def test_bands_of_a_result_with_the_setting_unresolved_use_the_calibration(calibration: pd.DataFrame) -> None:
+    from dataclasses import replace
+
+    from blocsim.pipeline.bands import bands_plan
+
+    run = blocsim.run_scenario(TRANSIT)
+    stored = replace(run, scenario=load_scenario(LIBRARY / f"{TRANSIT}.toml"))  # as re-read from scenario.toml
+    assert stored.scenario.model.collection_efficiency is None
+    pool = {i.name: i.parameter.point for i in bands_plan(stored).inputs if i.kind == "pool"}
+    assert pool["collection_efficiency[KAZ]"] == float(calibration.loc["KAZ", "collection_efficiency"])

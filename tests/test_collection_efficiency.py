@@ -158,18 +158,15 @@ def test_bad_efficiency_is_named(value: object, message: str) -> None:
         solve_multisector_batch(problem, collection_efficiency=np.full((2, len(CODES)), 1.5))
 
 
-def _transit_with(tmp_path: Path, table: str) -> Path:
+def _transit_with(tmp_path: Path, lines: str) -> Path:
+    """The transit scenario with ``lines`` added to its ``[model]`` table."""
     path = tmp_path / f"{TRANSIT}.toml"
-    text = (LIBRARY / f"{TRANSIT}.toml").read_text()
-    header, _, body = table.partition("\n")
-    # the library file has its own [model] table: add the keys to it (TOML forbids a second one)
-    text = text.replace(header + "\n", table, 1) if header + "\n" in text else text + "\n" + table
-    path.write_text(text)
+    path.write_text((LIBRARY / f"{TRANSIT}.toml").read_text().replace("[model]\n", "[model]\n" + lines, 1))
     return path
 
 
 def test_scenario_bands_draw_the_efficiency_and_reproduce_the_point_run(tmp_path: Path) -> None:
-    path = _transit_with(tmp_path, "[model]\ncollection_efficiency = { KAZ = 0.9 }\n")
+    path = _transit_with(tmp_path, "collection_efficiency = { KAZ = 0.9 }\n")
     run = blocsim.run_scenario(load_scenario(path), tmp_path / "run")
     plain = blocsim.run_scenario(TRANSIT).countries.set_index("country")
     c = run.countries.set_index("country")
@@ -194,4 +191,4 @@ def test_scenario_bands_draw_the_efficiency_and_reproduce_the_point_run(tmp_path
 
 def test_scenario_efficiency_out_of_range_is_a_scenario_error(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="collection_efficiency"):
-        load_scenario(_transit_with(tmp_path, "[model]\ncollection_efficiency = { KAZ = 1.5 }\n"))
+        load_scenario(_transit_with(tmp_path, "collection_efficiency = { KAZ = 1.5 }\n"))

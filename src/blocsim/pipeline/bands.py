@@ -24,7 +24,7 @@ gives the point run's numbers bit for bit.
 
 With the labour channel on, the migration elasticity is drawn too (group ``"labour"``:
 lognormal around the point value, :data:`MIGRATION_ELASTICITY_SPREAD`). With a duty pool, each
-member's collection efficiency (``[model] collection_efficiency``, default 1) is drawn (group
+member's collection efficiency (``[model] collection_efficiency``, default the dataset's calibration) is drawn (group
 and kind ``"pool"``): ``uniform[max(point - w, 0), point)`` with ``w`` =
 :data:`COLLECTION_EFFICIENCY_WIDTH`, so a draw never collects more than the point value
 assumes (1 = every statutory duty reaches the pool) and stays in (0, 1]. Estimated border AVEs
@@ -55,6 +55,7 @@ from blocsim.equilibrium.multisector_inputs import (
     pool_arrays,
 )
 from blocsim.errors import DataValidationError, ScenarioError
+from blocsim.pipeline.collection_efficiency import efficiency_table, with_collection_efficiency
 from blocsim.pipeline.distributed import Scheduler, map_tasks
 from blocsim.pipeline.labour_inputs import labour_inputs
 from blocsim.pipeline.uncertainty import MonteCarloResult, band_frame
@@ -291,7 +292,7 @@ def bands_plan(result: Any, *, seed: int = 0, theta_spread: float | None = None,
         duty_pool=DutyPool(shares=shock.duty_pool_before) if shock.duty_pool_before else None,
         duty_pool_after=DutyPool(shares=shock.duty_pool_after) if shock.duty_pool_after else None,
         income_transfers=None if shock.income_transfers.empty else shock.income_transfers,
-        collection_efficiency=dict(result.scenario.model.collection_efficiency) or None, **labour)
+        collection_efficiency=efficiency_table(with_collection_efficiency(result.scenario, dataset)[0]), **labour)
     terms = reorder_terms(shock.cost_terms, shock.countries, shock.sectors, problem.countries, problem.sectors)
     inputs = _inputs(result, problem.sectors, terms, theta_spread, groups, labour.get("migration_elasticity"),
                      _pool_efficiency(problem))

@@ -7,7 +7,8 @@ border-cost AVE of each bloc (estimated by sector where the estimate passes the 
 :func:`blocsim.data.border_costs.screen_border_aves`, else the flat cost; both guard parameters
 are rows) and the assumed parameters of the measures in force (trade
 deflection, re-export and detour costs, covered shares, non-tariff AVEs, output changes) and
-the collection efficiency of every duty-pool member (``[model] collection_efficiency``, default 1.0).
+the collection efficiency of every duty-pool member (``[model] collection_efficiency``: the
+scenario's table, else the dataset's calibrated factor with its flag, else 1.0).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ MEASURE_PARAMETERS: Mapping[str, str] = {
 
 def scenario_assumptions(
     scenario: Scenario, source: str, before: PolicyState, after: PolicyState, tariff_year: int,
-    cet_year: int | None, theta: Mapping[str, float],
+    cet_year: int | None, theta: Mapping[str, float], calibration: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The run's assumptions as ``{name, value, unit, source, flag}`` rows (see the module notes).
 
@@ -45,6 +46,10 @@ def scenario_assumptions(
         Years of the dataset's tariff schedules used (``cet_year`` None without a CET).
     theta
         Trade elasticity by sector, as solved with.
+    calibration
+        Calibrated collection efficiency by member, as resolved by
+        :func:`blocsim.pipeline.collection_efficiency.with_collection_efficiency` (``value``,
+        ``flag``, ``source``); empty or None when the scenario gave its own table.
     """
     named = _theta_table(scenario, theta)
     theta_source = f"elasticity table {named!r} (blocsim.data.get_elasticities)" if named else f"{source} [model] theta"
@@ -61,7 +66,7 @@ def scenario_assumptions(
                             if deficits == "purged" else
                             f"{source} [model] deficits (default): the data's deficits, held by the closure"),
                  "flag": "scenario"})
-    rows.extend(_collection_rows(scenario, source, before, after))
+    rows.extend(_collection_rows(scenario, source, before, after, calibration or {}))
     dataset = f"dataset {scenario.data.dataset!r}"
     rows.append({"name": "data year", "value": scenario.data.year, "unit": "year", "source": dataset, "flag": "data"})
     rows.append({"name": "tariff year", "value": tariff_year, "unit": "year",
@@ -111,19 +116,32 @@ def _theta_table(scenario: Scenario, theta: Mapping[str, float]) -> str | None:
     return scenario.model.theta
 
 
-def _collection_rows(scenario: Scenario, source: str, before: PolicyState, after: PolicyState) -> list[dict[str, Any]]:
-    """One row per duty-pool member (either state): the fraction of its statutory duties it pays in."""
+def _collection_rows(scenario: Scenario, source: str, before: PolicyState, after: PolicyState,
+                     calibration: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per duty-pool member (either state): the fraction of its statutory duties it pays in.
+
+    A factor from the dataset's calibration is flagged ``estimated`` (``assumed`` where the
+    calibration itself assumed 1.0), its source starting with the calibration's flag
+    (``calibrated_member`` or ``calibrated_union``); a scenario's or the default value ``assumed``."""
     members = sorted({code for state in (before, after) for bloc in state.blocs
                       if (pool := bloc.pool_at(state.date)) is not None for code in pool.shares})
     given = scenario.model.collection_efficiency
-    return [
-        {"name": f"collection_efficiency[{code}]", "value": float(given.get(code, 1.0)),
-         "unit": "fraction of statutory duties paid into the duty pool",
-         "source": (f"{source} [model] collection_efficiency" if code in given else
-                    "default 1.0: every statutory duty paid into the pool")
-         + "; the uncollected share stays in national income (importers' rents)", "flag": "assumed"}
-        for code in members
-    ]
+    table = given if isinstance(given, dict) else {}
+    rows = []
+    for code in members:
+        if code in calibration:  # the run record's flag: "estimated" when calibrated to published figures
+            value, detail, where = calibration[code]
+            flag, where = ("assumed" if detail == "assumed" else "estimated"), f"{detail}: {where}"
+        elif code in table:
+            value, flag, where = table[code], "assumed", f"{source} [model] collection_efficiency"
+        else:
+            value, flag, where = 1.0, "assumed", ("default 1.0: every statutory duty paid into the pool"
+                                                  + ("" if not calibration else " (no calibrated factor for it)"))
+        rows.append({"name": f"collection_efficiency[{code}]", "value": float(value),
+                     "unit": "fraction of statutory duties paid into the duty pool",
+                     "source": where + "; the uncollected share stays in national income (importers' rents)",
+                     "flag": flag})
+    return rows
 
 
 def _border_estimate_rows(bloc: Bloc, theta: Mapping[str, float], seen: set[str], source: str) -> list[dict[str, Any]]:

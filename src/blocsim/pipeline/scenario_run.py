@@ -17,6 +17,7 @@ import pandas as pd
 
 from blocsim.data.progress import ProgressCallback
 from blocsim.errors import ScenarioError
+from blocsim.pipeline.collection_efficiency import CalibratedEfficiency, efficiency_table, with_collection_efficiency
 from blocsim.results.tariff_sources import with_tariff_sources
 from blocsim.pipeline.labour_inputs import labour_inputs
 from blocsim.pipeline.models import ModelRun, policy_shock, run_onesector, run_pe
@@ -221,6 +222,7 @@ def run_scenario(
     if scenario.model.name != "multisector":
         return _write(_run_model(scenario, dataset), out_dir)
     seed = _check_bands_request(draws, seed, dataset)
+    scenario, calibration = with_collection_efficiency(scenario, dataset)
     theta = resolve_theta(scenario, dataset)
     year = scenario.data.year
     policy = policy_shock(scenario, dataset, theta)
@@ -233,7 +235,7 @@ def run_scenario(
     tables = _tables(scenario, model, flows, reexports, shock)
     if "tariffs" in tables:  # where each rate comes from (the dataset's source and flag)
         tables["tariffs"] = with_tariff_sources(tables["tariffs"], dataset, rates.year)
-    meta = _meta(scenario, observed, before, after, shock, model, violations, rates, theta)
+    meta = _meta(scenario, observed, before, after, shock, model, violations, rates, theta, calibration)
     meta["model"]["parameters"].update(labour_parameters(scenario, labour))
     meta["dataset"].update(dataset_version(dataset, observed))
     result = ScenarioResult(scenario, before, after, shock, model, tables, meta, violations)
@@ -461,7 +463,7 @@ def _solve(scenario: Scenario, dataset: Any, baseline: pd.DataFrame, shock: Shoc
         bloc=members or None,
         partner_groups=groups,
         income_transfers=shock.income_transfers if not shock.income_transfers.empty else None,
-        collection_efficiency=dict(scenario.model.collection_efficiency) or None,
+        collection_efficiency=efficiency_table(scenario),
         **(labour or {}),
     )
 
@@ -499,6 +501,7 @@ def _state_summary(state: PolicyState) -> dict[str, Any]:
 def _meta(
     scenario: Scenario, baseline: pd.DataFrame, before: PolicyState, after: PolicyState, shock: Shock, model: Any,
     violations: list[RuleViolation], rates: Any, theta: Mapping[str, float],
+    calibration: Mapping[str, CalibratedEfficiency],
 ) -> dict[str, Any]:
     from blocsim.data.run_record import run_diagnostics
     from blocsim.pipeline.run_assumptions import scenario_assumptions
@@ -521,6 +524,7 @@ def _meta(
                   "parameters": {"theta": dict(theta), "closure": scenario.model.closure}},
         "dataset": {"name": scenario.data.dataset, "year": scenario.data.year, "hash": frame_hash(baseline)},
         "diagnostics": run_diagnostics(model.diagnostics).model_dump(),
-        "assumptions": scenario_assumptions(scenario, source, before, after, rates.year, rates.cet_year, theta),
+        "assumptions": scenario_assumptions(scenario, source, before, after, rates.year, rates.cet_year, theta,
+                                            calibration),
         "focus_countries": _focus(scenario, shock),
     }

@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, StringConstraints, Tag, field_validator, model_validator,
+)
 
 from blocsim.policy.model import REROUTE_SHARE
 from blocsim.policy.spec import ISO3, ExemptionSpec, Fraction, MemberExemptionSpec, Name, Percent, PreferenceSpec
@@ -181,6 +183,17 @@ class AfterSpec(_Strict):
         return _check_pool(shares)
 
 
+#: ``[model] collection_efficiency``: a table ISO3 -> fraction in (0, 1], or "calibrated"; a
+#: table is checked as a table and anything else as the name, so an error names one of the two.
+CollectionEfficiency = Annotated[
+    Union[
+        Annotated[dict[ISO3, Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]], Tag("dict")],
+        Annotated[Literal["calibrated"], Tag("str")],
+    ],
+    Discriminator(lambda value: "dict" if isinstance(value, dict) else "str"),
+]
+
+
 class MultisectorModel(_Strict):
     """``[model] name = "multisector"``: the multi-sector GE with tariffs and the duty pool (the default).
 
@@ -188,11 +201,14 @@ class MultisectorModel(_Strict):
     remittance table; ``true``: required; ``false``: off). ``migration_elasticity`` (>= 0) and
     ``entry_cost`` (the work-permit cost of non-members, a fraction of earnings) are the channel's
     parameters (docs/methods-multisector.md, "Labour and remittances"). ``collection_efficiency``:
-    ISO3 -> fraction in (0, 1] of its statutory duties a duty-pool member pays into the pool
-    (unlisted members: 1, full collection; the uncollected share stays in the member's income,
-    :mod:`blocsim.equilibrium.duty_pool`). ``deficits``: the baseline's trade deficits, ``"observed"``
-    (the data's, held by the closure; the default) or ``"purged"`` (the scenario is solved from the
-    balanced-trade baseline of :func:`blocsim.purge_deficits`, Dekle, Eaton and Kortum 2008).
+    the fraction in (0, 1] of its statutory duties a duty-pool member pays into the pool (the
+    uncollected share stays in the member's income, :mod:`blocsim.equilibrium.duty_pool`):
+    ``None`` (the default) uses the dataset's calibrated factors (the ``duties`` table, DATA.md
+    "Fiscal facts") when it has them, else 1; ``"calibrated"`` requires them; a table ISO3 ->
+    fraction sets them by hand (unlisted members: 1, full collection).
+    ``deficits``: the baseline's trade deficits, ``"observed"`` (the data's, held by the closure; the
+    default) or ``"purged"`` (the scenario is solved from the balanced-trade baseline of
+    :func:`blocsim.purge_deficits`, Dekle, Eaton and Kortum 2008).
     """
 
     name: Literal["multisector"] = "multisector"
@@ -202,7 +218,7 @@ class MultisectorModel(_Strict):
     labour: bool | None = None
     migration_elasticity: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.3
     entry_cost: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.093
-    collection_efficiency: dict[ISO3, Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]] = {}
+    collection_efficiency: CollectionEfficiency | None = None
 
 
 #: kept for code written before the model variants: the multi-sector model spec

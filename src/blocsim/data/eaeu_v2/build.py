@@ -120,11 +120,11 @@ def compute(
         "tariffs_bilateral": bilateral,
         "cet": cet,
         "remittances": remittance_table(src.remittances, src.migrants, carved.regions),
-        "duties": duties_table(),
         "small_member_totals": carved.totals,
         "national_totals": reference,
     }
     step(5)
+    tables["duties"] = duties_table(tables["flows"], bilateral)
     goods_codes = list(sectors.loc[sectors["goods"], "sector"])
     tables["customs_gap"] = customs_gap(tables["flows"], src.comtrade, goods_codes)
     tables["tariff_check"] = wits_comparison(bilateral, src.wits)

@@ -19,6 +19,7 @@ import pytest
 import blocsim
 from blocsim.data import read_run_record
 from blocsim.equilibrium import DutyPool
+from blocsim.pipeline.collection_efficiency import efficiency_table
 from blocsim.errors import ScenarioError
 from blocsim.pipeline.bands import bands_plan, solve_values
 from blocsim.report import assumptions_footer, assumptions_summary
@@ -63,6 +64,7 @@ def test_purged_scenario_equals_purging_then_solving_by_hand(tmp_path: Path) -> 
         duty_pool=DutyPool(shares=shock.duty_pool_before), duty_pool_after=DutyPool(shares=shock.duty_pool_after),
         productivity=None if shock.productivity.empty else shock.productivity,
         income_transfers=None if shock.income_transfers.empty else shock.income_transfers,
+        collection_efficiency=efficiency_table(run.scenario),  # the dataset's calibrated factors
     )
     got = run.countries.set_index("country")[COMPARED]
     want = hand.countries.set_index("country").loc[got.index, COMPARED]

@@ -143,6 +143,7 @@ def test_point_draw_reproduces_point_run_exactly() -> None:
     recompiled from it (AVE-based factors included), gives the scenario's own numbers exactly."""
     from blocsim.equilibrium.multisector_inputs import parse_pair_table
     from blocsim.scenario.build import build_states
+    from blocsim.pipeline.collection_efficiency import efficiency_table
     from blocsim.pipeline.scenario_run import baseline_flows, run_scenario
     from blocsim.shock.compile import compile_shock
 
@@ -164,7 +165,9 @@ def test_point_draw_reproduces_point_run_exactly() -> None:
                                    ("exporter", "importer", "sector"), fill=1.0, low=0.0, high=np.inf, allowed=">= 0")
         factors.append(cube)
     assert not np.array_equal(factors[0], factors[1])  # the factors do move with theta
-    batch = solve_multisector_batch(problem, theta=theta, cost_factor=np.stack(factors))
+    efficiency = efficiency_table(run.scenario) or {}  # the dataset's calibrated collection efficiency
+    batch = solve_multisector_batch(problem, theta=theta, cost_factor=np.stack(factors),
+                                    collection_efficiency=[efficiency.get(c, 1.0) for c in problem.countries])
     c = run.model.countries.set_index("country").loc[list(batch.countries)]
     assert np.array_equal((batch.real_income_hat[0] - 1) * 100, c["welfare_pct"].to_numpy())
     assert np.array_equal((batch.wage_hat[0] - 1) * 100, c["factory_price_pct"].to_numpy())

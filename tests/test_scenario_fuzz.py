@@ -173,8 +173,8 @@ def malformed(draw: st.DrawFn) -> tuple[str, str]:
         _get(doc, path[:-1])[path[-1]] = draw(st.text(max_size=12).filter(lambda s: s.strip() not in CATALOG.sectors))
     elif how == "bad_date":
         path = draw(st.sampled_from(DATE_PATHS))
-        _get(doc, path[:-1])[path[-1]] = draw(st.dates().filter(lambda d: not dt.date(2008, 1, 1) <= d <= dt.date(
-            2016, 12, 31)))
+        _get(doc, path[:-1])[path[-1]] = draw(st.dates().filter(  # policy dates may precede the data (2010 CET)
+            lambda d: not CATALOG.first_policy_date <= d <= CATALOG.last_date))
     elif how == "bad_number":
         path = draw(st.sampled_from(NUMBER_PATHS))
         bad = st.sampled_from([float("nan"), float("inf"), -1e9, 1e12]) if path[-1] != "year" else st.integers(

@@ -44,10 +44,9 @@ def _bundled() -> dict[str, dict[str, Any]]:
 
 def _model_dataset(name: str, home: Optional[Path]) -> Any:
     """A bundled dataset or one built into the store (``blocsim data build``), else None."""
-    from blocsim.data import load_dataset
-    from blocsim.data.user_datasets import load_built
+    from blocsim.data import built_names, load_dataset
 
-    return load_dataset(name) if name in _bundled() else load_built(name, home)
+    return load_dataset(name, home) if name in _bundled() or name in built_names(home) else None
 
 
 def _parse_options(pairs: list[str]) -> dict[str, Any]:
@@ -99,7 +98,7 @@ def list_command(
     entries: list[dict[str, Any]] = []
     for name, entry in _bundled().items():
         entries.append({**entry, "name": name, "origin": "bundled"})
-    from blocsim.data.user_datasets import list_built
+    from blocsim.data import list_built
 
     entries.extend(list_built(home))
     stored = _store(home).list()

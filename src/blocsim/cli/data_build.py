@@ -33,7 +33,7 @@ def register(data_app: typer.Typer) -> None:
         """Build a model dataset (flows, tariffs with sources and flags, covariates) that scenarios can name."""
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        from blocsim.data.user_datasets import build_dataset
+        from blocsim.data import build_dataset
 
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console,
                       transient=True) as progress:

@@ -258,7 +258,7 @@ def load_dataset(name: str = "eaeu", home: str | os.PathLike[str] | None = None)
     ----------
     name
         Dataset name; see :func:`list_datasets` (bundled: ``"eaeu"``) and
-        :func:`blocsim.data.user_datasets.list_built` (built into the store).
+        :func:`blocsim.data.built_datasets.list_built` (built into the store).
     home
         Store root for built datasets (default ``$BLOCSIM_HOME`` or ``~/.blocsim``).
 
@@ -274,11 +274,12 @@ def load_dataset(name: str = "eaeu", home: str | os.PathLike[str] | None = None)
         Unknown name (the message lists the available ones).
     """
     if name not in BUNDLED:
-        from blocsim.data.user_datasets import built_names, load_built
+        from blocsim.data.built_datasets import built_names, read_built
 
-        built = load_built(name, home)
+        built = read_built(name, home)
         if built is not None:
-            return built
+            tables, meta, extra = built
+            return Dataset(name=name, meta=meta, extra=extra, **tables)
         raise DataValidationError(
             f"load_dataset: argument name={name!r} is not a bundled dataset; allowed: {sorted(BUNDLED)}"
             f"{', or a dataset built into the store: ' + str(built_names(home)) if built_names(home) else ''}; "

@@ -167,6 +167,10 @@ _NAMED: Mapping[str, Mapping[str, float]] = MappingProxyType(
      "caliendo_parro_2015_icio": ICIO_THETA}
 )
 
+#: Elasticity tables tried, in order, when a scenario names none: the first that has a theta for
+#: every sector of the scenario's dataset is used (eaeu-2016v1: the broad sectors; v2: ICIO).
+DEFAULT_THETA_TABLES: tuple[str, ...] = ("caliendo_parro_2015_eaeu", "caliendo_parro_2015_icio")
+
 
 def get_elasticities(name: str) -> dict[str, float]:
     """Return a named elasticity table as a new dict (sector -> theta).

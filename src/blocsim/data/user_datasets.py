@@ -1,11 +1,11 @@
-"""Model datasets built by the user (``blocsim data build NAME``): assemble, store, list and load them.
+"""Model datasets built by the user (``blocsim data build NAME``): assemble and store them.
 
 :func:`build_dataset` runs :mod:`blocsim.data.user_build` on the inputs, assembles the tables
 of a model dataset (the Dataset contract's five plus the bilateral tariffs) and stores them in
-``$BLOCSIM_HOME/store/datasets/NAME/`` (Parquet, as the bundled dataset v2, plus ``meta.json``);
-:func:`load_built` reads one back as a :class:`~blocsim.data.datasets.Dataset`, so that a
-scenario names it (``[data] dataset = "NAME"``) like a bundled dataset; :func:`list_built`
-describes them for ``blocsim data list``.
+``$BLOCSIM_HOME/store/datasets/NAME/`` (Parquet, as the bundled dataset v2, plus ``meta.json``).
+:mod:`blocsim.data.built_datasets` lists and reads them back, so that
+:func:`blocsim.data.load_dataset` loads one by name and a scenario names it
+(``[data] dataset = "NAME"``) like a bundled dataset.
 """
 
 from __future__ import annotations
@@ -285,48 +285,6 @@ def build_dataset(name: str, flows: str, tariffs: str | None = None, sectors: st
             shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    from blocsim.scenario.loader import dataset_catalog
-
-    dataset_catalog.cache_clear()  # a scenario validated in this process sees the new tables
     bilateral = tables["tariffs_bilateral"]
     return ub.BuildResult(name, target, len(meta["regions"]), len(meta["sectors"]), tuple(meta["years"]),
                           int((bilateral["flag"] == ub.ASSUMED).sum()), int(len(bilateral)), replaced)
-
-
-def built_names(home: str | os.PathLike[str] | None = None) -> list[str]:
-    """Names of the built datasets in the store (sorted)."""
-    root = ub.built_root(home)
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / "meta.json").is_file()
-                  and not p.name.startswith("."))
-
-
-def load_built(name: str, home: str | os.PathLike[str] | None = None) -> Any:
-    """Built dataset ``name`` as a :class:`~blocsim.data.datasets.Dataset`, or ``None`` if there is none.
-
-    ``extra`` holds ``tariffs`` (the bilateral table, as the v2 export's ``tariffs.csv``) and
-    ``tariffs_external`` (the per-importer table).
-    """
-    from blocsim.data.datasets import Dataset
-
-    folder = ub.built_root(home) / name
-    if not (folder / "meta.json").is_file():
-        return None
-    tables = {table: pd.read_parquet(folder / f"{table}.parquet") for table in ub.TABLE_NAMES}
-    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    extra = {"tariffs": tables.pop("tariffs_bilateral"), "tariffs_external": tables["tariffs"]}
-    return Dataset(name=name, meta=meta, extra=extra, **tables)
-
-
-def list_built(home: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
-    """Describe the built datasets like :func:`~blocsim.data.datasets.list_datasets` (``origin`` ``"built"``)."""
-    out = []
-    for name in built_names(home):
-        meta = json.loads((ub.built_root(home) / name / "meta.json").read_text(encoding="utf-8"))
-        out.append({
-            "name": name, "title": meta["title"], "years": list(meta["years"]), "countries": list(meta["regions"]),
-            "sectors": list(meta["sectors"]), "source": "; ".join(s["input"] for s in meta["sources"]),
-            "region_count": len(meta["regions"]), "sector_count": len(meta["sectors"]), "origin": "built",
-        })
-    return out

@@ -106,8 +106,7 @@ def _theta_table(scenario: Scenario, theta: Mapping[str, float]) -> str | None:
         return None
     if "theta" in scenario.model.model_fields_set:
         return scenario.model.theta
-    from blocsim.data.elasticities import get_elasticities
-    from blocsim.pipeline.scenario_run import DEFAULT_THETA_TABLES
+    from blocsim.data.elasticities import DEFAULT_THETA_TABLES, get_elasticities
 
     for name in DEFAULT_THETA_TABLES:
         table = get_elasticities(name)

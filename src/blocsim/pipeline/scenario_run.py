@@ -15,14 +15,15 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from blocsim.data.elasticities import DEFAULT_THETA_TABLES
 from blocsim.data.progress import ProgressCallback
 from blocsim.errors import ScenarioError
 from blocsim.pipeline.collection_efficiency import CalibratedEfficiency, efficiency_table, with_collection_efficiency
-from blocsim.results.tariff_sources import with_tariff_sources
 from blocsim.pipeline.labour_inputs import labour_inputs
 from blocsim.pipeline.models import ModelRun, policy_shock, run_onesector, run_pe
 from blocsim.policy.model import PolicyState
 from blocsim.policy.rules import RuleViolation
+from blocsim.results.tariff_sources import with_tariff_sources
 from blocsim.scenario.build import describe_changes
 from blocsim.scenario.loader import load_scenario, scenario_source
 from blocsim.scenario.schema import AnyScenario, OneSectorScenario, Scenario
@@ -73,10 +74,6 @@ class ScenarioResult:
         """Per (exporter, importer, sector) flows, model and as recorded (with re-exports)."""
         return self.tables["flows"]
 
-
-#: Elasticity tables tried, in order, when a scenario names none: the first that has a theta for
-#: every sector of the scenario's dataset is used (eaeu-2016v1: the broad sectors; v2: ICIO).
-DEFAULT_THETA_TABLES = ("caliendo_parro_2015_eaeu", "caliendo_parro_2015_icio")
 
 
 def resolve_theta(scenario: Scenario, dataset: Any = None) -> dict[str, float]:

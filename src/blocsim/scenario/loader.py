@@ -31,9 +31,19 @@ from blocsim.scenario.tomlread import loads_bounded, read_bounded
 MAX_LISTED_ERRORS = 12
 
 
-@functools.lru_cache(maxsize=8)
 def dataset_catalog(name: str) -> Catalog:
-    """Catalog of a dataset by name (loaded once per process)."""
+    """Catalog of a dataset by name (loaded once per process and version of a built dataset).
+
+    A dataset rebuilt into the store (``blocsim data build NAME --force``) has a new
+    :func:`blocsim.data.built_stamp`, so a scenario validated afterwards sees the new tables.
+    """
+    from blocsim.data import built_stamp
+
+    return _catalog(name, built_stamp(name))
+
+
+@functools.lru_cache(maxsize=8)
+def _catalog(name: str, stamp: tuple[str, int] | None) -> Catalog:
     from blocsim.data import load_dataset
 
     return Catalog.from_dataset(load_dataset(name))

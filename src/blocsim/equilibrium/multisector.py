@@ -189,6 +189,7 @@ def solve_multisector(
     options: SolverOptions | None = None,
     income_transfers: pd.DataFrame | None = None,
     collection_efficiency: Mapping[str, float] | pd.DataFrame | None = None,
+    deficit_targets: Mapping[str, float] | None = None,
 ) -> MultiSectorResult:
     """Solve a multi-sector counterfactual with tariffs in changes (exact hat algebra).
 
@@ -261,6 +262,12 @@ def solve_multisector(
         and after). The uncollected share stays in the member's income (private rents of its
         importers, :mod:`blocsim.equilibrium.duty_pool`), so it matters only through the pool.
         Reported as ``pool_contribution_before/after``.
+    deficit_targets : mapping ISO3 -> float, optional
+        Capital-flow shocks: the counterfactual trade deficit (imports minus exports before
+        tariffs) of each listed country as a fraction of its counterfactual value added
+        (negative: a surplus; in [-0.5, 0.5]); the other countries take the counterpart in
+        proportion to their value added (:mod:`blocsim.equilibrium.capital_flows`). The change
+        shows in ``welfare_from_deficit_closure_pct``.
 
     Returns
     -------
@@ -285,6 +292,7 @@ def solve_multisector(
         duty_pool_after=duty_pool_after, productivity=productivity, remittances=remittances,
         entry_costs=entry_costs, migration_elasticity=migration_elasticity, names=(exporter, importer, sector, flow),
         income_transfers=income_transfers, collection_efficiency=collection_efficiency,
+        deficit_targets=deficit_targets,
     )
     countries, sectors, flows = problem.countries, problem.sectors, problem.flows
     ref = numeraire_index(numeraire, countries)

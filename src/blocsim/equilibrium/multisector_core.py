@@ -29,7 +29,8 @@ channel), which follow the senders' wages and migrant stocks; :math:`Q_j` are th
 transfers tied to trade flows (re-export rents earned minus paid,
 :mod:`blocsim.equilibrium.income_transfers`; zero without them), whose baseline value stays in
 :math:`\tilde D` and whose change enters income. The two transfers are separate terms and each
-sums to zero over countries. The unknowns ``(log w, log P, X'/X)``
+sums to zero over countries. A capital-flow measure sets a country's whole trade deficit to a
+share of its value added through :math:`\tilde D'` (:mod:`blocsim.equilibrium.capital_flows`). The unknowns ``(log w, log P, X'/X)``
 are iterated jointly (three passes over the (S, N, N) arrays per evaluation) with Anderson
 acceleration (:func:`blocsim.equilibrium.solvers.solve_fixed_point`, shared with the
 one-sector engine). The wage update is the tatonnement
@@ -54,6 +55,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from blocsim.equilibrium.capital_flows import target_deficits
 from blocsim.equilibrium.duty_pool import pool_contribution, redistribute
 from blocsim.equilibrium.income_transfers import transfer_change
 from blocsim.equilibrium.labour import net_transfers, remittance_flows
@@ -343,15 +345,18 @@ def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: Float
         d_new = scaled - va_new / va_new.sum(axis=-1, keepdims=True) * scaled.sum(axis=-1, keepdims=True)
     else:  # fixed in units of the numeraire (world value added, or a country's CPI basket)
         d_new = cal.deficit_other * np.exp(_log_reference_cpi(cal, lp_new))[:, None]
-    income = va_new + received + d_new
+    other_parts = received - collected  # the rest of each trade deficit (pool, rents, remittances)
     rents = None
     if b.base.income_transfers is not None:  # re-export rents: T' - T (blocsim.equilibrium.income_transfers)
         rents = transfer_change(b.base.income_transfers, b.base.flows, cal.kernel_pre, cm, z)
-        income = income + rents
+        other_parts = other_parts + rents
     remittances = moved = None
     if b.labour is not None:
         remittances, moved = remittance_flows(b.labour, lw, log_consumer_prices(cal, lp_new))
-        income = income + net_transfers(remittances)
+        other_parts = other_parts + net_transfers(remittances)
+    if b.base.deficit_target is not None:  # capital-flow measures (blocsim.equilibrium.capital_flows)
+        d_new = target_deficits(b.base.deficit_target, d_new, va_new, other_parts)
+    income = va_new + collected + d_new + other_parts
     spend_new = cal.alpha * income[:, None, :]
     if io_share is not None:  # + sum_k G[j,s,k] Y[d,k,j]
         spend_new = spend_new + np.matmul(io_share, output.transpose(0, 2, 1)[..., None])[..., 0].transpose(0, 2, 1)

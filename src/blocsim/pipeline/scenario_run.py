@@ -16,6 +16,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from blocsim.errors import ScenarioError
+from blocsim.pipeline.channels import channel_decomposition, measure_channels
 from blocsim.pipeline.labour_inputs import labour_inputs
 from blocsim.pipeline.models import ModelRun, policy_shock, run_onesector, run_pe
 from blocsim.policy.model import PolicyState
@@ -208,6 +209,10 @@ def run_scenario(
     meta = _meta(scenario, baseline, before, after, shock, model, violations, rates, theta)
     meta["model"]["parameters"].update(labour_parameters(scenario, labour))
     meta["dataset"].update(dataset_version(dataset, baseline))
+    if measure_channels(scenario):  # spill-over by channel: cumulative runs (blocsim.pipeline.channels)
+        tables["countries"], meta["channels"] = channel_decomposition(
+            scenario, tables["countries"], labour_on=bool(labour), focus=meta["focus_countries"],
+            solve=lambda step: run_scenario(step, dataset=dataset).countries)
     result = ScenarioResult(scenario, before, after, shock, model, tables, meta, violations)
     if draws is not None:
         from blocsim.pipeline.bands import bands_plan, scenario_bands
@@ -415,6 +420,7 @@ def _solve(scenario: Scenario, dataset: Any, baseline: pd.DataFrame, shock: Shoc
         partner_groups=groups,
         income_transfers=shock.income_transfers if not shock.income_transfers.empty else None,
         collection_efficiency=dict(scenario.model.collection_efficiency) or None,
+        deficit_targets=dict(shock.deficit_targets) or None,
         **(labour or {}),
     )
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator, model_validator
 
+from blocsim.policy.macro import MAX_DEFICIT_SHARE
 from blocsim.policy.model import REROUTE_SHARE
 from blocsim.policy.spec import ISO3, ExemptionSpec, Fraction, MemberExemptionSpec, Name, Percent, PreferenceSpec
 from blocsim.scenario.gravity_spec import CounterfactualSection, DataSection, EstimationSection, GESection
@@ -63,8 +64,14 @@ class PolicySpec(_Strict):
     allow_rule_violations: bool = False
 
 
+#: a measure's channel (``channel = "oil"``): lower-case letters, digits, underscores; it names
+#: the column ``spillover_<channel>_pct`` (:mod:`blocsim.pipeline.channels`)
+ChannelName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+
+
 class _Measure(_Strict):
     note: str = ""
+    channel: ChannelName | None = None
 
 
 class TariffMeasure(_Measure):
@@ -126,11 +133,31 @@ class ProductivityMeasure(_Measure):
     sectors: list[Name] = []
 
 
+class WorldPriceMeasure(_Measure):
+    """``kind = "world_price"``: the world price of ``sectors`` changes by ``change`` (a fraction;
+    :class:`blocsim.policy.macro.WorldPriceShock`)."""
+
+    kind: Literal["world_price"]
+    sectors: list[Name] = Field(min_length=1)
+    change: Change
+
+
+class CapitalFlowMeasure(_Measure):
+    """``kind = "capital_flow"``: ``country``'s trade deficit moves to ``deficit``, a fraction of its
+    value added (negative: a surplus; :class:`blocsim.policy.macro.CapitalFlowShock`)."""
+
+    kind: Literal["capital_flow"]
+    country: ISO3
+    deficit: Annotated[float, Field(ge=-MAX_DEFICIT_SHARE, le=MAX_DEFICIT_SHARE, allow_inf_nan=False)]
+
+
 MeasureSpec = Annotated[
-    Union[TariffMeasure, BanMeasure, TransitMeasure, OriginMeasure, NtmMeasure, ProductivityMeasure],
+    Union[TariffMeasure, BanMeasure, TransitMeasure, OriginMeasure, NtmMeasure, ProductivityMeasure,
+          WorldPriceMeasure, CapitalFlowMeasure],
     Field(discriminator="kind"),
 ]
-MEASURE_KINDS: tuple[str, ...] = ("tariff", "ban", "transit", "origin_enforcement", "ntm", "productivity")
+MEASURE_KINDS: tuple[str, ...] = ("tariff", "ban", "transit", "origin_enforcement", "ntm", "productivity",
+                                  "world_price", "capital_flow")
 
 
 class JoinSpec(_Strict):

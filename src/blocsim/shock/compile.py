@@ -3,8 +3,9 @@
 ``compile_shock(before, after, dataset, year, theta=...)`` resolves the applied tariff of
 every (exporter, importer, sector) in both states, turns every non-tariff measure into a
 change of the flow-cost term ``kappa^(-theta)``, reads the duty pool in force in each
-state, and collects output/productivity changes. The GE and PE models consume the result;
-they never see a policy state.
+state, and collects output/productivity changes (a sector's world price change is a
+productivity change of every producer, :mod:`blocsim.policy.macro`) and the deficits that
+capital-flow measures set. The GE and PE models consume the result; they never see a policy state.
 
 Non-tariff measures as factors on ``kappa^(-theta_s)`` (``F_after / F_before``; a factor
 of 0 is prohibitive):
@@ -48,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from blocsim.errors import ScenarioError
+from blocsim.policy.macro import CapitalFlowShock, WorldPriceShock
 from blocsim.policy.model import (
     ImportBan,
     NonTariffMeasure,
@@ -92,6 +94,10 @@ class Shock:
         rebuilds the factor for other elasticities or AVEs without recompiling.
     violations : tuple of RuleViolation
         Rule violations of the after state (only non-empty if it allows them).
+    deficit_targets : dict ISO3 -> float
+        Capital-flow measures of the after state: each country's counterfactual trade deficit
+        as a fraction of its counterfactual value added (negative: a surplus); the
+        ``deficit_targets`` argument of :func:`blocsim.solve_multisector`.
     income_transfers : DataFrame
         ``exporter, importer, sector, country, share_before, share_after``: re-export rents,
         the margin ``r / (1 + r)`` of the rerouted value of each route in each state, earned
@@ -116,6 +122,7 @@ class Shock:
     theta: Mapping[str, float] = field(default_factory=dict)
     cost_terms: tuple[CostTerm, ...] = ()
     income_transfers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(RENT_COLUMNS)))
+    deficit_targets: Mapping[str, float] = field(default_factory=dict)
 
 
 def _theta_vector(theta: Mapping[str, float] | float, sectors: Sequence[str]) -> np.ndarray:
@@ -299,11 +306,46 @@ def _tariff_notes(tariffs: pd.DataFrame) -> list[str]:
 
 
 def _productivity(state: PolicyState, grid: _Grid) -> np.ndarray:
+    """(N, S) productivity factors of ``state``: country shocks and world price shocks.
+
+    A world price change ``change`` of a sector is the productivity factor ``1 / (1 + change)``
+    of every producer of it (:class:`blocsim.policy.macro.WorldPriceShock`).
+    """
     out = np.ones((len(grid.countries), len(grid.sectors)))
     for measure in state.measures:
         if isinstance(measure, ProductivityShock):
             out[grid.c[measure.country]] *= np.where(grid.smask(measure.sectors), measure.factor, 1.0)
+        elif isinstance(measure, WorldPriceShock):
+            out *= np.where(grid.smask(measure.sectors), measure.factor, 1.0)[None, :]
     return out
+
+
+def _deficit_targets(before: PolicyState, after: PolicyState) -> dict[str, float]:
+    """Counterfactual deficits (fractions of value added) set by the after state's capital-flow measures.
+
+    Raises
+    ------
+    ScenarioError
+        A capital-flow measure in the before state (the baseline deficit is the data's), or two
+        for one country.
+    """
+    for measure in before.measures:
+        if isinstance(measure, CapitalFlowShock):
+            raise ScenarioError(
+                f"measure '{measure.describe()}' (before): a capital-flow measure cannot be in force in the before "
+                "state, whose deficits are those of the baseline data; allowed: capital_flow in [[after.measures]]. "
+                "Fix: move it to [[after.measures]]"
+            )
+    targets: dict[str, float] = {}
+    for measure in after.measures:
+        if isinstance(measure, CapitalFlowShock):
+            if measure.country in targets:
+                raise ScenarioError(
+                    f"measure '{measure.describe()}' (after): {measure.country} already has a capital-flow measure "
+                    f"(deficit {targets[measure.country]:+.4g}); allowed: one per country. Fix: keep one of them"
+                )
+            targets[measure.country] = float(measure.deficit)
+    return targets
 
 
 def _pool(state: PolicyState) -> tuple[dict[str, float] | None, tuple[str, ...]]:
@@ -465,4 +507,5 @@ def compile_shock(
         theta=dict(zip(names, theta_s.tolist())),
         cost_terms=cost_terms,
         income_transfers=rent_table(reroutes_before, reroutes),
+        deficit_targets=_deficit_targets(before, after),
     )

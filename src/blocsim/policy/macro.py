@@ -1,0 +1,99 @@
+"""Macro shocks as policy measures: a sector's world price and a country's capital flows.
+
+Two measures that are not trade policy but move the economies a customs union joins
+(docs/methods-multisector.md, "Macro shocks"):
+
+- :class:`WorldPriceShock`: the world price of one or more sectors (oil: ICIO ``B06``, crude
+  petroleum and natural gas) changes by a fraction ``change``. Read as a world-wide supply
+  shift: the sector's productivity changes in every producer by ``1 / (1 + change)``, so that
+  at unchanged input costs every buyer's price index of the sector moves by exactly
+  ``change`` (:mod:`blocsim.shock.compile` turns it into productivity factors).
+- :class:`CapitalFlowShock`: a country's trade deficit (imports minus exports, before tariffs)
+  moves to ``deficit``, a fraction of its counterfactual value added (GDP at factor cost;
+  negative: a surplus). A sudden stop or capital flight is a lower deficit (a larger
+  surplus); the counterpart is spread over the other countries in proportion to their value
+  added, so world deficits still sum to zero (:mod:`blocsim.equilibrium.multisector_core`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from blocsim.errors import MeasureError
+
+#: Largest absolute deficit a capital-flow measure may set, as a fraction of value added.
+MAX_DEFICIT_SHARE = 0.5
+
+
+def _bad(kind: str, field_name: str, value: object, allowed: str, fix: str) -> MeasureError:
+    return MeasureError(f"measure kind={kind!r}: field {field_name!r} is {value!r}; allowed: {allowed}. Fix: {fix}",
+                        field=field_name)
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass(frozen=True)
+class WorldPriceShock:
+    """The world price of ``sectors`` changes by the fraction ``change`` (-0.47 = falls by 47 %).
+
+    Every producer's productivity in those sectors is multiplied by :attr:`factor`, ``1 / (1 +
+    change)``: at unchanged input costs (wages and input prices) every unit cost, and so every
+    buyer's CES price index of the sector, moves by exactly ``change``. In equilibrium input
+    costs move too, so the realised price change differs (it is reported as ``price_index_pct``
+    by country).
+    """
+
+    sectors: tuple[str, ...]
+    change: float
+    note: str = ""
+    kind: str = field(default="world_price", init=False)
+
+    def __post_init__(self) -> None:
+        if not self.sectors:
+            raise _bad(self.kind, "sectors", list(self.sectors), "one or more sector codes of the dataset",
+                       "name the sectors whose world price moves, e.g. sectors = [\"B06\"]")
+        if not _finite(self.change) or not -1.0 < self.change <= 10.0:
+            raise _bad(self.kind, "change", self.change, "a finite fraction in (-1, 10]",
+                       "give the proportional price change, e.g. -0.47 for a fall of 47 %")
+
+    @property
+    def factor(self) -> float:
+        """Productivity factor of every producer of the sectors, ``1 / (1 + change)``."""
+        return 1.0 / (1.0 + self.change)
+
+    def describe(self) -> str:
+        """One-line description for reports."""
+        return f"world price of {', '.join(self.sectors)} {self.change:+.2%} (supply shift in every producer)"
+
+
+@dataclass(frozen=True)
+class CapitalFlowShock:
+    """``country``'s trade deficit moves to ``deficit`` (fraction of its value added; < 0: surplus).
+
+    The level holds in the counterfactual: deficit' = ``deficit`` x value added', both in
+    the counterfactual's prices; the other countries' deficits absorb the difference in
+    proportion to their value added (world deficits sum to zero).
+    """
+
+    country: str
+    deficit: float
+    note: str = ""
+    kind: str = field(default="capital_flow", init=False)
+
+    def __post_init__(self) -> None:
+        if not _finite(self.deficit) or abs(self.deficit) > MAX_DEFICIT_SHARE:
+            raise _bad(self.kind, "deficit", self.deficit,
+                       f"a finite fraction of value added in [-{MAX_DEFICIT_SHARE:g}, {MAX_DEFICIT_SHARE:g}]",
+                       "give the counterfactual trade deficit as a share of GDP, e.g. -0.10 for a surplus of 10 %")
+
+    @property
+    def sectors(self) -> tuple[str, ...]:
+        """No sectors (a country-level measure)."""
+        return ()
+
+    def describe(self) -> str:
+        """One-line description for reports."""
+        return f"capital flows: {self.country}'s trade deficit moves to {self.deficit:+.2%} of its value added"

@@ -204,7 +204,7 @@ def band_column(variable: str, percentile: str) -> str:
     return f"{variable}_{percentile}"
 
 
-_SPILLOVER = re.compile(r"^spillover_(?P<channel>[a-z][a-z0-9_]*)_pct$")
+_SPILLOVER = re.compile(r"^spillover_(?P<channel>[a-z][a-z0-9_-]*)_pct$")
 _PERCENTILE = re.compile(r"^p(?P<q>[0-9]+(?:\.[0-9]+)?)$")
 _BAND_OF = re.compile(r"^(?P<variable>.+)_(?P<stat>p[0-9]+(?:\.[0-9]+)?)$")
 

@@ -64,9 +64,9 @@ class PolicySpec(_Strict):
     allow_rule_violations: bool = False
 
 
-#: a measure's channel (``channel = "oil"``): lower-case letters, digits, underscores; it names
+#: a measure's channel (``channel = "oil"``): lower-case letters, digits, '-' and '_'; it names
 #: the column ``spillover_<channel>_pct`` (:mod:`blocsim.pipeline.channels`)
-ChannelName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+ChannelName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
 
 
 class _Measure(_Strict):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -54,7 +55,7 @@ def test_library_has_the_issue_scenarios() -> None:
         "kazakhstan-adopts-cet-2010", "armenia-kyrgyzstan-join-2015", "kazakhstan-leaves", "russia-food-ban-2014",
         "russia-food-ban-2014-belarus-reexports", "russia-blocks-belarus-kazakhstan-transit",
         "sanctions-close-russian-routes-kazakh-oil", "ukraine-joins-customs-union", "tajikistan-joins",
-        "kazakhstan-china-fta", "russia-recession-2014-15",
+        "kazakhstan-china-fta", "russia-recession-2014-15", "oil-price-collapse-2014-15",
     }
 
 
@@ -186,12 +187,19 @@ def test_cpc_closure_diverts_kazakh_energy_exports_to_china(runs) -> None:
 
 
 def test_recession_spills_over_to_belarus_and_kazakhstan(runs) -> None:
-    """A 2.31 % productivity fall in Russia lowers its real GDP by about that much; Belarus, whose
-    trade depends most on Russia, loses more than Kazakhstan."""
-    tables, _ = runs["russia-recession-2014-15"]
-    assert country(tables, "RUS", "real_gdp_pct") == pytest.approx(-2.31, abs=0.3)
-    blr, kaz = country(tables, "BLR", "welfare_pct"), country(tables, "KAZ", "welfare_pct")
+    """The productivity channel (a 2.31 % fall in Russia) lowers Russia's real income by about that
+    much; Belarus, whose trade depends most on Russia, loses more than Kazakhstan; the capital
+    flight costs Russia; remittances carry the shock to Kyrgyzstan and Tajikistan; the channels add
+    up to welfare_pct."""
+    tables, meta = runs["russia-recession-2014-15"]
+    assert country(tables, "RUS", "spillover_productivity_pct") == pytest.approx(-2.31, abs=0.3)
+    blr, kaz = country(tables, "BLR", "spillover_productivity_pct"), country(tables, "KAZ", "spillover_productivity_pct")
     assert blr < kaz < 0
+    assert country(tables, "RUS", "spillover_capital_flight_pct") < 0
+    assert country(tables, "KGZ", "spillover_remittances_pct") < 0 and country(tables, "TJK", "spillover_remittances_pct") < 0
+    columns = [f"spillover_{c}_pct" for c in meta["channels"]["order"]]
+    total = tables["countries"][columns].sum(axis=1)
+    assert np.allclose(total, tables["countries"]["welfare_pct"], rtol=0, atol=1e-10)
 
 
 def test_accessions_adopt_the_cet_and_the_annex5_pool(runs) -> None:

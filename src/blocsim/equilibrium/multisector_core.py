@@ -345,18 +345,24 @@ def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: Float
         d_new = scaled - va_new / va_new.sum(axis=-1, keepdims=True) * scaled.sum(axis=-1, keepdims=True)
     else:  # fixed in units of the numeraire (world value added, or a country's CPI basket)
         d_new = cal.deficit_other * np.exp(_log_reference_cpi(cal, lp_new))[:, None]
-    other_parts = received - collected  # the rest of each trade deficit (pool, rents, remittances)
     rents = None
     if b.base.income_transfers is not None:  # re-export rents: T' - T (blocsim.equilibrium.income_transfers)
         rents = transfer_change(b.base.income_transfers, b.base.flows, cal.kernel_pre, cm, z)
-        other_parts = other_parts + rents
     remittances = moved = None
     if b.labour is not None:
         remittances, moved = remittance_flows(b.labour, lw, log_consumer_prices(cal, lp_new))
-        other_parts = other_parts + net_transfers(remittances)
     if b.base.deficit_target is not None:  # capital-flow measures (blocsim.equilibrium.capital_flows)
+        other_parts = received - collected  # the rest of each trade deficit: pool, rents, remittances
+        if rents is not None:
+            other_parts = other_parts + rents
+        if remittances is not None:
+            other_parts = other_parts + net_transfers(remittances)
         d_new = target_deficits(b.base.deficit_target, d_new, va_new, other_parts)
-    income = va_new + collected + d_new + other_parts
+    income = va_new + received + d_new
+    if rents is not None:
+        income = income + rents
+    if remittances is not None:
+        income = income + net_transfers(remittances)
     spend_new = cal.alpha * income[:, None, :]
     if io_share is not None:  # + sum_k G[j,s,k] Y[d,k,j]
         spend_new = spend_new + np.matmul(io_share, output.transpose(0, 2, 1)[..., None])[..., 0].transpose(0, 2, 1)

@@ -22,7 +22,8 @@ from blocsim.equilibrium import solve_multisector
 from blocsim.equilibrium.multisector_core import _evaluate, calibrate, international_trade, solve_changes
 from blocsim.equilibrium.multisector_inputs import multisector_problem
 from blocsim.errors import DataValidationError, MeasureError, ScenarioError
-from blocsim.policy.macro import CapitalFlowShock, WorldPriceShock
+from blocsim.pipeline.labour_inputs import entry_costs
+from blocsim.policy.macro import CapitalFlowShock, WorkPermitCost, WorldPriceShock
 from blocsim.policy.model import PolicyState
 from blocsim.scenario import load_scenario
 from blocsim.shock.compile import compile_shock
@@ -196,3 +197,26 @@ def test_unknown_world_price_sector_is_an_error() -> None:
     after = PolicyState(date=dt.date(2015, 1, 1), mfn=MFN, measures=(WorldPriceShock(("B06",), -0.4),), label="after")
     with pytest.raises(ScenarioError, match="B06"):
         compile_shock(before, after, None, 2014, theta=THETA, countries=CODES, sectors=SECTORS)
+
+
+def test_work_permit_measures_set_entry_costs_and_free_movement_wins() -> None:
+    """An entry_cost measure prices its corridors, others keep the default, the last measure counts,
+    and charging a fellow member's workers under free movement is an error."""
+    from blocsim.policy.build import bloc_from_spec, load_policy_file, rates_from_tariffs, state_at
+    import blocsim
+
+    pairs = [("UZB", "RUS"), ("TJK", "RUS"), ("KGZ", "RUS"), ("UZB", "KAZ")]
+    permits = (WorkPermitCost(("RUS",), ("UZB", "TJK"), 0.3), WorkPermitCost(("RUS",), ("TJK",), 0.2))
+    assert entry_costs(PolicyState(date=dt.date(2018, 1, 1), measures=permits), pairs, 0.093) == [
+        0.3, 0.2, 0.093, 0.093]
+    spec = load_policy_file("eaeu").bloc
+    rates = rates_from_tariffs(blocsim.load_dataset("eaeu").tariffs, 2017, cet_members=["RUS", "KAZ", "BLR"])
+    union = state_at(dt.date(2018, 1, 1), blocs=[bloc_from_spec(spec, rates)], preferences=[], rates=rates,
+                     measures=[WorkPermitCost(("RUS",), ("UZB",), 0.3)], label="after")
+    assert entry_costs(union, pairs, 0.093) == [0.3, 0.093, 0.0, 0.093]
+    charged = state_at(dt.date(2018, 1, 1), blocs=[bloc_from_spec(spec, rates)], preferences=[], rates=rates,
+                       measures=[WorkPermitCost(("RUS",), ("KGZ",), 0.3)], label="after")
+    with pytest.raises(ScenarioError, match="free movement"):
+        entry_costs(charged, pairs, 0.093)
+    with pytest.raises(MeasureError, match="'origins'"):
+        WorkPermitCost(("RUS",), ("RUS",), 0.1)

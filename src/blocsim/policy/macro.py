@@ -1,6 +1,6 @@
-"""Macro shocks as policy measures: a sector's world price and a country's capital flows.
+"""Macro shocks and labour-market rules as policy measures: world prices, capital flows, work permits.
 
-Two measures that are not trade policy but move the economies a customs union joins
+Measures that are not trade policy but move the economies a customs union joins
 (docs/methods-multisector.md, "Macro shocks"):
 
 - :class:`WorldPriceShock`: the world price of one or more sectors (oil: ICIO ``B06``, crude
@@ -13,6 +13,10 @@ Two measures that are not trade policy but move the economies a customs union jo
   negative: a surplus). A sudden stop or capital flight is a lower deficit (a larger
   surplus); the counterpart is spread over the other countries in proportion to their value
   added, so world deficits still sum to zero (:mod:`blocsim.equilibrium.multisector_core`).
+- :class:`WorkPermitCost`: the cost of a work permit (patent) for migrants from ``origins`` in
+  ``hosts``, a fraction of earnings, in place of the scenario's ``[model] entry_cost``; 0 opens
+  the labour market without a customs union (:mod:`blocsim.pipeline.labour_inputs`). Free
+  movement inside a union overrides it (a member cannot charge a fellow member's workers).
 """
 
 from __future__ import annotations
@@ -97,3 +101,45 @@ class CapitalFlowShock:
     def describe(self) -> str:
         """One-line description for reports."""
         return f"capital flows: {self.country}'s trade deficit moves to {self.deficit:+.2%} of its value added"
+
+
+@dataclass(frozen=True)
+class WorkPermitCost:
+    """Migrants from ``origins`` pay ``cost`` (a fraction of earnings) for the right to work in ``hosts``.
+
+    It replaces ``[model] entry_cost`` for those corridors (the labour channel,
+    :mod:`blocsim.equilibrium.labour`): migrant stocks respond to ``1 + cost`` with the
+    migration elasticity. 0 is free access to the labour market.
+    """
+
+    hosts: tuple[str, ...]
+    origins: tuple[str, ...]
+    cost: float
+    note: str = ""
+    kind: str = field(default="entry_cost", init=False)
+
+    def __post_init__(self) -> None:
+        for name in ("hosts", "origins"):
+            if not getattr(self, name):
+                raise _bad(self.kind, name, [], "one or more ISO3 codes", f"list the {name}, e.g. [\"RUS\"]")
+        shared = sorted(set(self.hosts) & set(self.origins))
+        if shared:
+            raise _bad(self.kind, "origins", list(self.origins), "countries other than the hosts",
+                       f"drop {shared}: a country's own workers need no permit")
+        if not _finite(self.cost) or not 0.0 <= self.cost <= 10.0:
+            raise _bad(self.kind, "cost", self.cost, "a finite fraction of earnings in [0, 10]",
+                       "give the permit cost as a share of a migrant's earnings, e.g. 0.15")
+
+    @property
+    def sectors(self) -> tuple[str, ...]:
+        """No sectors (a labour-market measure)."""
+        return ()
+
+    def covers(self, origin: str, host: str) -> bool:
+        """True if migrants from ``origin`` in ``host`` pay this cost."""
+        return origin in self.origins and host in self.hosts
+
+    def describe(self) -> str:
+        """One-line description for reports."""
+        return (f"work permits: migrants from {', '.join(self.origins)} in {', '.join(self.hosts)} pay "
+                f"{self.cost:.1%} of earnings")

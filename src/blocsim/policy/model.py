@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Mapping, Union
 
 from blocsim.errors import MeasureError, PolicyRuleViolation
-from blocsim.policy.macro import CapitalFlowShock, WorldPriceShock
+from blocsim.policy.macro import CapitalFlowShock, WorkPermitCost, WorldPriceShock
 
 BlocKind = Literal["fta", "customs_union", "economic_union"]
 BLOC_KINDS: tuple[str, ...] = ("fta", "customs_union", "economic_union")
@@ -533,7 +533,7 @@ class ProductivityShock:
 
 
 Measure = Union[TariffChange, ImportBan, TransitRestriction, OriginEnforcement, NonTariffMeasure, ProductivityShock,
-                WorldPriceShock, CapitalFlowShock]
+                WorldPriceShock, CapitalFlowShock, WorkPermitCost]
 
 
 @dataclass(frozen=True)

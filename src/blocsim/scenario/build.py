@@ -14,7 +14,7 @@ from blocsim.policy.build import (
     rates_from_tariffs,
     state_at,
 )
-from blocsim.policy.macro import CapitalFlowShock, WorldPriceShock
+from blocsim.policy.macro import CapitalFlowShock, WorkPermitCost, WorldPriceShock
 from blocsim.policy.model import (
     ImportBan,
     Measure,
@@ -32,6 +32,7 @@ from blocsim.scenario.schema import (
     MEASURE_KINDS,
     BanMeasure,
     CapitalFlowMeasure,
+    EntryCostMeasure,
     MeasureSpec,
     NtmMeasure,
     OriginMeasure,
@@ -69,6 +70,8 @@ def to_measure(spec: MeasureSpec) -> Measure:
         return WorldPriceShock(tuple(spec.sectors), spec.change, spec.note)
     if isinstance(spec, CapitalFlowMeasure):
         return CapitalFlowShock(spec.country, spec.deficit, spec.note)
+    if isinstance(spec, EntryCostMeasure):
+        return WorkPermitCost(tuple(spec.hosts), tuple(spec.origins), spec.cost, spec.note)
     raise ScenarioError(f"measure {type(spec).__name__}: unknown kind; allowed: a measure table of a scenario file, "
                         f"kind one of {', '.join(MEASURE_KINDS)}")
 

@@ -151,13 +151,23 @@ class CapitalFlowMeasure(_Measure):
     deficit: Annotated[float, Field(ge=-MAX_DEFICIT_SHARE, le=MAX_DEFICIT_SHARE, allow_inf_nan=False)]
 
 
+class EntryCostMeasure(_Measure):
+    """``kind = "entry_cost"``: migrants from ``origins`` pay ``cost`` (a fraction of earnings) to work in
+    ``hosts``, in place of ``[model] entry_cost`` (:class:`blocsim.policy.macro.WorkPermitCost`)."""
+
+    kind: Literal["entry_cost"]
+    hosts: list[ISO3] = Field(min_length=1)
+    origins: list[ISO3] = Field(min_length=1)
+    cost: Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)]
+
+
 MeasureSpec = Annotated[
     Union[TariffMeasure, BanMeasure, TransitMeasure, OriginMeasure, NtmMeasure, ProductivityMeasure,
-          WorldPriceMeasure, CapitalFlowMeasure],
+          WorldPriceMeasure, CapitalFlowMeasure, EntryCostMeasure],
     Field(discriminator="kind"),
 ]
 MEASURE_KINDS: tuple[str, ...] = ("tariff", "ban", "transit", "origin_enforcement", "ntm", "productivity",
-                                  "world_price", "capital_flow")
+                                  "world_price", "capital_flow", "entry_cost")
 
 
 class JoinSpec(_Strict):

@@ -365,7 +365,7 @@ def _check_codes(state: PolicyState, grid: _Grid) -> None:
     """Every country and sector a measure names must be in the dataset."""
     for measure in state.measures:
         names = [getattr(measure, a, None) for a in ("importer", "origin", "transit", "country")]
-        lists = [getattr(measure, a, ()) for a in ("exporters", "origins", "destinations", "via", "leak_via")]
+        lists = [getattr(measure, a, ()) for a in ("exporters", "origins", "destinations", "via", "leak_via", "hosts")]
         codes = [c for c in names if c] + [c for group in lists for c in group]
         unknown = [c for c in codes if c not in grid.c]
         bad_sectors = [x for x in getattr(measure, "sectors", ()) if x not in grid.s]

@@ -77,3 +77,19 @@ def test_untagged_changes_run_first_and_reserved_names_fail(dataset, tmp_path: P
     bad = scenario.model_copy(update={"after": scenario.after.model_copy(update={"measures": reserved})})
     with pytest.raises(ScenarioError, match="reserves"):
         run_scenario(bad, dataset=dataset)
+
+
+def test_cli_explain_shows_the_channels(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from blocsim.cli.main import app
+
+    out = tmp_path / "run"
+    shown = CliRunner().invoke(app, ["run", NAME, "--out", str(out), "--explain", "--no-store"])
+    assert shown.exit_code == 0, shown.output
+    assert "Spill-over by channel" in shown.output and "capital_flight" in shown.output
+    as_json = CliRunner().invoke(app, ["run", NAME, "--out", str(out), "--explain", "--no-store", "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    rows = {row["country"]: row for row in json.loads(as_json.stdout)["explanation"]}
+    assert list(rows["KGZ"]["channels"]) == ["productivity", "oil", "capital_flight", "remittances"]
+    assert sum(rows["KGZ"]["channels"].values()) == pytest.approx(rows["KGZ"]["welfare_pct"], abs=1e-10)

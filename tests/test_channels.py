@@ -93,3 +93,15 @@ def test_cli_explain_shows_the_channels(tmp_path: Path) -> None:
     rows = {row["country"]: row for row in json.loads(as_json.stdout)["explanation"]}
     assert list(rows["KGZ"]["channels"]) == ["productivity", "oil", "capital_flight", "remittances"]
     assert sum(rows["KGZ"]["channels"].values()) == pytest.approx(rows["KGZ"]["welfare_pct"], abs=1e-10)
+
+
+def test_report_has_the_channel_table(recession) -> None:  # type: ignore[no-untyped-def]
+    from blocsim.report.html import channel_rows, write_report
+    from blocsim.report.tables import load_run
+
+    rows = channel_rows(load_run(recession.run_dir))
+    assert [r["channel"] for r in rows] == ["productivity", "oil", "capital_flight", "remittances", "welfare_pct (sum)"]
+    np.testing.assert_allclose(np.sum([r["values"] for r in rows[:-1]], axis=0), rows[-1]["values"], rtol=0,
+                               atol=1e-10)
+    html = write_report(recession.run_dir).read_text(encoding="utf-8")
+    assert '<section id="channels">' in html and "capital_flight" in html

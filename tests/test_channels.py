@@ -105,3 +105,14 @@ def test_report_has_the_channel_table(recession) -> None:  # type: ignore[no-unt
                                atol=1e-10)
     html = write_report(recession.run_dir).read_text(encoding="utf-8")
     assert '<section id="channels">' in html and "capital_flight" in html
+
+
+def test_band_draw_at_the_point_values_reproduces_the_point_run(recession) -> None:  # type: ignore[no-untyped-def]
+    """The Monte Carlo bands solve the same model as the point run, capital-flow target included."""
+    from blocsim.pipeline.bands import bands_plan, solve_values
+
+    plan = bands_plan(recession)
+    assert plan.problem.deficit_target is not None
+    point = solve_values(plan, plan.point[None])[0]
+    reference = recession.countries.set_index("country").loc[list(plan.problem.countries), list(plan.variables)]
+    np.testing.assert_allclose(point, reference.to_numpy().T, rtol=1e-9, atol=1e-9)

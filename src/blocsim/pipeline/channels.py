@@ -77,11 +77,6 @@ def _step(scenario: Scenario, channels: list[str], *, labour_off: bool) -> Scena
     return scenario.model_copy(update=update)
 
 
-def untagged(scenario: Scenario) -> Scenario:
-    """``scenario`` with every measure's channel tag dropped (the same run, without a decomposition)."""
-    return _step(scenario, measure_channels(scenario), labour_off=False)
-
-
 def channel_decomposition(
     scenario: Scenario, countries: pd.DataFrame, *, labour_on: bool,
     solve: Callable[[Scenario], pd.DataFrame], focus: list[str] | None = None,

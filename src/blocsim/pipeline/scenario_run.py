@@ -164,7 +164,8 @@ def run_scenario(
         ``scenario``, the ``before``/``after`` policy states, the compiled ``shock``, the GE
         result ``model``, ``tables`` (the written tables by name: ``countries`` (one row per
         country; ``*_pct`` percent changes, revenue in USD millions), ``flows`` (one row per
-        exporter, importer, sector; USD millions), and ``bloc_effects``, ``partner_groups``,
+        exporter, importer, sector; USD millions; with ``spillover_<channel>_pct`` when the
+        scenario's measures name channels, :mod:`blocsim.pipeline.channels`), and ``bloc_effects``, ``partner_groups``,
         ``tariffs``, ``reexports``, ``shock``, ``bands`` when requested and available),
         ``meta`` (the ``run.json`` content without provenance), ``violations`` (rule
         violations of the after state) and ``run_dir`` (the run directory, or None without

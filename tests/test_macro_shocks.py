@@ -91,7 +91,7 @@ def test_zero_world_price_and_baseline_deficit_move_nothing() -> None:
     assert table.empty
     result = solve_multisector(**inputs, deficit_targets={"OIL": ratio})
     for column in ("welfare_pct", "real_wage_pct", "price_index_pct", "exports_pct", "imports_pct"):
-        np.testing.assert_allclose(result.countries[column], 0.0, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(result.countries[column], 0.0, rtol=0, atol=1e-12)
         np.testing.assert_allclose(base.countries[column], 0.0, rtol=0, atol=1e-12)
 
 

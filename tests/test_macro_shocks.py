@@ -1,10 +1,10 @@
 """Macro shocks as scenario measures: world_price (blocsim.policy.macro, shock.compile) and
 capital_flow (blocsim.equilibrium.capital_flows).
 
-A world price change of a sector is a productivity change of every producer, so that at
-unchanged input costs every buyer's price index of the sector moves by exactly ``change``; a zero
-change moves nothing; when the price of oil falls, the oil exporter's terms of trade fall and the
-importers' rise. A capital-flow measure puts the country's counterfactual trade deficit at the
+A world price change of a sector, at short-run fixed quantities, moves ``change`` times each
+country's net exports of the sector from net exporters to net importers (a closed form on two
+countries); a zero change moves nothing; when the price of oil falls the oil exporters lose real
+income and the importers gain, on a synthetic economy and on the 2014 data. A capital-flow measure puts the country's counterfactual trade deficit at the
 stated share of its value added, world deficits still sum to zero and income still adds up.
 Bad measures are errors naming the file line, field and value.
 """
@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from blocsim.equilibrium import solve_multisector
-from blocsim.equilibrium.multisector_core import _evaluate, calibrate, international_trade, solve_changes
+from blocsim.equilibrium.multisector_core import calibrate, international_trade, solve_changes
 from blocsim.equilibrium.multisector_inputs import multisector_problem
 from blocsim.errors import DataValidationError, MeasureError, ScenarioError
 from blocsim.pipeline.labour_inputs import entry_costs
@@ -54,29 +54,57 @@ def economy(seed: int = 3) -> dict:
             "tariffs": tidy(tariffs, "tariff_before").merge(tidy(tariffs, "tariff_after"))}
 
 
-def world_price_table(change: float) -> pd.DataFrame:
-    """The productivity table compile_shock makes of a world price change of ``oil``."""
-    state = PolicyState(date=dt.date(2015, 1, 1), mfn=MFN, label="before")
-    after = PolicyState(date=dt.date(2015, 1, 1), mfn=MFN, measures=(WorldPriceShock(("oil",), change),), label="after")
-    return compile_shock(state, after, None, 2014, theta=THETA, countries=CODES, sectors=SECTORS).productivity
+def world_prices_of(before: tuple = (), after: tuple = ()) -> tuple[dict, pd.DataFrame]:
+    """``(world_prices, productivity)`` that compile_shock makes of world price measures."""
+    state = PolicyState(date=dt.date(2015, 1, 1), mfn=MFN, measures=before, label="before")
+    then = PolicyState(date=dt.date(2015, 1, 1), mfn=MFN, measures=after, label="after")
+    shock = compile_shock(state, then, None, 2014, theta=THETA, countries=CODES, sectors=SECTORS)
+    return dict(shock.world_prices), shock.productivity
 
 
-def test_world_price_is_productivity_of_every_producer() -> None:
-    table = world_price_table(-0.4714)
-    assert sorted(table["country"]) == sorted(CODES) and set(table["sector"]) == {"oil"}
-    np.testing.assert_allclose(table["factor"], 1.0 / (1.0 - 0.4714), rtol=0, atol=1e-15)
+def test_world_price_is_a_price_change_after_relative_to_before_not_a_productivity_change() -> None:
+    prices, productivity = world_prices_of(after=(WorldPriceShock(("oil",), -0.4714),))
+    assert prices == {"oil": pytest.approx(-0.4714, abs=1e-15)} and productivity.empty
+    both = (WorldPriceShock(("oil",), 0.25),)
+    assert world_prices_of(before=both, after=(*both, WorldPriceShock(("oil", "manu"), -0.2)))[0] == pytest.approx(
+        {"oil": -0.2, "manu": -0.2}, abs=1e-15)
+    assert world_prices_of(before=both, after=both)[0] == {}
+    assert world_prices_of(after=(WorldPriceShock(("oil",), 0.0),))[0] == {}
 
 
-@pytest.mark.parametrize("change", [-0.4714, 0.25])
-def test_world_price_moves_sector_prices_by_change_at_unchanged_input_costs(change: float) -> None:
-    """The closed-form piece: wages and input prices at baseline -> every oil price index moves by ``change``."""
-    problem = multisector_problem(**economy(), productivity=world_price_table(change))
-    cal = calibrate(problem, closure="ratio", numeraire=None).as_batch()
-    n, s = len(CODES), len(SECTORS)
-    ev = _evaluate(cal, np.zeros((1, n)), None, np.ones((1, s, n)))
-    oil = problem.sectors.index("oil")
-    np.testing.assert_allclose(np.exp(ev["lp_new"][0, oil]), 1.0 + change, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(np.delete(ev["lp_new"][0], oil, axis=0), 0.0, rtol=0, atol=1e-12)
+def two_country_economy() -> tuple[dict, dict]:
+    """A (oil exporter) and B, sectors oil and manu, no IO or tariffs, every importer buying from
+    the same sources in the same proportions: flows ``X_sij = share_si alpha_s I_j``."""
+    share = {"oil": np.array([0.8, 0.2]), "manu": np.array([0.4, 0.6])}
+    alpha = {"oil": 0.1, "manu": 0.9}
+    income = np.array([100.0, 150.0])
+    rows = [(("A", "B")[i], ("A", "B")[j], s, share[s][i] * alpha[s] * income[j])
+            for s in share for i in range(2) for j in range(2)]
+    baseline = pd.DataFrame(rows, columns=["exporter", "importer", "sector", "trade"])
+    return {"baseline_df": baseline, "theta": {"oil": 13.53, "manu": 4.0}}, {
+        "share_A": 0.8, "alpha_oil": 0.1, "income": income}
+
+
+@pytest.mark.parametrize("change", [-0.4714, 0.3])
+def test_world_price_closed_form_on_two_countries(change: float) -> None:
+    """Hand-checked closed form. Demand for each country's goods does not depend on who spends, so
+    wages and prices stay put and A's income is ``I_A + W_A`` with ``W_A = c alpha (s_A I'_B - s_B
+    I'_A)``, ``c`` times its oil exports less its oil imports at the counterfactual spending:
+    ``I'_A = (I_A + c alpha s_A (I_A + I_B)) / (1 + c alpha)``."""
+    inputs, known = two_country_economy()
+    result = solve_multisector(**inputs, world_prices={"oil": change}, closure="ratio")
+    table = result.countries.set_index("country")
+    income, alpha, share = known["income"], known["alpha_oil"], known["share_A"]
+    income_a = (income[0] + change * alpha * share * income.sum()) / (1.0 + change * alpha)
+    income_b = income.sum() - income_a
+    assert table.loc["A", "income_counterfactual"] == pytest.approx(income_a, rel=1e-10)
+    assert table.loc["A", "welfare_pct"] == pytest.approx(100.0 * (income_a / income[0] - 1.0), abs=1e-9)
+    assert table.loc["B", "welfare_pct"] == pytest.approx(100.0 * (income_b / income[1] - 1.0), abs=1e-9)
+    oil = result.flows[(result.flows["sector"] == "oil") & (result.flows["exporter"] != result.flows["importer"])]
+    net = oil.set_index("exporter")["trade_counterfactual"]
+    assert income_a - income[0] == pytest.approx(change * (net["A"] - net["B"]), rel=1e-10)  # c x net oil exports
+    np.testing.assert_allclose(table["price_index_pct"], 0.0, rtol=0, atol=1e-10)
+    assert np.sign(table.loc["A", "welfare_pct"]) == np.sign(change) == -np.sign(table.loc["B", "welfare_pct"])
 
 
 def test_zero_world_price_and_baseline_deficit_move_nothing() -> None:
@@ -87,21 +115,53 @@ def test_zero_world_price_and_baseline_deficit_move_nothing() -> None:
     cal = calibrate(problem, closure="ratio", numeraire=None)
     oil = problem.countries.index("OIL")
     ratio = float(cal.deficit[oil] / cal.value_added[oil])
-    table = world_price_table(0.0)
-    assert table.empty
-    result = solve_multisector(**inputs, deficit_targets={"OIL": ratio})
+    result = solve_multisector(**inputs, deficit_targets={"OIL": ratio}, world_prices={"oil": 0.0})
     for column in ("welfare_pct", "real_wage_pct", "price_index_pct", "exports_pct", "imports_pct"):
         np.testing.assert_allclose(result.countries[column], 0.0, rtol=0, atol=1e-12)
         np.testing.assert_allclose(base.countries[column], 0.0, rtol=0, atol=1e-12)
 
 
-def test_oil_exporter_terms_of_trade_fall_when_the_price_falls() -> None:
+@pytest.mark.parametrize("closure", ["ratio", "level"])
+def test_oil_price_fall_moves_income_from_the_exporter_and_keeps_the_accounts(closure: str) -> None:
+    """A fall: the oil exporter's real income falls, the importers' rises; a rise: the opposite.
+    Income identity ``I' = wVA + duties received + D~' + W`` with ``W = c x net oil exports`` from
+    the counterfactual flows, W sums to zero, and the exact decomposition adds up (its terms of
+    trade, which hold W, equal their direct formula)."""
+    from blocsim.equilibrium.welfare_decomposition import exact_decomposition
+
     inputs = economy()
-    down = solve_multisector(**inputs, productivity=world_price_table(-0.4714)).countries.set_index("country")
-    up = solve_multisector(**inputs, productivity=world_price_table(0.3)).countries.set_index("country")
-    assert down.loc["OIL", "welfare_tot_pct"] < 0 < up.loc["OIL", "welfare_tot_pct"]
-    assert (down.loc[["IMP", "MIX", "ROW"], "welfare_tot_pct"] > 0).all()
-    assert (down["price_index_pct"] < 0).all()  # cheaper oil lowers every consumer price index
+    down = solve_multisector(**inputs, closure=closure, world_prices={"oil": -0.4714}).countries.set_index("country")
+    up = solve_multisector(**inputs, closure=closure, world_prices={"oil": 0.3}).countries.set_index("country")
+    assert down.loc["OIL", "welfare_pct"] < 0 < up.loc["OIL", "welfare_pct"]
+    assert (down.loc[["IMP", "MIX", "ROW"], "welfare_pct"] > 0).all()
+    assert (up.loc[["IMP", "MIX", "ROW"], "welfare_pct"] < 0).all()
+    problem = multisector_problem(**inputs, world_prices={"oil": -0.4714})
+    cal = calibrate(problem, closure=closure, numeraire=None)
+    eq = solve_changes(cal)
+    flows = eq.flows(cal)
+    exports, imports = international_trade(flows[problem.sectors.index("oil")])
+    np.testing.assert_allclose(eq.world_price_income, -0.4714 * (exports - imports), rtol=1e-12, atol=1e-9)
+    assert abs(eq.world_price_income.sum()) < 1e-9 * eq.income.sum()
+    np.testing.assert_allclose(eq.income, eq.wage_hat * cal.value_added + eq.revenue_received + eq.deficit_other
+                               + eq.world_price_income, rtol=1e-12)
+    parts = exact_decomposition(cal, eq, flows)
+    np.testing.assert_allclose(parts.terms["terms_of_trade"], parts.terms_of_trade_direct, rtol=0, atol=1e-9)
+    table = down[[c for c in down if c.startswith("welfare_from_")]]
+    np.testing.assert_allclose(table.sum(axis=1), down["welfare_pct"], rtol=0, atol=1e-10)
+
+
+def test_oil_price_collapse_hits_exporters_and_helps_importers_on_the_data() -> None:
+    """oil-price-collapse-2014-15 on the 2014 ICIO data: the net oil exporters lose real income, as
+    in Baffes et al. (2015); large net importers gain; the income moved sums to zero in USD."""
+    import blocsim
+
+    table = blocsim.run_scenario("oil-price-collapse-2014-15").countries.set_index("country")
+    for exporter in ("RUS", "KAZ", "NOR", "SAU"):
+        assert table.loc[exporter, "welfare_pct"] < 0, exporter
+        assert table.loc[exporter, "welfare_from_terms_of_trade_pct"] < 0, exporter
+    for importer in ("DEU", "JPN", "KOR", "CHN"):
+        assert table.loc[importer, "welfare_pct"] > 0, importer
+    assert table.loc["SAU", "welfare_pct"] < table.loc["RUS", "welfare_pct"]  # oil is a larger share of its income
 
 
 @pytest.mark.parametrize("closure", ["ratio", "level"])
@@ -138,6 +198,13 @@ def test_capital_flow_sets_the_deficit_and_keeps_the_accounts(closure: str) -> N
 def test_bad_deficit_targets_are_errors(targets: dict, words: str) -> None:
     with pytest.raises(DataValidationError, match=words):
         solve_multisector(**economy(), deficit_targets=targets)
+
+
+@pytest.mark.parametrize(("prices", "words"), [({"B06": -0.4}, "not a sector"), ({"oil": -1.0}, "> -1"),
+                                               ({"oil": float("nan")}, "finite")])
+def test_bad_world_prices_are_errors(prices: dict, words: str) -> None:
+    with pytest.raises(DataValidationError, match=words):
+        solve_multisector(**economy(), world_prices=prices)
 
 
 def test_policy_measures_check_their_fields() -> None:

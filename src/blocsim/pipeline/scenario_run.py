@@ -422,6 +422,7 @@ def _solve(scenario: Scenario, dataset: Any, baseline: pd.DataFrame, shock: Shoc
         income_transfers=shock.income_transfers if not shock.income_transfers.empty else None,
         collection_efficiency=dict(scenario.model.collection_efficiency) or None,
         deficit_targets=dict(shock.deficit_targets) or None,
+        world_prices=dict(shock.world_prices) or None,
         **(labour or {}),
     )
 

@@ -4,10 +4,10 @@ Measures that are not trade policy but move the economies a customs union joins
 (docs/methods-multisector.md, "Macro shocks"):
 
 - :class:`WorldPriceShock`: the world price of one or more sectors (oil: ICIO ``B06``, crude
-  petroleum and natural gas) changes by a fraction ``change``. Read as a world-wide supply
-  shift: the sector's productivity changes in every producer by ``1 / (1 + change)``, so that
-  at unchanged input costs every buyer's price index of the sector moves by exactly
-  ``change`` (:mod:`blocsim.shock.compile` turns it into productivity factors).
+  petroleum and natural gas) changes by a fraction ``change``. Read at short-run fixed
+  quantities (oil demand is price-inelastic in the short run): every country gains ``change``
+  times its net exports of the sector, an income transfer from net exporters to net importers
+  (:mod:`blocsim.equilibrium.world_prices`).
 - :class:`CapitalFlowShock`: a country's trade deficit (imports minus exports, before tariffs)
   moves to ``deficit``, a fraction of its counterfactual value added (GDP at factor cost;
   negative: a surplus). A sudden stop or capital flight is a lower deficit (a larger
@@ -43,11 +43,12 @@ def _finite(value: object) -> bool:
 class WorldPriceShock:
     """The world price of ``sectors`` changes by the fraction ``change`` (-0.47 = falls by 47 %).
 
-    Every producer's productivity in those sectors is multiplied by :attr:`factor`, ``1 / (1 +
-    change)``: at unchanged input costs (wages and input prices) every unit cost, and so every
-    buyer's CES price index of the sector, moves by exactly ``change``. In equilibrium input
-    costs move too, so the realised price change differs (it is reported as ``price_index_pct``
-    by country).
+    At short-run fixed quantities the sellers of the sectors' internationally traded goods
+    receive, and the buyers pay, ``change`` times the value traded more (less, for a fall): each
+    country gains ``change`` times its net exports of the sectors, which sums to zero over
+    countries (:mod:`blocsim.equilibrium.world_prices`). Unit costs, flows and consumer price
+    indices stay those of the model: the price change is a rent, shown in
+    ``welfare_from_terms_of_trade_pct``.
     """
 
     sectors: tuple[str, ...]
@@ -63,14 +64,9 @@ class WorldPriceShock:
             raise _bad(self.kind, "change", self.change, "a finite fraction in (-1, 10]",
                        "give the proportional price change, e.g. -0.47 for a fall of 47 %")
 
-    @property
-    def factor(self) -> float:
-        """Productivity factor of every producer of the sectors, ``1 / (1 + change)``."""
-        return 1.0 / (1.0 + self.change)
-
     def describe(self) -> str:
         """One-line description for reports."""
-        return f"world price of {', '.join(self.sectors)} {self.change:+.2%} (supply shift in every producer)"
+        return f"world price of {', '.join(self.sectors)} {self.change:+.2%} (at fixed quantities)"
 
 
 @dataclass(frozen=True)

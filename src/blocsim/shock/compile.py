@@ -3,8 +3,8 @@
 ``compile_shock(before, after, dataset, year, theta=...)`` resolves the applied tariff of
 every (exporter, importer, sector) in both states, turns every non-tariff measure into a
 change of the flow-cost term ``kappa^(-theta)``, reads the duty pool in force in each
-state, and collects output/productivity changes (a sector's world price change is a
-productivity change of every producer, :mod:`blocsim.policy.macro`) and the deficits that
+state, and collects output/productivity changes, world price changes (an income transfer at
+short-run fixed quantities, :mod:`blocsim.equilibrium.world_prices`) and the deficits that
 capital-flow measures set. The GE and PE models consume the result; they never see a policy state.
 
 Non-tariff measures as factors on ``kappa^(-theta_s)`` (``F_after / F_before``; a factor
@@ -98,6 +98,12 @@ class Shock:
         Capital-flow measures of the after state: each country's counterfactual trade deficit
         as a fraction of its counterfactual value added (negative: a surplus); the
         ``deficit_targets`` argument of :func:`blocsim.solve_multisector`.
+    world_prices : dict sector -> float
+        World price measures, after relative to before: each shocked sector's fractional price
+        change (the product of ``1 + change`` over the after state's measures divided by that
+        of the before state's, minus 1); the ``world_prices`` argument of
+        :func:`blocsim.solve_multisector` (an income transfer from the sectors' net exporters to
+        their net importers at short-run fixed quantities, :mod:`blocsim.equilibrium.world_prices`).
     income_transfers : DataFrame
         ``exporter, importer, sector, country, share_before, share_after``: re-export rents,
         the margin ``r / (1 + r)`` of the rerouted value of each route in each state, earned
@@ -123,6 +129,7 @@ class Shock:
     cost_terms: tuple[CostTerm, ...] = ()
     income_transfers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(RENT_COLUMNS)))
     deficit_targets: Mapping[str, float] = field(default_factory=dict)
+    world_prices: Mapping[str, float] = field(default_factory=dict)
 
 
 def _theta_vector(theta: Mapping[str, float] | float, sectors: Sequence[str]) -> np.ndarray:
@@ -306,18 +313,22 @@ def _tariff_notes(tariffs: pd.DataFrame) -> list[str]:
 
 
 def _productivity(state: PolicyState, grid: _Grid) -> np.ndarray:
-    """(N, S) productivity factors of ``state``: country shocks and world price shocks.
-
-    A world price change ``change`` of a sector is the productivity factor ``1 / (1 + change)``
-    of every producer of it (:class:`blocsim.policy.macro.WorldPriceShock`).
-    """
+    """(N, S) productivity factors of ``state``'s productivity shocks."""
     out = np.ones((len(grid.countries), len(grid.sectors)))
     for measure in state.measures:
         if isinstance(measure, ProductivityShock):
             out[grid.c[measure.country]] *= np.where(grid.smask(measure.sectors), measure.factor, 1.0)
-        elif isinstance(measure, WorldPriceShock):
-            out *= np.where(grid.smask(measure.sectors), measure.factor, 1.0)[None, :]
     return out
+
+
+def _world_prices(before: PolicyState, after: PolicyState, grid: _Grid) -> dict[str, float]:
+    """Sector -> fractional world price change of ``after`` relative to ``before`` (changes of 0 left out)."""
+    factor = np.ones(len(grid.sectors))
+    for state, power in ((after, 1.0), (before, -1.0)):
+        for measure in state.measures:
+            if isinstance(measure, WorldPriceShock):
+                factor *= np.where(grid.smask(measure.sectors), (1.0 + measure.change) ** power, 1.0)
+    return {s: float(f - 1.0) for s, f in zip(grid.sectors, factor) if not np.isclose(f, 1.0, rtol=0.0, atol=1e-14)}
 
 
 def _deficit_targets(before: PolicyState, after: PolicyState) -> dict[str, float]:
@@ -508,4 +519,5 @@ def compile_shock(
         cost_terms=cost_terms,
         income_transfers=rent_table(reroutes_before, reroutes),
         deficit_targets=_deficit_targets(before, after),
+        world_prices=_world_prices(before, after, grid),
     )

@@ -165,8 +165,13 @@ def test_oil_price_collapse_hits_exporters_and_helps_importers_on_the_data() -> 
 
 
 @pytest.mark.parametrize("closure", ["ratio", "level"])
-def test_capital_flow_sets_the_deficit_and_keeps_the_accounts(closure: str) -> None:
+@pytest.mark.parametrize("prices", [None, {"oil": -0.3}])
+def test_capital_flow_sets_the_deficit_and_keeps_the_accounts(closure: str, prices: dict | None) -> None:
+    """The targets hold on the trade deficits of the counterfactual flows, also with a world price
+    measure (whose income W is part of each trade deficit)."""
     inputs = economy()
+    if prices is not None:
+        inputs["world_prices"] = prices
     problem = multisector_problem(**inputs, deficit_targets={"MIX": -0.08, "IMP": 0.03})
     cal = calibrate(problem, closure=closure, numeraire=None)
     eq = solve_changes(cal)

@@ -8,19 +8,20 @@ counterfactual trade deficit (imports minus exports, valued before tariffs) to a
     D'_c = \delta_c\, \hat w_c VA_c .
 
 In the multi-sector model (:mod:`blocsim.equilibrium.multisector_core`) a country's trade
-deficit is the sum of four parts: the part the deficit closure moves :math:`\tilde D`, the
-net duty-pool transfer ``received - collected``, remittances received minus sent ``M`` and the
-change of re-export rents ``Q' - Q``. Only :math:`\tilde D` is free, so the target sets
+deficit is the sum of its parts: the part the deficit closure moves :math:`\tilde D`, the
+net duty-pool transfer ``received - collected``, remittances received minus sent ``M``, the
+change of re-export rents ``Q' - Q`` and the income a world price measure moves ``W'``
+(:mod:`blocsim.equilibrium.world_prices`). Only :math:`\tilde D` is free, so the target sets
 
 .. math::
-    \tilde D'_c = \delta_c \hat w_c VA_c - (\text{received}'_c - \text{collected}'_c) - M'_c - (Q'_c - Q_c),
+    \tilde D'_c = \delta_c \hat w_c VA_c - (\text{received}'_c - \text{collected}'_c) - M'_c - (Q'_c - Q_c) - W'_c,
 
 and the difference between this and what the closure would have given, :math:`g_c`, is taken
 from the other countries (those without a target) in proportion to their counterfactual value
 added, :math:`\tilde D'_k \mathrel{-}= \hat w_k VA_k / \sum_{l \notin C} \hat w_l VA_l
-\cdot \sum_{c \in C} g_c`. The other three parts each sum to zero over countries, so world
+\cdot \sum_{c \in C} g_c`. The other parts each sum to zero over countries, so world
 deficits still sum to zero, and the income identity :math:`I' = \hat w VA + \text{received}' +
-\tilde D' + M' + (Q' - Q)` is unchanged. A lower deficit (capital flight, a sudden stop) means
+\tilde D' + M' + (Q' - Q) + W'` is unchanged. A lower deficit (capital flight, a sudden stop) means
 less spending than income: the country's real income falls by the extra surplus, the rest of
 the world's rises. The level is a ratio of current value added, so it does not depend on the
 numeraire.

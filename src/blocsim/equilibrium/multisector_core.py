@@ -359,22 +359,17 @@ def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: Float
     remittances = moved = None
     if b.labour is not None:
         remittances, moved = remittance_flows(b.labour, lw, log_consumer_prices(cal, lp_new))
+    # transfers in income, added in this order: rents, world price income, remittances (net)
+    parts = [x for x in (rents, price_income, None if remittances is None else net_transfers(remittances))
+             if x is not None]
     if b.base.deficit_target is not None:  # capital-flow measures (blocsim.equilibrium.capital_flows)
-        other_parts = received - collected  # the rest of each trade deficit: pool, rents, remittances
-        if rents is not None:
-            other_parts = other_parts + rents
-        if price_income is not None:
-            other_parts = other_parts + price_income
-        if remittances is not None:
-            other_parts = other_parts + net_transfers(remittances)
+        other_parts = received - collected  # the rest of each trade deficit: pool and the transfers
+        for part in parts:
+            other_parts = other_parts + part
         d_new = target_deficits(b.base.deficit_target, d_new, va_new, other_parts)
     income = va_new + received + d_new
-    if rents is not None:
-        income = income + rents
-    if price_income is not None:
-        income = income + price_income
-    if remittances is not None:
-        income = income + net_transfers(remittances)
+    for part in parts:
+        income = income + part
     spend_new = cal.alpha * income[:, None, :]
     if io_share is not None:  # + sum_k G[j,s,k] Y[d,k,j]
         spend_new = spend_new + np.matmul(io_share, output.transpose(0, 2, 1)[..., None])[..., 0].transpose(0, 2, 1)

@@ -58,6 +58,7 @@ DERIVED = {
     "tariff_weighted_before_pct": ("%", "import-weighted tariff on non-members before (baseline weights)"),
     "tariff_weighted_after_pct": ("%", "import-weighted tariff on non-members after (baseline weights)"),
     "banned_import_share_pct": ("%", "imports removed by ban measures over all goods imports, baseline"),
+    "remittances_received_change_pct": ("%", "remittances received, after / before - 1 (USD, numeraire units)"),
 }
 
 #: The headline measure of each scenario in the overview table: name -> (measure, label).
@@ -70,6 +71,10 @@ HEADLINES = {
     "russia-food-ban-2014": ("RUS.welfare_pct", "Russia real income, %"),
     "russia-food-ban-2014-belarus-reexports": ("BLR.welfare_pct", "Belarus real income, %"),
     "russia-recession-2014-15": ("KAZ.real_gdp_pct/RUS.real_gdp_pct", "Kazakhstan real GDP per 1 % of Russia's"),
+    "oil-price-collapse-2014-15": ("KAZ.welfare_tot_pct", "Kazakhstan terms of trade (Caliendo-Parro), pp"),
+    "armenia-work-right": ("ARM.welfare_pct", "Armenia real income, %"),
+    "uzbekistan-joins": ("UZB.welfare_pct", "Uzbekistan real income, %"),
+    "russia-closes-labour-market": ("TJK.welfare_pct", "Tajikistan real income, %"),
     "sanctions-close-russian-routes-kazakh-oil": ("KAZ.welfare_pct", "Kazakhstan real income, %"),
     "tajikistan-joins": ("TJK.welfare_pct", "Tajikistan real income, %"),
     "ukraine-joins-customs-union": ("UKR.welfare_pct", "Ukraine real income, %"),
@@ -183,6 +188,9 @@ def _derived(run: Run, country: str, name: str) -> float:
         return _weighted_tariff_pct(run, country, name.split("_")[2])
     if name == "banned_import_share_pct":
         return _banned_share_pct(run, country)
+    if name == "remittances_received_change_pct":
+        before = row.get("remittances_received_before", 0.0)
+        return 100.0 * (row["remittances_received_after"] / before - 1.0) if before else math.nan
     raise ValidationPageError(f"derived measure {name!r}: not one of {', '.join(DERIVED)}")
 
 
@@ -328,6 +336,13 @@ def render_scenario(run: Run, rows: list[dict[str, str]]) -> str:
         values = [_fmt(row.get(c, math.nan)) for c in COUNTRY_COLUMNS]
         values.append(_fmt(_derived(run, country, "pool_transfer_pct_income")))
         lines.append(f"| {country} | " + " | ".join(values) + " |")
+    channels = [c for c in next(iter(run.countries.values()), {}) if c.startswith("spillover_") and c.endswith("_pct")]
+    if channels:  # spill-over by channel (blocsim.pipeline.channels): pp, in run order, summing to real income %
+        lines += ["", "| spill-over by channel, pp | " + " | ".join(focus) + " |",
+                  "|---|" + "---:|" * len(focus)]
+        for column in channels:
+            lines.append(f"| {column[len('spillover_'):-len('_pct')]} | "
+                         + " | ".join(_fmt(run.countries[c].get(column, math.nan)) for c in focus) + " |")
     compared = [r for r in rows if r["blocsim_measure"].strip()]
     lines += ["", "| published quantity (source) | published | blocsim measure | blocsim | comparison |",
               "|---|---:|---|---:|---|"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -54,7 +55,8 @@ def test_library_has_the_issue_scenarios() -> None:
         "kazakhstan-adopts-cet-2010", "armenia-kyrgyzstan-join-2015", "kazakhstan-leaves", "russia-food-ban-2014",
         "russia-food-ban-2014-belarus-reexports", "russia-blocks-belarus-kazakhstan-transit",
         "sanctions-close-russian-routes-kazakh-oil", "ukraine-joins-customs-union", "tajikistan-joins",
-        "kazakhstan-china-fta", "russia-recession-2014-15",
+        "kazakhstan-china-fta", "russia-recession-2014-15", "oil-price-collapse-2014-15", "armenia-work-right",
+        "uzbekistan-joins", "russia-closes-labour-market",
     }
 
 
@@ -186,12 +188,47 @@ def test_cpc_closure_diverts_kazakh_energy_exports_to_china(runs) -> None:
 
 
 def test_recession_spills_over_to_belarus_and_kazakhstan(runs) -> None:
-    """A 2.31 % productivity fall in Russia lowers its real GDP by about that much; Belarus, whose
-    trade depends most on Russia, loses more than Kazakhstan."""
-    tables, _ = runs["russia-recession-2014-15"]
-    assert country(tables, "RUS", "real_gdp_pct") == pytest.approx(-2.31, abs=0.3)
-    blr, kaz = country(tables, "BLR", "welfare_pct"), country(tables, "KAZ", "welfare_pct")
+    """The productivity channel (a 2.31 % fall in Russia) lowers Russia's real income by about that
+    much; Belarus, whose trade depends most on Russia, loses more than Kazakhstan; the capital
+    flight costs Russia; remittances carry the shock to Kyrgyzstan and Tajikistan; the channels add
+    up to welfare_pct."""
+    tables, meta = runs["russia-recession-2014-15"]
+    assert country(tables, "RUS", "spillover_productivity_pct") == pytest.approx(-2.31, abs=0.3)
+    blr, kaz = country(tables, "BLR", "spillover_productivity_pct"), country(tables, "KAZ", "spillover_productivity_pct")
     assert blr < kaz < 0
+    assert country(tables, "RUS", "spillover_capital_flight_pct") < 0
+    assert country(tables, "KGZ", "spillover_remittances_pct") < 0 and country(tables, "TJK", "spillover_remittances_pct") < 0
+    columns = [f"spillover_{c}_pct" for c in meta["channels"]["order"]]
+    total = tables["countries"][columns].sum(axis=1)
+    assert np.allclose(total, tables["countries"]["welfare_pct"], rtol=0, atol=1e-10)
+
+
+def test_oil_price_collapse_lowers_oil_exporters_terms_of_trade(runs) -> None:
+    """The world price of crude oil and gas falls 47 %: income shifts from the exporters to the
+    importers (Baffes et al. 2015), through the terms of trade."""
+    tables, _ = runs["oil-price-collapse-2014-15"]
+    for exporter in ("RUS", "KAZ", "SAU", "NOR"):
+        assert country(tables, exporter, "welfare_from_terms_of_trade_pct") < 0, exporter
+        assert country(tables, exporter, "welfare_pct") < 0, exporter
+    for importer in ("BLR", "DEU", "JPN", "KOR"):
+        assert country(tables, importer, "welfare_from_terms_of_trade_pct") > 0, importer
+        assert country(tables, importer, "welfare_pct") > 0, importer
+
+
+def test_labour_scenarios_move_migrants_and_remittances_not_tariffs(runs) -> None:
+    """Free movement for Armenians raises Armenia's emigrant stock and remittance income without any
+    tariff change; dearer Russian permits lower Uzbek and Tajik emigration and remittances but leave the
+    Kyrgyz (free movement inside the union) nearly untouched; Uzbekistan's accession opens Russia to its
+    workers."""
+    tables, _ = runs["armenia-work-right"]
+    assert (tables["tariffs"]["tariff_before"] == tables["tariffs"]["tariff_after"]).all()
+    assert country(tables, "ARM", "migrants_pct") > 0 and country(tables, "ARM", "welfare_from_remittances_pct") > 0
+    tables, _ = runs["russia-closes-labour-market"]
+    for origin in ("UZB", "TJK"):
+        assert country(tables, origin, "migrants_pct") < 0 and country(tables, origin, "welfare_pct") < 0
+    assert abs(country(tables, "KGZ", "migrants_pct")) < abs(country(tables, "TJK", "migrants_pct")) / 10
+    tables, _ = runs["uzbekistan-joins"]
+    assert country(tables, "UZB", "migrants_pct") > 0
 
 
 def test_accessions_adopt_the_cet_and_the_annex5_pool(runs) -> None:
@@ -245,6 +282,7 @@ def test_kazakhstan_china_fta_is_a_reported_violation_and_runs_only_when_allowed
 @pytest.mark.parametrize("name,newcomer,year,members", [
     ("ukraine-joins-customs-union", "UKR", 2012, ["RUS", "KAZ", "BLR"]),
     ("tajikistan-joins", "TJK", 2015, ["RUS", "KAZ", "BLR", "KGZ", "ARM"]),
+    ("uzbekistan-joins", "UZB", 2021, ["RUS", "KAZ", "BLR", "KGZ", "ARM"]),
 ])
 def test_assumed_pool_share_of_a_newcomer_follows_the_stated_recipe(name, newcomer, year, members) -> None:
     """Newcomer's share = its share of the enlarged union's duties at the CET on imports from non-members."""

@@ -1,7 +1,10 @@
 """``--explain``: the exact welfare decomposition of the focus countries, as a table and one sentence each.
 
 Reads the ``welfare_from_<term>_pct`` columns of a run's ``countries`` table (terms of the exact
-decomposition, in percentage points; they sum to ``welfare_pct``), in the order they appear.
+decomposition, in percentage points; they sum to ``welfare_pct``), in the order they appear, and,
+for a scenario whose measures name channels, the ``spillover_<channel>_pct`` columns (spill-over
+by channel, in the order the channels were run; they too sum to ``welfare_pct``;
+:mod:`blocsim.pipeline.channels`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,12 @@ from rich.table import Table
 from blocsim.cli._common import console
 
 PREFIX, SUFFIX = "welfare_from_", "_pct"
+CHANNEL_PREFIX = "spillover_"
+
+
+def channel_columns(countries: pd.DataFrame) -> list[str]:
+    """The spill-over-by-channel columns of a countries table, in run order (empty without channels)."""
+    return [c for c in countries.columns if c.startswith(CHANNEL_PREFIX) and c.endswith(SUFFIX)]
 
 
 def component_columns(countries: pd.DataFrame) -> list[str]:
@@ -35,9 +44,11 @@ def sentence(country: str, row: pd.Series, columns: Sequence[str]) -> str:
 def explanation(countries: pd.DataFrame, focus: Sequence[str]) -> list[dict[str, Any]]:
     """JSON-ready rows: per focus country ``welfare_pct``, every term (pp) and the sentence."""
     columns = component_columns(countries)
+    channels = channel_columns(countries)
     rows = countries.set_index("country").reindex(list(focus))
     return [{"country": str(country), "welfare_pct": float(row["welfare_pct"]),
              **{label(c).replace(" ", "_"): float(row[c]) for c in columns},
+             **({"channels": {c[len(CHANNEL_PREFIX):-len(SUFFIX)]: float(row[c]) for c in channels}} if channels else {}),
              "sentence": sentence(str(country), row, columns)}
             for country, row in rows.iterrows() if columns and row["welfare_pct"] == row["welfare_pct"]]
 
@@ -57,5 +68,15 @@ def print_explanation(countries: pd.DataFrame, focus: Sequence[str]) -> None:
     for column in columns:
         table.add_row(label(column), *(f"{v:+.3f}" for v in rows[column]))
     console.print(table)
+    channels = channel_columns(countries)
+    if channels:
+        by_channel = Table(title="Spill-over by channel (percentage points; channels run cumulatively in the "
+                                 "order of the scenario's measures; they sum to welfare_pct)")
+        by_channel.add_column("channel")
+        for country in rows.index:
+            by_channel.add_column(str(country), justify="right")
+        for column in channels:
+            by_channel.add_row(column[len(CHANNEL_PREFIX):-len(SUFFIX)], *(f"{v:+.3f}" for v in rows[column]))
+        console.print(by_channel)
     for item in explanation(countries, focus):
         console.print(item["sentence"], highlight=False)

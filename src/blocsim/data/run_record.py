@@ -269,6 +269,8 @@ class RunRecord(_Strict):
     diagnostics: Diagnostics
     assumptions: list[Assumption] = []
     uncertainty: Uncertainty | None = None
+    channels: dict[str, JsonValue] | None = Field(default=None, description="Spill-over by channel "
+                                                  "(blocsim.pipeline.channels): order, columns, method, spillover_pct.")
     focus_countries: list[str] = []
     estimation: Estimation | None = None
     config: ConfigInfo | None = None

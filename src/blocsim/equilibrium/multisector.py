@@ -189,6 +189,8 @@ def solve_multisector(
     options: SolverOptions | None = None,
     income_transfers: pd.DataFrame | None = None,
     collection_efficiency: Mapping[str, float] | pd.DataFrame | None = None,
+    deficit_targets: Mapping[str, float] | None = None,
+    world_prices: Mapping[str, float] | None = None,
 ) -> MultiSectorResult:
     """Solve a multi-sector counterfactual with tariffs in changes (exact hat algebra).
 
@@ -261,6 +263,18 @@ def solve_multisector(
         and after). The uncollected share stays in the member's income (private rents of its
         importers, :mod:`blocsim.equilibrium.duty_pool`), so it matters only through the pool.
         Reported as ``pool_contribution_before/after``.
+    deficit_targets : mapping ISO3 -> float, optional
+        Capital-flow shocks: the counterfactual trade deficit (imports minus exports before
+        tariffs) of each listed country as a fraction of its counterfactual value added
+        (negative: a surplus; in [-0.5, 0.5]); the other countries take the counterpart in
+        proportion to their value added (:mod:`blocsim.equilibrium.capital_flows`). The change
+        shows in ``welfare_from_deficit_closure_pct``.
+    world_prices : mapping sector -> float, optional
+        World price shocks: sector -> fractional change of its world price (> -1). In the short
+        run the quantities traded stay put, so each country gains ``change`` times its net
+        exports of the sector (counterfactual flows), an income transfer from net exporters to
+        net importers that sums to zero (:mod:`blocsim.equilibrium.world_prices`); unit costs
+        and flows are the model's. It shows in ``welfare_from_terms_of_trade_pct``.
 
     Returns
     -------
@@ -285,6 +299,7 @@ def solve_multisector(
         duty_pool_after=duty_pool_after, productivity=productivity, remittances=remittances,
         entry_costs=entry_costs, migration_elasticity=migration_elasticity, names=(exporter, importer, sector, flow),
         income_transfers=income_transfers, collection_efficiency=collection_efficiency,
+        deficit_targets=deficit_targets, world_prices=world_prices,
     )
     countries, sectors, flows = problem.countries, problem.sectors, problem.flows
     ref = numeraire_index(numeraire, countries)

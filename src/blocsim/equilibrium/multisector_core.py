@@ -17,7 +17,7 @@ factors :math:`A_{is}`:
     R'_j = \sum_{s,i} \tau'_{ijs}\pi'_{ijs} X'_{js}/(1+\tau'_{ijs}),\qquad
     X'_{js} = \alpha_{js} I'_j + \sum_k \gamma_{jsk} Y'_{jk}
 
-    I'_j = \hat w_j VA_j + \tilde R'_j + \tilde D'_j + T'_j + (Q'_j - Q_j),\qquad
+    I'_j = \hat w_j VA_j + \tilde R'_j + \tilde D'_j + T'_j + (Q'_j - Q_j) + W'_j,\qquad
     \hat w_i VA_i = \sum_s \gamma_{is} Y'_{is}
 
 ``X`` is spending including tariffs, ``Y`` gross output valued before tariffs, ``VA`` value
@@ -29,7 +29,9 @@ channel), which follow the senders' wages and migrant stocks; :math:`Q_j` are th
 transfers tied to trade flows (re-export rents earned minus paid,
 :mod:`blocsim.equilibrium.income_transfers`; zero without them), whose baseline value stays in
 :math:`\tilde D` and whose change enters income. The two transfers are separate terms and each
-sums to zero over countries. The unknowns ``(log w, log P, X'/X)``
+sums to zero over countries. A capital-flow measure sets a country's whole trade deficit to a
+share of its value added through :math:`\tilde D'` (:mod:`blocsim.equilibrium.capital_flows`); a world
+price measure adds the transfer :math:`W_j` to income (:mod:`blocsim.equilibrium.world_prices`). The unknowns ``(log w, log P, X'/X)``
 are iterated jointly (three passes over the (S, N, N) arrays per evaluation) with Anderson
 acceleration (:func:`blocsim.equilibrium.solvers.solve_fixed_point`, shared with the
 one-sector engine). The wage update is the tatonnement
@@ -54,12 +56,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from blocsim.equilibrium.capital_flows import target_deficits
 from blocsim.equilibrium.duty_pool import pool_contribution, redistribute
 from blocsim.equilibrium.income_transfers import transfer_change
 from blocsim.equilibrium.labour import net_transfers, remittance_flows
 from blocsim.equilibrium.multisector_inputs import MultiSectorBatch, MultiSectorProblem, PoolArrays, pick_draws
 from blocsim.equilibrium.options import SolverOptions
 from blocsim.equilibrium.solvers import FixedPointResult, StepFunction, solve_with_fallback
+from blocsim.equilibrium.world_prices import world_price_income
 from blocsim.errors import DataValidationError
 
 FloatArray = NDArray[np.float64]
@@ -277,7 +281,9 @@ class Equilibrium(_DrawAxis):
     for ``remittances`` (:math:`R'`, USD millions in units of the numeraire; zeros without the
     labour channel) and ``migrants_hat`` (:math:`\\hat M`; ones without it); (N,) for
     ``rents_change`` (:math:`Q' - Q`, the change of income transfers tied to flows, i.e.
-    re-export rents, in units of the numeraire; zeros without them). A batch adds a leading
+    re-export rents, in units of the numeraire; zeros without them) and ``world_price_income``
+    (:math:`W`, world price changes at fixed quantities, :mod:`blocsim.equilibrium.world_prices`;
+    numeraire units; zeros without them). A batch adds a leading
     draw axis (length D) and ``record`` holds one entry per draw; :meth:`draw` selects one.
     """
 
@@ -296,6 +302,7 @@ class Equilibrium(_DrawAxis):
     remittances: FloatArray
     migrants_hat: FloatArray
     rents_change: FloatArray
+    world_price_income: FloatArray
     record: FixedPointResult
 
     @property
@@ -343,15 +350,26 @@ def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: Float
         d_new = scaled - va_new / va_new.sum(axis=-1, keepdims=True) * scaled.sum(axis=-1, keepdims=True)
     else:  # fixed in units of the numeraire (world value added, or a country's CPI basket)
         d_new = cal.deficit_other * np.exp(_log_reference_cpi(cal, lp_new))[:, None]
-    income = va_new + received + d_new
     rents = None
     if b.base.income_transfers is not None:  # re-export rents: T' - T (blocsim.equilibrium.income_transfers)
         rents = transfer_change(b.base.income_transfers, b.base.flows, cal.kernel_pre, cm, z)
-        income = income + rents
+    price_income = None
+    if b.base.world_price is not None:  # world prices at fixed quantities (blocsim.equilibrium.world_prices)
+        price_income = world_price_income(b.base.world_price, cal.kernel_pre, cm, z)
     remittances = moved = None
     if b.labour is not None:
         remittances, moved = remittance_flows(b.labour, lw, log_consumer_prices(cal, lp_new))
-        income = income + net_transfers(remittances)
+    # transfers in income, added in this order: rents, world price income, remittances (net)
+    parts = [x for x in (rents, price_income, None if remittances is None else net_transfers(remittances))
+             if x is not None]
+    if b.base.deficit_target is not None:  # capital-flow measures (blocsim.equilibrium.capital_flows)
+        other_parts = received - collected  # the rest of each trade deficit: pool and the transfers
+        for part in parts:
+            other_parts = other_parts + part
+        d_new = target_deficits(b.base.deficit_target, d_new, va_new, other_parts)
+    income = va_new + received + d_new
+    for part in parts:
+        income = income + part
     spend_new = cal.alpha * income[:, None, :]
     if io_share is not None:  # + sum_k G[j,s,k] Y[d,k,j]
         spend_new = spend_new + np.matmul(io_share, output.transpose(0, 2, 1)[..., None])[..., 0].transpose(0, 2, 1)
@@ -362,7 +380,7 @@ def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: Float
         "lc": lc, "cm": cm, "term": term, "lp_new": lp_new, "spend": spend, "output": output,
         "collected": collected, "received": received, "income": income, "deficit": d_new,
         "xh_new": xh_new, "excess": excess, "remittances": remittances, "migrants_hat": moved,
-        "rents_change": rents,
+        "rents_change": rents, "world_price_income": price_income,
     }
 
 
@@ -470,6 +488,7 @@ def solve_changes_batch(cal: Calibration, options: SolverOptions | None = None) 
     else:
         remittances, moved = ev["remittances"] * scale[..., None], ev["migrants_hat"]
     rents_change = np.zeros((draws, n)) if ev["rents_change"] is None else ev["rents_change"] * scale
+    price_income = np.zeros((draws, n)) if ev["world_price_income"] is None else ev["world_price_income"] * scale
     return Equilibrium(
         wage_hat=np.exp(lw) * scale,
         log_price_hat=np.where(cal.spend_mask, ev["lp_new"] - shift[..., None], 0.0),
@@ -487,6 +506,7 @@ def solve_changes_batch(cal: Calibration, options: SolverOptions | None = None) 
         remittances=remittances,
         migrants_hat=moved,
         rents_change=rents_change,
+        world_price_income=price_income,
         record=record,
     )
 

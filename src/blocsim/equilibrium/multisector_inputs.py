@@ -19,9 +19,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from blocsim.equilibrium.capital_flows import deficit_target_vector
 from blocsim.equilibrium.duty_pool import DutyPool, collection_efficiency_vector
 from blocsim.equilibrium.income_transfers import TransferArrays, parse_income_transfers
 from blocsim.equilibrium.labour import LabourArrays, labour_arrays
+from blocsim.equilibrium.world_prices import world_price_vector
 from blocsim.equilibrium.options import check_theta_mapping
 from blocsim.errors import DataValidationError
 
@@ -61,6 +63,15 @@ class MultiSectorProblem:
     collection_efficiency : ndarray (N,) or None
         Fraction in (0, 1] of its statutory duties each pool member pays into the pool
         (:mod:`blocsim.equilibrium.duty_pool`), before and after the shock; None: 1 everywhere.
+    deficit_target : ndarray (N,) or None
+        Counterfactual trade deficits set by capital-flow measures, fractions of counterfactual
+        value added (NaN: none; :mod:`blocsim.equilibrium.capital_flows`), the same for every
+        draw; None: no capital-flow measure.
+    world_price : ndarray (S,) or None
+        Fractional world price change of each sector (0: not shocked), an income transfer from
+        the sector's net exporters to its net importers at short-run fixed quantities
+        (:mod:`blocsim.equilibrium.world_prices`), the same for every draw; None: no world price
+        measure.
     """
 
     countries: tuple[str, ...]
@@ -78,6 +89,8 @@ class MultiSectorProblem:
     income_transfers: TransferArrays | None = None
     labour: LabourArrays | None = None
     collection_efficiency: FloatArray | None = None
+    deficit_target: FloatArray | None = None
+    world_price: FloatArray | None = None
 
 
 DRAW_FIELDS = ("theta", "tariff_before", "tariff_after", "cost_factor", "productivity", "pool_before", "pool_after",
@@ -451,6 +464,8 @@ def multisector_problem(
     names: tuple[str, str, str, str] = ("exporter", "importer", "sector", "trade"),
     income_transfers: pd.DataFrame | None = None,
     collection_efficiency: Mapping[str, float] | pd.DataFrame | None = None,
+    deficit_targets: Mapping[str, float] | None = None,
+    world_prices: Mapping[str, float] | None = None,
 ) -> MultiSectorProblem:
     """Validate the tidy inputs of :func:`blocsim.solve_multisector` into a :class:`MultiSectorProblem`.
 
@@ -496,6 +511,8 @@ def multisector_problem(
         labour=labour_arrays(remittances, countries, entry_costs=entry_costs,
                              migration_elasticity=migration_elasticity),
         collection_efficiency=collection_efficiency_vector(collection_efficiency, countries),
+        deficit_target=deficit_target_vector(deficit_targets, countries),
+        world_price=world_price_vector(world_prices, sectors),
     )
 
 

@@ -5,7 +5,7 @@ is split into terms that add up to it exactly (to floating-point rounding, ~1e-1
 
 .. math::
     \hat W - 1 = \frac{I' - I}{I} - \frac{I'}{I}\Big(1 - \frac{1}{\widehat{CPI}}\Big),\qquad
-    I = VA + R + T + \tilde D + M + Q
+    I = VA + R + T + \tilde D + M + Q + W
 
 an identity, with value added ``VA``, duties *collected* at the country's own border ``R``,
 the duty-pool transfer ``T = received - collected`` (zero outside a pool; with a collection
@@ -14,16 +14,20 @@ duties, so ``T`` is what it receives from the pool minus what it pays in, and th
 share counts with ``R``, :mod:`blocsim.equilibrium.duty_pool`) and the part of the
 trade deficit not financed by the pool ``D~``, remittances received minus sent ``M`` (zero
 without the labour channel) and the change of income transfers tied to trade flows ``Q`` (re-export
-rents; zero in the baseline, whose rents sit in ``D~``) (counterfactual values in units of the
+rents; zero in the baseline, whose rents sit in ``D~``) and the income ``W`` a world price
+measure moves (zero in the baseline; in ``terms_of_trade``) (counterfactual values in units of the
 numeraire, baseline in USD millions). The income change is split by these pieces; the
 consumer-price term by the *source* of each price change (below). The terms, in percentage
 points (``welfare_from_<name>_pct``):
 
 ``terms_of_trade``
-    ``(VA' - VA + sum tau M'(1 - 1/c^))/I`` minus the price cost of changes in what suppliers
+    ``(VA' - VA + sum tau M'(1 - 1/c^) + W')/I`` minus the price cost of changes in what suppliers
     charge (own wage through the domestic supplier and its input-output links, partners' unit
     costs): export prices against import prices, as in Caliendo and Parro (2015), whose
     terms-of-trade term also counts the duties' share of dearer imports (``tau M dln c``).
+    ``W'`` is the income a world price measure moves at short-run fixed quantities, the change
+    times the country's net exports of the sector (:mod:`blocsim.equilibrium.world_prices`;
+    zero without one): the first-order terms-of-trade effect of a world price change.
 ``volume_of_trade``
     ``sum_{i,s} tau_nis (M'_nis / c^_is - M_nis) / I``: baseline tariffs times the change of
     import volumes at constant exporter costs, the tariff-revenue efficiency of Caliendo and
@@ -246,7 +250,8 @@ def exact_decomposition(cal: Calibration, eq: Equilibrium, new_flows: FloatArray
         "productivity": 0.0 - price_scale * parts["productivity"],
         "deficit_closure": (eq.deficit_other - cal.deficit_other) / income0,
     }
-    direct = (eq.wage_hat * cal.value_added - cal.value_added + valuation) / income0 - price_scale * parts["cost"]
+    direct = ((eq.wage_hat * cal.value_added - cal.value_added + valuation + eq.world_price_income) / income0
+              - price_scale * parts["cost"])
     closing = welfare - sum(terms.values())
     ordered = {name: 100.0 * (closing if name == "terms_of_trade" else terms[name]) for name in WELFARE_COMPONENTS}
     return WelfareDecomposition(terms=ordered, terms_of_trade_direct=100.0 * direct)

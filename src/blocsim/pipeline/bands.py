@@ -292,7 +292,9 @@ def bands_plan(result: Any, *, seed: int = 0, theta_spread: float | None = None,
         duty_pool=DutyPool(shares=shock.duty_pool_before) if shock.duty_pool_before else None,
         duty_pool_after=DutyPool(shares=shock.duty_pool_after) if shock.duty_pool_after else None,
         income_transfers=None if shock.income_transfers.empty else shock.income_transfers,
-        collection_efficiency=efficiency_table(with_collection_efficiency(result.scenario, dataset)[0]), **labour)
+        collection_efficiency=efficiency_table(with_collection_efficiency(result.scenario, dataset)[0]),
+        deficit_targets=dict(shock.deficit_targets) or None,
+        world_prices=dict(shock.world_prices) or None, **labour)
     terms = reorder_terms(shock.cost_terms, shock.countries, shock.sectors, problem.countries, problem.sectors)
     inputs = _inputs(result, problem.sectors, terms, theta_spread, groups, labour.get("migration_elasticity"),
                      _pool_efficiency(problem))

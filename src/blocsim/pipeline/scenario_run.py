@@ -18,6 +18,7 @@ import pandas as pd
 from blocsim.data.elasticities import DEFAULT_THETA_TABLES
 from blocsim.data.progress import ProgressCallback
 from blocsim.errors import ScenarioError
+from blocsim.pipeline.channels import channel_decomposition, measure_channels
 from blocsim.pipeline.collection_efficiency import CalibratedEfficiency, efficiency_table, with_collection_efficiency
 from blocsim.pipeline.labour_inputs import labour_inputs
 from blocsim.pipeline.models import ModelRun, policy_shock, run_onesector, run_pe
@@ -186,7 +187,8 @@ def run_scenario(
         ``scenario``, the ``before``/``after`` policy states, the compiled ``shock``, the GE
         result ``model``, ``tables`` (the written tables by name: ``countries`` (one row per
         country; ``*_pct`` percent changes, revenue in USD millions), ``flows`` (one row per
-        exporter, importer, sector; USD millions), and ``bloc_effects``, ``partner_groups``,
+        exporter, importer, sector; USD millions; with ``spillover_<channel>_pct`` when the
+        scenario's measures name channels, :mod:`blocsim.pipeline.channels`), and ``bloc_effects``, ``partner_groups``,
         ``tariffs``, ``reexports``, ``shock``, ``bands`` when requested and available),
         ``meta`` (the ``run.json`` content without provenance), ``violations`` (rule
         violations of the after state) and ``run_dir`` (the run directory, or None without
@@ -235,6 +237,10 @@ def run_scenario(
     meta = _meta(scenario, observed, before, after, shock, model, violations, rates, theta, calibration)
     meta["model"]["parameters"].update(labour_parameters(scenario, labour))
     meta["dataset"].update(dataset_version(dataset, observed))
+    if measure_channels(scenario):  # spill-over by channel: cumulative runs (blocsim.pipeline.channels)
+        tables["countries"], meta["channels"] = channel_decomposition(
+            scenario, tables["countries"], labour_on=bool(labour), focus=meta["focus_countries"],
+            solve=lambda step: run_scenario(step, dataset=dataset).countries)
     result = ScenarioResult(scenario, before, after, shock, model, tables, meta, violations)
     if draws is not None:
         from blocsim.pipeline.bands import bands_plan, scenario_bands
@@ -461,6 +467,8 @@ def _solve(scenario: Scenario, dataset: Any, baseline: pd.DataFrame, shock: Shoc
         partner_groups=groups,
         income_transfers=shock.income_transfers if not shock.income_transfers.empty else None,
         collection_efficiency=efficiency_table(scenario),
+        deficit_targets=dict(shock.deficit_targets) or None,
+        world_prices=dict(shock.world_prices) or None,
         **(labour or {}),
     )
 

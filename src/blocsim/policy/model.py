@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Mapping, Union
 
 from blocsim.errors import MeasureError, PolicyRuleViolation
+from blocsim.policy.macro import CapitalFlowShock, WorkPermitCost, WorldPriceShock
 
 BlocKind = Literal["fta", "customs_union", "economic_union"]
 BLOC_KINDS: tuple[str, ...] = ("fta", "customs_union", "economic_union")
@@ -531,7 +532,8 @@ class ProductivityShock:
         return f"productivity/output shock of {self.change:+.2%} to {self.country} ({_names(self.sectors, 'all sectors')})"
 
 
-Measure = Union[TariffChange, ImportBan, TransitRestriction, OriginEnforcement, NonTariffMeasure, ProductivityShock]
+Measure = Union[TariffChange, ImportBan, TransitRestriction, OriginEnforcement, NonTariffMeasure, ProductivityShock,
+                WorldPriceShock, CapitalFlowShock, WorkPermitCost]
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,9 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 #: Shown after "welfare" only for runs with the exact welfare decomposition (``welfare_from_*_pct``).
 DECOMPOSITION_SECTION = ("decomposition", "Where the welfare change comes from")
 
+#: Shown after the decomposition only for runs with spill-over by channel (``spillover_*_pct``).
+CHANNELS_SECTION = ("channels", "Spill-over by channel")
+
 #: Plotly config for embedded figures: no logo, no remote "edit in chart studio" link.
 PLOTLY_CONFIG: dict[str, Any] = {"displaylogo": False, "responsive": True,
                                  "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -133,6 +136,17 @@ def _headline_context(run: RunTables) -> dict[str, Any]:
     }
 
 
+def channel_rows(run: RunTables) -> list[dict[str, Any]]:
+    """One row per channel (``spillover_<channel>_pct``, run order) with its pp per focus country,
+    then ``welfare_pct`` (their sum); empty for a run without channels (:mod:`blocsim.pipeline.channels`)."""
+    columns = [c for c in run.countries.columns if c.startswith("spillover_") and c.endswith("_pct")]
+    if not columns:
+        return []
+    table = run.countries.set_index("country").reindex(list(run.focus))
+    rows = [{"channel": c[len("spillover_"):-len("_pct")], "values": [float(v) for v in table[c]]} for c in columns]
+    return [*rows, {"channel": "welfare_pct (sum)", "values": [float(v) for v in table["welfare_pct"]]}]
+
+
 def render_report(run: RunTables) -> str:
     """The report page of ``run`` as an HTML string (plotly.js and geometry inlined)."""
     figures = report_figures(run)
@@ -141,7 +155,13 @@ def render_report(run: RunTables) -> str:
     sections = list(SECTIONS)
     if "decomposition" in figures:
         sections.insert(sections.index(("welfare", "Welfare by country")) + 1, DECOMPOSITION_SECTION)
+    channels = channel_rows(run)
+    if channels:
+        sections.insert(sections.index(("welfare", "Welfare by country")) + 1 + ("decomposition" in figures),
+                        CHANNELS_SECTION)
     context = {
+        "channels": channels,
+        "channel_order": (run.meta.get("channels") or {}).get("method", ""),
         "sections": sections,
         "scenario": scenario,
         "title": scenario.get("title") or scenario.get("name") or run.path.name,

@@ -210,6 +210,7 @@ def band_column(variable: str, percentile: str) -> str:
     return f"{variable}_{percentile}"
 
 
+_SPILLOVER = re.compile(r"^spillover_(?P<channel>[a-z][a-z0-9_-]*)_pct$")
 _PERCENTILE = re.compile(r"^p(?P<q>[0-9]+(?:\.[0-9]+)?)$")
 _BAND_OF = re.compile(r"^(?P<variable>.+)_(?P<stat>p[0-9]+(?:\.[0-9]+)?)$")
 
@@ -220,6 +221,12 @@ def describe_column(name: str) -> ColumnDefinition:
     returned with an empty unit and the definition ``"not documented"``."""
     if name in COLUMNS:
         return COLUMNS[name]
+    channel = _SPILLOVER.match(name)
+    if channel:
+        return ColumnDefinition(name, f"Spill-over through the {channel['channel']} channel, pp", "percentage points",
+                                f"The change of welfare_pct the {channel['channel']} channel adds when the scenario's "
+                                "channels are run cumulatively in the file's order (blocsim.pipeline.channels); the "
+                                "channels add up to welfare_pct.")
     percentile = _PERCENTILE.match(name)
     if percentile:
         q = percentile["q"].lstrip("0") or "0"

@@ -14,6 +14,7 @@ from blocsim.policy.build import (
     rates_from_tariffs,
     state_at,
 )
+from blocsim.policy.macro import CapitalFlowShock, WorkPermitCost, WorldPriceShock
 from blocsim.policy.model import (
     ImportBan,
     Measure,
@@ -30,6 +31,8 @@ from blocsim.scenario.loader import format_problems, scenario_source
 from blocsim.scenario.schema import (
     MEASURE_KINDS,
     BanMeasure,
+    CapitalFlowMeasure,
+    EntryCostMeasure,
     MeasureSpec,
     NtmMeasure,
     OriginMeasure,
@@ -37,6 +40,7 @@ from blocsim.scenario.schema import (
     Scenario,
     TariffMeasure,
     TransitMeasure,
+    WorldPriceMeasure,
 )
 
 
@@ -62,6 +66,12 @@ def to_measure(spec: MeasureSpec) -> Measure:
                                 spec.note)
     if isinstance(spec, ProductivityMeasure):
         return ProductivityShock(spec.country, spec.change, tuple(spec.sectors), spec.note)
+    if isinstance(spec, WorldPriceMeasure):
+        return WorldPriceShock(tuple(spec.sectors), spec.change, spec.note)
+    if isinstance(spec, CapitalFlowMeasure):
+        return CapitalFlowShock(spec.country, spec.deficit, spec.note)
+    if isinstance(spec, EntryCostMeasure):
+        return WorkPermitCost(tuple(spec.hosts), tuple(spec.origins), spec.cost, spec.note)
     raise ScenarioError(f"measure {type(spec).__name__}: unknown kind; allowed: a measure table of a scenario file, "
                         f"kind one of {', '.join(MEASURE_KINDS)}")
 

@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, StringConstraints, Tag, field_validator, model_validator,
 )
 
+from blocsim.policy.macro import MAX_DEFICIT_SHARE
 from blocsim.policy.model import REROUTE_SHARE
 from blocsim.policy.spec import ISO3, ExemptionSpec, Fraction, MemberExemptionSpec, Name, Percent, PreferenceSpec
 from blocsim.scenario.gravity_spec import CounterfactualSection, DataSection, EstimationSection, GESection
@@ -65,8 +66,14 @@ class PolicySpec(_Strict):
     allow_rule_violations: bool = False
 
 
+#: a measure's channel (``channel = "oil"``): lower-case letters, digits, '-' and '_'; it names
+#: the column ``spillover_<channel>_pct`` (:mod:`blocsim.pipeline.channels`)
+ChannelName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
+
+
 class _Measure(_Strict):
     note: str = ""
+    channel: ChannelName | None = None
 
 
 class TariffMeasure(_Measure):
@@ -128,11 +135,41 @@ class ProductivityMeasure(_Measure):
     sectors: list[Name] = []
 
 
+class WorldPriceMeasure(_Measure):
+    """``kind = "world_price"``: the world price of ``sectors`` changes by ``change`` (a fraction;
+    :class:`blocsim.policy.macro.WorldPriceShock`)."""
+
+    kind: Literal["world_price"]
+    sectors: list[Name] = Field(min_length=1)
+    change: Change
+
+
+class CapitalFlowMeasure(_Measure):
+    """``kind = "capital_flow"``: ``country``'s trade deficit moves to ``deficit``, a fraction of its
+    value added (negative: a surplus; :class:`blocsim.policy.macro.CapitalFlowShock`)."""
+
+    kind: Literal["capital_flow"]
+    country: ISO3
+    deficit: Annotated[float, Field(ge=-MAX_DEFICIT_SHARE, le=MAX_DEFICIT_SHARE, allow_inf_nan=False)]
+
+
+class EntryCostMeasure(_Measure):
+    """``kind = "entry_cost"``: migrants from ``origins`` pay ``cost`` (a fraction of earnings) to work in
+    ``hosts``, in place of ``[model] entry_cost`` (:class:`blocsim.policy.macro.WorkPermitCost`)."""
+
+    kind: Literal["entry_cost"]
+    hosts: list[ISO3] = Field(min_length=1)
+    origins: list[ISO3] = Field(min_length=1)
+    cost: Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)]
+
+
 MeasureSpec = Annotated[
-    Union[TariffMeasure, BanMeasure, TransitMeasure, OriginMeasure, NtmMeasure, ProductivityMeasure],
+    Union[TariffMeasure, BanMeasure, TransitMeasure, OriginMeasure, NtmMeasure, ProductivityMeasure,
+          WorldPriceMeasure, CapitalFlowMeasure, EntryCostMeasure],
     Field(discriminator="kind"),
 ]
-MEASURE_KINDS: tuple[str, ...] = ("tariff", "ban", "transit", "origin_enforcement", "ntm", "productivity")
+MEASURE_KINDS: tuple[str, ...] = ("tariff", "ban", "transit", "origin_enforcement", "ntm", "productivity",
+                                  "world_price", "capital_flow", "entry_cost")
 
 
 class JoinSpec(_Strict):

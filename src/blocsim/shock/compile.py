@@ -3,8 +3,9 @@
 ``compile_shock(before, after, dataset, year, theta=...)`` resolves the applied tariff of
 every (exporter, importer, sector) in both states, turns every non-tariff measure into a
 change of the flow-cost term ``kappa^(-theta)``, reads the duty pool in force in each
-state, and collects output/productivity changes. The GE and PE models consume the result;
-they never see a policy state.
+state, and collects output/productivity changes, world price changes (an income transfer at
+short-run fixed quantities, :mod:`blocsim.equilibrium.world_prices`) and the deficits that
+capital-flow measures set. The GE and PE models consume the result; they never see a policy state.
 
 Non-tariff measures as factors on ``kappa^(-theta_s)`` (``F_after / F_before``; a factor
 of 0 is prohibitive):
@@ -48,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from blocsim.errors import ScenarioError
+from blocsim.policy.macro import CapitalFlowShock, WorldPriceShock
 from blocsim.policy.model import (
     ImportBan,
     NonTariffMeasure,
@@ -92,6 +94,16 @@ class Shock:
         rebuilds the factor for other elasticities or AVEs without recompiling.
     violations : tuple of RuleViolation
         Rule violations of the after state (only non-empty if it allows them).
+    deficit_targets : dict ISO3 -> float
+        Capital-flow measures of the after state: each country's counterfactual trade deficit
+        as a fraction of its counterfactual value added (negative: a surplus); the
+        ``deficit_targets`` argument of :func:`blocsim.solve_multisector`.
+    world_prices : dict sector -> float
+        World price measures, after relative to before: each shocked sector's fractional price
+        change (the product of ``1 + change`` over the after state's measures divided by that
+        of the before state's, minus 1); the ``world_prices`` argument of
+        :func:`blocsim.solve_multisector` (an income transfer from the sectors' net exporters to
+        their net importers at short-run fixed quantities, :mod:`blocsim.equilibrium.world_prices`).
     income_transfers : DataFrame
         ``exporter, importer, sector, country, share_before, share_after``: re-export rents,
         the margin ``r / (1 + r)`` of the rerouted value of each route in each state, earned
@@ -116,6 +128,8 @@ class Shock:
     theta: Mapping[str, float] = field(default_factory=dict)
     cost_terms: tuple[CostTerm, ...] = ()
     income_transfers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(RENT_COLUMNS)))
+    deficit_targets: Mapping[str, float] = field(default_factory=dict)
+    world_prices: Mapping[str, float] = field(default_factory=dict)
 
 
 def _theta_vector(theta: Mapping[str, float] | float, sectors: Sequence[str]) -> np.ndarray:
@@ -299,11 +313,50 @@ def _tariff_notes(tariffs: pd.DataFrame) -> list[str]:
 
 
 def _productivity(state: PolicyState, grid: _Grid) -> np.ndarray:
+    """(N, S) productivity factors of ``state``'s productivity shocks."""
     out = np.ones((len(grid.countries), len(grid.sectors)))
     for measure in state.measures:
         if isinstance(measure, ProductivityShock):
             out[grid.c[measure.country]] *= np.where(grid.smask(measure.sectors), measure.factor, 1.0)
     return out
+
+
+def _world_prices(before: PolicyState, after: PolicyState, grid: _Grid) -> dict[str, float]:
+    """Sector -> fractional world price change of ``after`` relative to ``before`` (changes of 0 left out)."""
+    factor = np.ones(len(grid.sectors))
+    for state, power in ((after, 1.0), (before, -1.0)):
+        for measure in state.measures:
+            if isinstance(measure, WorldPriceShock):
+                factor *= np.where(grid.smask(measure.sectors), (1.0 + measure.change) ** power, 1.0)
+    return {s: float(f - 1.0) for s, f in zip(grid.sectors, factor) if not np.isclose(f, 1.0, rtol=0.0, atol=1e-14)}
+
+
+def _deficit_targets(before: PolicyState, after: PolicyState) -> dict[str, float]:
+    """Counterfactual deficits (fractions of value added) set by the after state's capital-flow measures.
+
+    Raises
+    ------
+    ScenarioError
+        A capital-flow measure in the before state (the baseline deficit is the data's), or two
+        for one country.
+    """
+    for measure in before.measures:
+        if isinstance(measure, CapitalFlowShock):
+            raise ScenarioError(
+                f"measure '{measure.describe()}' (before): a capital-flow measure cannot be in force in the before "
+                "state, whose deficits are those of the baseline data; allowed: capital_flow in [[after.measures]]. "
+                "Fix: move it to [[after.measures]]"
+            )
+    targets: dict[str, float] = {}
+    for measure in after.measures:
+        if isinstance(measure, CapitalFlowShock):
+            if measure.country in targets:
+                raise ScenarioError(
+                    f"measure '{measure.describe()}' (after): {measure.country} already has a capital-flow measure "
+                    f"(deficit {targets[measure.country]:+.4g}); allowed: one per country. Fix: keep one of them"
+                )
+            targets[measure.country] = float(measure.deficit)
+    return targets
 
 
 def _pool(state: PolicyState) -> tuple[dict[str, float] | None, tuple[str, ...]]:
@@ -323,7 +376,7 @@ def _check_codes(state: PolicyState, grid: _Grid) -> None:
     """Every country and sector a measure names must be in the dataset."""
     for measure in state.measures:
         names = [getattr(measure, a, None) for a in ("importer", "origin", "transit", "country")]
-        lists = [getattr(measure, a, ()) for a in ("exporters", "origins", "destinations", "via", "leak_via")]
+        lists = [getattr(measure, a, ()) for a in ("exporters", "origins", "destinations", "via", "leak_via", "hosts")]
         codes = [c for c in names if c] + [c for group in lists for c in group]
         unknown = [c for c in codes if c not in grid.c]
         bad_sectors = [x for x in getattr(measure, "sectors", ()) if x not in grid.s]
@@ -465,4 +518,6 @@ def compile_shock(
         theta=dict(zip(names, theta_s.tolist())),
         cost_terms=cost_terms,
         income_transfers=rent_table(reroutes_before, reroutes),
+        deficit_targets=_deficit_targets(before, after),
+        world_prices=_world_prices(before, after, grid),
     )

@@ -36,7 +36,7 @@ ONE_SECTOR_KEYWORDS = ("compat", "output", "expenditure")
 """Keywords of :func:`blocsim.solve_ge` that ``monte_carlo(model="ge", **model_kwargs)`` passes on."""
 MULTISECTOR_KEYWORDS = ("io", "duty_pool", "duty_pool_after", "productivity", "bloc", "partner_groups", "sector",
                         "numeraire", "remittances", "entry_costs", "migration_elasticity", "income_transfers",
-                        "collection_efficiency")
+                        "collection_efficiency", "deficit_targets", "world_prices")
 """Keywords of :func:`blocsim.solve_multisector` that ``monte_carlo(model="multisector", **model_kwargs)`` passes on."""
 MODEL_ONLY = {
     "ge": ("sigma", "baseline_method", "reference_importer", "method"),

@@ -116,7 +116,7 @@ event = "none"
 sources = ["docs/scenarios.md"]
 
 [data]
-dataset = "eaeu-2016v1"
+dataset = "eaeu"
 year = 2016
 
 [before]

@@ -142,6 +142,22 @@ def test_data_imports_only_with_pe_and_gravity_sections_only_with_onesector(tmp_
         blocsim.load_scenario(path)
 
 
+@pytest.mark.parametrize("measure", [
+    'kind = "productivity"\ncountry = "RUS"\nchange = -0.02',
+    'kind = "world_price"\nsectors = ["B05"]\nchange = -0.47',
+    'kind = "capital_flow"\ncountry = "RUS"\ndeficit = -0.07',
+    'kind = "entry_cost"\nhosts = ["RUS"]\norigins = ["TJK"]\ncost = 0.2',
+])
+def test_pe_refuses_measures_only_the_general_equilibrium_carries(tmp_path: Path, measure: str) -> None:
+    """The PE model has no incomes, factor prices or migrants: such a measure would be ignored silently."""
+    path = tmp_path / "x.toml"
+    text = HS4.read_text()
+    path.write_text(text.replace("[outputs]", f"[[after.measures]]\n{measure}\n\n[outputs]", 1))
+    kind = measure.split('"')[1]
+    with pytest.raises(ScenarioError, match=rf"field 'after.measures\[\d+\].kind'.*{kind} measure.*partial-equilibrium"):
+        blocsim.load_scenario(path)
+
+
 def test_pe_imports_file_needs_a_scenario_file() -> None:
     scenario = blocsim.scenario.parse_scenario(HS4.read_text(), source="<submitted scenario>")
     with pytest.raises(ScenarioError, match="field 'data.imports' needs the scenario as a file"):

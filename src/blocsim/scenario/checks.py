@@ -130,14 +130,29 @@ def semantic_problems(scenario: Scenario, catalog: Catalog) -> list[Problem]:
     return problems
 
 
+#: Measure kinds only the multi-sector general equilibrium carries (the PE model has no incomes, factor
+#: prices or migrants to move).
+GE_ONLY_MEASURES = frozenset({"productivity", "world_price", "capital_flow", "entry_cost"})
+
+
 def _model_problems(scenario: Scenario) -> list[Problem]:
-    """Fields the chosen model does not use: ``data.imports`` (pe only) and tables it does not produce."""
+    """Fields the chosen model does not use: ``data.imports`` (pe only), measures only the GE carries, and
+    tables it does not produce."""
     problems = []
     name = scenario.model.name
     if scenario.data.imports is not None and name != "pe":
         problems.append(Problem(("data", "imports"), scenario.data.imports,
                                 f"tariff-line imports are used only by model 'pe' (this scenario runs '{name}'); "
                                 "remove data.imports or set [model] name = \"pe\""))
+    if name == "pe":
+        for side in ("before", "after"):
+            for m, measure in enumerate(getattr(scenario, side).measures):
+                if measure.kind in GE_ONLY_MEASURES:
+                    problems.append(Problem(
+                        (side, "measures", m, "kind"), measure.kind,
+                        f"a {measure.kind} measure moves incomes, prices of factors or migrants, which the "
+                        "partial-equilibrium model does not carry (it would be ignored); remove it or set "
+                        "[model] name = \"multisector\""))
     if "tables" in scenario.outputs.model_fields_set:
         produced = PE_TABLES if name == "pe" else MULTISECTOR_TABLES
         for k, table in enumerate(scenario.outputs.tables):

@@ -34,6 +34,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from blocsim.equilibrium.input_checks import keyed_vector
 from blocsim.errors import DataValidationError
 from blocsim.policy.macro import MAX_DEFICIT_SHARE
 
@@ -55,18 +56,10 @@ def deficit_target_vector(targets: Mapping[str, float] | None, countries: Sequen
     if not isinstance(targets, Mapping):
         raise DataValidationError(f"argument {argument!r}: expected a mapping ISO3 -> fraction of value added, got "
                                   f"{type(targets).__name__}. Fix: pass e.g. {{'RUS': -0.10}}.")
-    index = {c: k for k, c in enumerate(countries)}
-    out = np.full(len(countries), np.nan)
-    for code, value in targets.items():
-        if code not in index:
-            raise DataValidationError(f"argument {argument!r}: {code!r} is not a country of the baseline data; "
-                                      "allowed: its ISO3 codes. Fix: drop it or correct the code.")
-        ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and np.isfinite(value)
-        if not ok or abs(float(value)) > MAX_DEFICIT_SHARE:
-            raise DataValidationError(
-                f"argument {argument!r}: {code!r} -> {value!r}; allowed: a finite fraction of value added in "
-                f"[-{MAX_DEFICIT_SHARE:g}, {MAX_DEFICIT_SHARE:g}] (negative: a surplus). Fix: give a share of GDP.")
-        out[index[code]] = float(value)
+    out = keyed_vector(targets, countries, argument, fill=np.nan, kind="country",
+                       valid=lambda v: abs(v) <= MAX_DEFICIT_SHARE,
+                       allowed=f"a finite fraction of value added in [-{MAX_DEFICIT_SHARE:g}, {MAX_DEFICIT_SHARE:g}] "
+                               "(negative: a surplus). Fix: give a share of GDP.")
     if np.all(np.isfinite(out)):
         raise DataValidationError(f"argument {argument!r}: every country has a target, so nobody can take the "
                                   "counterpart; allowed: targets for some countries. Fix: drop one target.")

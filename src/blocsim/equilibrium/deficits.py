@@ -23,10 +23,9 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from blocsim.equilibrium.input_checks import numeric_column, require_columns
 from blocsim.equilibrium.multisector_core import Calibration, Equilibrium, calibrate, solve_changes
-from blocsim.equilibrium.multisector_inputs import (
-    MultiSectorProblem, multisector_problem, _codes, _no_duplicates, _numeric, _require_columns,
-)
+from blocsim.equilibrium.multisector_inputs import MultiSectorProblem, _codes, _no_duplicates, multisector_problem
 from blocsim.equilibrium.options import SolverOptions
 from blocsim.errors import ConvergenceError, DataValidationError
 
@@ -43,7 +42,7 @@ def baseline_tariffs(tariffs: pd.DataFrame | None, keys: tuple[str, str, str]) -
     if tariffs is None:
         return None
     column = "tariff_before" if isinstance(tariffs, pd.DataFrame) and "tariff_before" in tariffs.columns else "tariff"
-    df = _require_columns(tariffs, [*keys, column], "tariffs")
+    df = require_columns(tariffs, [*keys, column], "tariffs")
     out = df[list(keys)].copy()
     out["tariff_before"] = df[column].to_numpy()
     out["tariff_after"] = df[column].to_numpy()
@@ -57,8 +56,8 @@ def parse_final_demand(final_demand: pd.DataFrame, problem: MultiSectorProblem) 
     they are then rescaled to sum to one exactly); missing rows are zero.
     """
     argument = "final_demand"
-    df = _require_columns(final_demand, ["country", "sector", "share"], argument)
-    values = _numeric(df, "share", argument, low=0.0, high=1.0, allowed="final-demand shares in [0, 1]")
+    df = require_columns(final_demand, ["country", "sector", "share"], argument)
+    values = numeric_column(df, "share", argument, low=0.0, high=1.0, allowed="final-demand shares in [0, 1]")
     c = _codes(df["country"], problem.countries, argument, "country")
     s = _codes(df["sector"], problem.sectors, argument, "sector")
     _no_duplicates(df, ["country", "sector"], argument, (c, s), (len(problem.countries), len(problem.sectors)))

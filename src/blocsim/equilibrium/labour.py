@@ -29,9 +29,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from blocsim.equilibrium.input_checks import numeric_column, require_columns
 from blocsim.errors import DataValidationError
 
 FloatArray = NDArray[np.float64]
+NON_NEGATIVE = "finite numbers >= 0"
 
 MIGRATION_ELASTICITY = 0.3
 """Default elasticity of migrant stocks to the host/origin real-wage ratio (and to entry costs).
@@ -70,31 +72,6 @@ class LabourArrays(NamedTuple):
     entry_before: FloatArray
     entry_after: FloatArray
     elasticity: FloatArray
-
-
-def _frame(table: object, columns: list[str], argument: str) -> pd.DataFrame:
-    if not isinstance(table, pd.DataFrame):
-        raise DataValidationError(
-            f"argument {argument!r}: expected a pandas DataFrame with columns {columns!r}, got {type(table).__name__}."
-        )
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise DataValidationError(
-            f"argument {argument!r}: missing column(s) {missing!r} (has {list(table.columns)!r}). "
-            f"Fix: rename your columns to {columns!r}."
-        )
-    return table
-
-
-def _values(df: pd.DataFrame, column: str, argument: str) -> FloatArray:
-    values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(values) | (values < 0)
-    if bad.any():
-        raise DataValidationError(
-            f"argument {argument!r}, column {column!r}: {int(bad.sum())} value(s) not allowed (allowed: finite "
-            f"numbers >= 0); first rows:\n{df.loc[bad].head(5).to_string()}\nFix: correct or drop these rows."
-        )
-    return values
 
 
 def _pairs(df: pd.DataFrame, countries: tuple[str, ...], argument: str) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
@@ -160,20 +137,20 @@ def labour_arrays(
             )
         return None
     n = len(countries)
-    df = _frame(remittances, ["origin", "host", "remittances"], "remittances")
+    df = require_columns(remittances, ["origin", "host", "remittances"], "remittances")
     origin, host = _pairs(df, countries, "remittances")
     money = np.zeros((n, n))
-    money[origin, host] = _values(df, "remittances", "remittances")
+    money[origin, host] = numeric_column(df, "remittances", "remittances", low=0.0, allowed=NON_NEGATIVE)
     weights = money.copy()
     if "migrants" in df.columns:
         weights = np.zeros((n, n))
-        weights[origin, host] = _values(df, "migrants", "remittances")
+        weights[origin, host] = numeric_column(df, "migrants", "remittances", low=0.0, allowed=NON_NEGATIVE)
     before, after = np.zeros((n, n)), np.zeros((n, n))
     if entry_costs is not None:
-        costs = _frame(entry_costs, ["origin", "host", "entry_cost_before", "entry_cost_after"], "entry_costs")
+        costs = require_columns(entry_costs, ["origin", "host", "entry_cost_before", "entry_cost_after"], "entry_costs")
         o, h = _pairs(costs, countries, "entry_costs")
-        before[o, h] = _values(costs, "entry_cost_before", "entry_costs")
-        after[o, h] = _values(costs, "entry_cost_after", "entry_costs")
+        before[o, h] = numeric_column(costs, "entry_cost_before", "entry_costs", low=0.0, allowed=NON_NEGATIVE)
+        after[o, h] = numeric_column(costs, "entry_cost_after", "entry_costs", low=0.0, allowed=NON_NEGATIVE)
     eta = MIGRATION_ELASTICITY if migration_elasticity is None else check_elasticity(migration_elasticity)
     return LabourArrays(money, weights, before, after, np.asarray(eta, dtype=float))
 

@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 from blocsim.equilibrium.capital_flows import deficit_target_vector
 from blocsim.equilibrium.duty_pool import DutyPool, collection_efficiency_vector
 from blocsim.equilibrium.income_transfers import TransferArrays, parse_income_transfers
+from blocsim.equilibrium.input_checks import numeric_column, require_columns
 from blocsim.equilibrium.labour import LabourArrays, labour_arrays
 from blocsim.equilibrium.world_prices import world_price_vector
 from blocsim.equilibrium.options import check_theta_mapping
@@ -184,34 +185,6 @@ class MultiSectorBatch:
         return replace(self.base, **{name: pick_draws(getattr(self, name), draw) for name in DRAW_FIELDS})
 
 
-def _require_columns(df: object, columns: Sequence[str], argument: str) -> pd.DataFrame:
-    if not isinstance(df, pd.DataFrame):
-        raise DataValidationError(
-            f"argument {argument!r}: expected a pandas DataFrame with columns {list(columns)!r}, "
-            f"got {type(df).__name__}."
-        )
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise DataValidationError(
-            f"argument {argument!r}: missing column(s) {missing!r} (has {list(df.columns)!r}). "
-            f"Fix: rename your columns to {list(columns)!r}."
-        )
-    return df
-
-
-def _numeric(df: pd.DataFrame, column: str, argument: str, *, low: float, high: float = np.inf,
-             allowed: str) -> FloatArray:
-    values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(values) | (values < low) | (values > high)
-    if bad.any():
-        rows = df.loc[bad].head(5)
-        raise DataValidationError(
-            f"argument {argument!r}, column {column!r}: {int(bad.sum())} value(s) not allowed "
-            f"(allowed: {allowed}); first rows:\n{rows.to_string()}\nFix: correct or drop these rows."
-        )
-    return values
-
-
 def _factorize(values: pd.Series) -> tuple[NDArray[np.intp], NDArray[np.str_]]:
     """Integer codes and the distinct values (as strings) of a column, one hash pass.
 
@@ -276,10 +249,10 @@ def parse_baseline(
     a positive domestic flow in some sector.
     """
     argument = "baseline_df"
-    df = _require_columns(baseline_df, [exporter, importer, sector, flow], argument)
+    df = require_columns(baseline_df, [exporter, importer, sector, flow], argument)
     if df.empty:
         raise DataValidationError(f"argument {argument!r} has no rows. Fix: pass a flow table.")
-    values = _numeric(df, flow, argument, low=0.0, allowed="finite flows >= 0 (USD millions)")
+    values = numeric_column(df, flow, argument, low=0.0, allowed="finite flows >= 0 (USD millions)")
     enc_i, enc_j, enc_s = (_factorize(df[c]) for c in (exporter, importer, sector))
     countries = _labels(enc_i, enc_j)
     sectors = _labels(enc_s)
@@ -353,7 +326,7 @@ def parse_pair_table(
     if table is None:
         return [None] * len(columns)
     exporter, importer, sector = names
-    df = _require_columns(table, [exporter, importer, sector, *columns], argument)
+    df = require_columns(table, [exporter, importer, sector, *columns], argument)
     i = _codes(df[exporter], countries, argument, exporter)
     j = _codes(df[importer], countries, argument, importer)
     s = _codes(df[sector], sectors, argument, sector)
@@ -361,7 +334,7 @@ def parse_pair_table(
                           (len(sectors), len(countries), len(countries)))
     out: list[FloatArray | None] = []
     for column in columns:
-        values = _numeric(df, column, argument, low=low, high=high, allowed=allowed)
+        values = numeric_column(df, column, argument, low=low, high=high, allowed=allowed)
         if np.all(values == fill):
             out.append(None)
             continue
@@ -392,8 +365,8 @@ def parse_productivity(
     if table is None:
         return None
     argument = "productivity"
-    df = _require_columns(table, ["country", "factor"], argument)
-    values = _numeric(df, "factor", argument, low=0.0, allowed="finite factors > 0 (1 = no change)")
+    df = require_columns(table, ["country", "factor"], argument)
+    values = numeric_column(df, "factor", argument, low=0.0, allowed="finite factors > 0 (1 = no change)")
     if np.any(values <= 0):
         raise DataValidationError(
             f"argument {argument!r}, column 'factor': zero factors; allowed: > 0 "
@@ -425,8 +398,8 @@ def parse_io(
     if io is None:
         return np.ones((n, s_count)), None
     argument = "io"
-    df = _require_columns(io, ["sector", "input_sector", "share"], argument)
-    values = _numeric(df, "share", argument, low=0.0, high=1.0, allowed="cost shares in [0, 1]")
+    df = require_columns(io, ["sector", "input_sector", "share"], argument)
+    values = numeric_column(df, "share", argument, low=0.0, high=1.0, allowed="cost shares in [0, 1]")
     s_use = _codes(df["sector"], sectors, argument, "sector")
     s_in = _codes(df["input_sector"], sectors, argument, "input_sector")
     shares = np.zeros((n, s_count, s_count))

@@ -36,6 +36,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from blocsim.equilibrium.input_checks import keyed_vector
 from blocsim.errors import DataValidationError
 
 FloatArray = NDArray[np.float64]
@@ -55,18 +56,9 @@ def world_price_vector(changes: Mapping[str, float] | None, sectors: Sequence[st
     if not isinstance(changes, Mapping):
         raise DataValidationError(f"argument {argument!r}: expected a mapping sector -> fractional price change, got "
                                   f"{type(changes).__name__}. Fix: pass e.g. {{'B06': -0.47}}.")
-    index = {s: k for k, s in enumerate(sectors)}
-    out = np.zeros(len(sectors))
-    for code, value in changes.items():
-        if code not in index:
-            raise DataValidationError(f"argument {argument!r}: {code!r} is not a sector of the baseline data; "
-                                      "allowed: its sector codes. Fix: drop it or correct the code.")
-        ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and np.isfinite(value)
-        if not ok or value <= -1.0:
-            raise DataValidationError(f"argument {argument!r}: {code!r} -> {value!r}; allowed: a finite fraction "
-                                      "> -1 (-0.47 = the price falls by 47 %). Fix: give the proportional change.")
-        out[index[code]] = float(value)
-    return out
+    return keyed_vector(changes, sectors, argument, fill=0.0, kind="sector", valid=lambda v: v > -1.0,
+                        allowed="a finite fraction > -1 (-0.47 = the price falls by 47 %). "
+                                "Fix: give the proportional change.")
 
 
 def world_price_income(change: FloatArray, kernel_pre: FloatArray, scaled_cost: FloatArray,

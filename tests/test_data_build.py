@@ -281,3 +281,15 @@ def test_sectors_file_names_the_sectors_and_says_which_are_goods(home: Path, inp
     pd.DataFrame({"sector": ["Z99"], "name": ["x"]}).to_csv(sectors, index=False)
     line = _one_line_error(cli("data", "build", "other", "--flows", str(inputs[0]), "--sectors", str(sectors)))
     assert f"{sectors}: column 'sector': value 'Z99' is not a sector of the flows" in line
+
+
+def test_built_gravity_flags_follow_the_v2_agreements() -> None:
+    """cu/fta of a built dataset are the bundled v2 recipe's (EU, EU-Turkey, EAEU FTAs too, not only the EAEU/CIS)."""
+    from blocsim.data.user_datasets import gravity_table
+
+    v2 = load_dataset("eaeu-2022v2").gravity
+    regions, years = ["DEU", "FRA", "TUR", "RUS", "KAZ", "VNM", "UKR"], [2013, 2017]
+    built = gravity_table(regions, years, v2).set_index(["exporter", "importer", "year"])[["cu", "fta"]]
+    bundled = v2.set_index(["exporter", "importer", "year"]).loc[built.index, ["cu", "fta"]]
+    assert built.loc[("DEU", "FRA", 2017), "cu"] == 1 and built.loc[("RUS", "VNM", 2017), "fta"] == 1
+    pd.testing.assert_frame_equal(built.astype("int64"), bundled.astype("int64"))

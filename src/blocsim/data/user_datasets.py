@@ -105,19 +105,19 @@ def gravity_table(regions: list[str], years: list[int], reference: pd.DataFrame)
     """``exporter, importer, year, dist, contig, comlang, colony, cu, fta`` for every pair and year.
 
     Time-invariant covariates (km, 0/1) from the bundled dataset v2 where it has the pair (empty
-    otherwise); ``cu`` = both in the EAEU that year, ``fta`` = both in the CIS FTA and not ``cu``
-    (the v2 recipe's membership dates)."""
-    from blocsim.data.eaeu_v2.tariffs import _cis, _member
+    otherwise); ``cu`` and ``fta`` by the v2 recipe's agreements and dates
+    (:func:`blocsim.data.eaeu_v2.covariates.agreement_flags`)."""
+    from blocsim.data.eaeu_v2.covariates import agreement_flags
 
     static = reference.drop_duplicates(["exporter", "importer"])[
         ["exporter", "importer", "dist", "contig", "comlang", "colony"]]
     grid = pd.MultiIndex.from_product([regions, regions, years], names=["exporter", "importer", "year"])
     table = grid.to_frame(index=False).merge(static, on=["exporter", "importer"], how="left")
     pairs = list(zip(table["exporter"], table["importer"], table["year"]))
-    cu = np.array([e != i and _member(e, y) and _member(i, y) for e, i, y in pairs], dtype="int64")
-    fta = np.array([e != i and _cis(e, y) and _cis(i, y) for e, i, y in pairs], dtype="int64") * (1 - cu)
+    flags = np.array([agreement_flags(e, i, y) if e != i else (0, 0) for e, i, y in pairs],
+                     dtype="int64").reshape(-1, 2)
     table["year"] = table["year"].astype("int64")
-    return table.assign(cu=cu, fta=fta)
+    return table.assign(cu=flags[:, 0], fta=flags[:, 1])
 
 
 def sectors_table(codes: list[str], given: pd.DataFrame | None, label: str) -> pd.DataFrame:

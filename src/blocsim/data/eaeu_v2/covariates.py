@@ -42,6 +42,18 @@ def _weights(gdp_ppp: pd.DataFrame, codes: list[str]) -> pd.Series:
     return mean / mean.sum()
 
 
+def agreement_flags(a: str, b: str, year: int, eu: frozenset[str] | set[str] | None = None) -> tuple[int, int]:
+    """``(cu, fta)`` of two different regions in ``year`` (0/1): a customs union (both EAEU members, both
+    EU members, or the EU-Turkey customs union), else a free trade area (the CIS FTA, or an EAEU FTA in
+    force with an EAEU member). ``eu``: the EU members of ``year`` (computed when not given)."""
+    eu = eu_members(year) if eu is None else eu
+    cu = int((_member(a, year) and _member(b, year)) or (a in eu and b in eu)
+             or (a in eu and b == "TUR") or (b in eu and a == "TUR"))
+    fta = (_cis(a, year) and _cis(b, year)) or any(
+        _member(p, year) and q in EAEU_FTAS and year >= EAEU_FTAS[q] for p, q in ((a, b), (b, a)))
+    return cu, int(fta and not cu)
+
+
 def gravity_table(
     regions: tuple[str, ...], years: tuple[int, ...], dist: pd.DataFrame, gdp_ppp: pd.DataFrame
 ) -> pd.DataFrame:
@@ -89,19 +101,10 @@ def gravity_table(
                 if a == b:
                     contig, comlang, colony, cu, fta = 0.0, 1.0, 0.0, 0, 0
                 else:
-                    cu = int(
-                        (_member(a, year) and _member(b, year))
-                        or (a in eu and b in eu)
-                        or (a in eu and b == "TUR")
-                        or (b in eu and a == "TUR")
-                    )
-                    fta_pair = (_cis(a, year) and _cis(b, year)) or any(
-                        _member(p, year) and q in EAEU_FTAS and year >= EAEU_FTAS[q] for p, q in ((a, b), (b, a))
-                    )
-                    fta = int(fta_pair and not cu)
+                    cu, fta = agreement_flags(a, b, year, eu)
                 rows.append((a, b, year, round(float(d), 6), round(float(contig), 6), round(float(comlang), 6),
                              round(float(colony), 6), cu, fta))
     return pd.DataFrame(rows, columns=["exporter", "importer", "year", "dist", "contig", "comlang", "colony", "cu", "fta"])
 
 
-__all__ = ["MEMBER_FROM", "countries_table", "gravity_table"]
+__all__ = ["MEMBER_FROM", "agreement_flags", "countries_table", "gravity_table"]

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from blocsim.cli._common import console, err_console, handle_errors
+from blocsim.cli._common import console, handle_errors
+from blocsim.cli.progress import progress_bar
 
 
 def register(data_app: typer.Typer) -> None:
@@ -31,13 +32,9 @@ def register(data_app: typer.Typer) -> None:
             "--home", help="Store root (default: $BLOCSIM_HOME or ~/.blocsim).")] = None,
     ) -> None:
         """Build a model dataset (flows, tariffs with sources and flags, covariates) that scenarios can name."""
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
         from blocsim.data import build_dataset
 
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console,
-                      transient=True) as progress:
-            progress.add_task(f"building {name} from {flows}", total=None)
+        with progress_bar(f"building {name} from {flows}"):
             result = build_dataset(name, flows, tariffs, sectors, force=force, home=home)
         verb = "replaced" if result.replaced else "built"
         years = f"{result.years[0]}-{result.years[-1]}" if len(result.years) > 1 else str(result.years[0])

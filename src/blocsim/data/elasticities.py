@@ -162,7 +162,8 @@ EAEU_THETA: Mapping[str, float] = MappingProxyType(
 """Equal-weight harmonic means of :data:`CALIENDO_PARRO_2015` over :data:`EAEU_SECTOR_MAP`
 (agri_food 4.07, mining_energy 22.39, manufacturing 4.26, other 8.22)."""
 
-_NAMED: Mapping[str, Mapping[str, float]] = MappingProxyType(
+#: The named elasticity tables of :func:`get_elasticities`: name -> (sector -> theta).
+ELASTICITY_TABLES: Mapping[str, Mapping[str, float]] = MappingProxyType(
     {"caliendo_parro_2015": CALIENDO_PARRO_2015, "caliendo_parro_2015_eaeu": EAEU_THETA,
      "caliendo_parro_2015_icio": ICIO_THETA}
 )
@@ -188,9 +189,9 @@ def get_elasticities(name: str) -> dict[str, float]:
     DataValidationError
         Unknown name (the message lists the known ones).
     """
-    if name not in _NAMED:
+    if name not in ELASTICITY_TABLES:
         raise DataValidationError(
-            f"argument 'name': unknown elasticity table {name!r}; known tables: {sorted(_NAMED)!r}. "
+            f"argument 'name': unknown elasticity table {name!r}; known tables: {sorted(ELASTICITY_TABLES)!r}. "
             "Fix: use one of them or pass your own dict sector -> theta."
         )
-    return dict(_NAMED[name])
+    return dict(ELASTICITY_TABLES[name])

@@ -146,6 +146,8 @@ def run_diagnostics(solver_diagnostics: Mapping[str, Any]) -> Diagnostics:
         return Diagnostics.model_validate({**values, "extra": json.loads(json.dumps(extra, default=_plain))})
     except ValidationError as error:
         raise BlocsimError(f"solver diagnostics: {run_record_problem(error, 'diagnostics')}") from None
+    except TypeError as error:  # a value json cannot hold (from _plain)
+        raise BlocsimError(f"solver diagnostics: {error}; allowed: numbers, strings, lists and mappings") from None
 
 
 def _plain(value: Any) -> Any:

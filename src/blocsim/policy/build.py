@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from blocsim.data.sector_map import expand_sectors
 from blocsim.errors import DataValidationError
-from blocsim.data.border_costs import load_border_aves, screen_border_aves
+from blocsim.data.border_costs import BORDER_TABLES, load_border_aves, screen_border_aves
 from blocsim.policy.model import Bloc, Exemption, Membership, PairBorder, PolicyState, PoolPeriod, Preference
 from blocsim.policy.spec import BlocSpec, ExemptionSpec, PolicyFile, PreferenceSpec
 
@@ -283,8 +283,8 @@ def bloc_from_spec(spec: BlocSpec, rates: RateTables | None) -> Bloc:
         max_border_ave=spec.max_border_ave if spec.border_estimates else None,
         pair_borders=tuple(PairBorder((b.countries[0], b.countries[1]), b.checks_removed, b.ave, b.source)
                            for b in spec.borders),
-        border_source=(f"estimated: blocsim/data/estimates/eaeu_border_aves.csv (PPML on eaeu-2022v2; "
-                       f"blocsim.estimation.border_effects)" if spec.border_estimates else ""),
+        border_source=(f"estimated: blocsim/data/estimates/{BORDER_TABLES[spec.border_estimates]} (PPML on "
+                       "eaeu-2022v2; blocsim.estimation.border_effects)" if spec.border_estimates else ""),
     )
 
 

@@ -26,6 +26,15 @@ from dataclasses import dataclass, field
 
 from blocsim.errors import MeasureError
 
+PERMIT_COST = 0.093
+"""Default entry cost of a migrant from a non-member, a fraction of earnings.
+
+Russia's work patent from 1 January 2015: 4,000 rubles a month, set against an average legal
+income of foreign workers of about 43,000 rubles a month (m24.ru, 15 January 2015, reporting the
+Moscow migration centre): ``4000 / 43000 = 0.093``. Free movement inside the union waives it
+(Treaty on the EAEU, art. 97: no work permits for members' nationals).
+"""
+
 #: Largest absolute deficit a capital-flow measure may set, as a fraction of value added.
 MAX_DEFICIT_SHARE = 0.5
 

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from blocsim.policy.build import nearest_year
+
 #: Flag of a rate that stands in for a figure the data lack (assumed, or another country's/year's rate).
 PROXY = "proxy"
 #: Flag of a rate taken from the importer's schedule (no bilateral row in the dataset).
@@ -36,13 +38,6 @@ SERVICES = "services_no_tariff"
 DOMESTIC = "domestic"
 _DOMESTIC_SOURCE = "domestic sales: no tariff"
 _UNKNOWN_SOURCE = "not in the dataset's tariff tables"
-
-
-def _nearest(frame: pd.DataFrame, year: int) -> pd.DataFrame:
-    """Rows of the year in ``frame`` nearest ``year`` (ties: the earlier year)."""
-    years = sorted({int(y) for y in frame["year"]})
-    chosen = min(years, key=lambda y: (abs(y - year), y))
-    return frame[frame["year"] == chosen]
 
 
 def with_tariff_sources(tariffs: pd.DataFrame, dataset: Any, year: int) -> pd.DataFrame:
@@ -71,7 +66,8 @@ def with_tariff_sources(tariffs: pd.DataFrame, dataset: Any, year: int) -> pd.Da
     flag = pd.Series(np.nan, index=out.index, dtype=object)
     bilateral = (getattr(dataset, "extra", {}) or {}).get("tariffs")
     if bilateral is not None and {"source", "flag", "year", *keys} <= set(bilateral.columns) and not bilateral.empty:
-        rows = _nearest(bilateral, year).drop_duplicates(keys)[[*keys, "source", "flag"]]
+        chosen = bilateral[bilateral["year"] == nearest_year(bilateral["year"], year)]
+        rows = chosen.drop_duplicates(keys)[[*keys, "source", "flag"]]
         hit = out[keys].merge(rows, on=keys, how="left")
         hit.index = out.index
         source = hit["source"]
@@ -80,7 +76,8 @@ def with_tariff_sources(tariffs: pd.DataFrame, dataset: Any, year: int) -> pd.Da
     if {"importer", "sector", "year", "regime", "source"} <= set(schedule.columns):
         mfn = schedule[schedule["regime"] == "mfn"]
         if not mfn.empty:
-            rows = _nearest(mfn, year).drop_duplicates(["importer", "sector"])[["importer", "sector", "source"]]
+            chosen = mfn[mfn["year"] == nearest_year(mfn["year"], year)]
+            rows = chosen.drop_duplicates(["importer", "sector"])[["importer", "sector", "source"]]
             hit = out[["importer", "sector"]].merge(rows, on=["importer", "sector"], how="left")
             hit.index = out.index
             missing = source.isna() & hit["source"].notna()

@@ -181,10 +181,10 @@ def _name_problems(scenario: Scenario) -> list[Problem]:
         except DataValidationError as error:
             problems.append(Problem(("policy", "include", k), name, str(error)))
     if isinstance(scenario.model, MultisectorModel) and isinstance(scenario.model.theta, str):
-        from blocsim.data.elasticities import get_elasticities
+        from blocsim.data.elasticities import ELASTICITY_TABLES, get_elasticities
         from blocsim.errors import DataValidationError
 
-        known_tables = ["caliendo_parro_2015_eaeu", "caliendo_parro_2015"]
+        known_tables = sorted(ELASTICITY_TABLES)
         try:
             get_elasticities(scenario.model.theta)
         except DataValidationError:

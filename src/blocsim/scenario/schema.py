@@ -16,7 +16,7 @@ from pydantic import (
     BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, StringConstraints, Tag, field_validator, model_validator,
 )
 
-from blocsim.policy.macro import MAX_DEFICIT_SHARE
+from blocsim.policy.macro import MAX_DEFICIT_SHARE, PERMIT_COST
 from blocsim.policy.model import REROUTE_SHARE
 from blocsim.policy.spec import ISO3, ExemptionSpec, Fraction, MemberExemptionSpec, Name, Percent, PreferenceSpec
 from blocsim.scenario.gravity_spec import CounterfactualSection, DataSection, EstimationSection, GESection
@@ -254,7 +254,7 @@ class MultisectorModel(_Strict):
     deficits: Literal["observed", "purged"] = "observed"
     labour: bool | None = None
     migration_elasticity: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.3
-    entry_cost: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.093
+    entry_cost: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = PERMIT_COST
     collection_efficiency: CollectionEfficiency | None = None
 
 

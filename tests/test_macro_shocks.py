@@ -145,7 +145,7 @@ def test_oil_price_fall_moves_income_from_the_exporter_and_keeps_the_accounts(cl
     np.testing.assert_allclose(eq.income, eq.wage_hat * cal.value_added + eq.revenue_received + eq.deficit_other
                                + eq.world_price_income, rtol=1e-12)
     parts = exact_decomposition(cal, eq, flows)
-    np.testing.assert_allclose(parts.terms["terms_of_trade"], parts.terms_of_trade_direct, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(parts.terms["terms_of_trade"], parts.terms_of_trade_direct, rtol=0, atol=1e-11)
     table = down[[c for c in down if c.startswith("welfare_from_")]]
     np.testing.assert_allclose(table.sum(axis=1), down["welfare_pct"], rtol=0, atol=1e-10)
 
@@ -194,7 +194,7 @@ def test_capital_flow_sets_the_deficit_and_keeps_the_accounts(closure: str, pric
         baseline_ratio = before.deficit[k[country]] / before.value_added[k[country]]
         assert np.sign(table.loc[country, "welfare_pct"]) == np.sign(target - baseline_ratio)
     total = table[[c for c in table if c.startswith("welfare_from_")]].sum(axis=1)
-    np.testing.assert_allclose(total, table["welfare_pct"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(total, table["welfare_pct"], rtol=0, atol=1e-10)
 
 
 @pytest.mark.parametrize(("targets", "words"), [

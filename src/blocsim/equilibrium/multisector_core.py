@@ -220,14 +220,10 @@ def calibrate_batch(batch: MultiSectorBatch, *, closure: str, numeraire: int | N
     received = redistribute(collected, *_pool(batch.pool_before), batch.collection_efficiency)
     paid_in = pool_contribution(collected, _pool(batch.pool_before)[0], batch.collection_efficiency)
     deficit = (x0.sum(axis=(0, 1)) - x0.sum(axis=(0, 2)))[None]
-    deficit_other = deficit - (received - collected)
-    transfers = np.zeros_like(deficit)
-    if batch.labour is not None:  # the part of the deficit remittances finance follows the senders
-        transfers = net_transfers(batch.labour.remittances)
-        deficit_other = deficit_other - transfers
-    income = value_added + received + deficit_other  # (D|1, N)
-    if batch.labour is not None:
-        income = income + transfers
+    # the part of the deficit remittances finance follows the senders, not the closure
+    transfers = np.zeros_like(deficit) if batch.labour is None else net_transfers(batch.labour.remittances)
+    deficit_other = deficit - (received - collected) - transfers
+    income = value_added + received + deficit_other + transfers  # (D|1, N)
     intermediate = (
         np.zeros_like(spending)
         if p.input_share is None

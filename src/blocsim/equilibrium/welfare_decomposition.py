@@ -243,8 +243,7 @@ def exact_decomposition(cal: Calibration, eq: Equilibrium, new_flows: FloatArray
         "volume_of_trade": volume / income0,
         "tariff_revenue": rate / income0 - price_scale * parts["tariff"],
         "pool_transfer": (transfer1 - transfer0) / income0,
-        "remittances": (eq.transfers - cal.transfers) / income0 if eq.remittances is not None
-        else np.zeros_like(income0),
+        "remittances": (eq.transfers - cal.transfers) / income0,  # zeros without the labour channel
         "reexport_rents": eq.rents_change / income0,
         "border_costs": 0.0 - price_scale * parts["non_tariff"],  # 0.0 - : no negative zero
         "productivity": 0.0 - price_scale * parts["productivity"],

@@ -173,6 +173,11 @@ ELASTICITY_TABLES: Mapping[str, Mapping[str, float]] = MappingProxyType(
 DEFAULT_THETA_TABLES: tuple[str, ...] = ("caliendo_parro_2015_eaeu", "caliendo_parro_2015_icio")
 
 
+def default_theta_table(sectors: set[str]) -> str | None:
+    """The first of :data:`DEFAULT_THETA_TABLES` with a theta for every one of ``sectors``, or None."""
+    return next((name for name in DEFAULT_THETA_TABLES if sectors <= set(ELASTICITY_TABLES[name])), None)
+
+
 def get_elasticities(name: str) -> dict[str, float]:
     """Return a named elasticity table as a new dict (sector -> theta).
 

@@ -101,18 +101,15 @@ def scenario_assumptions(
 
 def _theta_table(scenario: Scenario, theta: Mapping[str, float]) -> str | None:
     """Name of the elasticity table ``theta`` was taken from: the scenario's ``[model] theta`` name, or (no
-    ``theta`` given) the default table whose values these are; None for the scenario's own numbers."""
+    ``theta`` given) the default table of the run's sectors, as :func:`~blocsim.pipeline.scenario_run.resolve_theta`
+    chose it; None for the scenario's own numbers."""
     if not isinstance(scenario.model.theta, str):
         return None
     if "theta" in scenario.model.model_fields_set:
         return scenario.model.theta
-    from blocsim.data.elasticities import DEFAULT_THETA_TABLES, get_elasticities
+    from blocsim.data.elasticities import default_theta_table
 
-    for name in DEFAULT_THETA_TABLES:
-        table = get_elasticities(name)
-        if all(table.get(sector) == value for sector, value in theta.items()):
-            return name
-    return scenario.model.theta
+    return default_theta_table(set(theta)) or scenario.model.theta
 
 
 def _collection_rows(scenario: Scenario, source: str, before: PolicyState, after: PolicyState,

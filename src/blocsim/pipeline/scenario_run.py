@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from blocsim.data.elasticities import DEFAULT_THETA_TABLES
+from blocsim.data.elasticities import default_theta_table
 from blocsim.data.progress import ProgressCallback
 from blocsim.errors import ScenarioError
 from blocsim.pipeline.channels import channel_decomposition, measure_channels
@@ -79,7 +79,7 @@ class ScenarioResult:
 
 def resolve_theta(scenario: Scenario, dataset: Any = None) -> dict[str, float]:
     """Trade elasticities of the scenario: its own, the table it names, or (no ``theta`` given) the
-    first of :data:`DEFAULT_THETA_TABLES` covering every sector of ``dataset`` (default: the
+    first of :data:`blocsim.data.elasticities.DEFAULT_THETA_TABLES` covering every sector of ``dataset`` (default: the
     scenario's ``[data] dataset``); dimensionless, by sector."""
     if isinstance(scenario.model.theta, dict):
         return dict(scenario.model.theta)
@@ -90,10 +90,9 @@ def resolve_theta(scenario: Scenario, dataset: Any = None) -> dict[str, float]:
 
         sectors = (set(dataset.sectors["sector"].astype(str)) if hasattr(dataset, "sectors")
                    else set(dataset_catalog(scenario.data.dataset).sectors))
-        for name in DEFAULT_THETA_TABLES:
-            table = get_elasticities(name)
-            if sectors <= set(table):
-                return {sector: theta for sector, theta in table.items() if sector in sectors}
+        name = default_theta_table(sectors)
+        if name is not None:
+            return {sector: theta for sector, theta in get_elasticities(name).items() if sector in sectors}
     return get_elasticities(scenario.model.theta)
 
 

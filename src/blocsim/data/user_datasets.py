@@ -120,13 +120,13 @@ def gravity_table(regions: list[str], years: list[int], reference: pd.DataFrame)
     return table.assign(cu=flags[:, 0], fta=flags[:, 1])
 
 
-def sectors_table(codes: list[str], given: pd.DataFrame | None, label: str) -> pd.DataFrame:
+def sectors_table(codes: list[str], given: pd.DataFrame | None, label: str, reference: pd.DataFrame) -> pd.DataFrame:
     """``sector, name, description, goods``: from ``--sectors`` (columns ``sector, name[, description,
-    goods]``), else from the bundled datasets for their codes (ICIO codes of v2, broad sectors of
-    v1), else the code itself as the name (a goods sector)."""
+    goods]``), else from the bundled datasets for their codes (``reference``: the sectors table of v2,
+    ICIO codes; then the broad sectors of v1), else the code itself as the name (a goods sector)."""
     from blocsim.data.datasets import load_dataset
 
-    known = pd.concat([_bundled_v2().sectors, load_dataset("eaeu-2016v1").sectors.assign(
+    known = pd.concat([reference, load_dataset("eaeu-2016v1").sectors.assign(
         goods=lambda t: t["sector"] != "other")], ignore_index=True).drop_duplicates("sector").set_index("sector")
     if given is not None:
         ub._require(given, label, ("sector", "name"), ("description", "goods"))
@@ -172,7 +172,7 @@ def assemble(flows_in: tuple[pd.DataFrame, str, int], tariffs_in: tuple[pd.DataF
         "tariffs": importer_tariffs(bilateral),
         "countries": countries_table(regions, reference.countries),
         "sectors": sectors_table(codes, None if sectors_in is None else sectors_in[0],
-                                 "" if sectors_in is None else sectors_in[1]),
+                                 "" if sectors_in is None else sectors_in[1], reference.sectors),
         "tariffs_bilateral": bilateral,
     }
     from blocsim.data.eaeu_v2.covariates import MEMBERS

@@ -49,6 +49,7 @@ def test_upload_a_scenario_file_check_it_and_run_it(server: str, browser_page: A
     broken.write_text(PE_TOML.replace("covered_share = 0.5", "covered_share = 5.0"), encoding="utf-8")
     page.goto(server + "/")
     page.click("#new-scenario")
+    page.wait_for_url("**/scenarios/new")  # loaded: the page's script is wired
     page.set_input_files("#upload", str(broken))
     page.wait_for_function("document.getElementById('toml').value.includes('covered_share = 5.0')")
     page.click("#validate-toml")
@@ -62,6 +63,34 @@ def test_upload_a_scenario_file_check_it_and_run_it(server: str, browser_page: A
     run_id = upload_and_run(page, server, tmp_path, PE_TOML)
     assert page.locator("table[data-table='products'] tbody tr").count() > 0
     assert api(server, f"/api/runs/{run_id}")["meta"]["model"]["name"] == "pe"
+    assert not errors and not foreign, (errors, foreign)
+
+
+def test_a_file_chosen_before_the_script_ran_is_loaded(server: str, browser_page: Any, tmp_path: Path) -> None:  # noqa: F811
+    """The CI failure of stop 17: the file was set while the page's deferred script was still loading,
+    so its change event fired before any listener existed. The script is held back here until the
+    file is chosen; once it runs it loads the chosen file."""
+    page, errors, foreign = browser_page
+    path = tmp_path / "early.toml"
+    path.write_text(PE_TOML, encoding="utf-8")
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:  # the request waits until the test lets it go
+        held.append(route)
+
+    page.route("**/static/app.js", hold)
+    page.goto(server + "/scenarios/new", wait_until="commit")
+    page.wait_for_selector("#upload", state="attached")
+    page.set_input_files("#upload", str(path))
+    for _ in range(200):  # up to 10 s for the page to ask for its script
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the page never asked for its script"
+    assert page.evaluate("document.getElementById('toml').value") == ""  # no script ran yet
+    held[0].continue_()
+    page.wait_for_function("document.getElementById('toml').value.includes('[scenario]')")
+    assert "Loaded early.toml" in page.locator("#message").inner_text()
     assert not errors and not foreign, (errors, foreign)
 
 

@@ -101,7 +101,7 @@ function wireToml() {
   document.getElementById("run-toml").addEventListener("click", (e) => submitRun(tomlPayload(), e.target));
   const upload = document.getElementById("upload");
   if (upload) {
-    upload.addEventListener("change", () => {
+    const load = () => {
       const file = upload.files[0];
       if (!file) return;
       if (file.size > 100000) { showMessage("File " + file.name + " is over 100,000 bytes; a scenario is a few kB."); return; }
@@ -109,7 +109,11 @@ function wireToml() {
       reader.onload = () => { document.getElementById("toml").value = reader.result; showMessage("Loaded " + file.name + "; Check or Run it.", true); };
       reader.onerror = () => showMessage("Could not read " + file.name + ".");
       reader.readAsText(file);
-    });
+    };
+    upload.addEventListener("change", load);
+    // a file chosen before this script ran (page still loading, or restored by the back button)
+    // fired its change event before the listener existed: load it now
+    load();
   }
   const start = document.getElementById("start-from");
   if (start) {

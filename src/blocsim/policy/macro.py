@@ -21,10 +21,9 @@ Measures that are not trade policy but move the economies a customs union joins
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
-from blocsim.errors import MeasureError
+from blocsim.policy.checks import in_range, measure_error, range_text
 
 PERMIT_COST = 0.093
 """Default entry cost of a migrant from a non-member, a fraction of earnings.
@@ -37,15 +36,6 @@ Moscow migration centre): ``4000 / 43000 = 0.093``. Free movement inside the uni
 
 #: Largest absolute deficit a capital-flow measure may set, as a fraction of value added.
 MAX_DEFICIT_SHARE = 0.5
-
-
-def _bad(kind: str, field_name: str, value: object, allowed: str, fix: str) -> MeasureError:
-    return MeasureError(f"measure kind={kind!r}: field {field_name!r} is {value!r}; allowed: {allowed}. Fix: {fix}",
-                        field=field_name)
-
-
-def _finite(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -67,11 +57,13 @@ class WorldPriceShock:
 
     def __post_init__(self) -> None:
         if not self.sectors:
-            raise _bad(self.kind, "sectors", list(self.sectors), "one or more sector codes of the dataset",
-                       "name the sectors whose world price moves, e.g. sectors = [\"B06\"]")
-        if not _finite(self.change) or not -1.0 < self.change <= 10.0:
-            raise _bad(self.kind, "change", self.change, "a finite fraction in (-1, 10]",
-                       "give the proportional price change, e.g. -0.47 for a fall of 47 %")
+            raise measure_error(self.kind, "", "sectors", list(self.sectors),
+                                "one or more sector codes of the dataset",
+                                "name the sectors whose world price moves, e.g. sectors = [\"B06\"]")
+        if not in_range(self.change, -1.0, 10.0, open_low=True):
+            raise measure_error(self.kind, "", "change", self.change,
+                                f"a finite fraction in {range_text(-1.0, 10.0, open_low=True)}",
+                                "give the proportional price change, e.g. -0.47 for a fall of 47 %")
 
     def describe(self) -> str:
         """One-line description for reports."""
@@ -93,10 +85,12 @@ class CapitalFlowShock:
     kind: str = field(default="capital_flow", init=False)
 
     def __post_init__(self) -> None:
-        if not _finite(self.deficit) or abs(self.deficit) > MAX_DEFICIT_SHARE:
-            raise _bad(self.kind, "deficit", self.deficit,
-                       f"a finite fraction of value added in [-{MAX_DEFICIT_SHARE:g}, {MAX_DEFICIT_SHARE:g}]",
-                       "give the counterfactual trade deficit as a share of GDP, e.g. -0.10 for a surplus of 10 %")
+        bounds = (-MAX_DEFICIT_SHARE, MAX_DEFICIT_SHARE)
+        if not in_range(self.deficit, *bounds):
+            raise measure_error(self.kind, "", "deficit", self.deficit,
+                                f"a finite fraction of value added in {range_text(*bounds)}",
+                                "give the counterfactual trade deficit as a share of GDP, "
+                                "e.g. -0.10 for a surplus of 10 %")
 
     @property
     def sectors(self) -> tuple[str, ...]:
@@ -126,14 +120,16 @@ class WorkPermitCost:
     def __post_init__(self) -> None:
         for name in ("hosts", "origins"):
             if not getattr(self, name):
-                raise _bad(self.kind, name, [], "one or more ISO3 codes", f"list the {name}, e.g. [\"RUS\"]")
+                raise measure_error(self.kind, "", name, [], "one or more ISO3 codes",
+                                    f"list the {name}, e.g. [\"RUS\"]")
         shared = sorted(set(self.hosts) & set(self.origins))
         if shared:
-            raise _bad(self.kind, "origins", list(self.origins), "countries other than the hosts",
-                       f"drop {shared}: a country's own workers need no permit")
-        if not _finite(self.cost) or not 0.0 <= self.cost <= 10.0:
-            raise _bad(self.kind, "cost", self.cost, "a finite fraction of earnings in [0, 10]",
-                       "give the permit cost as a share of a migrant's earnings, e.g. 0.15")
+            raise measure_error(self.kind, "", "origins", list(self.origins), "countries other than the hosts",
+                                f"drop {shared}: a country's own workers need no permit")
+        if not in_range(self.cost, 0.0, 10.0):
+            raise measure_error(self.kind, "", "cost", self.cost,
+                                f"a finite fraction of earnings in {range_text(0.0, 10.0)}",
+                                "give the permit cost as a share of a migrant's earnings, e.g. 0.15")
 
     @property
     def sectors(self) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Mapping, Union
 
 from blocsim.errors import MeasureError, PolicyRuleViolation
+from blocsim.policy.checks import in_range, measure_error, range_text
 from blocsim.policy.macro import CapitalFlowShock, WorkPermitCost, WorldPriceShock
 
 BlocKind = Literal["fta", "customs_union", "economic_union"]
@@ -268,20 +269,14 @@ def _invalid(measure: object, field_name: str, value: object, allowed: str, fix:
     """The error for a malformed measure: which measure, field, value, what is allowed and a fix."""
     kind = getattr(measure, "kind", type(measure).__name__)
     where = getattr(measure, "importer", None) or getattr(measure, "origin", None) or getattr(measure, "country", "")
-    return MeasureError(
-        f"measure kind={kind!r} ({where}): field {field_name!r} is {value!r}; allowed: {allowed}. Fix: {fix}",
-        field=field_name,
-    )
+    return measure_error(kind, where, field_name, value, allowed, fix)
 
 
 def _number(measure: object, field_name: str, value: object, low: float, high: float = math.inf, *,
             open_low: bool = False) -> None:
     """Raise unless ``value`` is a finite number in [low, high] (``(low, high]`` with ``open_low``)."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and (value > low if open_low else value >= low) and value <= high  # type: ignore[operator]
-    if not ok:
-        bracket = "(" if open_low else "["
-        raise _invalid(measure, field_name, value, f"a finite number in {bracket}{low:g}, {high:g}]",
+    if not in_range(value, low, high, open_low=open_low):
+        raise _invalid(measure, field_name, value, f"a finite number in {range_text(low, high, open_low=open_low)}",
                        "give a fraction (0.05 = 5 %)")
 
 

@@ -185,20 +185,22 @@ def _one_line_error(result: object) -> str:
         ("flows", lambda f: f.astype({"trade": object}).assign(trade=lambda t: t["trade"].where(t.index != 5, "abc")),
          ["flows.csv: row 7, column 'trade': value 'abc'", "finite number >= 0"]),
         ("flows", lambda f: f.assign(trade=lambda t: t["trade"].where(t.index != 0, -1.0)),
-         ["flows.csv: row 2, column 'trade': value '-1.0'"]),
+         ["flows.csv: row 2, column 'trade': negative value -1.0", "allowed: a finite number >= 0 (USD millions)"]),
         ("flows", lambda f: f.astype({"trade": object}).assign(trade=lambda t: t["trade"].where(t.index != 9, "inf")),
          ["flows.csv: row 11, column 'trade': value 'inf'"]),
-        ("flows", lambda f: f.drop(columns="year"), ["flows.csv: missing column 'year'", "exporter, importer, year"]),
+        ("flows", lambda f: f.drop(columns="year"), ["flows.csv: column 'year': missing column(s) 'year'",
+                                                         "exporter, importer, year, trade (optional: sector)"]),
         ("flows", lambda f: f.assign(exporter=lambda t: t["exporter"].where(t.index != 3, "XYZ")),
-         ["flows.csv: row 5, column 'exporter': value 'XYZ'", "ISO 3166-1 alpha-3"]),
+         ["flows.csv: row 5, column 'exporter': unknown country code 'XYZ'", "ISO 3166-1 alpha-3"]),
         ("flows", lambda f: f[~((f["exporter"] == "KGZ") & (f["importer"] == "KGZ") & (f["year"] == 2015))],
          ["flows.csv: column 'trade': region 'KGZ' has no domestic sales", "year 2015"]),
         ("tariffs", lambda t: t.assign(tariff=lambda x: x["tariff"].where(x.index != 2, 7.5)),
-         ["tariffs.csv: row 4, column 'tariff': value '7.5'", "ad valorem fraction from 0 to 5"]),
+         ["tariffs.csv: row 4, column 'tariff': value 7.5 is outside [0, 5]", "ad valorem fraction from 0 to 5"]),
         ("tariffs", lambda t: t.assign(sector=lambda x: x["sector"].where(x.index != 0, "C99")),
          ["tariffs.csv: row 2, column 'sector': value 'C99'", "a sector of the flows: A01, B05, C20, D35T98"]),
         ("tariffs", lambda t: pd.concat([t, t.iloc[[0]]]),
-         ["tariffs.csv: row", "is given twice"]),
+         ["tariffs.csv: row 138, column 'year': duplicate key (importer='CHN', exporter='ARM', sector='A01', "
+          "year=2014), first seen at row 2"]),
     ],
     ids=["trade-text", "trade-negative", "trade-infinite", "no-year", "bad-code", "no-domestic", "tariff-percent", "tariff-sector",
          "tariff-twice"],
@@ -277,10 +279,10 @@ def test_sectors_file_names_the_sectors_and_says_which_are_goods(home: Path, inp
     assert table.loc["C20", "name"] == "name of C20" and table["goods"].tolist() == [True, True, True, False]
     pd.DataFrame({"sector": ["A01"], "name": ["x"], "goods": ["maybe"]}).to_csv(sectors, index=False)
     line = _one_line_error(cli("data", "build", "other", "--flows", str(inputs[0]), "--sectors", str(sectors)))
-    assert f"{sectors}: column 'goods': value 'maybe' is not allowed; allowed: true or false" in line
+    assert f"{sectors}: row 2, column 'goods': value 'maybe' is not allowed; allowed: true or false" in line
     pd.DataFrame({"sector": ["Z99"], "name": ["x"]}).to_csv(sectors, index=False)
     line = _one_line_error(cli("data", "build", "other", "--flows", str(inputs[0]), "--sectors", str(sectors)))
-    assert f"{sectors}: column 'sector': value 'Z99' is not a sector of the flows" in line
+    assert f"{sectors}: row 2, column 'sector': value 'Z99' is not allowed; allowed: a sector of the flows: A01" in line
 
 
 def test_built_gravity_flags_follow_the_v2_agreements() -> None:

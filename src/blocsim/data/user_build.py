@@ -35,11 +35,22 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
+from blocsim.data.loaders._io import (
+    SourceFile,
+    check_range,
+    check_unique,
+    country_column,
+    first_row,
+    integer_column,
+    not_allowed,
+    numeric_column,
+    require_columns,
+)
 from blocsim.errors import DataValidationError, StoreError
 
 RECIPE_VERSION = "1.0"
@@ -53,7 +64,6 @@ GIVEN = "given"
 MAX_TARIFF = 5.0
 #: Sector code of flows given without a sector column.
 TOTAL_SECTOR = "total"
-_CODE = re.compile(r"^[A-Z][A-Z0-9]{2}$")
 _SECTOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 FLAG_LEGEND: dict[str, str] = {
     "": "value of the flows input",
@@ -121,55 +131,28 @@ def read_input(spec: str, option: str, home: str | os.PathLike[str] | None) -> t
         raise DataValidationError(f"{option} {spec}: not a file, and {error}") from None
 
 
-def _require(frame: pd.DataFrame, label: str, required: Sequence[str], optional: Sequence[str]) -> None:
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise DataValidationError(
-            f"{label}: missing column {missing[0]!r}; required columns: {', '.join(required)} (optional: "
-            f"{', '.join(optional)}); columns found: {', '.join(map(str, frame.columns))}"
-        )
+def source_of(label: str, first: int) -> SourceFile:
+    """The :class:`~blocsim.data.loaders._io.SourceFile` of an input read by :func:`read_input`, for the
+    loaders' shared checks: ``label`` names it in messages, ``first`` is the row number of its first row."""
+    return SourceFile(Path(label), row_offset=first)
 
 
-def _bad(label: str, row: int, column: str, value: Any, allowed: str) -> DataValidationError:
-    return DataValidationError(f"{label}: row {row}, column {column!r}: value {str(value)!r} is not allowed; "
-                               f"allowed: {allowed}")
+#: What the ``year`` column of an input allows.
+YEAR_ALLOWED = "a whole year from 1900 to 2100"
 
 
-def _codes(frame: pd.DataFrame, column: str, label: str, first: int) -> pd.Series:
-    from blocsim.data.countries import code_kind
-
-    codes = frame[column].astype(str).str.strip().str.upper()
-    wrong = [code for code in codes.unique() if not _CODE.fullmatch(code) or code_kind(code) == "unknown"]
-    if wrong:
-        position = int(np.flatnonzero(codes.isin(wrong).to_numpy())[0])
-        raise _bad(label, first + position, column, frame[column].iloc[position],
-                   "an ISO 3166-1 alpha-3 code or a blocsim aggregate code such as ROW or EUN")
-    return codes
+def _years(frame: pd.DataFrame, source: SourceFile) -> pd.Series:
+    years = integer_column(frame, "year", source, allowed=YEAR_ALLOWED)
+    check_range(years, "year", source, 1900, 2100, allowed=YEAR_ALLOWED)
+    return years
 
 
-def _numbers(frame: pd.DataFrame, column: str, label: str, first: int, *, allowed: str, low: float,
-             high: float, blank_ok: bool = False, whole: bool = False) -> pd.Series:
-    raw = frame[column]
-    text = raw.astype(str).str.strip()
-    blank = raw.isna() | text.eq("") | text.str.lower().eq("nan")
-    values = pd.to_numeric(raw.where(~blank), errors="coerce").astype(float)
-    bad = (values.isna() & ~blank) | (blank if not blank_ok else False) | np.isinf(values) | ~(
-        values.between(low, high) | values.isna())
-    if whole:
-        bad |= ~values.isna() & (values != np.floor(values))
-    if bool(np.any(bad)):
-        position = int(np.flatnonzero(np.asarray(bad))[0])
-        raise _bad(label, first + position, column, raw.iloc[position], allowed)
-    return values
-
-
-def _sectors(frame: pd.DataFrame, label: str, first: int) -> pd.Series:
+def _sectors(frame: pd.DataFrame, source: SourceFile) -> pd.Series:
     sectors = frame["sector"].astype(str).str.strip()
-    wrong = [sector for sector in sectors.unique() if not _SECTOR.fullmatch(sector)]
-    if wrong:
-        position = int(np.flatnonzero(sectors.isin(wrong).to_numpy())[0])
-        raise _bad(label, first + position, "sector", frame["sector"].iloc[position],
-                   "a sector code of letters, digits, '_', '.', '-' (up to 40 characters)")
+    pos = first_row(~sectors.str.fullmatch(_SECTOR.pattern))
+    if pos is not None:
+        raise source.error(pos, "sector", not_allowed(frame["sector"].loc[pos], "a sector code of letters, digits, "
+                                                      "'_', '.', '-' (up to 40 characters)"))
     return sectors
 
 
@@ -188,17 +171,18 @@ def clean_flows(raw: pd.DataFrame, label: str, first: int) -> tuple[pd.DataFrame
         A missing column or a bad value (naming the row, column and value), or a region without
         domestic sales in a year.
     """
-    _require(raw, label, ("exporter", "importer", "year", "trade"), ("sector",))
+    source = source_of(label, first)
+    raw = raw.reset_index(drop=True)
+    require_columns(raw, ("exporter", "importer", "year", "trade"), source, what="flows", optional=("sector",))
     if raw.empty:
         raise DataValidationError(f"{label}: no rows; give at least one flow per region and year")
     frame = pd.DataFrame({
-        "exporter": _codes(raw, "exporter", label, first),
-        "importer": _codes(raw, "importer", label, first),
-        "sector": _sectors(raw, label, first) if "sector" in raw.columns else TOTAL_SECTOR,
-        "year": _numbers(raw, "year", label, first, allowed="a whole year from 1900 to 2100", low=1900,
-                         high=2100, whole=True).astype("int64"),
-        "trade": _numbers(raw, "trade", label, first, allowed="a finite number >= 0 (USD millions)", low=0.0,
-                          high=np.inf),
+        "exporter": country_column(raw, "exporter", source),
+        "importer": country_column(raw, "importer", source),
+        "sector": _sectors(raw, source) if "sector" in raw.columns else TOTAL_SECTOR,
+        "year": _years(raw, source),
+        "trade": numeric_column(raw, "trade", source, allow_missing=False, non_negative=True,
+                                allowed="a finite number >= 0 (USD millions)"),
     })
     keys = ["exporter", "importer", "sector", "year"]
     summed = frame.groupby(keys, sort=True, as_index=False)["trade"].sum()
@@ -215,10 +199,10 @@ def clean_flows(raw: pd.DataFrame, label: str, first: int) -> tuple[pd.DataFrame
     lacking = domestic[domestic <= 0]
     if not lacking.empty:
         region, year = lacking.index[0]
-        raise DataValidationError(
-            f"{label}: column 'trade': region {region!r} has no domestic sales (exporter == importer == {region}) in "
-            f"year {year}; allowed: a positive flow from each region to itself in every year (general equilibrium "
-            "rests on it): use a source with domestic trade (ITPD-E, ICIO) or add those rows"
+        raise source.error(
+            None, "trade", f"region {region!r} has no domestic sales (exporter == importer == {region}) in year "
+            f"{year}; allowed: a positive flow from each region to itself in every year (general equilibrium rests on "
+            "it): use a source with domestic trade (ITPD-E, ICIO) or add those rows"
         )
     counts = {"input_rows": int(len(frame)), "summed_rows": int(len(frame) - len(summed)),
               "filled_cells": int(filled.sum())}
@@ -251,37 +235,33 @@ def clean_tariffs(raw: pd.DataFrame | None, label: str, first: int, flows: pd.Da
                           "tariff": pd.Series(dtype=float), "source": pd.Series(dtype=str),
                           "flag": pd.Series(dtype=str)})
     if raw is not None:
-        _require(raw, label, ("importer", "exporter", "year", "tariff"), ("sector", "source", "flag"))
+        source = source_of(label, first)
+        raw = raw.reset_index(drop=True)
+        require_columns(raw, ("importer", "exporter", "year", "tariff"), source, what="tariffs",
+                        optional=("sector", "source", "flag"))
+        allowed = (f"empty (no tariff known: 0, flagged {ASSUMED!r}) or an ad valorem fraction from 0 to "
+                   f"{MAX_TARIFF:g} (0.05 = 5 %)")
         frame = pd.DataFrame({
-            "importer": _codes(raw, "importer", label, first),
-            "exporter": _codes(raw, "exporter", label, first),
-            "year": _numbers(raw, "year", label, first, allowed="a whole year from 1900 to 2100", low=1900,
-                             high=2100, whole=True).astype("int64"),
-            "tariff": _numbers(raw, "tariff", label, first, low=0.0, high=MAX_TARIFF, blank_ok=True,
-                               allowed=f"empty (no tariff known: 0, flagged {ASSUMED!r}) or an ad valorem fraction "
-                               f"from 0 to {MAX_TARIFF:g} (0.05 = 5 %)"),
+            "importer": country_column(raw, "importer", source),
+            "exporter": country_column(raw, "exporter", source),
+            "year": _years(raw, source),
+            "tariff": numeric_column(raw, "tariff", source, allowed=allowed),
             "source": (raw["source"].fillna("").astype(str).str.strip() if "source" in raw.columns else ""),
             "flag": (raw["flag"].fillna("").astype(str).str.strip() if "flag" in raw.columns else ""),
         })
+        check_range(frame["tariff"], "tariff", source, 0.0, MAX_TARIFF, allowed=allowed)
         if "sector" in raw.columns:
-            frame.insert(2, "sector", _sectors(raw, label, first))
-        _check_members(frame, label, first, regions, sectors)
-        frame["row"] = np.arange(len(frame)) + first
+            frame.insert(2, "sector", _sectors(raw, source))
+        _check_members(frame, source, regions, sectors)
+        check_unique(frame, [key for key in keys if key in frame.columns], source)
         if "sector" not in frame.columns:
             frame = frame.merge(pd.DataFrame({"sector": sectors}), how="cross")
         frame = frame[frame["year"].isin(years)]
-        repeated = frame.duplicated(keys, keep="first")
-        if repeated.any():
-            hit = frame[repeated].iloc[0]
-            raise DataValidationError(
-                f"{label}: row {hit['row']}: the tariff of importer {hit['importer']}, exporter {hit['exporter']}, "
-                f"sector {hit['sector']}, year {hit['year']} is given twice; allowed: one row per cell"
-            )
         frame["source"] = frame["source"].mask(frame["source"].eq(""), f"tariffs input ({label})")
         frame["flag"] = frame["flag"].mask(frame["flag"].eq(""), GIVEN)
         missing = frame["tariff"].isna()
         frame.loc[missing, "flag"] = ASSUMED
-        given = frame[~missing].drop(columns="row")
+        given = frame[~missing]
     table = grid.merge(given, on=keys, how="left")
     assumed = table["tariff"].isna()
     table["tariff"] = table["tariff"].fillna(0.0).astype(float).round(6)
@@ -348,19 +328,17 @@ def wits_tariffs(frame: pd.DataFrame, label: str, regions: Sequence[str], sector
     return out[["importer", "exporter", "sector", "year", "tariff", "source", "flag"]].reset_index(drop=True)
 
 
-def _check_members(frame: pd.DataFrame, label: str, first: int, regions: list[str], sectors: list[str]) -> None:
+def _check_members(frame: pd.DataFrame, source: SourceFile, regions: list[str], sectors: list[str]) -> None:
     """Regions and sectors of a tariffs table must be the flows'; no tariff on a region's own sales."""
     for column, allowed in (("importer", regions), ("exporter", regions), ("sector", sectors)):
         if column not in frame.columns:
             continue
-        outside = ~frame[column].isin(allowed)
-        if outside.any():
-            position = int(np.flatnonzero(outside.to_numpy())[0])
-            raise _bad(label, first + position, column, frame[column].iloc[position],
-                       f"a {'sector' if column == 'sector' else 'region'} of the flows: {', '.join(allowed[:12])}"
-                       f"{', ...' if len(allowed) > 12 else ''}")
-    own = frame["importer"] == frame["exporter"]
-    if own.any():
-        position = int(np.flatnonzero(own.to_numpy())[0])
-        raise _bad(label, first + position, "exporter", frame["exporter"].iloc[position],
-                   "a region other than the importer (domestic sales carry no tariff)")
+        pos = first_row(~frame[column].isin(allowed))
+        if pos is not None:
+            raise source.error(pos, column, not_allowed(
+                frame[column].loc[pos], f"a {'sector' if column == 'sector' else 'region'} of the flows: "
+                f"{', '.join(allowed[:12])}{', ...' if len(allowed) > 12 else ''}"))
+    pos = first_row(frame["importer"] == frame["exporter"])
+    if pos is not None:
+        raise source.error(pos, "exporter", not_allowed(frame["exporter"].loc[pos], "a region other than the importer "
+                                                        "(domestic sales carry no tariff)"))

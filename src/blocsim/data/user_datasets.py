@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from blocsim.data import user_build as ub
+from blocsim.data.loaders._io import check_unique, first_row, not_allowed, require_columns
 from blocsim.errors import DataValidationError, StoreError
 
 
@@ -120,28 +121,33 @@ def gravity_table(regions: list[str], years: list[int], reference: pd.DataFrame)
     return table.assign(cu=flags[:, 0], fta=flags[:, 1])
 
 
-def sectors_table(codes: list[str], given: pd.DataFrame | None, label: str, reference: pd.DataFrame) -> pd.DataFrame:
-    """``sector, name, description, goods``: from ``--sectors`` (columns ``sector, name[, description,
-    goods]``), else from the bundled datasets for their codes (``reference``: the sectors table of v2,
-    ICIO codes; then the broad sectors of v1), else the code itself as the name (a goods sector)."""
+def sectors_table(codes: list[str], given: tuple[pd.DataFrame, str, int] | None,
+                  reference: pd.DataFrame) -> pd.DataFrame:
+    """``sector, name, description, goods``: from ``--sectors`` (``given``, as :func:`~blocsim.data.user_build.
+    read_input` returns it; columns ``sector, name[, description, goods]``, one row per sector), else from the
+    bundled datasets for their codes (``reference``: the sectors table of v2, ICIO codes; then the broad
+    sectors of v1), else the code itself as the name (a goods sector)."""
     from blocsim.data.datasets import load_dataset
 
     known = pd.concat([reference, load_dataset("eaeu-2016v1").sectors.assign(
         goods=lambda t: t["sector"] != "other")], ignore_index=True).drop_duplicates("sector").set_index("sector")
     if given is not None:
-        ub._require(given, label, ("sector", "name"), ("description", "goods"))
-        unknown = sorted(set(given["sector"].astype(str)) - set(codes))
-        if unknown:
-            raise DataValidationError(f"{label}: column 'sector': value {unknown[0]!r} is not a sector of the flows; "
-                                      f"allowed: {', '.join(codes)}")
-        known = given.astype({"sector": str}).drop_duplicates("sector").set_index("sector")
-        if "goods" in known.columns:
-            goods = known["goods"].astype(str).str.strip().str.lower()
-            bad = ~goods.isin(["true", "false", "1", "0"])
-            if bad.any():
-                raise DataValidationError(f"{label}: column 'goods': value {known['goods'][bad].iloc[0]!r} is not "
-                                          "allowed; allowed: true or false")
-            known["goods"] = goods.isin(["true", "1"])
+        source = ub.source_of(given[1], given[2])
+        table = given[0].reset_index(drop=True)
+        require_columns(table, ("sector", "name"), source, what="sectors", optional=("description", "goods"))
+        table["sector"] = table["sector"].astype(str).str.strip()
+        pos = first_row(~table["sector"].isin(codes))
+        if pos is not None:
+            raise source.error(pos, "sector", not_allowed(table["sector"].loc[pos], f"a sector of the flows: "
+                                                          f"{', '.join(codes)}"))
+        check_unique(table, ["sector"], source)
+        if "goods" in table.columns:
+            goods = table["goods"].astype(str).str.strip().str.lower()
+            pos = first_row(~goods.isin(["true", "false", "1", "0"]))
+            if pos is not None:
+                raise source.error(pos, "goods", not_allowed(table["goods"].loc[pos], "true or false"))
+            table["goods"] = goods.isin(["true", "1"])
+        known = table.set_index("sector")
     rows = []
     for code in codes:
         if code in known.index:
@@ -171,8 +177,7 @@ def assemble(flows_in: tuple[pd.DataFrame, str, int], tariffs_in: tuple[pd.DataF
         "gravity": gravity_table(regions, years, reference.gravity),
         "tariffs": importer_tariffs(bilateral),
         "countries": countries_table(regions, reference.countries),
-        "sectors": sectors_table(codes, None if sectors_in is None else sectors_in[0],
-                                 "" if sectors_in is None else sectors_in[1], reference.sectors),
+        "sectors": sectors_table(codes, sectors_in, reference.sectors),
         "tariffs_bilateral": bilateral,
     }
     from blocsim.data.eaeu_v2.covariates import MEMBERS

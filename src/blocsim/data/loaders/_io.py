@@ -217,15 +217,19 @@ def read_delimited(
     return frame
 
 
-def require_columns(frame: pd.DataFrame, required: Sequence[str], source: SourceFile, *, what: str) -> None:
-    """Raise if any of ``required`` is missing, listing the columns that were found."""
+def require_columns(
+    frame: pd.DataFrame, required: Sequence[str], source: SourceFile, *, what: str, optional: Sequence[str] = ()
+) -> None:
+    """Raise if any of ``required`` is missing, listing the columns that were found (and the
+    ``optional`` ones the format also reads, if any)."""
     missing = [col for col in required if col not in frame.columns]
     if missing:
+        extra = f" (optional: {', '.join(optional)})" if optional else ""
         raise source.error(
             None,
             missing[0],
             f"missing column(s) {', '.join(map(repr, missing))}; a {what} file needs "
-            f"{', '.join(required)}; found {', '.join(map(str, frame.columns[:20]))}",
+            f"{', '.join(required)}{extra}; found {', '.join(map(str, frame.columns[:20]))}",
         )
 
 
@@ -236,30 +240,50 @@ _NAN_TEXT = r"[+-]?nan"
 NUMBER, BLANK, TEXT = 0, 1, 2
 
 
-def not_a_number(value: object, *, allow_missing: bool) -> str:
+def _advice(fix: str, allowed: str | None) -> str:
+    """The end of a cell message: ``allowed: <allowed>`` when the caller states what the column
+    allows (its unit, range, meaning of an empty cell), else the generic ``fix``."""
+    return f"allowed: {allowed}" if allowed else fix
+
+
+def not_a_number(value: object, *, allow_missing: bool, allowed: str | None = None) -> str:
     """Message for a cell that is not a number (shared by every loader and both BACI engines)."""
-    return f"value {value!r} is not a number; write a number" + (" or leave the cell empty" if allow_missing else "")
+    fix = "write a number" + (" or leave the cell empty" if allow_missing else "")
+    return f"value {value!r} is not a number; {_advice(fix, allowed)}"
 
 
-def not_finite(value: object, *, allow_missing: bool) -> str:
+def not_finite(value: object, *, allow_missing: bool, allowed: str | None = None) -> str:
     """Message for a cell that reads as NaN or +/-infinity (``nan``, ``inf``, ``1e309``)."""
-    return (
-        f"value {value!r} is not a finite number; write a finite number"
-        + (" or leave the cell empty" if allow_missing else "")
-    )
+    fix = "write a finite number" + (" or leave the cell empty" if allow_missing else "")
+    return f"value {value!r} is not a finite number; {_advice(fix, allowed)}"
 
 
-MISSING_VALUE = "missing value; this column must be filled"
+def missing_value(allowed: str | None = None) -> str:
+    """Message for an empty cell in a column that must be filled."""
+    return f"missing value; {_advice('this column must be filled', allowed)}"
 
 
-def negative_value(value: float) -> str:
+MISSING_VALUE = missing_value()
+
+
+def negative_value(value: float, allowed: str | None = None) -> str:
     """Message for a negative value where values must be >= 0."""
-    return f"negative value {float(value)!r}; values must be >= 0 (fix the sign or drop the row)"
+    return f"negative value {float(value)!r}; {_advice('values must be >= 0 (fix the sign or drop the row)', allowed)}"
 
 
-def not_whole(value: float) -> str:
+def not_whole(value: float, allowed: str | None = None) -> str:
     """Message for a value that must be a whole number (years, codes)."""
-    return f"value {float(value)!r} is not a whole number"
+    return f"value {float(value)!r} is not a whole number" + (f"; allowed: {allowed}" if allowed else "")
+
+
+def out_of_range(value: float, low: float, high: float, allowed: str | None = None) -> str:
+    """Message for a value outside ``[low, high]``."""
+    return f"value {float(value):g} is outside [{low:g}, {high:g}]; {_advice('write a value in that range', allowed)}"
+
+
+def not_allowed(value: object, allowed: str) -> str:
+    """Message for a value outside a set or pattern of allowed values (codes, categories)."""
+    return f"value {str(value)!r} is not allowed; allowed: {allowed}"
 
 
 def parse_numbers(raw: pd.Series, *, missing: Iterable[str] = ()) -> tuple[pd.Series, pd.Series]:
@@ -300,6 +324,7 @@ def numeric_column(
     allow_missing: bool = True,
     non_negative: bool = False,
     finite: bool = True,
+    allowed: str | None = None,
 ) -> pd.Series:
     """Convert ``column`` to float64, reporting the first bad cell (see :func:`parse_numbers`).
 
@@ -318,23 +343,35 @@ def numeric_column(
     finite
         If False, non-finite values are returned as parsed (for callers with a stricter
         check of their own, such as :func:`integer_column`).
+    allowed
+        What the column allows (e.g. ``"a finite number >= 0 (USD millions)"``), said in
+        place of the generic fix in every message.
     """
     raw = frame[column]
     values, state = parse_numbers(raw, missing=missing)
     pos = first_row(state == TEXT)
     if pos is not None:
-        raise source.error(pos, column, not_a_number(raw.loc[pos], allow_missing=allow_missing))
+        raise source.error(pos, column, not_a_number(raw.loc[pos], allow_missing=allow_missing, allowed=allowed))
     pos = first_row((state == NUMBER) & ~np.isfinite(values)) if finite else None
     if pos is not None:
         shown = raw.loc[pos] if isinstance(raw.loc[pos], str) else float(raw.loc[pos])
-        raise source.error(pos, column, not_finite(shown, allow_missing=allow_missing))
+        raise source.error(pos, column, not_finite(shown, allow_missing=allow_missing, allowed=allowed))
     pos = None if allow_missing else first_row(state == BLANK)
     if pos is not None:
-        raise source.error(pos, column, MISSING_VALUE)
+        raise source.error(pos, column, missing_value(allowed))
     pos = first_row(values < 0) if non_negative else None
     if pos is not None:
-        raise source.error(pos, column, negative_value(values.loc[pos]))
+        raise source.error(pos, column, negative_value(values.loc[pos], allowed))
     return values
+
+
+def check_range(
+    values: pd.Series, column: str, source: SourceFile, low: float, high: float, *, allowed: str | None = None
+) -> None:
+    """Raise on the first value outside ``[low, high]`` (missing values, NaN, pass)."""
+    pos = first_row((values < low) | (values > high))
+    if pos is not None:
+        raise source.error(pos, column, out_of_range(values.loc[pos], low, high, allowed))
 
 
 def country_column(
@@ -357,14 +394,15 @@ def country_column(
 
 
 def integer_column(
-    frame: pd.DataFrame, column: str, source: SourceFile, *, missing: Iterable[str] = ()
+    frame: pd.DataFrame, column: str, source: SourceFile, *, missing: Iterable[str] = (), allowed: str | None = None
 ) -> pd.Series:
     """Convert ``column`` to int64, reporting the first cell that is not a number, missing
-    (empty or one of ``missing``), or not a whole finite number (``12.5``, ``inf``, ``nan``)."""
-    values = numeric_column(frame, column, source, missing=missing, allow_missing=False, finite=False)
+    (empty or one of ``missing``), or not a whole finite number (``12.5``, ``inf``, ``nan``);
+    ``allowed`` as in :func:`numeric_column`."""
+    values = numeric_column(frame, column, source, missing=missing, allow_missing=False, finite=False, allowed=allowed)
     pos = first_row(~np.isfinite(values) | (values != np.round(values)))
     if pos is not None:
-        raise source.error(pos, column, not_whole(values.loc[pos]))
+        raise source.error(pos, column, not_whole(values.loc[pos], allowed))
     return values.astype("int64")
 
 
@@ -377,10 +415,15 @@ def check_unique(frame: pd.DataFrame, keys: Sequence[str], source: SourceFile) -
         raise source.error(
             pos,
             keys[-1],
-            f"duplicate key ({', '.join(f'{k}={first[k]!r}' for k in keys)}), first seen at row "
+            f"duplicate key ({', '.join(f'{k}={_plain(first[k])!r}' for k in keys)}), first seen at row "
             f"{source.row(earlier)}; each ({', '.join(keys)}) must appear once "
             "(remove the repeated row or aggregate it)",
         )
+
+
+def _plain(value: object) -> object:
+    """A NumPy scalar as the Python value it holds (``2014``, not ``np.int64(2014)``, in messages)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def first_row(mask: pd.Series) -> int | None:

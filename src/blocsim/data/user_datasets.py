@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,9 @@ import numpy as np
 import pandas as pd
 
 from blocsim.data import user_build as ub
+from blocsim.data.built_datasets import BUILD_MARKER, marker_text, sweep_stale_builds
 from blocsim.data.loaders._io import check_unique, first_row, not_allowed, require_columns
+from blocsim.data.staging import temp_name
 from blocsim.errors import DataValidationError, StoreError
 
 
@@ -207,9 +208,11 @@ def assemble(flows_in: tuple[pd.DataFrame, str, int], tariffs_in: tuple[pd.DataF
 
 
 def _write(tables: dict[str, pd.DataFrame], meta: dict[str, Any], folder: Path) -> None:
+    """Write a dataset's tables and ``meta.json`` into the new folder ``folder``, its build marker first."""
     from blocsim.data.eaeu_v2.build import _write_parquet
 
     folder.mkdir(parents=True)
+    (folder / BUILD_MARKER).write_text(marker_text(), encoding="utf-8")
     for table in ub.TABLE_NAMES:
         _write_parquet(tables[table], folder / f"{table}.parquet")
     text = json.dumps(meta, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
@@ -259,6 +262,12 @@ def build_dataset(name: str, flows: str, tariffs: str | None = None, sectors: st
         Bad input (naming the file or stored dataset, row, column and value); nothing written.
     StoreError
         Bad or taken name, or an existing dataset without ``force``; nothing written.
+
+    Notes
+    -----
+    The tables are written into a staging folder marked as blocsim's (with this process's
+    PID) and renamed into place; staging folders that killed builds left are removed first
+    (:func:`~blocsim.data.built_datasets.sweep_stale_builds`).
     """
     from blocsim.data.store import Store
 
@@ -274,7 +283,8 @@ def build_dataset(name: str, flows: str, tariffs: str | None = None, sectors: st
         raise DataValidationError("--flows: required; give a CSV or Parquet file or a stored dataset")
     tables, meta = assemble(inputs[0], inputs[1], inputs[2], name)
     root.mkdir(parents=True, exist_ok=True)
-    staging = root / f".build-{uuid.uuid4().hex}"
+    sweep_stale_builds(home)
+    staging = root / temp_name(name, "tmp")
     store = Store(home)
     try:
         _write(tables, meta, staging)
@@ -283,7 +293,7 @@ def build_dataset(name: str, flows: str, tariffs: str | None = None, sectors: st
             if replaced and not force:
                 raise StoreError(f"dataset {name!r} was created in the store meanwhile; nothing was written: pass "
                                  "--force to replace it")
-            old = root / f".old-{uuid.uuid4().hex}"
+            old = root / temp_name(name, "old")
             if replaced:
                 os.rename(target, old)
             os.rename(staging, target)

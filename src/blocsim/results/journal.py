@@ -16,125 +16,41 @@ complete run is at the target afterwards. The journal is created complete (writt
 temporary file, then hard-linked into place), so it also serves as the lock that keeps two
 writers of the same target apart.
 
-Temporary names carry their writer: ``.<name>.<kind>-<pid>-<host>-<token>`` (``host`` is
-a hash of the host name, ``token`` random). A temporary entry is removed only when its
-writer is gone (same host; the PID no longer runs, is a zombie or belongs to a newer
-process) and, for directories, when the caller recognises it as blocsim's own (the run
-marker). Nothing else is ever deleted. Liveness of a process on another host, or on a
-platform without ``os.kill(pid, 0)`` semantics, cannot be known: such entries are kept.
+Temporary names carry their writer (:mod:`blocsim.data.staging`, shared with the datasets
+built into the store). A temporary entry is removed only when its writer is gone and, for
+directories, when the caller recognises it as blocsim's own (the run marker). Nothing else
+is ever deleted.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json
 import os
-import re
-import secrets
 import shutil
-import socket
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
+from blocsim.data.staging import (
+    TempName,
+    entries,
+    host_tag,
+    is_real_dir,
+    parse_temp_name,
+    path_exists,
+    process_alive,
+    process_start,
+    sweep_stale_dirs,
+    temp_name,
+)
 from blocsim.errors import BlocsimError
 
 JOURNAL_FORMAT = "blocsim-swap"
 JOURNAL_SCHEMA = 1
 JOURNAL_SUFFIX = ".blocsim-swap"
 
-#: ``.<name>.<kind>-<pid>-<host>-<token>``; kinds: ``tmp`` (a file or folder being
-#: written), ``old`` (a run moved aside during a swap), ``claim`` (a journal taken over by
-#: the process that recovers it).
-_TEMP_NAME = re.compile(
-    r"^\.(?P<name>.+)\.(?P<kind>tmp|old|claim)-(?P<pid>[0-9]+)-(?P<host>[0-9a-f]{8})-[0-9a-f]{8}$", re.DOTALL
-)
-
 #: Seconds a writer waits for another live process to finish replacing the same target.
 SWAP_WAIT_SECONDS = 30.0
-
-
-def host_tag() -> str:
-    """First 8 hex digits of the SHA-256 of this machine's host name (part of temp names)."""
-    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
-
-
-def temp_name(name: str, kind: str) -> str:
-    """A fresh temporary name for ``name`` owned by this process, e.g. ``.out.tmp-123-ab12cd34-9f8e7d6c``."""
-    return f".{name}.{kind}-{os.getpid()}-{host_tag()}-{secrets.token_hex(4)}"
-
-
-@dataclasses.dataclass(frozen=True)
-class TempName:
-    """A parsed temporary name: the entry it stands for, its kind and its writer."""
-
-    name: str
-    kind: str
-    pid: int
-    host: str
-
-
-def parse_temp_name(entry: str) -> TempName | None:
-    """Parse a name made by :func:`temp_name`; None for any other name."""
-    match = _TEMP_NAME.match(entry)
-    if match is None:
-        return None
-    return TempName(match["name"], match["kind"], int(match["pid"]), match["host"])
-
-
-def _proc_stat(pid: int) -> tuple[str, int] | None:
-    """(state letter, start time in clock ticks since boot) of ``pid`` from /proc, if available."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            text = handle.read().decode("ascii", "replace")
-    except OSError:
-        return None
-    fields = text[text.rfind(")") + 2:].split()
-    if len(fields) < 20:
-        return None
-    return fields[0], int(fields[19])
-
-
-def process_start(pid: int) -> int | None:
-    """Start time of ``pid`` in clock ticks since boot (Linux), to tell a reused PID apart."""
-    stat = _proc_stat(pid)
-    return None if stat is None else stat[1]
-
-
-def process_alive(pid: int, host: str, start: int | None = None) -> bool:
-    """Whether the writer ``pid`` on ``host`` (a :func:`host_tag`) may still be running.
-
-    True whenever this cannot be decided (another host, no POSIX signals): callers then keep
-    the writer's files. ``start`` (from :func:`process_start`) detects a reused PID.
-    """
-    if host != host_tag() or os.name != "posix":
-        return True
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # runs under another user
-    except OSError:
-        return True
-    stat = _proc_stat(pid)
-    if stat is None:
-        return True
-    state, started = stat
-    if state == "Z":  # killed, not yet reaped by its parent
-        return False
-    return start is None or started == start
-
-
-def _is_dir(path: Path) -> bool:
-    return path.is_dir() and not path.is_symlink()
-
-
-def _exists(path: Path) -> bool:
-    return path.exists() or path.is_symlink()
 
 
 def fsync_dir(path: Path) -> None:
@@ -170,7 +86,7 @@ def clean_stale_files(directory: Path, name: str) -> list[Path]:
     no longer runs are removed, as far as permissions allow. Returns the removed paths.
     """
     removed: list[Path] = []
-    for entry in _entries(directory):
+    for entry in entries(directory):
         parsed = parse_temp_name(entry.name)
         if parsed is None or parsed.name != name or parsed.kind != "tmp":
             continue
@@ -181,13 +97,6 @@ def clean_stale_files(directory: Path, name: str) -> list[Path]:
                 continue  # best effort: a file that cannot be removed stays, and blocks nothing
             removed.append(entry)
     return removed
-
-
-def _entries(directory: Path) -> Iterator[Path]:
-    try:
-        yield from sorted(directory.iterdir())
-    except (FileNotFoundError, NotADirectoryError):
-        return
 
 
 def write_file_atomic(path: str | os.PathLike[str], content: str | bytes) -> Path:
@@ -333,23 +242,23 @@ def _finish(target: Path, record: dict[str, Any]) -> None:
     """Complete or undo the swap a dead writer journaled, leaving one complete run at ``target``."""
     staging = _journal_member(target, record, "staging", "tmp")
     backup = _journal_member(target, record, "backup", "old")
-    if _is_dir(staging):
-        if _exists(target):
+    if is_real_dir(staging):
+        if path_exists(target):
             shutil.rmtree(staging)  # the old run never left: roll back
         else:
             os.rename(staging, target)  # the new run is complete: roll forward
             fsync_dir(target.parent)
-    elif not _exists(target) and _is_dir(backup):
+    elif not path_exists(target) and is_real_dir(backup):
         os.rename(backup, target)  # the new run is gone: put the old one back
         fsync_dir(target.parent)
-    if _is_dir(backup) and _exists(target):
+    if is_real_dir(backup) and path_exists(target):
         shutil.rmtree(backup)
 
 
 def _claimed_journals(target: Path) -> list[tuple[Path, TempName]]:
     journal = journal_path(target)
     found = []
-    for entry in _entries(target.parent):
+    for entry in entries(target.parent):
         parsed = parse_temp_name(entry.name)
         if parsed is not None and parsed.name == journal.name and parsed.kind == "claim":
             found.append((entry, parsed))
@@ -449,16 +358,16 @@ def swap_directory(staging: Path, target: Path, *, check: Callable[[], None], wa
     journal = _acquire(target, record, SWAP_WAIT_SECONDS if wait is None else wait)
     try:
         check()
-        if _exists(target):
+        if path_exists(target):
             os.rename(target, backup)
         os.rename(staging, target)
         fsync_dir(target.parent)
     except BaseException:
-        if _is_dir(staging) and not _exists(target) and _is_dir(backup):
+        if is_real_dir(staging) and not path_exists(target) and is_real_dir(backup):
             os.rename(backup, target)
         journal.unlink(missing_ok=True)
         raise
-    if _is_dir(backup):
+    if is_real_dir(backup):
         shutil.rmtree(backup, ignore_errors=True)  # a part left behind is removed as stale later
     journal.unlink(missing_ok=True)
 
@@ -466,11 +375,10 @@ def swap_directory(staging: Path, target: Path, *, check: Callable[[], None], wa
 def clean_stale_dirs(target: Path, is_own: Callable[[Path], bool]) -> list[Path]:
     """Delete staging and backup folders of ``target`` left by writers that are gone.
 
-    A folder ``.<name>.tmp-...`` or ``.<name>.old-...`` beside ``target`` is removed only if
-    its writer (same host) no longer runs, no journal names it, and ``is_own(folder)`` (the
-    run marker) says blocsim made it; an empty one is removed with ``rmdir``. A backup
-    (``old``) is kept while nothing is at ``target``. Clean-up is best effort: a folder that
-    cannot be removed is left. Run :func:`recover` first. Returns the removed paths.
+    The rules of :func:`blocsim.data.staging.sweep_stale_dirs` (writer gone, ``is_own(folder)``
+    by the run marker, a backup kept while nothing is at ``target``), and no folder a journal
+    still names is touched; with a journal that is not blocsim's nothing is. Run
+    :func:`recover` first. Returns the removed paths.
     """
     referenced: set[str] = set()
     journal = journal_path(target)
@@ -481,23 +389,4 @@ def clean_stale_dirs(target: Path, is_own: Callable[[Path], bool]) -> list[Path]
             return []  # a foreign journal: touch nothing
         if record is not None:
             referenced.update(str(record.get(key)) for key in ("staging", "backup"))
-    removed: list[Path] = []
-    for entry in _entries(target.parent):
-        parsed = parse_temp_name(entry.name)
-        if parsed is None or parsed.name != target.name or parsed.kind not in ("tmp", "old"):
-            continue
-        if entry.name in referenced or not _is_dir(entry) or process_alive(parsed.pid, parsed.host):
-            continue
-        if parsed.kind == "old" and not _exists(target):
-            continue  # possibly the only copy of a run: never removed
-        try:
-            if not any(entry.iterdir()):
-                entry.rmdir()
-            elif is_own(entry):
-                shutil.rmtree(entry)
-            else:
-                continue
-        except OSError:
-            continue
-        removed.append(entry)
-    return removed
+    return sweep_stale_dirs(target.parent, is_own, name=target.name, keep=referenced)

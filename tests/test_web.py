@@ -12,6 +12,7 @@ import json
 import re
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -444,3 +445,118 @@ def test_cli_runs_are_listed_in_the_dashboard(tmp_path: Path, monkeypatch: pytes
         served = pd.DataFrame(client.get(f"/api/runs/{run_id}").json()["countries"])
     written = pd.read_csv(tmp_path / "a" / "countries.csv")
     np.testing.assert_array_equal(served["welfare_pct"], written["welfare_pct"])
+
+
+# ------------------------------------------------------------------ [model] options as selects
+
+class _Selects(HTMLParser):
+    """The choice selects of a page: ``{key: {"omit": ..., "options": [(value, label, selected), ...]}}``.
+
+    Only a select inside its ``<label data-type="choice">`` counts (the label names it for screen readers).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: dict[str, dict[str, Any]] = {}
+        self._label: dict[str, Any] | None = None
+        self._option: list[Any] | None = None
+        self._in_select = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "label" and attributes.get("data-type") == "choice":
+            self._label = {"omit": attributes.get("data-omit"), "options": []}
+            self.found[str(attributes["data-key"])] = self._label
+        elif tag == "select" and self._label is not None:
+            self._in_select = True
+        elif tag == "option" and self._in_select and self._label is not None:
+            self._option = [attributes.get("value"), "", "selected" in attributes]
+
+    def handle_data(self, data: str) -> None:
+        if self._option is not None:
+            self._option[1] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "option" and self._option is not None and self._label is not None:
+            self._label["options"].append(tuple(self._option))
+            self._option = None
+        elif tag == "select":
+            self._in_select = False
+        elif tag == "label":
+            self._label = None
+
+
+def choice_selects(html: str) -> dict[str, dict[str, Any]]:
+    parser = _Selects()
+    parser.feed(html)
+    return parser.found
+
+
+def test_editor_offers_the_model_options_from_the_schema(client: TestClient) -> None:
+    """deficits and labour were not on the form unless the file set them (and then as free text)."""
+    from blocsim.scenario.schema import MultisectorModel
+    from blocsim.web.forms import choice_fields
+
+    selects = choice_selects(client.get(f"/scenarios/{SCENARIO}").text)
+    assert set(selects) == set(choice_fields(MultisectorModel)) >= {"deficits", "labour", "closure"}
+    deficits = selects["deficits"]
+    assert [(value, selected) for value, _, selected in deficits["options"]] == [('"observed"', True), ('"purged"', False)]
+    assert deficits["omit"] == '"observed"'  # not in the file: left out of the document unless changed
+    labour = selects["labour"]
+    assert [(value, label, selected) for value, label, selected in labour["options"]] == [
+        ("", "dataset default", True), ("true", "on", False), ("false", "off", False)]
+    # a file that sets the option: its value is selected and always sent back
+    uzbek = choice_selects(client.get("/scenarios/uzbekistan-joins").text)["labour"]
+    assert [selected for _, _, selected in uzbek["options"]] == [False, True, False] and uzbek["omit"] is None
+    # other models get their own options; a one-valued field (the model's name) is no choice
+    pe = PE_TOML.replace('name = "pe"', 'name = "pe"\nmethod = "smart"')
+    run_id = submitted(client, {"toml": pe})["run_id"]
+    pe_selects = choice_selects(client.get(f"/runs/{run_id}/edit").text)
+    assert set(pe_selects) == {"method", "domestic"}
+    assert [(value, selected) for value, _, selected in pe_selects["method"]["options"]] == [
+        ('"exact"', False), ('"smart"', True)]
+
+
+def test_a_new_choice_in_the_schema_is_offered_without_template_edits(client: TestClient) -> None:
+    from typing import Literal
+
+    from pydantic import create_model
+
+    from blocsim.scenario.schema import MultisectorModel
+    from blocsim.web.forms import choice_fields, choice_leaf
+
+    extended = create_model("Extended", __base__=MultisectorModel,
+                            solver=(Literal["newton", "fixed_point", "hybrid"], "hybrid"), switch=(bool, False),
+                            factor=(float, 1.0))
+    fields = choice_fields(extended)
+    assert fields["solver"].values == ("newton", "fixed_point", "hybrid") and fields["solver"].default == "hybrid"
+    assert fields["switch"].values == (True, False) and "factor" not in fields and "name" not in fields
+    options = choice_leaf(fields["solver"])["__choice__"]["options"]
+    assert [o["label"] for o in options] == ["newton", "fixed_point", "hybrid (default)"]
+    # and the page renders whatever the schema derives: the same macro draws every choice
+    editor = client.get(f"/scenarios/{SCENARIO}").text
+    assert editor.count('data-type="choice"') == len(choice_fields(MultisectorModel))
+
+
+def test_a_form_with_purged_deficits_runs_with_them(client: TestClient, finished: dict[str, Any]) -> None:
+    """The document the form sends (the file's fields plus the option chosen) runs with that option."""
+    document = client.get(f"/api/scenarios/{SCENARIO}").json()["document"]
+    document["model"]["deficits"] = "purged"
+    assert client.post("/api/scenarios/validate", json={"scenario": SCENARIO, "document": document}).status_code == 200
+    status = submitted(client, {"scenario": SCENARIO, "document": document})
+    served = client.get(f"/api/runs/{status['run_id']}").json()
+    assert served["meta"]["model"]["deficits"] == "purged"
+    run_dir = client.app.state.dashboard.run_dir(status["run_id"])
+    assert json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["model"]["deficits"] == "purged"
+    observed = client.get(f"/api/runs/{finished['run_id']}").json()
+    assert observed["meta"]["model"]["deficits"] == "observed"
+    purged = pd.DataFrame(served["countries"]).set_index("country")["welfare_pct"]
+    default = pd.DataFrame(observed["countries"]).set_index("country")["welfare_pct"].loc[purged.index]
+    assert not np.allclose(purged, default, rtol=0, atol=1e-9)  # the option changes the results
+    # the edit-rerun page of that run shows the stored choice, sent back as the file has it
+    again = choice_selects(client.get(f"/runs/{status['run_id']}/edit").text)["deficits"]
+    assert [selected for _, _, selected in again["options"]] == [False, True] and again["omit"] is None
+    bad = copy.deepcopy(document)
+    bad["model"]["deficits"] = "balanced"
+    response = client.post("/api/runs", json={"document": bad})
+    assert response.status_code == 422 and "model.deficits" in response.json()["detail"], response.text

@@ -49,8 +49,11 @@ async function validate(payload) {
 // ---------------------------------------------------------------- scenario form -> document
 function leafValue(label) {
   const type = label.dataset.type;
-  const input = label.querySelector("input, textarea");
+  const input = label.querySelector("input, textarea, select");
   if (type === "bool") return input.checked;
+  // a select of the values a [model] option allows: each option's value is the JSON of its value;
+  // "" (not set) and the default of an option the file does not set are left out of the document
+  if (type === "choice") return input.value === "" || input.value === label.dataset.omit ? undefined : JSON.parse(input.value);
   const raw = input.value;
   // an empty number, date or text field is left out: the scenario's default applies
   if ((type === "number" || type === "date" || type === "str") && raw.trim() === "") return undefined;

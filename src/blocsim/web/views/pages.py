@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 
 from blocsim import __version__
 from blocsim.report import signed_pct
-from blocsim.web.forms import EMPTY, list_templates
+from blocsim.web.forms import EMPTY, add_model_choices, list_templates
 from blocsim.web.limits import MAX_DRAWS
 from blocsim.web.outputs import DOWNLOADS, MAX_COMPARED, readable
 from blocsim.web.service import NAME_PATTERN, RUN_ID_PATTERN, Dashboard
@@ -77,6 +77,7 @@ def _editor(request: Request, scenario: dict[str, Any]) -> HTMLResponse:
         document.setdefault(section, {}).setdefault(key, [])
     if lists:
         document.setdefault("after", {}).setdefault("date", {EMPTY: "date"})
+    add_model_choices(document, scenario["model"])  # [model] options with a fixed set of values, set or not
     context = {"scenario": scenario, "document": document, "templates": lists}
     return templates.TemplateResponse(request, "scenario.html", context)
 

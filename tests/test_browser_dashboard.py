@@ -164,3 +164,33 @@ def test_download_a_run(server: str, browser_page: Any, tmp_path: Path) -> None:
     served = pd.DataFrame(api(server, f"/api/runs/{run_id}")["countries"])
     assert list(frame["country"]) == list(served["country"])
     assert not errors and not foreign, (errors, foreign)
+
+
+def test_choose_model_options_and_run(server: str, browser_page: Any) -> None:  # noqa: F811
+    """[model] deficits and labour, which the library file does not set, chosen on the form (selects found by
+    their labels) and run; the options left at their default add nothing to the stored scenario."""
+    page, errors, foreign = browser_page
+    page.goto(server + "/scenarios/kazakhstan-leaves")
+    model = page.locator('fieldset[data-key="model"]')
+    deficits = model.get_by_label("deficits", exact=True)
+    labour = model.get_by_label("labour", exact=True)
+    assert deficits.locator("option").all_text_contents() == ["observed (default)", "purged"]
+    assert labour.locator("option").all_text_contents() == ["dataset default", "on", "off"]
+    assert model.get_by_label("closure", exact=True).input_value() == '"ratio"'
+    deficits.select_option(label="purged")
+    labour.select_option(label="off")
+    page.click("#validate-form")
+    page.wait_for_function("document.getElementById('message').textContent.includes('is valid')")
+    page.click("#run-form")
+    page.wait_for_url("**/runs/*", timeout=TIMEOUT_MS)
+    run_id = page.url.rsplit("/", 1)[-1]
+    meta = api(server, f"/api/runs/{run_id}")["meta"]
+    assert meta["model"]["deficits"] == "purged" and meta["model"]["parameters"]["labour"] is False
+    stored = api(server, f"/api/runs/{run_id}/scenario")["document"]["model"]
+    assert {key: value for key, value in stored.items() if key != "theta"} == {"deficits": "purged", "labour": False}
+    page.click("#edit-rerun")
+    page.wait_for_url(f"**/runs/{run_id}/edit")
+    again = page.locator('fieldset[data-key="model"]')
+    assert again.get_by_label("deficits", exact=True).input_value() == '"purged"'
+    assert again.get_by_label("labour", exact=True).input_value() == "false"
+    assert not errors and not foreign, (errors, foreign)

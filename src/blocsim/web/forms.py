@@ -216,7 +216,7 @@ def model_classes() -> dict[str, type[BaseModel]]:
     """The ``[model]`` table's class per model name (``multisector``, ``pe``, ``onesector``), from the schema."""
     from blocsim.scenario.schema import OneSectorScenario, Scenario
 
-    classes = _unwrap(Scenario.model_fields["model"].annotation) + _unwrap(OneSectorScenario.model_fields["model"].annotation)
+    classes = [cls for root in (Scenario, OneSectorScenario) for cls in _unwrap(root.model_fields["model"].annotation)]
     return {str(typing.get_args(_unwrap(cls.model_fields["name"].annotation)[0])[0]): cls
             for cls in classes if _is_model(cls)}
 

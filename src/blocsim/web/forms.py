@@ -140,18 +140,15 @@ class Choice:
 
 def _choice(annotation: Any, default: Any) -> Choice | None:
     """The :class:`Choice` of a field's annotation, or ``None`` if it is not one with two or more values."""
-    values: list[Any] = []
-    for alt in _unwrap(annotation, keep_none=True):
+    alternatives = _unwrap(annotation, keep_none=True)
+    values: list[Any] = [None] if type(None) in alternatives else []
+    for alt in alternatives:
         if typing.get_origin(alt) is typing.Literal:
             values.extend(typing.get_args(alt))
         elif alt is bool:
             values.extend((True, False))
-        elif alt is type(None):
-            continue
-        else:
+        elif alt is not type(None):
             return None
-    if type(None) in _unwrap(annotation, keep_none=True):
-        values.insert(0, None)
     unique = tuple(dict.fromkeys(values))
     if len(unique) < 2 or default is PydanticUndefined:
         return None
@@ -176,7 +173,7 @@ def _option_label(value: Any, choice: Choice) -> str:
     if not any(_same(value, allowed) for allowed in choice.values):
         return f"{value} (not allowed)"
     if value is None:
-        return "dataset default" if True in choice.values else "not set"
+        return "dataset default" if any(_same(True, allowed) for allowed in choice.values) else "not set"
     text = ("on" if value else "off") if isinstance(value, bool) else str(value)
     return f"{text} (default)" if _same(value, choice.default) else text
 

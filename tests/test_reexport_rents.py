@@ -148,3 +148,24 @@ def test_origin_enforcement_stays_the_default_where_the_rules_require_it() -> No
     result = blocsim.run_scenario("russia-food-ban-2014")
     assert result.shock.income_transfers.empty and result.shock.reroutes.empty
     assert (result.countries["income_transfers_after"] == 0).all()
+
+
+def test_rent_incidence_is_built_once_per_solve(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The (K, N) incidence of the transfer rows depends on their structure only: built when the rows
+    are read, not again on each of the solver's iterations (which all reuse it)."""
+    from blocsim.equilibrium import income_transfers
+
+    built = []
+    real = income_transfers.transfer_incidence
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        built.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(income_transfers, "transfer_incidence", counted)
+    rent = solve_multisector(_baseline(), theta=THETA, income_transfers=_transfers(0.0, 0.1))
+    assert rent.diagnostics["converged"] and rent.diagnostics["iterations"] > 1
+    assert len(built) == 1
+    table = rent.countries.set_index("country")
+    amount = 0.1 * _flow(rent.flows, "AAA", "CCC", "food", "trade_counterfactual")
+    assert table.loc["BBB", "income_transfers_after"] == pytest.approx(amount, rel=1e-12)

@@ -51,12 +51,16 @@ class TransferArrays:
         Country earning each transfer (the exporter ``cells[:, 1]`` pays it).
     share_before, share_after : ndarray (K,)
         Shares of the flow (fractions in [0, 1)) in the baseline and the counterfactual.
+    incidence : ndarray (K, N)
+        Who earns and who pays each row (:func:`transfer_incidence`): +1 at the receiver, -1
+        at the exporter; built once with the rows, the solver's iterations reuse it.
     """
 
     cells: NDArray[np.intp]
     receiver: NDArray[np.intp]
     share_before: FloatArray
     share_after: FloatArray
+    incidence: FloatArray
 
 
 def parse_income_transfers(
@@ -105,19 +109,26 @@ def parse_income_transfers(
                                   "transfers from the exporter to another country out of an international flow")
     sector = table["sector"].astype(str).map(sector_index).to_numpy(dtype=np.intp)
     return TransferArrays(cells=np.stack([sector, exporter, importer], axis=1), receiver=receiver,
-                          share_before=before, share_after=after)
+                          share_before=before, share_after=after,
+                          incidence=transfer_incidence(receiver, exporter, len(countries)))
 
 
-def net_transfers(transfers: TransferArrays, flow_values: FloatArray, shares: FloatArray, n: int) -> FloatArray:
+def transfer_incidence(receiver: NDArray[np.intp], payer: NDArray[np.intp], n: int) -> FloatArray:
+    """Incidence matrix (K, N) of K transfer rows over N countries: +1 at each row's ``receiver``,
+    -1 at its ``payer`` (the exporter), 0 elsewhere; each row sums to 0."""
+    incidence = np.zeros((len(receiver), n))
+    rows = np.arange(len(receiver))
+    incidence[rows, receiver] += 1.0
+    incidence[rows, payer] -= 1.0
+    return incidence
+
+
+def net_transfers(transfers: TransferArrays, flow_values: FloatArray, shares: FloatArray) -> FloatArray:
     """Net transfer income per country, shape (..., N) (USD millions; sums to 0 over countries).
 
     ``flow_values`` (..., K) are the flows at ``transfers.cells``; ``shares`` (K,) the shares.
     """
-    incidence = np.zeros((len(shares), n))
-    rows = np.arange(len(shares))
-    incidence[rows, transfers.receiver] += 1.0
-    incidence[rows, transfers.cells[:, 1]] -= 1.0
-    return (flow_values * shares) @ incidence
+    return (flow_values * shares) @ transfers.incidence
 
 
 def transfer_change(transfers: TransferArrays, baseline_flows: FloatArray, kernel_pre: FloatArray,
@@ -137,9 +148,8 @@ def transfer_change(transfers: TransferArrays, baseline_flows: FloatArray, kerne
     """
     s, i, j = transfers.cells.T
     after = kernel_pre[:, s, i, j] * scaled_cost[:, s, i] * demand[:, s, j]  # (D, K)
-    n = baseline_flows.shape[-1]
-    return (net_transfers(transfers, after, transfers.share_after, n)
-            - net_transfers(transfers, baseline_flows[s, i, j], transfers.share_before, n)[None])
+    return (net_transfers(transfers, after, transfers.share_after)
+            - net_transfers(transfers, baseline_flows[s, i, j], transfers.share_before)[None])
 
 
 def transfer_table(transfers: TransferArrays | None, baseline_flows: FloatArray, new_flows: FloatArray,
@@ -154,6 +164,6 @@ def transfer_table(transfers: TransferArrays | None, baseline_flows: FloatArray,
     s, i, j = transfers.cells.T
     return pd.DataFrame({
         "country": list(countries),
-        "income_transfers_before": net_transfers(transfers, baseline_flows[s, i, j], transfers.share_before, n),
-        "income_transfers_after": net_transfers(transfers, new_flows[s, i, j], transfers.share_after, n),
+        "income_transfers_before": net_transfers(transfers, baseline_flows[s, i, j], transfers.share_before),
+        "income_transfers_after": net_transfers(transfers, new_flows[s, i, j], transfers.share_after),
     })

@@ -40,14 +40,8 @@ from blocsim.equilibrium.diagnostics import (
 from blocsim.equilibrium.cp_decomposition import By, FirstOrderInputs, first_order_table
 from blocsim.equilibrium.duty_pool import DutyPool
 from blocsim.equilibrium.income_transfers import transfer_table
-from blocsim.equilibrium.multisector_core import (
-    Calibration,
-    Conditional,
-    Equilibrium,
-    calibrate,
-    solve_changes,
-    solve_conditional,
-)
+from blocsim.equilibrium.multisector_conditional import Conditional, solve_conditional
+from blocsim.equilibrium.multisector_core import Calibration, Equilibrium, calibrate, solve_changes
 from blocsim.equilibrium.multisector_inputs import multisector_problem, numeraire_index
 from blocsim.equilibrium.multisector_tables import (
     bloc_table,

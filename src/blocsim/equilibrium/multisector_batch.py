@@ -35,15 +35,14 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from blocsim.equilibrium.labour import MIGRATION_ELASTICITY, LabourArrays, check_elasticity
+from blocsim.equilibrium.multisector_conditional import Conditional, solve_conditional_batch
 from blocsim.equilibrium.multisector_core import (
     Calibration,
-    Conditional,
     Equilibrium,
     calibrate_batch,
     international_trade,
     log_consumer_prices,
     solve_changes_batch,
-    solve_conditional_batch,
 )
 from blocsim.equilibrium.multisector_inputs import MultiSectorBatch, MultiSectorProblem, numeraire_index
 from blocsim.equilibrium.options import SolverOptions, check_choice

@@ -42,10 +42,11 @@ one-sector rule :math:`p \leftarrow p (S/pY)^{1/\sigma}` when S = 1).
 Batches. Every equation is written once, for a batch of D counterfactuals on one baseline
 (:class:`~blocsim.equilibrium.multisector_inputs.MultiSectorBatch`): the arrays below carry a
 leading draw axis (length D, or 1 where the draws share the value), and each draw has its own
-convergence record. :func:`calibrate_batch`, :func:`solve_changes_batch` and
-:func:`solve_conditional_batch` are the equations; :func:`calibrate`, :func:`solve_changes`
-and :func:`solve_conditional` solve one counterfactual as the batch of size 1 and return its
-draw view (:meth:`Calibration.draw`, same field names without the draw axis).
+convergence record. :func:`calibrate_batch` and :func:`solve_changes_batch` are the equations
+(the conditional equilibrium on the same calibration is in
+:mod:`blocsim.equilibrium.multisector_conditional`); :func:`calibrate` and :func:`solve_changes`
+solve one counterfactual as the batch of size 1 and return its draw view
+(:meth:`Calibration.draw`, same field names without the draw axis).
 """
 
 from __future__ import annotations
@@ -68,20 +69,20 @@ from blocsim.errors import DataValidationError
 
 FloatArray = NDArray[np.float64]
 Index = int | NDArray[np.intp]
-_HINT = "try SolverOptions(max_iter=...) larger, or check the data for countries that barely trade"
+CONVERGENCE_HINT = "try SolverOptions(max_iter=...) larger, or check the data for countries that barely trade"
 
 
-def _rowvec_matmul(vec: FloatArray, cube: FloatArray) -> FloatArray:
+def rowvec_matmul(vec: FloatArray, cube: FloatArray) -> FloatArray:
     """``out[..., s, j] = sum_i vec[..., s, i] cube[..., s, i, j]`` (batched vector-matrix products)."""
     return np.matmul(vec[..., None, :], cube)[..., 0, :]
 
 
-def _matmul_colvec(cube: FloatArray, vec: FloatArray) -> FloatArray:
+def matmul_colvec(cube: FloatArray, vec: FloatArray) -> FloatArray:
     """``out[..., s, i] = sum_j cube[..., s, i, j] vec[..., s, j]``."""
     return np.matmul(cube, vec[..., None])[..., 0]
 
 
-class _DrawAxis:
+class DrawAxis:
     """Mixin of the batch records: select draws along the leading axis of every array field."""
 
     def _select(self, index: Index, **special: Any) -> Any:
@@ -91,7 +92,7 @@ class _DrawAxis:
 
 
 @dataclass(frozen=True)
-class Calibration(_DrawAxis):
+class Calibration(DrawAxis):
     """Baseline quantities and shock kernels (see module notes).
 
     Shapes of one draw: (S, N, N) for ``kernel`` (:math:`\\pi\\hat\\kappa^{-\\theta}`) and
@@ -265,7 +266,7 @@ def _pool(pool: PoolArrays) -> tuple[NDArray[np.bool_] | None, FloatArray | None
 
 
 @dataclass(frozen=True)
-class Equilibrium(_DrawAxis):
+class Equilibrium(DrawAxis):
     """Counterfactual equilibrium in changes and levels (baseline currency unit).
 
     Shapes of one draw: (N,) for ``wage_hat``, ``income``, ``revenue_collected`` (statutory
@@ -327,14 +328,14 @@ def _evaluate(cal: Calibration, lw: FloatArray, lp: FloatArray | None, xh: Float
     u = -theta * lc
     shift = u.max(axis=-1, keepdims=True)
     cm = np.exp(u - shift)
-    term = _rowvec_matmul(cm, cal.kernel)
+    term = rowvec_matmul(cm, cal.kernel)
     term = np.where(cal.spend_mask, term, 1.0)
     lp_new = np.where(cal.spend_mask, -(np.log(term) + shift) / theta, 0.0)
     spend = np.maximum(xh, 0.0) * cal.spending  # accelerated iterates may overshoot below 0
     z = spend / term
-    output = cm * _matmul_colvec(cal.kernel_pre, z)
+    output = cm * matmul_colvec(cal.kernel_pre, z)
     if cal.has_tariff_after:
-        pre = _rowvec_matmul(cm, cal.kernel_pre)
+        pre = rowvec_matmul(cm, cal.kernel_pre)
         collected = np.sum(spend * (1.0 - pre / term), axis=-2)
     else:
         collected = np.zeros_like(lw)
@@ -472,7 +473,7 @@ def solve_changes_batch(cal: Calibration, options: SolverOptions | None = None) 
 
     start = np.broadcast_to(cal.spend_mask, (draws, s_count, n)).reshape(draws, -1).astype(float)
     x0 = np.concatenate([np.zeros((draws, n + n_lp)), start], axis=1)
-    record = solve_with_fallback(make_step, x0, options, name="multi-sector GE", hint=_HINT)
+    record = solve_with_fallback(make_step, x0, options, name="multi-sector GE", hint=CONVERGENCE_HINT)
     lw, lp, xh = unpack(record.x)
     ev = _evaluate(cal, lw, lp, xh)
     # express nominal values in the numeraire: divide by the reference CPI (exact, since the
@@ -505,96 +506,6 @@ def solve_changes_batch(cal: Calibration, options: SolverOptions | None = None) 
         world_price_income=price_income,
         record=record,
     )
-
-
-@dataclass(frozen=True)
-class Conditional(_DrawAxis):
-    """Conditional equilibrium: output and spending fixed, resistances adjust.
-
-    ``exports`` and ``imports`` (N,) per draw are international flows before tariffs (USD
-    millions); ``record`` the convergence record. A batch adds a leading draw axis.
-    """
-
-    exports: FloatArray
-    imports: FloatArray
-    record: FixedPointResult
-
-    def draw(self, index: int) -> Conditional:
-        """Draw ``index`` of a batch."""
-        return self._select(index, record=self.record.select(index))
-
-
-def solve_conditional(cal: Calibration, options: SolverOptions | None = None) -> Conditional:
-    """Conditional GE of one counterfactual (the batch of size 1); see :func:`solve_conditional_batch`."""
-    return solve_conditional_batch(cal.as_batch(), options).draw(0)
-
-
-def solve_conditional_batch(cal: Calibration, options: SolverOptions | None = None) -> Conditional:
-    r"""Conditional GE (Yotov et al. 2016, ch. 2, sector by sector) of every draw of a batch.
-
-    Sectoral output :math:`Y_{is}` and purchases :math:`E_{js}` (both before tariffs) stay at
-    baseline; outward resistances :math:`g_{is}` solve the matrix-scaling problem
-    :math:`Y_{is} = g_{is}\sum_j K_{ijs} E_{js} / \sum_k K_{kjs} g_{ks}` with
-    :math:`K` = ``kernel_pre`` (so that purchases before tariffs add up to :math:`E_{js}`).
-    Producers that lose every market keep :math:`g = 1` (their output is lost). With a
-    ban this problem can have no solution (a market that must keep buying from sources that
-    are closed); then the draw's record says ``converged=False`` and the caller reports NaN
-    instead of raising: the conditional effects are a by-product, the full equilibrium is the
-    result. Anderson mixing can stall on this map (near-zero shares); the plain iteration then
-    takes over, as in :func:`solve_changes_batch`.
-    """
-    draws = cal.size
-    s_count, n = cal.output.shape[-2:]
-    y = cal.output
-    purchases = cal.batch.base.flows.sum(axis=-2)[None]
-    buy_mask = purchases > 0
-    log_y = np.log(np.where(y > 0, y, 1.0))
-
-    def make_step(rows: NDArray[np.intp] | None) -> StepFunction:
-        kernel = cal.kernel_pre if rows is None else pick_draws(cal.kernel_pre, rows)
-        active = (y > 0) & (_matmul_colvec(kernel, purchases) > 0)
-
-        def step(x: FloatArray) -> tuple[FloatArray, FloatArray]:
-            lg = x.reshape(-1, s_count, n)
-            sold, _ = _conditional_sales(kernel, purchases, buy_mask, active, lg)
-            gap = np.where(active, log_y - np.log(np.where(active, sold, 1.0)), 0.0)
-            new = lg + gap
-            centre = np.sum(np.where(active, new, 0.0), axis=-1, keepdims=True) / np.maximum(
-                active.sum(axis=-1, keepdims=True), 1
-            )
-            out = np.where(active, new - centre, 0.0)
-            return out.reshape(len(x), -1), np.max(np.abs(gap), axis=(-2, -1))
-
-        return step
-
-    base = options or SolverOptions()
-    # a by-product: cap its budget so that an unsolvable case (see above) stays cheap
-    opts = replace(base, raise_on_failure=False, max_iter=min(base.max_iter, max(2000, base.max_iter // 4)))
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # non-finite -> not converged
-        record = solve_with_fallback(make_step, np.zeros((draws, s_count * n)), opts, name="conditional GE", hint=_HINT)
-        active = (y > 0) & (_matmul_colvec(cal.kernel_pre, purchases) > 0)
-        lg = record.x.reshape(draws, s_count, n)
-        _, z = _conditional_sales(cal.kernel_pre, purchases, buy_mask, active, lg)
-        flows = (cal.kernel_pre * _scaled_resistance(active, lg)[..., None] * z[..., None, :]).sum(axis=-3)
-    exports, imports = international_trade(flows)
-    return Conditional(exports=exports, imports=imports, record=record)
-
-
-def _scaled_resistance(active: NDArray[np.bool_], lg: FloatArray) -> FloatArray:
-    """``g`` from its log; defined up to a factor per sector: the largest is scaled to 1 (no overflow)."""
-    top = np.max(np.where(active, lg, -np.inf), axis=-1, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    return np.where(active, np.exp(np.clip(lg - top, -700.0, 0.0)), 0.0)
-
-
-def _conditional_sales(
-    kernel: FloatArray, purchases: FloatArray, buy_mask: NDArray[np.bool_], active: NDArray[np.bool_], lg: FloatArray
-) -> tuple[FloatArray, FloatArray]:
-    """Sales of every producer (D, S, N) and the market terms ``z`` at log resistances ``lg``."""
-    g = _scaled_resistance(active, lg)
-    term = _rowvec_matmul(g, kernel)
-    z = np.where(buy_mask & (term > 0), purchases / np.where(term > 0, term, 1.0), 0.0)
-    return g * _matmul_colvec(kernel, z), z
 
 
 def international_trade(flows: FloatArray) -> tuple[FloatArray, FloatArray]:

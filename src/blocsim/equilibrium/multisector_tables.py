@@ -27,7 +27,8 @@ from numpy.typing import NDArray
 
 from blocsim.equilibrium.cp_decomposition import FirstOrderInputs, first_order_terms
 from blocsim.equilibrium.labour import remittance_columns
-from blocsim.equilibrium.multisector_core import Calibration, Conditional, Equilibrium
+from blocsim.equilibrium.multisector_conditional import Conditional
+from blocsim.equilibrium.multisector_core import Calibration, Equilibrium
 from blocsim.equilibrium.welfare_decomposition import component_column, exact_decomposition
 from blocsim.errors import DataValidationError
 

@@ -95,17 +95,42 @@ def test_tornado_ranks_an_input_with_zero_spread_last(tmp_path: Path) -> None:
                                  "[uncertainty.ave_spread]\ntransit = 0.0\n")
     run = run_scenario(scenario)
     plan = bands_plan(run)
-    table = sensitivity_table(plan, ["BLR", "KAZ"])
+    table = sensitivity_table(plan, run.countries, ["BLR", "KAZ"])
     assert set(table["variable"]) == set(HEADLINE_VARIABLES) and set(table["country"]) == {"BLR", "KAZ"}
     detour = table[table["input"] == "added_cost[transit BLR->KAZ via RUS]"]
     assert (detour["rank"] == len(plan.inputs)).all() and (detour["swing"] == 0).all()
     assert detour["distribution"].iloc[0] == "fixed at 0.3 (spread 0)"
     moving = table[table["input"] != "added_cost[transit BLR->KAZ via RUS]"]
     assert (moving.groupby(["country", "variable"])["swing"].max() > 0).all()
-    default = sensitivity_table(bands_plan(run_scenario(TRANSIT)), ["BLR"])
+    default_run = run_scenario(TRANSIT)
+    default = sensitivity_table(bands_plan(default_run), default_run.countries, ["BLR"])
     detour = default[default["input"] == "added_cost[transit BLR->KAZ via RUS]"]
     assert (detour["swing"] > 0).all() and (detour["rank"] < len(plan.inputs)).all()
     assert (detour["input_low"] < 0.30).all() and (detour["input_high"] > 0.30).all()
+
+
+def test_tornado_solves_only_the_one_at_a_time_scenarios(transit, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The point column is the point run's (not solved again): 2P scenarios solved, two per input, each
+    one input off its point value; the point column is what a solve at the point gives, bit for bit."""
+    from blocsim.pipeline import sensitivity as sensitivity_module
+
+    plan = bands_plan(transit)
+    at_point = solve_values(plan, plan.point[None], HEADLINE_VARIABLES)[0]  # (V, N)
+    solved: list[np.ndarray] = []
+
+    def counted(plan_, values, variables=None):  # type: ignore[no-untyped-def]
+        solved.append(values.copy())
+        return solve_values(plan_, values, variables)
+
+    monkeypatch.setattr(sensitivity_module, "solve_values", counted)
+    table = sensitivity_table(plan, transit.countries, ["BLR", "KAZ"])
+    rows = np.concatenate(solved)
+    assert len(rows) == 2 * len(plan.inputs)
+    assert ((rows != plan.point).sum(axis=1) <= 1).all()  # one input at a time
+    countries = list(plan.problem.countries)
+    for (country, variable), group in table.groupby(["country", "variable"]):
+        expected = at_point[HEADLINE_VARIABLES.index(variable), countries.index(country)]
+        assert (group["point"] == expected).all(), (country, variable)
 
 
 def test_scenario_parameters_are_drawn_from_their_path(tmp_path: Path) -> None:

@@ -249,7 +249,7 @@ def run_scenario(
         total = draws + scenario_count(plan) + 1  # the draws, the sensitivity's scenarios, writing the run
         bands = scenario_bands(result, draws=draws, seed=seed, plan=plan, progress=_part(progress, 0, total))
         tables["bands"] = bands.bands
-        tables["sensitivity"] = sensitivity_table(plan, meta["focus_countries"],
+        tables["sensitivity"] = sensitivity_table(plan, tables["countries"], meta["focus_countries"],
                                                   progress=_part(progress, draws, total))
         tables["countries"] = countries_with_bands(tables["countries"], bands.bands)
         meta["uncertainty"] = {"draws": draws, "seed": seed, "varied": bands.diagnostics["varied"],

@@ -116,3 +116,32 @@ def test_band_draw_at_the_point_values_reproduces_the_point_run(recession) -> No
     point = solve_values(plan, plan.point[None])[0]
     reference = recession.countries.set_index("country").loc[list(plan.problem.countries), list(plan.variables)]
     assert np.array_equal(point, reference.to_numpy().T, equal_nan=True)  # the same model, bit for bit
+
+
+def test_steps_reuse_the_purged_baseline(dataset, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """With [model] deficits = "purged" the deficits are purged once per run, not once per channel step (the
+    purge depends on the before state and the data only); each step still gives its own cumulative run."""
+    import blocsim.equilibrium
+
+    scenario = load_scenario(NAME)
+    purged = scenario.model_copy(update={"model": scenario.model.model_copy(update={"deficits": "purged"})})
+    first = scenario.after.measures[0].model_copy(update={"channel": None})
+    alone = purged.model_copy(update={"after": purged.after.model_copy(update={"measures": [first]}),
+                                      "model": purged.model.model_copy(update={"labour": False})})
+    reference = run_scenario(alone, dataset=dataset).countries.set_index("country")
+    purges = []
+    real = blocsim.equilibrium.purge_deficits
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        purges.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(blocsim.equilibrium, "purge_deficits", counted)
+    result = run_scenario(purged, dataset=dataset)
+    assert result.meta["channels"]["order"] == ["productivity", "oil", "capital_flight", "remittances"]
+    assert len(purges) == 1
+    table = result.countries.set_index("country")
+    np.testing.assert_allclose(table.loc[MEMBERS, "spillover_productivity_pct"],
+                               reference.loc[MEMBERS, "welfare_pct"], rtol=0, atol=1e-12)
+    columns = [spillover_column(c) for c in result.meta["channels"]["order"]]
+    np.testing.assert_allclose(table[columns].sum(axis=1), table["welfare_pct"], rtol=0, atol=1e-10)

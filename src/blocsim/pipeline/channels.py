@@ -92,7 +92,9 @@ def channel_decomposition(
     labour_on
         Whether the full run had the labour channel (then ``remittances`` is the last step).
     solve
-        Runs a scenario and returns its ``countries`` table (the same pipeline as the full run).
+        Solves a step (the scenario with fewer after-measures, labour off before the last step)
+        and returns its ``countries`` table: the full run's model, dataset, elasticities and
+        baseline flows, with the step's shock.
     focus
         Countries whose numbers ``record`` lists (default: none).
 

@@ -239,7 +239,7 @@ def run_scenario(
     if measure_channels(scenario):  # spill-over by channel: cumulative runs (blocsim.pipeline.channels)
         tables["countries"], meta["channels"] = channel_decomposition(
             scenario, tables["countries"], labour_on=bool(labour), focus=meta["focus_countries"],
-            solve=lambda step: run_scenario(step, dataset=dataset).countries)
+            solve=lambda step: _step_countries(step, dataset, baseline, theta))
     result = ScenarioResult(scenario, before, after, shock, model, tables, meta, violations)
     if draws is not None:
         from blocsim.pipeline.bands import bands_plan, scenario_bands
@@ -438,6 +438,20 @@ def labour_parameters(scenario: Scenario, labour: Mapping[str, Any]) -> dict[str
         return {"labour": False}
     return {"labour": True, "migration_elasticity": float(scenario.model.migration_elasticity),
             "entry_cost": float(scenario.model.entry_cost), "remittance_corridors": int(len(labour["remittances"]))}
+
+
+def _step_countries(step: Scenario, dataset: Any, baseline: pd.DataFrame, theta: Mapping[str, float]) -> pd.DataFrame:
+    """The ``countries`` table of one channel step (:mod:`blocsim.pipeline.channels`).
+
+    A step is the full run's scenario with fewer after-measures (and ``[model] labour`` off), so
+    what depends only on the before state and the data is the full run's: the loaded
+    ``dataset``, the resolved collection efficiency (in ``step``), ``theta`` (by sector) and the
+    ``baseline`` flows (USD millions; with ``deficits = "purged"`` purged once, with the before
+    state's tariffs). Only the policy states, the shock and the solve are the step's own.
+    """
+    policy = policy_shock(step, dataset, theta)
+    labour = labour_inputs(step, dataset, policy.before, policy.after)
+    return _solve(step, dataset, baseline, policy.shock, theta, labour).countries
 
 
 def _solve(scenario: Scenario, dataset: Any, baseline: pd.DataFrame, shock: Shock, theta: Mapping[str, float],

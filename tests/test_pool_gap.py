@@ -9,9 +9,9 @@ package's functions on the bundled data, not against typed-in numbers.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import runpy
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -23,19 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 YEAR = 2022
 
 
-def _module(path: Path, name: str):  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"{path} cannot be loaded")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def gap():  # type: ignore[no-untyped-def]
-    return _module(ROOT / "bench" / "pool_2022_gap.py", "bench_pool_2022_gap")
+def gap() -> SimpleNamespace:
+    """The bench script's functions (run as a module, so its ``main`` does not run)."""
+    return SimpleNamespace(**runpy.run_path(str(ROOT / "bench" / "pool_2022_gap.py"), run_name="bench_pool_2022_gap"))
 
 
 @pytest.fixture(scope="module")

@@ -211,7 +211,7 @@ def choice_leaf(choice: Choice, current: Any = PydanticUndefined) -> dict[str, A
 
 def model_classes() -> dict[str, type[BaseModel]]:
     """The ``[model]`` table's class per model name (``multisector``, ``pe``, ``onesector``), from the schema."""
-    from blocsim.scenario.schema import OneSectorScenario, Scenario
+    from blocsim.scenario import OneSectorScenario, Scenario
 
     classes = [cls for root in (Scenario, OneSectorScenario) for cls in _unwrap(root.model_fields["model"].annotation)]
     return {str(typing.get_args(_unwrap(cls.model_fields["name"].annotation)[0])[0]): cls

@@ -14,6 +14,7 @@ import pytest
 
 from blocsim.data import Dataset, GravityData, list_datasets, load_dataset
 from blocsim.errors import DataValidationError
+from blocsim.data.eaeu_v2.build import RECIPE_VERSION as V2_RECIPE_VERSION
 
 REGIONS = [
     "RUS",
@@ -296,7 +297,7 @@ def test_unknown_dataset_lists_allowed_names() -> None:
 def test_default_eaeu_is_v2_and_the_old_tables_stay_loadable_by_version() -> None:
     """The default name loads dataset v2; run.json tells the two apart by ``Dataset.version``."""
     default, v2, v1 = load_dataset("eaeu"), load_dataset("eaeu-2022v2"), load_dataset("eaeu-2016v1")
-    assert default.version == v2.version == {"tables": "eaeu-2022v2", "recipe_version": "2.0"}
+    assert default.version == v2.version == {"tables": "eaeu-2022v2", "recipe_version": V2_RECIPE_VERSION}
     assert v1.version == {"tables": "eaeu-2016v1", "recipe_version": "1.0"}
     assert len(default.regions) == 85 and len(default.sectors) == 28 and default.years == tuple(range(2011, 2023))
     assert default.flows["trade"].sum() == pytest.approx(v2.flows["trade"].sum(), rel=1e-15)

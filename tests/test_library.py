@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from blocsim.cli.main import app
 from blocsim.errors import PolicyRuleViolation
+from blocsim.data.eaeu_v2.build import RECIPE_VERSION as V2_RECIPE_VERSION
 from blocsim.pipeline import run_scenario
 from blocsim.results import read_run
 from blocsim.scenario import library_names, load_scenario, parse_scenario
@@ -96,7 +97,7 @@ def test_every_scenario_writes_countries_and_run_json(name: str, runs) -> None:
     assert meta["dataset"]["name"] == "eaeu" and len(meta["dataset"]["hash"]) == 64
     # run.json says which data year, sectors and dataset version the run used
     assert meta["dataset"]["year"] == load_scenario(name).data.year
-    assert meta["dataset"]["version"] == "eaeu-2022v2" and meta["dataset"]["recipe_version"] == "2.0"
+    assert meta["dataset"]["version"] == "eaeu-2022v2" and meta["dataset"]["recipe_version"] == V2_RECIPE_VERSION
     assert meta["dataset"]["sectors"] == GOODS + ["D35T98"]
     assert meta["policy_changes"], "a library scenario must change the policy"
     assert set(meta["focus_countries"]) <= set(countries["country"])

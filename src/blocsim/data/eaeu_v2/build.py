@@ -32,7 +32,7 @@ from blocsim.data.eaeu_v2.sources import CITATIONS, FILES, read_all
 from blocsim.data.eaeu_v2.tariffs import FLAGS, PROXY_FLAGS, SOURCES, tariff_tables
 from blocsim.data.progress import ProgressCallback, step_reporter
 
-RECIPE_VERSION = "2.0"
+RECIPE_VERSION = "2.1"
 DATASET_NAME = "eaeu-2022v2"
 PARQUET_OPTIONS: dict[str, Any] = {
     "compression": "zstd",

@@ -18,6 +18,13 @@ applies, in this order (the first rule that holds sets the row; flag in brackets
    (in force 5 Oct 2016, so from 2017), Iran (interim, 27 Oct 2019, so from 2020) and Serbia
    (2021; not a region here) reduce rates line by line on schedules that are not in the recipe's
    data: those rows keep the CET with flag ``fta_preference_not_quantified``.
+   Source breaks: where the CET of a sector rises by more than :data:`CET_BREAK` (5 pp) from one
+   year to the next, no union decision stands behind it (the CET moves by decisions of the
+   Eurasian Economic Commission, none of that size after 2010) and the rise is a break in the
+   source: from that year on, the sector's CET and the founders' own rates hold their values of
+   the year before (flag ``cet_source_break_held``). In the shipped data this is food products
+   (C10T12) from 2019: Teti's CET median rises from 13.1 % (2018) to 28.1 % and stays there,
+   while WITS's import-weighted Russian rate for food is 7.6 % (2018) and 6.4 % (2022).
 4. importer an ICIO economy outside the union: its Teti rate (``teti``); exporters ARM, KGZ,
    TJK, UZB (in ICIO's ROW, which Teti gives 0) get that importer's non-preferential rate
    (``mfn_median``).
@@ -53,12 +60,17 @@ CIS_FTA: dict[str, tuple[int, int]] = {
 #: EAEU FTAs in force: partner -> first full year.
 EAEU_FTAS: dict[str, int] = {"VNM": 2017, "IRN": 2020, "SRB": 2022}
 KAZ_WTO_FROM = 2016
+#: A one-year rise of a sector's CET above this (fraction) is taken as a break in the source (see rule 3).
+CET_BREAK = 0.05
 
 SOURCES: dict[str, str] = {
     "union_internal": "Treaty on the Eurasian Economic Union (29 May 2014) and 2010 Customs Union agreements: no duties between members",
     "cis_fta": "Treaty on a Free Trade Area of the CIS (18 Oct 2011) and the 1994 agreement: duty-free trade between parties",
     "cet": "Teti (2024) Global Tariff Database via OECD ICIO tariffwar file: median over RUS, BLR, KAZ of the non-preferential rate",
     "kaz_wto_exemption": "Teti (2024) Global Tariff Database: Kazakhstan's own non-preferential rate (WTO commitments, below CET)",
+    "cet_source_break_held": "Teti (2024) via OECD ICIO tariffwar file, held at the year before a source break: the CET "
+    "median rises by more than 5 pp in one year with no union decision behind it (C10T12 from 2019, 13.1 % -> 28.1 %; "
+    "WITS effectively applied, import-weighted, Russia, food: 7.6 % in 2018, 6.4 % in 2022)",
     "cet_transition_list_not_quantified": "CET as above; the member's transition/exemption list is not in the recipe's sources",
     "fta_preference_not_quantified": "CET as above; the EAEU FTA schedule for this partner is not in the recipe's sources",
     "teti": "Teti (2024) Global Tariff Database via OECD ICIO tariffwar file",
@@ -70,11 +82,13 @@ FLAGS: tuple[str, ...] = tuple(SOURCES)
 #: Flags of rows whose rate stands in for a schedule the sources lack (proxy tariffs): an assumed
 #: national MFN schedule, the CET in place of a transition list or an FTA schedule, ROW's unknown 0.
 PROXY_FLAGS: tuple[str, ...] = ("cet_transition_list_not_quantified", "fta_preference_not_quantified",
-                                "assumption_median_mfn", "teti_row_zero")
+                                "assumption_median_mfn", "teti_row_zero", "cet_source_break_held")
 #: Sources of rows that exist only in the per-importer table (``tariffs``), by flag.
 EXTERNAL_SOURCES: dict[str, str] = {
     "member_own_rate": "Teti (2024) Global Tariff Database: the member's own non-preferential rate (median over exporters "
     "outside the CIS); no pre-union national schedule in the recipe's sources",
+    "member_own_rate_break_held": "Teti (2024) Global Tariff Database: the member's own non-preferential rate, held at the "
+    "year before a source break of the CET (see cet_source_break_held)",
     "services_no_tariff": "assumption: no import tariffs on services (ICIO D35T98)",
 }
 
@@ -131,6 +145,8 @@ def tariff_tables(
     rates = teti[:, :, :, goods_idx]  # (Y, exporter, importer, K)
     mfn = np.median(rates[:, non_pref, :, :], axis=1)  # (Y, importer, K)
     cet = np.median(mfn[:, [icio_pos[c] for c in FOUNDERS], :], axis=1)  # (Y, K)
+    held = source_breaks(cet)
+    cet, mfn = _hold_breaks(cet, mfn, held, [icio_pos[c] for c in FOUNDERS])
     icio_importers = [icio_pos[e] for e in economies if e != "ROW" and e not in MEMBER_FROM]
     median_mfn = np.median(mfn[:, icio_importers, :], axis=1)  # (Y, K)
     n_k = len(goods_idx)
@@ -141,10 +157,10 @@ def tariff_tables(
             if x == m:
                 continue
             for y_pos, year in enumerate(years):
-                rate, flag = _pair(m, x, year, y_pos, icio_pos, rates, mfn, cet, median_mfn)
+                rate, flag = _pair(m, x, year, y_pos, icio_pos, rates, mfn, cet, median_mfn, held)
                 parts.append((m, x, year, rate, flag))
         for y_pos, year in enumerate(years):
-            ext_rows.extend((m, year, *row) for row in _external(m, year, y_pos, icio_pos, mfn, cet, median_mfn))
+            ext_rows.extend((m, year, *row) for row in _external(m, year, y_pos, icio_pos, mfn, cet, median_mfn, held))
     n = len(parts)
     bilateral = pd.DataFrame(
         {
@@ -171,9 +187,49 @@ def tariff_tables(
     return bilateral, external, cet_table
 
 
-def _member_external(m, year, y_pos, icio_pos, mfn, cet):
+def source_breaks(cet: np.ndarray) -> np.ndarray:
+    """Where the CET is held because of a break in the source (rule 3 of the module notes).
+
+    Parameters
+    ----------
+    cet : ndarray, shape (Y, K)
+        The CET per year (ascending) and goods sector, fractions.
+
+    Returns
+    -------
+    ndarray of bool, shape (Y, K)
+        True from the first year whose CET exceeds the year before's by more than
+        :data:`CET_BREAK`, for every later year of that sector.
+    """
+    jump = np.zeros(cet.shape, dtype=bool)
+    jump[1:] = np.diff(cet, axis=0) > CET_BREAK
+    return np.logical_or.accumulate(jump, axis=0)
+
+
+def _hold_breaks(cet: np.ndarray, mfn: np.ndarray, held: np.ndarray, founders: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """``cet`` (Y, K) and ``mfn`` (Y, importer, K) with the held cells at the year before the break (founders' rates only)."""
+    cet, mfn = cet.copy(), mfn.copy()
+    for k in np.flatnonzero(held.any(axis=0)):
+        first = int(np.argmax(held[:, k]))
+        cet[first:, k] = cet[first - 1, k]
+        for f in founders:
+            mfn[first:, f, k] = mfn[first - 1, f, k]
+    return cet, mfn
+
+
+def _mark_held(flag: np.ndarray, held_row: np.ndarray, plain: str, marked: str) -> np.ndarray:
+    """``flag`` (K,) with ``plain`` replaced by ``marked`` where the year's rate is held (``held_row``, (K,))."""
+    return np.where(held_row & (flag == plain), marked, flag).astype(object)
+
+
+def _cet_flags(held_row: np.ndarray) -> np.ndarray:
+    """Flags (K,) of the CET in one year: ``cet``, or ``cet_source_break_held`` where held (``held_row``, (K,))."""
+    return _mark_held(np.full(held_row.shape, "cet", dtype=object), held_row, "cet", "cet_source_break_held")
+
+
+def _member_external(m, year, y_pos, icio_pos, mfn, cet, held):
     rate = cet[y_pos].copy()
-    flag = np.full(rate.shape, "cet", dtype=object)
+    flag = _cet_flags(held[y_pos])
     if m == "KAZ" and year >= KAZ_WTO_FROM:
         own = mfn[y_pos, icio_pos["KAZ"]]
         lower = own < rate
@@ -194,7 +250,7 @@ def _non_member(m, y_pos, icio_pos, mfn, median_mfn):
     return mfn[y_pos, icio_pos[m]], np.full(k, "mfn_median", dtype=object)
 
 
-def _external(m, year, y_pos, icio_pos, mfn, cet, median_mfn):
+def _external(m, year, y_pos, icio_pos, mfn, cet, median_mfn, held):
     """Rows ``(regime, rate (K,), flag (K,))`` of importer ``m`` on non-preferential partners in one year.
 
     Every importer has an ``mfn`` row (its own schedule); a member also a ``cet`` row and,
@@ -206,12 +262,13 @@ def _external(m, year, y_pos, icio_pos, mfn, cet, median_mfn):
     if m in SMALL:
         own = _non_member(m, y_pos, icio_pos, mfn, median_mfn)
     else:
-        own = (mfn[y_pos, icio_pos[m]], np.full(k, "member_own_rate", dtype=object))
-    rows = [("cet", cet[y_pos], np.full(k, "cet", dtype=object)), ("mfn", *own)]
+        own = (mfn[y_pos, icio_pos[m]], _mark_held(np.full(k, "member_own_rate", dtype=object), held[y_pos],
+                                                   "member_own_rate", "member_own_rate_break_held"))
+    rows = [("cet", cet[y_pos], _cet_flags(held[y_pos])), ("mfn", *own)]
     if m == "KAZ":
-        rows.append(("applied", *_member_external(m, year, y_pos, icio_pos, mfn, cet)))
+        rows.append(("applied", *_member_external(m, year, y_pos, icio_pos, mfn, cet, held)))
     elif m in ("ARM", "KGZ"):
-        rows[0] = ("cet", *_member_external(m, year, y_pos, icio_pos, mfn, cet))
+        rows[0] = ("cet", *_member_external(m, year, y_pos, icio_pos, mfn, cet, held))
     return rows
 
 
@@ -245,7 +302,7 @@ def _external_table(ext_rows, k_codes, services) -> pd.DataFrame:
     return external.drop(columns="flag").sort_values(order, kind="stable", ignore_index=True)
 
 
-def _pair(m, x, year, y_pos, icio_pos, rates, mfn, cet, median_mfn):
+def _pair(m, x, year, y_pos, icio_pos, rates, mfn, cet, median_mfn, held):
     """(rate (K,), flag (K,)) for importer ``m`` and exporter ``x`` in one year."""
     k = rates.shape[3]
     if _member(m, year) and _member(x, year):
@@ -253,7 +310,7 @@ def _pair(m, x, year, y_pos, icio_pos, rates, mfn, cet, median_mfn):
     if _cis(m, year) and _cis(x, year):
         return np.zeros(k), np.full(k, "cis_fta", dtype=object)
     if _member(m, year):
-        rate, flag = _member_external(m, year, y_pos, icio_pos, mfn, cet)
+        rate, flag = _member_external(m, year, y_pos, icio_pos, mfn, cet, held)
         if x in EAEU_FTAS and year >= EAEU_FTAS[x]:
             flag = np.where(flag == "kaz_wto_exemption", flag, "fta_preference_not_quantified").astype(object)
         return rate, flag

@@ -12,6 +12,11 @@ pre-event data year of the dataset (default ``eaeu``: data v2, OECD ICIO):
   sectors: the three banned sectors; sources: the union's other members, the banned origins and
   the rest of the world.
 
+A third run checks what the policy runs leave out: the accessions with the 2014-15 macro shocks of
+``russia-recession-2014-15`` added (Russia's productivity, the oil price, capital flight, with the
+labour channel on; channel tags dropped). It is reported next to the accessions (the pooled union
+shares, its own cells) and left out of the summary of the two policy events.
+
 For every importer and sector the script compares the model's change of each source group's
 share in the importer's imports (counterfactual minus baseline flows of the run, pp) with the
 change the data show (later year minus pre-event year, pp), and the model's mean absolute error
@@ -37,7 +42,7 @@ import pandas as pd
 
 import blocsim
 from blocsim.results import expost_errors, expost_summary, expost_table
-from blocsim.scenario import load_scenario
+from blocsim.scenario import Scenario, load_scenario
 
 
 @dataclass(frozen=True)
@@ -47,12 +52,20 @@ class Event:
     scenario: str
     later_year: int
     sectors: str  # "goods": every goods sector of the dataset; "measures": the sectors of its ban measures
+    plus: str | None = None  # a library scenario on the same data year whose after-measures are added
+
+    @property
+    def name(self) -> str:
+        """The event's label in the tables: the scenario, or ``scenario + plus``."""
+        return self.scenario if self.plus is None else f"{self.scenario} + {self.plus}"
 
 
 EVENTS = (
     Event("armenia-kyrgyzstan-join-2015", 2016, "goods"),
     Event("russia-food-ban-2014", 2015, "measures"),
 )
+#: The accessions with the 2014-15 macro shocks added (see the module notes).
+WITH_MACRO = Event("armenia-kyrgyzstan-join-2015", 2016, "goods", plus="russia-recession-2014-15")
 #: The union whose members are the importers and the "union" source group.
 BLOC = "EAEU"
 
@@ -63,13 +76,28 @@ def _pooled(flows: pd.DataFrame, sectors: list[str], label: str) -> pd.DataFrame
     return chosen.assign(sector=label).groupby(["exporter", "importer", "sector"], as_index=False)["trade"].sum()
 
 
+def event_scenario(event: Event) -> Scenario:
+    """The event's library scenario; with ``plus``, the after-measures of that scenario added (channel tags
+    dropped) and its ``[model] labour`` setting (where it sets one)."""
+    scenario = load_scenario(event.scenario)
+    if event.plus is None:
+        return scenario
+    extra = load_scenario(event.plus)
+    if extra.data.year != scenario.data.year:
+        raise SystemExit(f"{event.name}: data years differ ({scenario.data.year}, {extra.data.year})")
+    measures = [*scenario.after.measures, *(m.model_copy(update={"channel": None}) for m in extra.after.measures)]
+    model = scenario.model.model_copy(update={} if extra.model.labour is None else {"labour": extra.model.labour})
+    return scenario.model_copy(update={"after": scenario.after.model_copy(update={"measures": measures}),
+                                       "model": model})
+
+
 def run_event(event: Event, dataset: object, min_imports: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One event: its importer x sector error table and the same with its sectors pooled into one.
 
     Both are :func:`blocsim.results.expost_table` frames with ``event``, ``base_year`` and
     ``later_year`` in front.
     """
-    scenario = load_scenario(event.scenario)
+    scenario = event_scenario(event)
     result = blocsim.run_scenario(scenario, dataset=dataset)
     members = list(result.meta["policy"]["after"]["blocs"][BLOC]["members"])
     groups = {code: "union" for code in members}
@@ -92,14 +120,14 @@ def run_event(event: Event, dataset: object, min_imports: float) -> tuple[pd.Dat
     pre = data.loc[data["year"] == scenario.data.year, keys + ["trade"]]
     check = before.merge(pre, on=keys, suffixes=("", "_data"))
     if len(check) != len(before) or (check["trade"] - check["trade_data"]).abs().max() > 1e-9 * check["trade"].max():
-        raise SystemExit(f"{event.scenario}: the run's baseline is not the data of {scenario.data.year}")
+        raise SystemExit(f"{event.name}: the run's baseline is not the data of {scenario.data.year}")
     out = []
     for frames, chosen in (((before, predicted, observed), sectors),
                            (tuple(_pooled(f, sectors, pooled_label) for f in (before, predicted, observed)),
                             [pooled_label])):
         errors = expost_errors(*frames, groups, importers=members, sectors=chosen, min_imports=min_imports)
         table = expost_table(errors)
-        table.insert(0, "event", event.scenario)
+        table.insert(0, "event", event.name)
         table.insert(1, "base_year", scenario.data.year)
         table.insert(2, "later_year", event.later_year)
         out.append(table)
@@ -116,7 +144,7 @@ def _changes(row: object, groups: tuple[str, ...]) -> str:
 
 
 def markdown(tables: pd.DataFrame, pooled: pd.DataFrame, summary: pd.DataFrame, min_imports: float) -> str:
-    """The tables of docs/validation.md's "Ex-post test" section."""
+    """The tables of docs/validation.md's "Ex-post test" section (``pooled`` holds :data:`WITH_MACRO` too)."""
     years = tables.groupby("event")[["base_year", "later_year"]].first()
     lines = [f"Importer-sector cells with at least USD {min_imports:g} m of imports in the base year. "
              "MAE: mean absolute error of the share changes over the source groups, percentage points "
@@ -131,14 +159,17 @@ def markdown(tables: pd.DataFrame, pooled: pd.DataFrame, summary: pd.DataFrame, 
         lines.append(f"| {row.event} | {span} | {row.importer} | {row.cells} | {row.model_better} "
                      f"({100 * row.share_better:.0f} %) | {row.mae_model_pp:.2f} | {row.mae_naive_pp:.2f} | "
                      f"{row.wmae_model_pp:.2f} | {row.wmae_naive_pp:.2f} |")
-    join = pooled[pooled["event"] == "armenia-kyrgyzstan-join-2015"]
+    join = pooled[pooled["event"] == EVENTS[0].name]
+    macro = pooled[pooled["event"] == WITH_MACRO.name].set_index("importer")["predicted_union_pp"]
     lines += ["", "The accessions, all goods sectors pooled: the union partners' share of each member's goods "
-              "imports (pp change, model and data):", "",
-              "| importer | goods imports 2014, USD m | union share 2014 | union: model | union: data |",
-              "|---|---|---|---|---|"]
+              "imports (pp change, model and data; \"+ 2014-15 shocks\": the accession run with the measures of "
+              f"`{WITH_MACRO.plus}` added):", "",
+              "| importer | goods imports 2014, USD m | union share 2014 | union: model | union: model + 2014-15 "
+              "shocks | union: data |",
+              "|---|---|---|---|---|---|"]
     for row in join.itertuples(index=False):
         lines.append(f"| {row.importer} | {row.imports_before:,.0f} | {row.share_union_before_pct:.1f} % | "
-                     f"{row.predicted_union_pp:+.2f} | {row.observed_union_pp:+.2f} |")
+                     f"{row.predicted_union_pp:+.2f} | {macro[row.importer]:+.2f} | {row.observed_union_pp:+.2f} |")
     ban = tables[tables["event"] == "russia-food-ban-2014"]
     lines += ["", "The food ban, cell by cell (change of each source group's share, pp, model | data):", "",
               "| importer | sector | imports 2013, USD m | banned: model | banned: data | union: model "
@@ -163,10 +194,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--out {args.out}: folder {args.out.parent} does not exist")
     start = time.perf_counter()
     dataset = blocsim.load_dataset(args.dataset)
-    parts = [run_event(event, dataset, args.min_imports) for event in EVENTS]
+    parts = [run_event(event, dataset, args.min_imports) for event in (*EVENTS, WITH_MACRO)]
     tables = pd.concat([cells for cells, _ in parts], ignore_index=True)
     pooled = pd.concat([whole for _, whole in parts], ignore_index=True)
-    summary = expost_summary(tables, by=("event", "importer"))
+    policy = tables["event"].isin([event.name for event in EVENTS])
+    summary = expost_summary(tables[policy], by=("event", "importer"))
     if args.markdown:
         print(markdown(tables, pooled, summary, args.min_imports))
         return 0
@@ -178,10 +210,11 @@ def main(argv: list[str] | None = None) -> int:
                   "data 'observed') by source group, MAE over the groups")
             print(_fmt(cells.drop(columns=["event", "base_year", "later_year"])))
             print()
-        print("Sectors pooled (accessions: all goods; food ban: the banned sectors):")
+        print("Sectors pooled (accessions, also with the 2014-15 shocks: all goods; food ban: the banned sectors):")
         print(_fmt(pooled.drop(columns=["base_year", "later_year"])))
         print()
-        print("How often the model beats 'no change' (MAE in pp of import share; weighted by base-year imports):")
+        print("How often the model beats 'no change' (MAE in pp of import share; weighted by base-year imports; the "
+              "two policy events):")
         print(_fmt(summary))
     if args.out is not None:
         tables.to_csv(args.out, index=False)

@@ -123,6 +123,28 @@ def test_bench_prints_its_table_and_writes_the_csv_with_every_member_and_sector(
     russia = ban[ban["importer"] == "RUS"]
     assert (russia["predicted_banned_pp"] < 0).all() and (russia["observed_banned_pp"] < 0).all()
     assert table["mae_model_pp"].notna().all() and table["mae_naive_pp"].notna().all()
+    # the accessions with the 2014-15 macro shocks added: the same cells, other predictions, same data
+    macro = table[table["event"] == bench.WITH_MACRO.name].set_index(["importer", "sector"]).sort_index()
+    alone = join.set_index(["importer", "sector"]).sort_index()
+    assert macro.index.equals(alone.index)
+    assert (macro["observed_union_pp"] == alone["observed_union_pp"]).all()
+    assert (macro["predicted_union_pp"] - alone["predicted_union_pp"]).abs().max() > 0.1
+    # the summary covers the two policy events only
+    summary = printed.split("How often the model beats 'no change'")[1]
+    assert bench.WITH_MACRO.name not in summary and "russia-food-ban-2014" in summary
+
+
+def test_the_macro_event_adds_the_recession_measures_to_the_accessions() -> None:
+    bench = _module(ROOT / "bench" / "expost.py", "bench_expost_macro")
+    from blocsim.scenario import load_scenario
+
+    combined = bench.event_scenario(bench.WITH_MACRO)
+    accession, recession = load_scenario(bench.WITH_MACRO.scenario), load_scenario(bench.WITH_MACRO.plus)
+    assert [m.kind for m in combined.after.measures] == [m.kind for m in (*accession.after.measures,
+                                                                           *recession.after.measures)]
+    assert all(m.channel is None for m in combined.after.measures)
+    assert combined.model.labour is recession.model.labour is True
+    assert combined.after.join == accession.after.join and combined.data.year == accession.data.year
 
 
 def test_the_validation_page_keeps_the_ex_post_section_when_its_tables_are_regenerated() -> None:

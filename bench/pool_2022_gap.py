@@ -31,7 +31,7 @@ from blocsim.data.eaeu_v2.fiscal import modelled_collections, pool_facts
 
 #: The pool's members (ISO3), in the order of the tables printed.
 MEMBERS: tuple[str, ...] = ("ARM", "BLR", "KAZ", "KGZ", "RUS")
-#: ICIO food, beverages and tobacco: the sector whose CET doubles in Teti 2019-2021 (DATA.md).
+#: ICIO food, beverages and tobacco: the sector whose CET doubles in Teti from 2019 (held by recipe 2.1; DATA.md).
 FOOD = "C10T12"
 
 
@@ -106,14 +106,6 @@ def decompose(flows: pd.DataFrame, tariffs: pd.DataFrame, efficiency: pd.Series,
         ["member", "sector"], kind="stable", ignore_index=True)
 
 
-def pool_with_sector_tariffs(flows: pd.DataFrame, tariffs: pd.DataFrame, efficiency: pd.Series, year: int,
-                             sector: str, tariff_year: int) -> float:
-    """The modelled pool of ``year`` (USD m) with ``sector``'s tariffs taken from ``tariff_year`` instead."""
-    own = member_duties(flows, tariffs, year, year)
-    own.loc[sector] = member_duties(flows, tariffs, year, tariff_year).loc[sector]
-    return float((own.sum() * efficiency).sum())
-
-
 def imports_from(flows: pd.DataFrame, goods: set[str], importer: str, exporters: dict[str, list[str]],
                  years: list[int]) -> pd.DataFrame:
     """``importer``'s goods imports (USD m, ICIO basic prices) from each group of exporters, by year (rows)."""
@@ -147,7 +139,7 @@ def _print_change(table: pd.DataFrame, base: int, year: int, published: pd.Serie
 
 
 def main() -> None:
-    """Print the decompositions, the food-tariff counterfactual, imports and the implied 2022 factor."""
+    """Print the decompositions, the pool by year, the food CET, Russia's imports and the implied factor."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=int, action="append", help="base year(s) (default 2016 and 2018)")
     parser.add_argument("--year", type=int, default=2022, help="year compared (default 2022)")
@@ -161,17 +153,16 @@ def main() -> None:
     for base in args.base or [2016, 2018]:
         _print_change(decompose(flows, tariffs, efficiency, base, args.year), base, args.year, published)
 
-    print(f"\n== the pool by year, and with {FOOD} at 2018 tariffs (USD m) ==")
+    print("\n== the pool by year (USD m) ==")
     series = pd.DataFrame(
-        [(y, float((member_duties(flows, tariffs, y, y).sum() * efficiency).sum()),
-          pool_with_sector_tariffs(flows, tariffs, efficiency, y, FOOD, 2018), published.get(y, float("nan")))
+        [(y, float((member_duties(flows, tariffs, y, y).sum() * efficiency).sum()), published.get(y, float("nan")))
          for y in range(2015, args.year + 1)],
-        columns=["year", "modelled", f"{FOOD}_at_2018_tariffs", "published"]).set_index("year")
+        columns=["year", "modelled", "published"]).set_index("year")
     series["gap_pct"] = 100 * (series["modelled"] / series["published"] - 1)
-    series["gap_pct_food_2018"] = 100 * (series[f"{FOOD}_at_2018_tariffs"] / series["published"] - 1)
     print(series.round(1).to_string())
-    cet = dataset.extra["cet"]
-    print(f"\n{FOOD} CET by year:", cet[cet["sector"] == FOOD].set_index("year")["cet"].round(4).to_dict())
+    cet = dataset.extra["cet"].set_index(["sector", "year"]).loc[FOOD]
+    print(f"\n{FOOD} CET by year (cet_teti: Teti's median; held from a source break on):")
+    print(cet[["cet_teti", "cet", "source_break_held"]].T.round(4).to_string())
 
     goods = set(dataset.sectors.loc[dataset.sectors["goods"].astype(bool), "sector"])
     outsiders = sorted(set(flows["exporter"]) - set(MEMBERS))
@@ -181,15 +172,12 @@ def main() -> None:
     print("\nRUS goods imports by origin (USD m, ICIO basic prices):\n" + rus.round(0).to_string())
     print(f"change {years[-2]} -> {years[-1]} (%):", (100 * (rus.iloc[-1] / rus.iloc[-2] - 1)).round(1).to_dict())
     statutory = member_duties(flows, tariffs, args.year, args.year)
-    statutory.loc[FOOD] = member_duties(flows, tariffs, args.year, 2018).loc[FOOD]
-    print(f"RUS mean statutory rate {args.year} ({FOOD} at 2018 tariffs): "
-          f"{statutory['RUS'].sum() / rus['all non-members'].iloc[-1]:.4f}")
+    print(f"RUS mean statutory rate {args.year}: {statutory['RUS'].sum() / rus['all non-members'].iloc[-1]:.4f}")
     modelled = series.loc[args.year, "modelled"]
     if args.year in published.index:
         print(f"\npool {args.year}: modelled {modelled:,.1f}, published {published[args.year]:,.1f} "
               f"(gap {modelled - published[args.year]:+,.1f}, {modelled / published[args.year] - 1:+.1%}); "
-              f"factor on the 2016 efficiencies that closes it {published[args.year] / modelled:.4f}, "
-              f"after the food counterfactual {published[args.year] / series.loc[args.year, f'{FOOD}_at_2018_tariffs']:.4f}")
+              f"factor on the 2016 efficiencies that closes it {published[args.year] / modelled:.4f}")
 
 
 if __name__ == "__main__":

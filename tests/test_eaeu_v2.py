@@ -274,9 +274,16 @@ def test_source_breaks_hold_from_the_first_jump_on() -> None:
 def test_the_cet_food_break_is_held_and_flagged(v2) -> None:
     """Teti's CET for food products jumps from 13.1 % (2018) to 28.1 % (2019-2022) with no union decision
     behind it (WITS, import-weighted, Russia: 6.4 % in 2022): the recipe holds the 2018 rates and flags them."""
-    cet = v2.extra["cet"].pivot(index="year", columns="sector", values="cet").sort_index()
+    table = v2.extra["cet"]
+    cet = table.pivot(index="year", columns="sector", values="cet").sort_index()
     assert (cet.diff().iloc[1:] <= tf.CET_BREAK).all().all()  # no year-on-year rise above the break threshold
-    food = v2.extra["cet"].set_index(["sector", "year"]).loc["C10T12"]
+    teti = table.pivot(index="year", columns="sector", values="cet_teti").sort_index()
+    breaks = teti.diff() > tf.CET_BREAK
+    np.testing.assert_array_equal(table.pivot(index="year", columns="sector", values="source_break_held")
+                                  .sort_index().to_numpy(), breaks.cummax().to_numpy())
+    assert breaks.to_numpy().sum() == 1 and breaks["C10T12"].loc[2019]  # the one break of the shipped data
+    food = table.set_index(["sector", "year"]).loc["C10T12"]
+    assert food.loc[2019, "cet_teti"] - food.loc[2018, "cet_teti"] > 0.14  # 13.1 % -> 28.1 %
     for column in ("cet", "mfn_RUS", "mfn_BLR", "mfn_KAZ"):
         assert (food.loc[2019:, column] == food.loc[2018, column]).all(), column
     tariffs = v2.extra["tariffs"]

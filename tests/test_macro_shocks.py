@@ -199,6 +199,7 @@ def test_capital_flow_sets_the_deficit_and_keeps_the_accounts(closure: str, pric
 
 @pytest.mark.parametrize(("targets", "words"), [
     ({"XXX": 0.1}, "not a country"), ({"OIL": 0.9}, "allowed"), ({c: 0.0 for c in CODES}, "every country"),
+    ([("MIX", 0.1)], r"expected a mapping ISO3 -> fraction of value added, got list"),
 ])
 def test_bad_deficit_targets_are_errors(targets: dict, words: str) -> None:
     with pytest.raises(DataValidationError, match=words):
@@ -206,7 +207,8 @@ def test_bad_deficit_targets_are_errors(targets: dict, words: str) -> None:
 
 
 @pytest.mark.parametrize(("prices", "words"), [({"B06": -0.4}, "not a sector"), ({"oil": -1.0}, "> -1"),
-                                               ({"oil": float("nan")}, "finite")])
+                                               ({"oil": float("nan")}, "finite"),
+                                               ([("oil", -0.4)], r"expected a mapping sector -> fractional price")])
 def test_bad_world_prices_are_errors(prices: dict, words: str) -> None:
     with pytest.raises(DataValidationError, match=words):
         solve_multisector(**economy(), world_prices=prices)

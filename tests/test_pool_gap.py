@@ -69,14 +69,3 @@ def test_swapping_the_years_negates_both_parts(gap, v2, table: pd.DataFrame) -> 
     scale = 1e-9 * table["pool_year"].abs().sum()
     for part in ("flow_part", "tariff_part"):
         assert (forward[part] + backward[part]).abs().max() <= scale
-
-
-def test_sector_counterfactual_with_the_same_year_is_the_modelled_pool(gap, v2, table) -> None:  # type: ignore[no-untyped-def]
-    pool = gap.pool_with_sector_tariffs(v2.flows, v2.extra["tariffs"], gap.efficiencies(v2), YEAR, gap.FOOD, YEAR)
-    assert pool == pytest.approx(table["pool_year"].sum(), rel=1e-9)
-    swapped = gap.pool_with_sector_tariffs(v2.flows, v2.extra["tariffs"], gap.efficiencies(v2), YEAR, gap.FOOD, 2018)
-    food = table[table["sector"] == gap.FOOD]
-    efficiency = gap.efficiencies(v2)
-    food_2018 = gap.member_duties(v2.flows, v2.extra["tariffs"], YEAR, 2018).loc[gap.FOOD]
-    expected = table["pool_year"].sum() - food["pool_year"].sum() + float((food_2018 * efficiency).sum())
-    assert swapped == pytest.approx(expected, rel=1e-9)

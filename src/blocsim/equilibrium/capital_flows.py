@@ -53,11 +53,9 @@ def deficit_target_vector(targets: Mapping[str, float] | None, countries: Sequen
     if not targets:
         return None
     argument = "deficit_targets"
-    if not isinstance(targets, Mapping):
-        raise DataValidationError(f"argument {argument!r}: expected a mapping ISO3 -> fraction of value added, got "
-                                  f"{type(targets).__name__}. Fix: pass e.g. {{'RUS': -0.10}}.")
     out = keyed_vector(targets, countries, argument, fill=np.nan, kind="country",
                        valid=lambda v: abs(v) <= MAX_DEFICIT_SHARE,
+                       meaning="fraction of value added", example="{'RUS': -0.10}",
                        allowed=f"a finite fraction of value added in [-{MAX_DEFICIT_SHARE:g}, {MAX_DEFICIT_SHARE:g}] "
                                "(negative: a surplus). Fix: give a share of GDP.")
     if np.all(np.isfinite(out)):

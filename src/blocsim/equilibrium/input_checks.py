@@ -48,7 +48,7 @@ def numeric_column(df: pd.DataFrame, column: str, argument: str, *, low: float, 
 
 
 def keyed_vector(values: Mapping[str, float], keys: Sequence[str], argument: str, *, fill: float, kind: str,
-                 valid: Callable[[float], bool], allowed: str) -> FloatArray:
+                 valid: Callable[[float], bool], allowed: str, meaning: str, example: str) -> FloatArray:
     """``values`` (key -> number) as a vector in the order of ``keys``, ``fill`` where a key is not given.
 
     Parameters
@@ -57,10 +57,16 @@ def keyed_vector(values: Mapping[str, float], keys: Sequence[str], argument: str
         What the keys are, for messages: ``"country"`` (ISO3 codes) or ``"sector"`` (sector codes).
     valid : callable float -> bool
         The value rule beyond being a finite number; ``allowed`` states it (with its fix).
+    meaning, example : str
+        What a value is and an example mapping, for the message when ``values`` is no mapping.
     """
+    codes = "ISO3 codes" if kind == "country" else f"{kind} codes"
+    if not isinstance(values, Mapping):
+        key = "ISO3" if kind == "country" else kind
+        raise DataValidationError(f"argument {argument!r}: expected a mapping {key} -> {meaning}, got "
+                                  f"{type(values).__name__}. Fix: pass e.g. {example}.")
     index = {key: k for k, key in enumerate(keys)}
     out = np.full(len(keys), fill, dtype=float)
-    codes = "ISO3 codes" if kind == "country" else f"{kind} codes"
     for code, value in values.items():
         if code not in index:
             raise DataValidationError(f"argument {argument!r}: {code!r} is not a {kind} of the baseline data; "

@@ -37,7 +37,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from blocsim.equilibrium.input_checks import keyed_vector
-from blocsim.errors import DataValidationError
 
 FloatArray = NDArray[np.float64]
 
@@ -53,10 +52,8 @@ def world_price_vector(changes: Mapping[str, float] | None, sectors: Sequence[st
     if not changes:
         return None
     argument = "world_prices"
-    if not isinstance(changes, Mapping):
-        raise DataValidationError(f"argument {argument!r}: expected a mapping sector -> fractional price change, got "
-                                  f"{type(changes).__name__}. Fix: pass e.g. {{'B06': -0.47}}.")
     return keyed_vector(changes, sectors, argument, fill=0.0, kind="sector", valid=lambda v: v > -1.0,
+                        meaning="fractional price change", example="{'B06': -0.47}",
                         allowed="a finite fraction > -1 (-0.47 = the price falls by 47 %). "
                                 "Fix: give the proportional change.")
 

@@ -18,11 +18,11 @@ applies, in this order (the first rule that holds sets the row; flag in brackets
    (in force 5 Oct 2016, so from 2017), Iran (interim, 27 Oct 2019, so from 2020) and Serbia
    (2021; not a region here) reduce rates line by line on schedules that are not in the recipe's
    data: those rows keep the CET with flag ``fta_preference_not_quantified``.
-   Source breaks: where the CET of a sector rises by more than :data:`CET_BREAK` (5 pp) from one
-   year to the next, no union decision stands behind it (the CET moves by decisions of the
-   Eurasian Economic Commission, none of that size after 2010) and the rise is a break in the
-   source: from that year on, the sector's CET and the founders' own rates hold their values of
-   the year before (flag ``cet_source_break_held``). In the shipped data this is food products
+   Source breaks: a rise of a sector's CET by more than :data:`CET_BREAK` (5 pp, an assumption of
+   the recipe) from one year to the next is read as a break in the source, not a union decision:
+   from that year on, the sector's CET and the founders' own rates hold their values of the year
+   before (flag ``cet_source_break_held`` on the rows that would be ``cet``; ARM's and KGZ's rows
+   keep their transition-list flag, itself a proxy). In the shipped data this is food products
    (C10T12) from 2019: Teti's CET median rises from 13.1 % (2018) to 28.1 % and stays there,
    while WITS's import-weighted Russian rate for food is 7.6 % (2018) and 6.4 % (2022).
 4. importer an ICIO economy outside the union: its Teti rate (``teti``); exporters ARM, KGZ,
@@ -60,7 +60,7 @@ CIS_FTA: dict[str, tuple[int, int]] = {
 #: EAEU FTAs in force: partner -> first full year.
 EAEU_FTAS: dict[str, int] = {"VNM": 2017, "IRN": 2020, "SRB": 2022}
 KAZ_WTO_FROM = 2016
-#: A one-year rise of a sector's CET above this (fraction) is taken as a break in the source (see rule 3).
+#: A one-year rise of a sector's CET above this (fraction) is read as a break in the source (rule 3; an assumption).
 CET_BREAK = 0.05
 
 SOURCES: dict[str, str] = {
@@ -68,9 +68,9 @@ SOURCES: dict[str, str] = {
     "cis_fta": "Treaty on a Free Trade Area of the CIS (18 Oct 2011) and the 1994 agreement: duty-free trade between parties",
     "cet": "Teti (2024) Global Tariff Database via OECD ICIO tariffwar file: median over RUS, BLR, KAZ of the non-preferential rate",
     "kaz_wto_exemption": "Teti (2024) Global Tariff Database: Kazakhstan's own non-preferential rate (WTO commitments, below CET)",
-    "cet_source_break_held": "Teti (2024) via OECD ICIO tariffwar file, held at the year before a source break: the CET "
-    "median rises by more than 5 pp in one year with no union decision behind it (C10T12 from 2019, 13.1 % -> 28.1 %; "
-    "WITS effectively applied, import-weighted, Russia, food: 7.6 % in 2018, 6.4 % in 2022)",
+    "cet_source_break_held": "Teti (2024) via OECD ICIO tariffwar file, held at its value of the year before a break in "
+    "the source: the CET median rises by more than 5 pp in one year with no union decision behind it (table cet: "
+    "cet_teti, source_break_held; DATA.md compares it with WITS applied rates)",
     "cet_transition_list_not_quantified": "CET as above; the member's transition/exemption list is not in the recipe's sources",
     "fta_preference_not_quantified": "CET as above; the EAEU FTA schedule for this partner is not in the recipe's sources",
     "teti": "Teti (2024) Global Tariff Database via OECD ICIO tariffwar file",
@@ -87,8 +87,8 @@ PROXY_FLAGS: tuple[str, ...] = ("cet_transition_list_not_quantified", "fta_prefe
 EXTERNAL_SOURCES: dict[str, str] = {
     "member_own_rate": "Teti (2024) Global Tariff Database: the member's own non-preferential rate (median over exporters "
     "outside the CIS); no pre-union national schedule in the recipe's sources",
-    "member_own_rate_break_held": "Teti (2024) Global Tariff Database: the member's own non-preferential rate, held at the "
-    "year before a source break of the CET (see cet_source_break_held)",
+    "member_own_rate_break_held": "Teti (2024) Global Tariff Database: the member's own non-preferential rate, held at "
+    "its value of the year before a break in the source of the CET (see cet_source_break_held)",
     "services_no_tariff": "assumption: no import tariffs on services (ICIO D35T98)",
 }
 
@@ -135,7 +135,8 @@ def tariff_tables(
         the rate on non-preferential partners; regime ``cet`` for members, ``applied`` for
         KAZ's exemption rows, ``mfn`` otherwise.
     cet : DataFrame
-        ``sector, year, cet`` and the founders' rates it is the median of.
+        ``sector, year, cet``, ``cet_teti`` (the median before a source break is held),
+        ``source_break_held`` (bool) and the founders' rates the CET is the median of.
     """
     goods_idx = np.flatnonzero(goods)
     k_codes = [sectors[k] for k in goods_idx]
@@ -146,6 +147,7 @@ def tariff_tables(
     mfn = np.median(rates[:, non_pref, :, :], axis=1)  # (Y, importer, K)
     cet = np.median(mfn[:, [icio_pos[c] for c in FOUNDERS], :], axis=1)  # (Y, K)
     held = source_breaks(cet)
+    cet_teti = cet
     cet, mfn = _hold_breaks(cet, mfn, held, [icio_pos[c] for c in FOUNDERS])
     icio_importers = [icio_pos[e] for e in economies if e != "ROW" and e not in MEMBER_FROM]
     median_mfn = np.median(mfn[:, icio_importers, :], axis=1)  # (Y, K)
@@ -181,6 +183,8 @@ def tariff_tables(
             "sector": np.tile(k_codes, len(years)),
             "year": np.repeat(list(years), n_k).astype("int64"),
             "cet": np.round(cet.ravel(), 6),
+            "cet_teti": np.round(cet_teti.ravel(), 6),
+            "source_break_held": held.ravel(),
             **{f"mfn_{c}": np.round(mfn[:, icio_pos[c], :].ravel(), 6) for c in FOUNDERS},
         }
     )
